@@ -1,0 +1,127 @@
+//! The command line: clap derive types. Their doc comments are the `--help` text.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use uuid::Uuid;
+
+/// Keep SLASCONE customers and licenses in git: plan and apply YAML manifests.
+#[derive(Debug, Parser)]
+#[command(name = "slascone-sync", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command accepts.
+#[derive(Debug, Clone, Default, Args)]
+pub struct GlobalArgs {
+    /// Use the named profile of `environments` in slascone.yaml.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub env: Option<String>,
+    /// Override the SLASCONE API base URL of slascone.yaml.
+    #[arg(long, global = true, value_name = "URL")]
+    pub api_url: Option<String>,
+    /// Override the ISV id of slascone.yaml.
+    #[arg(long, global = true, value_name = "UUID")]
+    pub isv_id: Option<Uuid>,
+    /// Run against an embedded sandbox seeded from `sandbox.catalog`, state kept in
+    /// `.slascone-sandbox.json` beside slascone.yaml.
+    #[arg(long, global = true)]
+    pub sandbox: bool,
+    /// Log every request (method, path, status) to stderr.
+    #[arg(long, global = true)]
+    pub verbose: bool,
+    /// Never colour the output (also: the NO_COLOR environment variable, or a pipe).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the manifests offline: syntax, schema, identities, references.
+    ///
+    /// Example: slascone-sync validate examples/quickstart
+    Validate(ValidateArgs),
+    /// Run a local SLASCONE-compatible server (for tests, demos and CI).
+    ///
+    /// Example: slascone-sync sandbox --listen 127.0.0.1:8080 --isv-id
+    /// 2af5fe02-6207-4214-946e-b00ac5309f53 --admin-key secret --catalog catalog.yaml
+    Sandbox(SandboxArgs),
+    /// Print the JSON Schema of the manifest files.
+    ///
+    /// Example: slascone-sync schema > schema/manifest.schema.json
+    Schema(SchemaArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The manifest directory (holds slascone.yaml).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum SchemaKind {
+    /// Manifest files (customers and their licenses).
+    #[default]
+    Manifest,
+    /// The project file, slascone.yaml.
+    Project,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Which schema to print.
+    #[arg(long, value_enum, default_value_t = SchemaKind::Manifest)]
+    pub kind: SchemaKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum PatchSemantics {
+    /// Fields left out of a PATCH body keep their value.
+    #[default]
+    Merge,
+    /// Fields left out of a PATCH body are cleared.
+    Replace,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SandboxArgs {
+    /// Address to listen on; port 0 picks a free one.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// The ISV id served under /api/v2/isv/{isv_id}/.
+    #[arg(long)]
+    pub isv_id: Uuid,
+    /// The AdminKey clients must send (or the environment variable SLASCONE_SANDBOX_ADMIN_KEY).
+    #[arg(long, env = "SLASCONE_SANDBOX_ADMIN_KEY", hide_env_values = true)]
+    pub admin_key: String,
+    /// Catalog file (YAML) with customer types, license types and products.
+    #[arg(long)]
+    pub catalog: PathBuf,
+    /// Persist the state to this JSON file (atomically) and load it on start.
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// Fixed latency added to every request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Share of API requests answered 500 or 503 before they are applied (0.0 to 1.0).
+    #[arg(long, default_value_t = 0.0)]
+    pub fail_rate: f64,
+    /// Requests per second allowed; more are answered 429 with Retry-After (0 = no limit).
+    #[arg(long, default_value_t = 0)]
+    pub rate_limit: u32,
+    /// Share of writes that are applied and then answered by closing the connection.
+    #[arg(long, default_value_t = 0.0)]
+    pub drop_after_commit: f64,
+    /// What PATCH /customers and PATCH /licenses do with fields left out of the body.
+    #[arg(long, value_enum, default_value_t = PatchSemantics::Merge)]
+    pub patch_semantics: PatchSemantics,
+    /// Number of the first page of the license listing (with 1, page 0 answers like page 1).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=1))]
+    pub page_base: u8,
+}

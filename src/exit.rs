@@ -1,0 +1,36 @@
+//! Exit codes, the same for every command (DESIGN.md §2).
+
+use std::process::ExitCode;
+
+/// What a command ended with; `main` turns it into the process exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// 0: success, or no changes.
+    Success,
+    /// 1: an error.
+    Error,
+    /// 2: changes pending (`plan --detailed-exitcode`).
+    ChangesPending,
+    /// 3: refused by a safety rule (max_changes, stale plan).
+    Refused,
+    /// 4: apply partially failed.
+    PartialFailure,
+}
+
+impl Outcome {
+    pub fn code(self) -> u8 {
+        match self {
+            Outcome::Success => 0,
+            Outcome::Error => 1,
+            Outcome::ChangesPending => 2,
+            Outcome::Refused => 3,
+            Outcome::PartialFailure => 4,
+        }
+    }
+}
+
+impl From<Outcome> for ExitCode {
+    fn from(outcome: Outcome) -> Self {
+        ExitCode::from(outcome.code())
+    }
+}

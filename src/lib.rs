@@ -1,0 +1,17 @@
+//! slascone-sync: a declarative, GitOps-style reconciler for SLASCONE customers and licenses.
+//!
+//! The pipeline, in data-flow order:
+//!
+//! - [`manifest`] reads `slascone.yaml` and the manifest files and validates them (the only module
+//!   that reads manifest files);
+//! - [`remote`] is the SLASCONE API client and its wire types (the only module that does network
+//!   I/O as a client);
+//! - [`sandbox`] is a SLASCONE-compatible server on loopback, for tests, demos and CI;
+//! - [`run`] sequences the stages for each command and maps outcomes to exit codes.
+
+pub mod cli;
+pub mod exit;
+pub mod manifest;
+pub mod remote;
+pub mod run;
+pub mod sandbox;

@@ -1,0 +1,8 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = slascone_sync::cli::Cli::parse();
+    slascone_sync::run::main(cli)
+}

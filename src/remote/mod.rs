@@ -1,0 +1,3 @@
+//! The SLASCONE API: wire types and the async client.
+
+pub mod wire;

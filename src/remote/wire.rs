@@ -1,0 +1,479 @@
+//! SLASCONE's JSON data transfer objects, with the exact snake_case wire names of the v2 API.
+//!
+//! This is the only module that knows SLASCONE's JSON field names. Responses may carry many more
+//! fields than are modelled here; serde ignores them. Every field a request can carry is one the
+//! reference lists for that DTO, and optional ones are left out when unset rather than sent as
+//! `null`, so a merge-style server never sees a value we did not mean to write.
+//!
+//! Both the API client and the sandbox server use these types, so a field name is spelled once.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// `ExpirationMode` (an integer enum on the wire).
+pub mod expiration_mode {
+    pub const NEVER: i32 = 1;
+    pub const DATE: i32 = 2;
+    pub const DAYS_AFTER_ACTIVATION: i32 = 3;
+}
+
+/// The 409 body of every business error: `{"id": N, "message": "..."}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorResultObjects {
+    pub id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+}
+
+/// ASP.NET `ProblemDetails`, the body of a 400 (model binding or validation failure).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProblemDetails {
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+}
+
+/// `CustomerTypeDto`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomerTypeDto {
+    pub id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_type_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_date_utc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified_date_utc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified_by: Option<String>,
+}
+
+/// `CustomerDto`, read and written by `GET/POST/PATCH /customers`.
+///
+/// Every writable field of the reference is modelled (the nested ones as raw JSON), so that a
+/// whole-object `PATCH /customers` built from a read object loses nothing on a server that
+/// replaces rather than merges.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CustomerDto {
+    pub id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_type: Option<CustomerTypeDto>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub street: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postalcode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prospect_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub longitude: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latitude: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_date_utc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified_date_utc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag_assignments: Option<Vec<serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reseller_id: Option<Uuid>,
+}
+
+impl CustomerDto {
+    /// Drops the fields the server maintains itself, before the object is sent back in a write.
+    pub fn clear_server_fields(&mut self) {
+        self.created_date_utc = None;
+        self.modified_date_utc = None;
+        self.last_modified_by = None;
+    }
+}
+
+/// `DataExchangeAddCustomerDto`, the body of `POST /data_exchange/customers`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataExchangeAddCustomerDto {
+    pub customer_number: String,
+    pub customer_name: String,
+    /// The customer type's name, not its id.
+    pub customer_type: String,
+    /// A country name, e.g. `Germany`.
+    pub country: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub street: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prospect_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
+}
+
+/// `DataExchangeUpdateCustomerDto`, the body of `PATCH /data_exchange/customers`: merge-style,
+/// `customer_number` names the customer and every other field left out keeps its value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataExchangeUpdateCustomerDto {
+    pub customer_number: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub street: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prospect_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
+}
+
+/// `LicenseTypeDto`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LicenseTypeDto {
+    pub id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_date_utc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified_date_utc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified_by: Option<String>,
+}
+
+/// `LicenseFeatureDto`: one feature of a license.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LicenseFeatureDto {
+    pub product_id: Uuid,
+    pub feature_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature_description: Option<String>,
+    #[serde(default)]
+    pub is_active: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature_exceptions: Option<serde_json::Value>,
+}
+
+/// `LicenseLimitationDto`: one limitation of a license.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LicenseLimitationDto {
+    pub product_id: Uuid,
+    pub limitation_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limitation_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limitation_description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    #[serde(default)]
+    pub consumption_reset_mode: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumption_reset_period_days: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_user_transaction_id: Option<Uuid>,
+}
+
+/// `LicenseVariableDto`: one variable of a license.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LicenseVariableDto {
+    pub product_id: Uuid,
+    pub variable_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variable_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variable_description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+/// `LicenseDto`, read and written by `GET/POST/PATCH /licenses` and `licenses/filtered/detailed`.
+///
+/// The writable fields of the reference are modelled, the nested ones we never interpret as raw
+/// JSON, so a whole-object `PATCH /licenses` built from a read object keeps everything on a server
+/// that replaces. Computed, read-only fields (`is_expired`, `customer`, `template`, ...) are not
+/// modelled and therefore never sent back.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LicenseDto {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub product_id: Uuid,
+    pub template_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license_type_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legacy_license_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub token_limit: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goodwill_token_limit: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub floating_token_limit: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_limit: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration_date_utc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration_mode: Option<i32>,
+    #[serde(default)]
+    pub valid_days_count: i64,
+    #[serde(default)]
+    pub trial_days_count: i64,
+    #[serde(default)]
+    pub is_active: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_date_utc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software_release_limitation_id: Option<Uuid>,
+    #[serde(default)]
+    pub is_temporary: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license_features: Option<Vec<LicenseFeatureDto>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license_limitations: Option<Vec<LicenseLimitationDto>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license_constrained_variables: Option<Vec<serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license_variables: Option<Vec<LicenseVariableDto>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license_users_groups: Option<Vec<serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license_users: Option<Vec<serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_date_utc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified_date_utc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified_by: Option<String>,
+}
+
+impl LicenseDto {
+    /// Drops the fields the server maintains itself, before the object is sent back in a write.
+    pub fn clear_server_fields(&mut self) {
+        self.created_date_utc = None;
+        self.modified_date_utc = None;
+        self.last_modified_by = None;
+    }
+}
+
+/// `LicenseFilterDto`, the body of `POST /licenses/filtered[/detailed]`. Only the filters the
+/// reconciler uses are modelled; `page_size` is the one field the schema requires.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LicenseFilterDto {
+    pub page_size: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_filter: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_filter: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_search: Option<String>,
+}
+
+/// `LicenseTreeDto`: one row of the light listing. Only what the reconciler reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LicenseTreeDto {
+    pub id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legacy_license_key: Option<String>,
+    #[serde(default)]
+    pub customer_id: Uuid,
+    #[serde(default)]
+    pub product_id: Uuid,
+    #[serde(default)]
+    pub template_id: Uuid,
+}
+
+/// `LicenseLazyLoadDto`, the answer of `POST /licenses/filtered`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LicenseLazyLoadDto {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub licenses: Option<Vec<LicenseTreeDto>>,
+    pub max_count: i64,
+    #[serde(default)]
+    pub customer_count: i64,
+}
+
+/// `ProductDto`. Only what the reconciler reads; `prioritized_key` is required by the schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProductDto {
+    pub id: Uuid,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub prioritized_key: i32,
+}
+
+/// `FeatureDto`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureDto {
+    pub id: Uuid,
+    pub product_id: Uuid,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// `LimitationDto`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LimitationDto {
+    pub id: Uuid,
+    pub product_id: Uuid,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub is_aggregatable: bool,
+}
+
+/// `VariableDto`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VariableDto {
+    pub id: Uuid,
+    pub product_id: Uuid,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// `ProductDetailsDto`, the answer of `GET /products/{id}/detail`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProductDetailsDto {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<Vec<FeatureDto>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limitations: Option<Vec<LimitationDto>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variables: Option<Vec<VariableDto>>,
+}
+
+/// `TemplateFeatureDto`: a feature entry of an edition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemplateFeatureDto {
+    #[serde(default)]
+    pub template_id: Uuid,
+    pub feature_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature_name: Option<String>,
+    #[serde(default)]
+    pub is_adjustable: bool,
+    #[serde(default)]
+    pub is_active: bool,
+}
+
+/// `TemplateLimitationDto`: a limitation entry of an edition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemplateLimitationDto {
+    #[serde(default)]
+    pub template_id: Uuid,
+    pub limitation_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limitation_name: Option<String>,
+    #[serde(default)]
+    pub is_adjustable: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    #[serde(default)]
+    pub consumption_reset_mode: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumption_reset_period_days: Option<i32>,
+}
+
+/// `TemplateVariableDto`: a variable entry of an edition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemplateVariableDto {
+    #[serde(default)]
+    pub template_id: Uuid,
+    pub variable_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variable_name: Option<String>,
+    #[serde(default)]
+    pub is_adjustable: bool,
+    #[serde(default)]
+    pub is_required: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+/// `TemplateDto`: an edition of a product. Only what the reconciler reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemplateDto {
+    pub id: Uuid,
+    pub product_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_name: Option<String>,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub is_active: bool,
+    #[serde(default)]
+    pub token_limit: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goodwill_token_limit: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub floating_token_limit: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_limit: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license_type_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration_mode: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration_date_utc: Option<String>,
+    #[serde(default)]
+    pub valid_days_count: i64,
+    #[serde(default)]
+    pub trial_days_count: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<Vec<TemplateFeatureDto>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limitations: Option<Vec<TemplateLimitationDto>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variables: Option<Vec<TemplateVariableDto>>,
+}

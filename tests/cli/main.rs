@@ -1,0 +1,1 @@
+//! The integration test binary: every test runs against real HTTP on loopback.
