@@ -4,6 +4,7 @@
 //!
 //! - [`manifest`] reads `slascone.yaml` and the manifest files and validates them (the only module
 //!   that reads manifest files);
+//! - [`model`] is the shared vocabulary: desired and current objects as plain data;
 //! - [`remote`] is the SLASCONE API client and its wire types (the only module that does network
 //!   I/O as a client);
 //! - [`sandbox`] is a SLASCONE-compatible server on loopback, for tests, demos and CI;
@@ -12,6 +13,7 @@
 pub mod cli;
 pub mod exit;
 pub mod manifest;
+pub mod model;
 pub mod remote;
 pub mod run;
 pub mod sandbox;

@@ -8,7 +8,10 @@ use crate::exit::Outcome;
 /// Runs a parsed command line and returns the process exit code. Errors are printed to stderr
 /// with their whole context chain.
 pub fn main(cli: Cli) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("error: cannot start the async runtime: {err}");
