@@ -1,0 +1,105 @@
+//! Errors of the SLASCONE API client. Every one names the request (method and path); none ever
+//! carries the admin key.
+
+use std::time::Duration;
+
+/// A failed SLASCONE request.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ApiError {
+    /// A 409: SLASCONE's business error, with its numeric id and message.
+    #[error("{method} {path}: SLASCONE error {id}: {message}")]
+    Business {
+        method: String,
+        path: String,
+        id: i64,
+        message: String,
+    },
+    /// A 400 with an ASP.NET ProblemDetails body.
+    #[error("{method} {path}: bad request: {title}{}", detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+    BadRequest {
+        method: String,
+        path: String,
+        title: String,
+        detail: Option<String>,
+    },
+    /// A 401 or 403.
+    #[error(
+        "{method} {path}: the admin key was rejected (HTTP {status}); check the key in the environment variable that admin_key_env names"
+    )]
+    Unauthorized {
+        method: String,
+        path: String,
+        status: u16,
+    },
+    /// Any other unsuccessful status, after retries where the request was safe to retry.
+    #[error("{method} {path}: HTTP {status}{}", if body.is_empty() { String::new() } else { format!(": {body}") })]
+    Status {
+        method: String,
+        path: String,
+        status: u16,
+        body: String,
+    },
+    /// No answer within the request timeout.
+    #[error("{method} {path}: no answer within {}s", timeout.as_secs_f64())]
+    Timeout {
+        method: String,
+        path: String,
+        timeout: Duration,
+    },
+    /// The connection could not be made, or broke before an answer arrived.
+    #[error("{method} {path}: connection failed: {message}")]
+    Transport {
+        method: String,
+        path: String,
+        message: String,
+        /// True when the request never reached the server (so even a create is safe to resend).
+        before_sending: bool,
+    },
+    /// The answer was not the JSON this request expects, or was too large.
+    #[error("{method} {path}: unexpected answer: {message}")]
+    Decode {
+        method: String,
+        path: String,
+        message: String,
+    },
+    /// A paged listing did not add up to the count SLASCONE reported.
+    #[error("{method} {path}: incomplete listing: {message}")]
+    Incomplete {
+        method: String,
+        path: String,
+        message: String,
+    },
+}
+
+impl ApiError {
+    /// The HTTP status, where the server answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Business { .. } => Some(409),
+            ApiError::BadRequest { .. } => Some(400),
+            ApiError::Unauthorized { status, .. } | ApiError::Status { status, .. } => {
+                Some(*status)
+            }
+            _ => None,
+        }
+    }
+
+    /// SLASCONE's business error id of a 409.
+    pub fn business_id(&self) -> Option<i64> {
+        match self {
+            ApiError::Business { id, .. } => Some(*id),
+            _ => None,
+        }
+    }
+
+    /// True when the outcome of a write is unknown: it may or may not have been applied.
+    /// (A timeout, a connection dropped after sending, or a server error.)
+    pub fn is_ambiguous(&self) -> bool {
+        match self {
+            ApiError::Timeout { .. } => true,
+            ApiError::Transport { before_sending, .. } => !before_sending,
+            ApiError::Status { status, .. } => *status >= 500,
+            _ => false,
+        }
+    }
+}
