@@ -17,3 +17,4 @@ pub mod model;
 pub mod remote;
 pub mod run;
 pub mod sandbox;
+pub mod state;
