@@ -10,6 +10,7 @@
 //! - [`sandbox`] is a SLASCONE-compatible server on loopback, for tests, demos and CI;
 //! - [`run`] sequences the stages for each command and maps outcomes to exit codes.
 
+pub mod apply;
 pub mod cli;
 pub mod exit;
 pub mod manifest;

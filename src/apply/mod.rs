@@ -1,0 +1,3 @@
+//! Apply: sends the plan's changes to SLASCONE.
+
+pub mod body;
