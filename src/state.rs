@@ -141,6 +141,15 @@ pub struct Remote {
     pub licenses: Vec<LicenseDto>,
 }
 
+/// What to read besides the catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The catalog, all customers, and the licenses of the products.
+    Everything,
+    /// Only the catalog (what applying a saved plan needs to turn names into ids).
+    CatalogOnly,
+}
+
 /// Reads the catalog, all customers, and the licenses of `products` (names the manifests use;
 /// unknown names are skipped here and reported by name resolution). At most `parallelism`
 /// requests are in flight.
@@ -148,17 +157,31 @@ pub async fn fetch(
     client: &Client,
     products: &BTreeSet<String>,
     parallelism: usize,
+    scope: Scope,
 ) -> Result<Remote, ApiError> {
+    let everything = scope == Scope::Everything;
+    let customers = async {
+        if everything {
+            client.list_customers().await
+        } else {
+            Ok(Vec::new())
+        }
+    };
     let (customer_types, license_types, all_products, customers) = tokio::try_join!(
         client.customer_types(),
         client.license_types(),
         client.products(),
-        client.list_customers(),
+        customers,
     )?;
     let semaphore = Arc::new(Semaphore::new(parallelism.max(1)));
     let mut tasks: JoinSet<Result<(String, Read), ApiError>> = JoinSet::new();
     for product in all_products.iter().filter(|p| products.contains(&p.name)) {
-        for read in [ReadKind::Detail, ReadKind::Templates, ReadKind::Licenses] {
+        let reads: &[ReadKind] = if everything {
+            &[ReadKind::Detail, ReadKind::Templates, ReadKind::Licenses]
+        } else {
+            &[ReadKind::Detail, ReadKind::Templates]
+        };
+        for &read in reads {
             let client = client.clone();
             let (name, id) = (product.name.clone(), product.id);
             let semaphore = Arc::clone(&semaphore);

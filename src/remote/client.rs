@@ -126,6 +126,9 @@ struct Inner {
     requests: AtomicU64,
     /// First page number of the license listing: 0 until SLASCONE shows it starts at 1.
     page_base: AtomicU8,
+    /// After a 429, no request of this client is sent before this instant, so concurrent
+    /// workers wait out a rate limit together instead of each provoking another 429.
+    not_before: std::sync::Mutex<Option<Instant>>,
 }
 
 /// Whether a request may be sent again after a failure whose outcome is unknown.
@@ -173,6 +176,7 @@ impl Client {
                 config,
                 requests: AtomicU64::new(0),
                 page_base: AtomicU8::new(0),
+                not_before: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -559,6 +563,7 @@ impl Client {
                 .header("Content-Type", "application/json")
                 .body(body.to_vec());
         }
+        self.wait_for_rate_limit().await;
         self.inner.requests.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
         let result = request.send().await;
@@ -608,6 +613,12 @@ impl Client {
                 body: bytes,
             });
         }
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            let pause = retry_after
+                .unwrap_or(Duration::from_secs(1))
+                .min(config.retry.max_retry_after);
+            self.pause_until(Instant::now() + pause);
+        }
         let error = status_error(&method_name, path, status, &bytes);
         let retryable = match status.as_u16() {
             // A rate-limited request was not processed, so even a create may be sent again.
@@ -620,6 +631,28 @@ impl Client {
             retryable,
             retry_after,
         })
+    }
+
+    async fn wait_for_rate_limit(&self) {
+        let not_before = *self
+            .inner
+            .not_before
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(instant) = not_before {
+            tokio::time::sleep_until(instant.into()).await;
+        }
+    }
+
+    fn pause_until(&self, instant: Instant) {
+        let mut not_before = self
+            .inner
+            .not_before
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if not_before.is_none_or(|current| current < instant) {
+            *not_before = Some(instant);
+        }
     }
 
     fn transport_failure(
