@@ -7,6 +7,8 @@
 //! - [`model`] is the shared vocabulary: desired and current objects as plain data;
 //! - [`remote`] is the SLASCONE API client and its wire types (the only module that does network
 //!   I/O as a client);
+//! - [`plan`] is the pure core: the diff of desired and current state, as a [`plan::Plan`] (no
+//!   I/O, no clock, no async);
 //! - [`sandbox`] is a SLASCONE-compatible server on loopback, for tests, demos and CI;
 //! - [`run`] sequences the stages for each command and maps outcomes to exit codes.
 
@@ -14,6 +16,7 @@ pub mod cli;
 pub mod exit;
 pub mod manifest;
 pub mod model;
+pub mod plan;
 pub mod remote;
 pub mod run;
 pub mod sandbox;
