@@ -234,3 +234,6 @@ mod origin_string {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod proptests;
