@@ -26,6 +26,7 @@ pub const FORMAT_VERSION: u32 = 1;
 #[serde(deny_unknown_fields)]
 pub struct Plan {
     /// Always 1 for this shape of plan.
+    #[schemars(extend("const" = 1))]
     pub format_version: u32,
     /// The SLASCONE account the plan was made against; `apply --plan` refuses another one.
     pub target: Target,
@@ -142,6 +143,7 @@ pub struct Change {
 #[serde(deny_unknown_fields)]
 pub struct Request {
     /// `POST` or `PATCH`.
+    #[schemars(extend("enum" = ["POST", "PATCH"]))]
     pub method: String,
     /// The full path, `/api/v2/isv/<isv_id>/...`.
     pub path: String,
@@ -233,7 +235,7 @@ mod origin_string {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 #[cfg(test)]
 mod proptests;

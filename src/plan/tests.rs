@@ -48,7 +48,7 @@ fn origin(line: usize) -> Origin {
 }
 
 /// A customer identified by number.
-fn customer(number: &str, value: Value) -> DesiredCustomer {
+pub(crate) fn customer(number: &str, value: Value) -> DesiredCustomer {
     DesiredCustomer {
         key: number.to_owned(),
         id: None,
@@ -60,7 +60,7 @@ fn customer(number: &str, value: Value) -> DesiredCustomer {
 }
 
 /// A customer identified by id only.
-fn customer_by_id(n: u128, value: Value) -> DesiredCustomer {
+pub(crate) fn customer_by_id(n: u128, value: Value) -> DesiredCustomer {
     DesiredCustomer {
         key: id(n).to_string(),
         id: Some(id(n)),
@@ -69,7 +69,7 @@ fn customer_by_id(n: u128, value: Value) -> DesiredCustomer {
     }
 }
 
-fn remote_customer(n: u128, number: &str, value: Value) -> CurrentCustomer {
+pub(crate) fn remote_customer(n: u128, number: &str, value: Value) -> CurrentCustomer {
     CurrentCustomer {
         id: id(n),
         customer_number: Some(number.to_owned()).filter(|n| !n.is_empty()),
@@ -79,7 +79,7 @@ fn remote_customer(n: u128, number: &str, value: Value) -> CurrentCustomer {
 }
 
 /// A license identified by (Argus, legacy key); `value` holds `customer`, `edition` and the rest.
-fn license(legacy: &str, value: Value) -> DesiredLicense {
+pub(crate) fn license(legacy: &str, value: Value) -> DesiredLicense {
     DesiredLicense {
         key: format!("Argus/{legacy}"),
         id: None,
@@ -92,7 +92,7 @@ fn license(legacy: &str, value: Value) -> DesiredLicense {
     }
 }
 
-fn remote_license(n: u128, legacy: &str, owner: u128, value: Value) -> CurrentLicense {
+pub(crate) fn remote_license(n: u128, legacy: &str, owner: u128, value: Value) -> CurrentLicense {
     CurrentLicense {
         id: id(n),
         product: "Argus".to_owned(),
@@ -103,7 +103,7 @@ fn remote_license(n: u128, legacy: &str, owner: u128, value: Value) -> CurrentLi
     }
 }
 
-fn professional() -> Fields {
+pub(crate) fn professional() -> Fields {
     fields(json!({
         "token_limit": 10,
         "features.Export": true, "features.Import": true, "features.Reporting": false,
@@ -178,14 +178,20 @@ impl Case {
     }
 }
 
-fn state(customers: Vec<DesiredCustomer>, licenses: Vec<DesiredLicense>) -> DesiredState {
+pub(crate) fn state(
+    customers: Vec<DesiredCustomer>,
+    licenses: Vec<DesiredLicense>,
+) -> DesiredState {
     DesiredState {
         customers,
         licenses,
     }
 }
 
-fn remote(customers: Vec<CurrentCustomer>, licenses: Vec<CurrentLicense>) -> CurrentState {
+pub(crate) fn remote(
+    customers: Vec<CurrentCustomer>,
+    licenses: Vec<CurrentLicense>,
+) -> CurrentState {
     CurrentState {
         customers,
         licenses,
@@ -771,4 +777,20 @@ fn plan_json_round_trips() {
         let back: Plan = serde_json::from_str(&json).expect("a plan deserialises");
         assert_eq!(back, plan, "case: {}", case.name);
     }
+}
+
+#[test]
+fn committed_schema_is_current() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/plan.schema.json");
+    let mut generated = serde_json::to_string_pretty(&plan_schema()).expect("a schema serialises");
+    generated.push('\n');
+    if std::env::var_os("SLASCONE_UPDATE_SCHEMA").is_some() {
+        std::fs::write(&path, &generated).expect("schema/plan.schema.json is writable");
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "schema/plan.schema.json is stale; regenerate it with \
+         `SLASCONE_UPDATE_SCHEMA=1 cargo test --lib committed_schema_is_current`"
+    );
 }
