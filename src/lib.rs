@@ -9,6 +9,7 @@
 //!   I/O as a client);
 //! - [`plan`] is the pure core: the diff of desired and current state, as a [`plan::Plan`] (no
 //!   I/O, no clock, no async);
+//! - [`render`] shows a plan as text, JSON or markdown, into any writer;
 //! - [`sandbox`] is a SLASCONE-compatible server on loopback, for tests, demos and CI;
 //! - [`run`] sequences the stages for each command and maps outcomes to exit codes.
 
@@ -18,5 +19,6 @@ pub mod manifest;
 pub mod model;
 pub mod plan;
 pub mod remote;
+pub mod render;
 pub mod run;
 pub mod sandbox;
