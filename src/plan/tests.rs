@@ -794,3 +794,66 @@ fn committed_schema_is_current() {
          `SLASCONE_UPDATE_SCHEMA=1 cargo test --lib committed_schema_is_current`"
     );
 }
+
+#[test]
+fn two_entries_for_one_remote_license_warn_and_plan_one() {
+    let desired = state(
+        vec![acme()],
+        vec![
+            DesiredLicense {
+                id: Some(id(10)),
+                key: format!("Argus/{}", id(10)),
+                legacy_license_key: None,
+                ..license("L1", json!({"customer": "K001", "edition": "Professional"}))
+            },
+            license("L1", json!({"customer": "K001", "edition": "Basic"})),
+        ],
+    );
+    let current = remote(
+        vec![remote_acme()],
+        vec![remote_license(
+            10,
+            "L1",
+            1,
+            json!({"edition": "Professional"}),
+        )],
+    );
+    let plan = diff(&desired, &current, &ctx());
+    assert!(plan.is_empty(), "{:#?}", plan.changes);
+    assert_eq!(
+        plan.summary.unchanged, 2,
+        "the customer and the license planned by id"
+    );
+    assert_eq!(plan.warnings.len(), 1);
+    assert!(
+        plan.warnings[0].contains("same SLASCONE license"),
+        "{:?}",
+        plan.warnings
+    );
+}
+
+#[test]
+fn remote_customers_sharing_a_number_warn_and_match_one() {
+    let current = remote(
+        vec![
+            remote_customer(
+                2,
+                "K001",
+                json!({"company_name": "Acme GmbH", "country": "Germany"}),
+            ),
+            remote_customer(1, "K001", json!({"company_name": "Acme GmbH"})),
+        ],
+        vec![],
+    );
+    let plan = diff(&state(vec![acme()], vec![]), &current, &ctx());
+    // The lower id wins whatever the listing order, so the plan does not flap between runs.
+    assert_eq!(plan.changes[0].id, Some(id(1)));
+    assert_eq!(
+        plan.unmanaged,
+        [Unmanaged {
+            kind: Kind::Customer,
+            key: "K001".to_owned()
+        }]
+    );
+    assert!(plan.warnings[0].contains("several customers with customer_number K001"));
+}
