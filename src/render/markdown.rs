@@ -109,11 +109,11 @@ fn head(plan: &Plan) -> String {
     let s = plan.summary;
     let mut head = format!(
         "### slascone-sync plan\n\n\
-         Target: {} · ISV {}\n\n\
+         Target: {} · ISV `{}`\n\n\
          | Create | Update | Unchanged | Unmanaged |\n\
          |-------:|-------:|----------:|----------:|\n\
          | {} | {} | {} | {} |\n\n",
-        escape(&plan.target.api_url),
+        code(&plan.target.api_url),
         plan.target.isv_id,
         s.create,
         s.update,
