@@ -53,11 +53,26 @@ pub fn diff(desired: &DesiredState, current: &CurrentState, ctx: &DiffContext) -
                 created_customers.insert(wanted.key.as_str());
                 (Action::Create, wanted.id, creation_fields(&wanted.fields))
             }
-            Some(found) => (
-                Action::Update,
-                Some(found.id),
-                update_fields(&wanted.fields, &found.fields, &ignore),
-            ),
+            Some(found) => {
+                let number = nonempty(wanted.customer_number.as_deref());
+                let found_number = nonempty(found.customer_number.as_deref());
+                if number.is_some() && number != found_number {
+                    warnings.push(format!(
+                        "customer {} ({}): the manifest gives customer_number {}, but SLASCONE \
+                         customer {} has {}; a customer number is an identity and is not changed",
+                        wanted.key,
+                        wanted.origin,
+                        number.unwrap_or_default(),
+                        found.id,
+                        found_number.unwrap_or("none")
+                    ));
+                }
+                (
+                    Action::Update,
+                    Some(found.id),
+                    update_fields(&wanted.fields, &found.fields, &ignore),
+                )
+            }
         };
         if action == Action::Update && fields.is_empty() {
             unchanged += 1;
@@ -96,6 +111,7 @@ pub fn diff(desired: &DesiredState, current: &CurrentState, ctx: &DiffContext) -
                 creation_fields(&with_edition(wanted)),
             ),
             Some(found) => {
+                identity_warnings(wanted, found, &mut warnings);
                 let mut before = found.fields.clone();
                 before.insert(
                     CUSTOMER_FIELD.to_owned(),
@@ -376,6 +392,30 @@ impl<'a> LicenseMatching<'a> {
             planned,
             claimed: primary_of.into_keys().collect(),
         }
+    }
+}
+
+/// A license matched by id whose manifest gives another product or legacy key: these are
+/// identities, never patched, so say so rather than leave the difference unexplained.
+fn identity_warnings(wanted: &DesiredLicense, found: &CurrentLicense, warnings: &mut Vec<String>) {
+    if wanted.product != found.product {
+        warnings.push(format!(
+            "license {} ({}): SLASCONE license {} belongs to product {}; a license's product \
+             is not changed",
+            wanted.key, wanted.origin, found.id, found.product
+        ));
+    }
+    let legacy = nonempty(wanted.legacy_license_key.as_deref());
+    let found_legacy = nonempty(found.legacy_license_key.as_deref());
+    if legacy.is_some() && legacy != found_legacy {
+        warnings.push(format!(
+            "license {} ({}): SLASCONE license {} has legacy_license_key {}; a legacy license \
+             key is an identity and is not changed",
+            wanted.key,
+            wanted.origin,
+            found.id,
+            found_legacy.unwrap_or("none")
+        ));
     }
 }
 

@@ -149,6 +149,7 @@ struct Case {
     want: &'static [&'static str],
     /// create, update, unchanged, unmanaged
     summary: [usize; 4],
+    warnings: usize,
 }
 
 fn case(name: &'static str, desired: DesiredState, current: CurrentState) -> Case {
@@ -159,6 +160,7 @@ fn case(name: &'static str, desired: DesiredState, current: CurrentState) -> Cas
         ctx: ctx(),
         want: &[],
         summary: [0; 4],
+        warnings: 0,
     }
 }
 
@@ -169,6 +171,10 @@ impl Case {
             summary,
             ..self
         }
+    }
+
+    fn warns(self, warnings: usize) -> Self {
+        Case { warnings, ..self }
     }
 
     fn ignoring(mut self, customer: &[&str], license: &[&str]) -> Self {
@@ -498,7 +504,8 @@ fn cases() -> Vec<Case> {
             ),
             remote(vec![remote_acme(), remote_customer(2, "K002", json!({"company_name": "Other"}))], vec![]),
         )
-        .want(&[r#"~ customer K001: company_name "Other" → "Acme GmbH""#], [0, 1, 0, 1]),
+        .want(&[r#"~ customer K001: company_name "Other" → "Acme GmbH""#], [0, 1, 0, 1])
+        .warns(1),
         case(
             "a customer with an unknown id is created",
             state(vec![customer_by_id(7, json!({"company_name": "New"}))], vec![]),
@@ -535,7 +542,8 @@ fn cases() -> Vec<Case> {
         .want(
             &[r#"~ license Argus/OTHER: edition "Basic" → "Professional""#],
             [0, 1, 2, 1],
-        ),
+        )
+        .warns(1),
     ]
 }
 
@@ -554,7 +562,7 @@ fn diff_cases() {
         );
         assert_eq!(plan.unmanaged.len(), s.unmanaged, "case: {}", case.name);
         assert!(
-            plan.warnings.is_empty(),
+            plan.warnings.len() == case.warnings,
             "case: {}: {:?}",
             case.name,
             plan.warnings
@@ -856,4 +864,37 @@ fn remote_customers_sharing_a_number_warn_and_match_one() {
         }]
     );
     assert!(plan.warnings[0].contains("several customers with customer_number K001"));
+}
+
+#[test]
+fn identities_that_differ_behind_an_id_are_reported_not_changed() {
+    let desired = state(
+        vec![DesiredCustomer {
+            key: "K005".to_owned(),
+            customer_number: Some("K005".to_owned()),
+            ..customer_by_id(1, json!({}))
+        }],
+        vec![DesiredLicense {
+            id: Some(id(10)),
+            product: "Bolt".to_owned(),
+            key: "Bolt/L9".to_owned(),
+            legacy_license_key: Some("L9".to_owned()),
+            ..license("L9", json!({"customer": "K005", "edition": "Professional"}))
+        }],
+    );
+    let current = remote(
+        vec![remote_acme()],
+        vec![remote_license(
+            10,
+            "L1",
+            1,
+            json!({"edition": "Professional"}),
+        )],
+    );
+    let plan = diff(&desired, &current, &ctx());
+    assert!(plan.is_empty(), "{:#?}", plan.changes);
+    let warnings = plan.warnings.join("\n");
+    assert!(warnings.contains("customer K005 (customers/acme.yaml:2:5): the manifest gives customer_number K005, but SLASCONE customer 10000000-0000-0000-0000-000000000001 has K001"), "{warnings}");
+    assert!(warnings.contains("belongs to product Argus"), "{warnings}");
+    assert!(warnings.contains("has legacy_license_key L1"), "{warnings}");
 }
