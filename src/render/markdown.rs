@@ -95,7 +95,7 @@ fn fold(full: &[String], compact: &[String], budget: usize) -> (usize, usize) {
     }
     let mut detailed = 0;
     while detailed < shown {
-        let extra = chars(&full[detailed]) - chars(&compact[detailed]).min(chars(&full[detailed]));
+        let extra = chars(&full[detailed]).saturating_sub(chars(&compact[detailed]));
         if used + extra > budget {
             break;
         }
