@@ -7,6 +7,9 @@
 //! - [`model`] is the shared vocabulary: desired and current objects as plain data;
 //! - [`remote`] is the SLASCONE API client and its wire types (the only module that does network
 //!   I/O as a client);
+//! - [`plan`] is the pure core: the diff of desired and current state, as a [`plan::Plan`] (no
+//!   I/O, no clock, no async);
+//! - [`render`] shows a plan as text, JSON or markdown, into any writer;
 //! - [`sandbox`] is a SLASCONE-compatible server on loopback, for tests, demos and CI;
 //! - [`run`] sequences the stages for each command and maps outcomes to exit codes.
 
@@ -15,7 +18,9 @@ pub mod cli;
 pub mod exit;
 pub mod manifest;
 pub mod model;
+pub mod plan;
 pub mod remote;
+pub mod render;
 pub mod run;
 pub mod sandbox;
 pub mod state;

@@ -1,0 +1,512 @@
+//! The diff: desired state × current state → [`Plan`]. Pure: no I/O, no clock, no async.
+//!
+//! Rules (DESIGN.md §1): objects are matched by id when the manifest gives one, else by their
+//! natural key; only field paths the manifest writes are compared (server-side-apply style
+//! ownership); ignored paths are never reconciled on existing objects; nothing is deleted, and
+//! remote objects no manifest matches are reported as unmanaged.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{
+    Action, Change, FORMAT_VERSION, FieldChange, Plan, Request, Summary, Target, Unmanaged,
+};
+use crate::model::{
+    CurrentCustomer, CurrentLicense, CurrentState, DesiredCustomer, DesiredLicense, DesiredState,
+    Fields, Kind,
+};
+
+/// Everything the diff needs besides the two states.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiffContext {
+    pub target: Target,
+    /// Base URL of the SLASCONE portal, for deep links; empty means no links.
+    pub portal_url: String,
+    /// Project-wide ignored customer field paths (relative, e.g. `phone`).
+    pub ignore_customer: Vec<String>,
+    /// Project-wide ignored license field paths (relative, e.g. `variables.Region`).
+    pub ignore_license: Vec<String>,
+}
+
+/// The field path of a license that names its owning customer.
+const CUSTOMER_FIELD: &str = "customer";
+/// The field path of a license's edition.
+const EDITION_FIELD: &str = "edition";
+
+/// Computes the plan that makes `current` match `desired`.
+pub fn diff(desired: &DesiredState, current: &CurrentState, ctx: &DiffContext) -> Plan {
+    let mut warnings = Vec::new();
+    let customers = CustomerMatching::new(desired, current, &mut warnings);
+    let licenses = LicenseMatching::new(desired, current, &mut warnings);
+    let isv = ctx.target.isv_id;
+
+    let mut changes = Vec::new();
+    let mut unchanged = 0;
+    let mut created_customers = BTreeSet::new();
+
+    for &(wanted, found) in &customers.planned {
+        let ignore = ignore_list(&wanted.ignore, &ctx.ignore_customer);
+        let (action, id, fields) = match found {
+            None => {
+                created_customers.insert(wanted.key.as_str());
+                (Action::Create, wanted.id, creation_fields(&wanted.fields))
+            }
+            Some(found) => {
+                let number = nonempty(wanted.customer_number.as_deref());
+                let found_number = nonempty(found.customer_number.as_deref());
+                if number.is_some() && number != found_number {
+                    warnings.push(format!(
+                        "customer {} ({}): the manifest gives customer_number {}, but SLASCONE \
+                         customer {} has {}; a customer number is an identity and is not changed",
+                        wanted.key,
+                        wanted.origin,
+                        number.unwrap_or_default(),
+                        found.id,
+                        found_number.unwrap_or("none")
+                    ));
+                }
+                (
+                    Action::Update,
+                    Some(found.id),
+                    update_fields(&wanted.fields, &found.fields, &ignore),
+                )
+            }
+        };
+        if action == Action::Update && fields.is_empty() {
+            unchanged += 1;
+            continue;
+        }
+        let collection = if wanted.id.is_some() {
+            "customers"
+        } else {
+            "data_exchange/customers"
+        };
+        let number = wanted
+            .customer_number
+            .as_deref()
+            .or_else(|| found.and_then(|found| found.customer_number.as_deref()));
+        changes.push(Change {
+            kind: Kind::Customer,
+            key: wanted.key.clone(),
+            action,
+            id,
+            request: request(action, isv, collection),
+            fields,
+            links: portal_links(&ctx.portal_url, number),
+            fingerprint: found.map(|found| found.fingerprint.clone()),
+            depends_on: None,
+            origin: Some(wanted.origin.clone()),
+        });
+    }
+
+    for &(wanted, found) in &licenses.planned {
+        let ignore = ignore_list(&wanted.ignore, &ctx.ignore_license);
+        let owner = wanted.fields.get(CUSTOMER_FIELD).and_then(Value::as_str);
+        let (action, id, fields) = match found {
+            None => (
+                Action::Create,
+                wanted.id,
+                creation_fields(&with_edition(wanted)),
+            ),
+            Some(found) => {
+                identity_warnings(wanted, found, &mut warnings);
+                let mut before = found.fields.clone();
+                before.insert(
+                    CUSTOMER_FIELD.to_owned(),
+                    Value::String(customers.current_owner(found.customer_id)),
+                );
+                let edition_changes = !is_ignored(EDITION_FIELD, &ignore)
+                    && wanted.fields.get(EDITION_FIELD) != found.fields.get(EDITION_FIELD);
+                let mut after = if edition_changes {
+                    with_edition(wanted)
+                } else {
+                    wanted.fields.clone()
+                };
+                // Owners are compared by identity (two keys may name the same remote customer),
+                // while the plan shows the key the manifest wrote.
+                if let Some(owner) = owner {
+                    after.insert(
+                        CUSTOMER_FIELD.to_owned(),
+                        Value::String(customers.desired_owner(owner)),
+                    );
+                }
+                let mut fields = update_fields(&after, &before, &ignore);
+                if let (Some(owner), Some(field)) = (
+                    owner,
+                    fields.iter_mut().find(|field| field.path == CUSTOMER_FIELD),
+                ) {
+                    field.after = Value::String(owner.to_owned());
+                }
+                (Action::Update, Some(found.id), fields)
+            }
+        };
+        if action == Action::Update && fields.is_empty() {
+            unchanged += 1;
+            continue;
+        }
+        let number = owner.and_then(|owner| customers.number_of(owner));
+        changes.push(Change {
+            kind: Kind::License,
+            key: wanted.key.clone(),
+            action,
+            id,
+            request: request(action, isv, "licenses"),
+            fields,
+            links: portal_links(&ctx.portal_url, number),
+            fingerprint: found.map(|found| found.fingerprint.clone()),
+            depends_on: owner
+                .filter(|owner| created_customers.contains(owner))
+                .map(str::to_owned),
+            origin: Some(wanted.origin.clone()),
+        });
+    }
+
+    changes.sort_by(|a, b| (a.kind, &a.key).cmp(&(b.kind, &b.key)));
+
+    let mut unmanaged: Vec<Unmanaged> = current
+        .customers
+        .iter()
+        .filter(|found| !customers.primary_of.contains_key(&found.id))
+        .map(|found| Unmanaged {
+            kind: Kind::Customer,
+            key: found.key(),
+        })
+        .chain(
+            current
+                .licenses
+                .iter()
+                .filter(|found| !licenses.claimed.contains(&found.id))
+                .map(|found| Unmanaged {
+                    kind: Kind::License,
+                    key: found.key(),
+                }),
+        )
+        .collect();
+    unmanaged.sort();
+
+    warnings.sort();
+    warnings.dedup();
+
+    let count = |action| changes.iter().filter(|c| c.action == action).count();
+    Plan {
+        format_version: FORMAT_VERSION,
+        target: ctx.target.clone(),
+        summary: Summary {
+            create: count(Action::Create),
+            update: count(Action::Update),
+            unchanged,
+            unmanaged: unmanaged.len(),
+        },
+        changes,
+        unmanaged,
+        warnings,
+    }
+}
+
+/// Which remote customer each desired customer is, decided once so the diff and
+/// [`super::apply_changes`] agree.
+pub(crate) struct CustomerMatching<'a> {
+    /// The desired customers that get a change or count as unchanged, with their remote
+    /// counterpart. A desired customer that is the same remote customer as an earlier one is
+    /// left out (and warned about), so one remote object never gets two changes.
+    pub(crate) planned: Vec<(&'a DesiredCustomer, Option<&'a CurrentCustomer>)>,
+    /// Desired key → the remote customer it matches, duplicates included.
+    pub(crate) remote_of: BTreeMap<&'a str, Uuid>,
+    /// Remote id → the desired customer planned for it.
+    primary_of: BTreeMap<Uuid, &'a DesiredCustomer>,
+    current_by_id: HashMap<Uuid, &'a CurrentCustomer>,
+    desired_by_key: HashMap<&'a str, &'a DesiredCustomer>,
+}
+
+impl<'a> CustomerMatching<'a> {
+    pub(crate) fn new(
+        desired: &'a DesiredState,
+        current: &'a CurrentState,
+        warnings: &mut Vec<String>,
+    ) -> Self {
+        let current_by_id: HashMap<Uuid, &CurrentCustomer> =
+            current.customers.iter().map(|c| (c.id, c)).collect();
+
+        // Sorted by id, so which of several same-numbered remote customers wins does not depend
+        // on the order SLASCONE listed them in.
+        let mut by_id: Vec<&CurrentCustomer> = current.customers.iter().collect();
+        by_id.sort_by_key(|c| c.id);
+        let mut by_number: BTreeMap<&str, &CurrentCustomer> = BTreeMap::new();
+        for found in by_id {
+            let Some(number) = nonempty(found.customer_number.as_deref()) else {
+                continue;
+            };
+            if let Some(first) = by_number.get(number) {
+                warnings.push(format!(
+                    "SLASCONE has several customers with customer_number {number} ({} and {}); \
+                     manifests without an id are matched to {}",
+                    first.id, found.id, first.id
+                ));
+            } else {
+                by_number.insert(number, found);
+            }
+        }
+
+        // Ids first: an id is the stronger identity, so it wins when an id-identified and a
+        // number-identified entry turn out to be the same remote customer.
+        let mut order: Vec<&DesiredCustomer> = desired.customers.iter().collect();
+        order.sort_by(|a, b| (a.id.is_none(), &a.key).cmp(&(b.id.is_none(), &b.key)));
+
+        let mut planned = Vec::new();
+        let mut remote_of = BTreeMap::new();
+        let mut primary_of: BTreeMap<Uuid, &DesiredCustomer> = BTreeMap::new();
+        for wanted in order {
+            let number = nonempty(wanted.customer_number.as_deref());
+            let found = match wanted.id {
+                Some(id) => current_by_id.get(&id).copied(),
+                None => number.and_then(|number| by_number.get(number).copied()),
+            };
+            let Some(found) = found else {
+                if let (Some(id), Some(other)) =
+                    (wanted.id, number.and_then(|number| by_number.get(number)))
+                {
+                    warnings.push(format!(
+                        "customer {} ({}): SLASCONE has no customer with id {id}, but has \
+                         customer_number {} as id {}; creating would duplicate the number",
+                        wanted.key,
+                        wanted.origin,
+                        number.unwrap_or_default(),
+                        other.id
+                    ));
+                }
+                planned.push((wanted, None));
+                continue;
+            };
+            remote_of.insert(wanted.key.as_str(), found.id);
+            if let Some(first) = primary_of.get(&found.id) {
+                warnings.push(format!(
+                    "customer {} ({}) and customer {} ({}) are the same SLASCONE customer {}; \
+                     only customer {} is planned",
+                    first.key, first.origin, wanted.key, wanted.origin, found.id, first.key
+                ));
+                continue;
+            }
+            primary_of.insert(found.id, wanted);
+            planned.push((wanted, Some(found)));
+        }
+
+        CustomerMatching {
+            planned,
+            remote_of,
+            primary_of,
+            current_by_id,
+            desired_by_key: desired
+                .customers
+                .iter()
+                .map(|d| (d.key.as_str(), d))
+                .collect(),
+        }
+    }
+
+    /// The owner value a desired license is compared with: the key of the desired customer
+    /// planned for the same remote customer, so two manifest keys for one customer compare equal.
+    fn desired_owner(&self, key: &str) -> String {
+        self.remote_of
+            .get(key)
+            .and_then(|id| self.primary_of.get(id))
+            .map_or(key, |primary| primary.key.as_str())
+            .to_owned()
+    }
+
+    /// The owner value of a remote license: the key of the desired customer matched to its
+    /// customer; else that customer's own key, unless a desired customer (being created) has
+    /// the same key, which would make two different customers compare equal; else the id.
+    fn current_owner(&self, customer_id: Uuid) -> String {
+        if let Some(primary) = self.primary_of.get(&customer_id) {
+            return primary.key.clone();
+        }
+        match self.current_by_id.get(&customer_id) {
+            Some(found) if !self.desired_by_key.contains_key(found.key().as_str()) => found.key(),
+            _ => customer_id.to_string(),
+        }
+    }
+
+    /// The customer_number of a desired customer, from the manifest or else from SLASCONE.
+    fn number_of(&self, key: &str) -> Option<&'a str> {
+        let wanted = self.desired_by_key.get(key)?;
+        nonempty(wanted.customer_number.as_deref()).or_else(|| {
+            let id = self.remote_of.get(key)?;
+            nonempty(self.current_by_id.get(id)?.customer_number.as_deref())
+        })
+    }
+}
+
+/// Which remote license each desired license is.
+struct LicenseMatching<'a> {
+    planned: Vec<(&'a DesiredLicense, Option<&'a CurrentLicense>)>,
+    /// Remote ids some desired license matches.
+    claimed: BTreeSet<Uuid>,
+}
+
+impl<'a> LicenseMatching<'a> {
+    fn new(
+        desired: &'a DesiredState,
+        current: &'a CurrentState,
+        warnings: &mut Vec<String>,
+    ) -> Self {
+        let by_id: HashMap<Uuid, &CurrentLicense> =
+            current.licenses.iter().map(|l| (l.id, l)).collect();
+        let mut sorted: Vec<&CurrentLicense> = current.licenses.iter().collect();
+        sorted.sort_by_key(|l| l.id);
+        let mut by_legacy: BTreeMap<(&str, &str), &CurrentLicense> = BTreeMap::new();
+        for found in sorted {
+            if let Some(legacy) = nonempty(found.legacy_license_key.as_deref()) {
+                by_legacy.entry((&found.product, legacy)).or_insert(found);
+            }
+        }
+
+        let mut order: Vec<&DesiredLicense> = desired.licenses.iter().collect();
+        order.sort_by(|a, b| (a.id.is_none(), &a.key).cmp(&(b.id.is_none(), &b.key)));
+
+        let mut planned = Vec::new();
+        let mut primary_of: BTreeMap<Uuid, &DesiredLicense> = BTreeMap::new();
+        for wanted in order {
+            let found = match wanted.id {
+                Some(id) => by_id.get(&id).copied(),
+                None => nonempty(wanted.legacy_license_key.as_deref())
+                    .and_then(|legacy| by_legacy.get(&(wanted.product.as_str(), legacy)).copied()),
+            };
+            let Some(found) = found else {
+                planned.push((wanted, None));
+                continue;
+            };
+            if let Some(first) = primary_of.get(&found.id) {
+                warnings.push(format!(
+                    "license {} ({}) and license {} ({}) are the same SLASCONE license {}; \
+                     only license {} is planned",
+                    first.key, first.origin, wanted.key, wanted.origin, found.id, first.key
+                ));
+                continue;
+            }
+            primary_of.insert(found.id, wanted);
+            planned.push((wanted, Some(found)));
+        }
+        LicenseMatching {
+            planned,
+            claimed: primary_of.into_keys().collect(),
+        }
+    }
+}
+
+/// A license matched by id whose manifest gives another product or legacy key: these are
+/// identities, never patched, so say so rather than leave the difference unexplained.
+fn identity_warnings(wanted: &DesiredLicense, found: &CurrentLicense, warnings: &mut Vec<String>) {
+    if wanted.product != found.product {
+        warnings.push(format!(
+            "license {} ({}): SLASCONE license {} belongs to product {}; a license's product \
+             is not changed",
+            wanted.key, wanted.origin, found.id, found.product
+        ));
+    }
+    let legacy = nonempty(wanted.legacy_license_key.as_deref());
+    let found_legacy = nonempty(found.legacy_license_key.as_deref());
+    if legacy.is_some() && legacy != found_legacy {
+        warnings.push(format!(
+            "license {} ({}): SLASCONE license {} has legacy_license_key {}; a legacy license \
+             key is an identity and is not changed",
+            wanted.key,
+            wanted.origin,
+            found.id,
+            found_legacy.unwrap_or("none")
+        ));
+    }
+}
+
+/// The fields a license gets from its edition, under the ones its manifest writes.
+pub(crate) fn with_edition(license: &DesiredLicense) -> Fields {
+    let mut fields = license.edition_fields.clone();
+    fields.extend(license.fields.iter().map(|(k, v)| (k.clone(), v.clone())));
+    fields
+}
+
+/// A create sets every field it has, ignored ones included: `ignore_changes` only stops later
+/// reconciliation.
+fn creation_fields(fields: &Fields) -> Vec<FieldChange> {
+    fields
+        .iter()
+        .filter(|(_, after)| !after.is_null())
+        .map(|(path, after)| FieldChange {
+            path: path.clone(),
+            before: Value::Null,
+            after: after.clone(),
+        })
+        .collect()
+}
+
+/// The desired paths whose value differs from the current one; an absent current field is null.
+fn update_fields(desired: &Fields, current: &Fields, ignore: &[&str]) -> Vec<FieldChange> {
+    desired
+        .iter()
+        .filter(|(path, _)| !is_ignored(path, ignore))
+        .filter_map(|(path, after)| {
+            let before = current.get(path).unwrap_or(&Value::Null);
+            (before != after).then(|| FieldChange {
+                path: path.clone(),
+                before: before.clone(),
+                after: after.clone(),
+            })
+        })
+        .collect()
+}
+
+fn ignore_list<'a>(own: &'a [String], project: &'a [String]) -> Vec<&'a str> {
+    own.iter().chain(project).map(String::as_str).collect()
+}
+
+/// An ignored path covers itself and every path below it: `features` covers `features.Export`.
+pub(crate) fn is_ignored(path: &str, ignore: &[&str]) -> bool {
+    ignore.iter().any(|ignored| {
+        path.strip_prefix(ignored)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+    })
+}
+
+fn request(action: Action, isv: Uuid, collection: &str) -> Request {
+    Request {
+        method: match action {
+            Action::Create => "POST",
+            Action::Update => "PATCH",
+        }
+        .to_owned(),
+        path: format!("/api/v2/isv/{isv}/{collection}"),
+    }
+}
+
+/// The portal pages of a customer: its analytics and its licenses.
+fn portal_links(portal_url: &str, customer_number: Option<&str>) -> Vec<String> {
+    let base = portal_url.trim_end_matches('/');
+    match customer_number {
+        Some(number) if !base.is_empty() => {
+            let number = encode_query_value(number);
+            vec![
+                format!("{base}/customeranalytics?customernumber={number}"),
+                format!("{base}/licenses?customernumber={number}"),
+            ]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+fn encode_query_value(value: &str) -> String {
+    let mut encoded = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+fn nonempty(value: Option<&str>) -> Option<&str> {
+    value.filter(|value| !value.is_empty())
+}

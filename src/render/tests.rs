@@ -1,0 +1,348 @@
+//! Snapshots of the three renderings of one representative plan, plus the properties each
+//! rendering promises: plain text without colour, JSON valid against the committed schema,
+//! markdown within GitHub's comment limit.
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::model::{DesiredLicense, Kind};
+use crate::plan::tests::{
+    ISV, ctx, customer, customer_by_id, id, license, professional, remote, remote_customer,
+    remote_license, state,
+};
+use crate::plan::{Action, Change, FieldChange, Request, diff};
+
+/// Creates (one depending on another), updates by number and by id, an owner change, an
+/// edition-based license, awkward characters, unmanaged objects and a warning.
+fn representative() -> Plan {
+    let desired = state(
+        vec![
+            customer(
+                "K001",
+                json!({"company_name": "Acme GmbH", "country": "Germany", "customer_type": "Enterprise"}),
+            ),
+            customer(
+                "K002",
+                json!({"company_name": "Beta AG", "country": "Switzerland"}),
+            ),
+            customer_by_id(3, json!({"email": "ops@gamma.example"})),
+            customer("K003", json!({"email": "other@gamma.example"})),
+        ],
+        vec![
+            DesiredLicense {
+                edition_fields: professional(),
+                ..license(
+                    "SUB-2026-0001",
+                    json!({"customer": "K001", "edition": "Professional"}),
+                )
+            },
+            license(
+                "SUB-2026-0002",
+                json!({"customer": "K002", "edition": "Professional", "limitations.Users": 50,
+                       "expires": "2027-12-31", "variables.Note": "a | b `c` <d>"}),
+            ),
+        ],
+    );
+    let current = remote(
+        vec![
+            remote_customer(
+                2,
+                "K002",
+                json!({"company_name": "Beta AG", "country": "Austria"}),
+            ),
+            remote_customer(3, "K003", json!({"email": "old@gamma.example"})),
+            remote_customer(9, "K9", json!({})),
+        ],
+        vec![
+            remote_license(
+                20,
+                "SUB-2026-0002",
+                9,
+                json!({"edition": "Professional", "limitations.Users": 25, "expires": "2026-12-31"}),
+            ),
+            remote_license(21, "OLD-1", 9, json!({"edition": "Professional"})),
+        ],
+    );
+    diff(&desired, &current, &ctx())
+}
+
+fn rendered(plan: &Plan, format: Format, style: Style) -> String {
+    let mut out = Vec::new();
+    render(plan, format, &mut out, style).expect("writing to a Vec cannot fail");
+    String::from_utf8(out).expect("renderings are UTF-8")
+}
+
+#[test]
+fn text_snapshot() {
+    insta::assert_snapshot!(rendered(&representative(), Format::Text, Style::default()));
+}
+
+#[test]
+fn json_snapshot() {
+    insta::assert_snapshot!(rendered(&representative(), Format::Json, Style::default()));
+}
+
+#[test]
+fn markdown_snapshot() {
+    insta::assert_snapshot!(rendered(
+        &representative(),
+        Format::Markdown,
+        Style::default()
+    ));
+}
+
+#[test]
+fn colour_adds_ansi_codes_and_nothing_else() {
+    let plan = representative();
+    let plain = rendered(&plan, Format::Text, Style { color: false });
+    let coloured = rendered(&plan, Format::Text, Style { color: true });
+    assert!(!plain.contains('\x1b'));
+    assert!(coloured.contains("\x1b[32m+ customer K001"));
+    assert!(coloured.contains("\x1b[33m~ license Argus/SUB-2026-0002"));
+    let stripped = coloured
+        .split('\x1b')
+        .enumerate()
+        .map(|(i, part)| {
+            if i == 0 {
+                part
+            } else {
+                &part[part.find('m').unwrap() + 1..]
+            }
+        })
+        .collect::<String>();
+    assert_eq!(stripped, plain);
+    // JSON and markdown are for machines and web pages: never coloured.
+    for format in [Format::Json, Format::Markdown] {
+        assert!(!rendered(&plan, format, Style { color: true }).contains('\x1b'));
+    }
+}
+
+fn empty_plan(unmanaged: usize) -> Plan {
+    let current = remote(
+        (0..unmanaged as u128)
+            .map(|n| remote_customer(n, &format!("K{n}"), json!({})))
+            .collect(),
+        vec![],
+    );
+    diff(&state(vec![], vec![]), &current, &ctx())
+}
+
+#[test]
+fn no_changes() {
+    assert_eq!(
+        rendered(&empty_plan(0), Format::Text, Style::default()),
+        "No changes.\n"
+    );
+    assert_eq!(
+        rendered(&empty_plan(12), Format::Text, Style::default()),
+        "12 unmanaged objects left alone: customer K0, customer K1, customer K10, customer K11, \
+         customer K2, customer K3, customer K4, customer K5, customer K6, customer K7, and 2 more\n\
+         No changes.\n"
+    );
+    let markdown = rendered(&empty_plan(1), Format::Markdown, Style::default());
+    assert!(
+        markdown.contains("| 0 | 0 | 0 | 1 |\n\nNo changes.\n"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("1 unmanaged object left alone"),
+        "{markdown}"
+    );
+}
+
+#[test]
+fn json_is_byte_stable_and_ends_with_a_newline() {
+    let first = rendered(&representative(), Format::Json, Style::default());
+    assert_eq!(
+        first,
+        rendered(&representative(), Format::Json, Style::default())
+    );
+    assert!(first.ends_with("}\n"));
+    assert!(first.starts_with("{\n  \"format_version\": 1,"));
+    let back: Plan = serde_json::from_str(&first).expect("the JSON reads back");
+    assert_eq!(back, representative());
+}
+
+/// A plan with `n` updates whose field values are long enough to overflow a comment.
+fn huge_plan(n: usize) -> Plan {
+    let mut plan = empty_plan(300);
+    plan.changes = (0..n)
+        .map(|i| Change {
+            kind: Kind::License,
+            key: format!("Argus/SUB-{i:05}"),
+            action: Action::Update,
+            id: Some(id(i as u128)),
+            request: Request {
+                method: "PATCH".to_owned(),
+                path: format!("/api/v2/isv/{ISV}/licenses"),
+            },
+            fields: (0..4)
+                .map(|f| FieldChange {
+                    path: format!("variables.V{f}"),
+                    before: json!("x".repeat(40)),
+                    after: json!("y".repeat(40)),
+                })
+                .collect(),
+            links: vec![],
+            fingerprint: Some("fp".to_owned()),
+            depends_on: None,
+            origin: None,
+        })
+        .collect();
+    plan.summary.update = n;
+    plan
+}
+
+#[test]
+fn long_markdown_is_folded_under_the_comment_limit() {
+    for n in [150, 600, 5000] {
+        let markdown = rendered(&huge_plan(n), Format::Markdown, Style::default());
+        assert!(
+            markdown.chars().count() <= markdown::MAX_CHARS,
+            "{n} changes"
+        );
+        assert!(
+            markdown.contains(&format!("| 0 | {n} | 0 | 300 |")),
+            "{n}: summary kept"
+        );
+        assert!(
+            markdown.contains("for the full plan."),
+            "{n}: says what was left out"
+        );
+        assert!(
+            markdown.contains("Argus/SUB-00000"),
+            "{n}: the first change is shown"
+        );
+    }
+    // Folding details is enough for a few hundred changes: every change keeps its line.
+    let markdown = rendered(&huge_plan(600), Format::Markdown, Style::default());
+    assert!(markdown.contains("Argus/SUB-00599"));
+    assert!(!markdown.contains("not shown"));
+    assert!(markdown.contains("shown without details;"));
+    // Thousands need whole changes dropped, from the end.
+    let markdown = rendered(&huge_plan(5000), Format::Markdown, Style::default());
+    assert!(!markdown.contains("Argus/SUB-04999"));
+    assert!(markdown.contains("changes not shown; run `slascone-sync plan --format json`"));
+}
+
+#[test]
+fn short_markdown_is_not_folded() {
+    let markdown = rendered(&huge_plan(100), Format::Markdown, Style::default());
+    assert_eq!(
+        markdown.matches("<details><summary><code>~</code>").count(),
+        100
+    );
+    assert!(!markdown.contains("for the full plan"));
+}
+
+#[test]
+fn markdown_values_cannot_break_the_table() {
+    let markdown = rendered(&representative(), Format::Markdown, Style::default());
+    let row = markdown
+        .lines()
+        .find(|line| line.starts_with("| `variables.Note`"))
+        .expect("the field row");
+    assert_eq!(
+        row,
+        r#"| `variables.Note` | (none) | "a \| b \`c\` &lt;d&gt;" |"#
+    );
+}
+
+/// Checks `value` against the subset of JSON Schema that schemars emits for the plan.
+fn conforms(value: &Value, schema: &Value, root: &Value) -> Result<(), String> {
+    let schema = match schema.get("$ref").and_then(Value::as_str) {
+        Some(reference) => {
+            let name = reference.trim_start_matches("#/$defs/");
+            &root["$defs"][name]
+        }
+        None => schema,
+    };
+    if schema == &Value::Bool(true) {
+        return Ok(());
+    }
+    if let Some(types) = schema.get("type") {
+        let names: Vec<&str> = match types {
+            Value::String(one) => vec![one.as_str()],
+            Value::Array(many) => many.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        let actual = match value {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Number(n) if n.is_u64() || n.is_i64() => "integer",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        };
+        if !names.contains(&actual) {
+            return Err(format!("{value} is not {names:?}"));
+        }
+    }
+    if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
+        && !allowed.contains(value)
+    {
+        return Err(format!("{value} not in {allowed:?}"));
+    }
+    if let Some(expected) = schema.get("const")
+        && expected != value
+    {
+        return Err(format!("{value} is not {expected}"));
+    }
+    if let Some(options) = schema.get("oneOf").and_then(Value::as_array) {
+        let matching = options
+            .iter()
+            .filter(|o| conforms(value, o, root).is_ok())
+            .count();
+        if matching != 1 {
+            return Err(format!("{value} matches {matching} of oneOf"));
+        }
+    }
+    if let (Some(items), Value::Array(values)) = (schema.get("items"), value) {
+        for item in values {
+            conforms(item, items, root)?;
+        }
+    }
+    if let Value::Object(object) = value {
+        let properties = schema.get("properties").and_then(Value::as_object);
+        for required in schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let name = required.as_str().unwrap_or_default();
+            if !object.contains_key(name) {
+                return Err(format!("missing {name} in {value}"));
+            }
+        }
+        for (name, field) in object {
+            match properties.and_then(|p| p.get(name)) {
+                Some(property) => conforms(field, property, root)?,
+                None if schema.get("additionalProperties") == Some(&Value::Bool(false)) => {
+                    return Err(format!("unexpected {name}"));
+                }
+                None => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn json_conforms_to_the_committed_schema() {
+    let schema: Value =
+        serde_json::from_str(include_str!("../../schema/plan.schema.json")).expect("valid JSON");
+    for plan in [representative(), empty_plan(3), huge_plan(3)] {
+        let json: Value = serde_json::from_str(&rendered(&plan, Format::Json, Style::default()))
+            .expect("valid JSON");
+        conforms(&json, &schema, &schema).unwrap_or_else(|e| panic!("{e}"));
+    }
+    // The checker itself rejects what the schema forbids.
+    let mut bad: Value = serde_json::to_value(representative()).expect("serialises");
+    bad["changes"][0]["request"]["method"] = json!("DELETE");
+    assert!(conforms(&bad, &schema, &schema).is_err());
+    bad["changes"][0]["request"]["method"] = json!("POST");
+    bad["changes"][0]["surprise"] = json!(1);
+    assert!(conforms(&bad, &schema, &schema).is_err());
+}

@@ -1,0 +1,117 @@
+//! Terraform-style text: a `+` block per create and a `~` block per update, one line per field,
+//! then what was left alone and a one-line summary. Readable without colour; colour only adds
+//! emphasis.
+
+use std::io::{self, Write};
+
+use super::{Style, count, display_value};
+use crate::plan::{Action, Change, Plan};
+
+/// How many unmanaged objects the text names before it only counts the rest.
+const UNMANAGED_SHOWN: usize = 10;
+
+const GREEN: &str = "\x1b[32m";
+const YELLOW: &str = "\x1b[33m";
+const DIM: &str = "\x1b[2m";
+const BOLD: &str = "\x1b[1m";
+const RESET: &str = "\x1b[0m";
+
+pub fn render(plan: &Plan, out: &mut dyn Write, style: Style) -> io::Result<()> {
+    let paint = |code: &str, text: &str| {
+        if style.color {
+            format!("{code}{text}{RESET}")
+        } else {
+            text.to_owned()
+        }
+    };
+
+    for change in &plan.changes {
+        write_change(change, out, &paint)?;
+    }
+    if !plan.changes.is_empty() {
+        writeln!(out)?;
+    }
+
+    for warning in &plan.warnings {
+        writeln!(out, "{} {warning}", paint(YELLOW, "Warning:"))?;
+    }
+
+    if !plan.unmanaged.is_empty() {
+        let mut names: Vec<String> = plan
+            .unmanaged
+            .iter()
+            .take(UNMANAGED_SHOWN)
+            .map(|u| format!("{} {}", u.kind, u.key))
+            .collect();
+        let rest = plan.unmanaged.len().saturating_sub(UNMANAGED_SHOWN);
+        if rest > 0 {
+            names.push(format!("and {rest} more"));
+        }
+        writeln!(
+            out,
+            "{} left alone: {}",
+            count(
+                plan.unmanaged.len(),
+                "unmanaged object",
+                "unmanaged objects"
+            ),
+            names.join(", ")
+        )?;
+    }
+
+    let s = plan.summary;
+    let last = if plan.is_empty() {
+        "No changes.".to_owned()
+    } else {
+        format!(
+            "Plan: {} to create, {} to update, {} unchanged, {} unmanaged.",
+            s.create, s.update, s.unchanged, s.unmanaged
+        )
+    };
+    writeln!(out, "{}", paint(BOLD, &last))
+}
+
+fn write_change(
+    change: &Change,
+    out: &mut dyn Write,
+    paint: &dyn Fn(&str, &str) -> String,
+) -> io::Result<()> {
+    let colour = match change.action {
+        Action::Create => GREEN,
+        Action::Update => YELLOW,
+    };
+    let after = change
+        .depends_on
+        .as_ref()
+        .map(|key| format!(", after customer {key}"))
+        .unwrap_or_default();
+    let header = format!(
+        "{} {} {} ({} {}{after})",
+        change.action.symbol(),
+        change.kind,
+        change.key,
+        change.request.method,
+        change.short_path()
+    );
+    writeln!(out, "{}", paint(colour, &header))?;
+
+    let width = change
+        .fields
+        .iter()
+        .map(|f| f.path.chars().count() + 1)
+        .max()
+        .unwrap_or(0);
+    for field in &change.fields {
+        let label = format!("{}:", field.path);
+        let after = display_value(&field.after);
+        match change.action {
+            Action::Create => writeln!(out, "    {label:<width$} {after}")?,
+            Action::Update => writeln!(
+                out,
+                "    {label:<width$} {} → {after}",
+                paint(DIM, &display_value(&field.before))
+            )?,
+        }
+    }
+    Ok(())
+}
