@@ -139,11 +139,19 @@ impl Catalog {
     pub fn from_yaml_str(text: &str, name_for_errors: &str) -> anyhow::Result<Catalog> {
         let file: CatalogFile = serde_saphyr::from_str(text).map_err(|err| {
             let plain = err.without_snippet();
+            let message = plain.to_string();
             match plain.location() {
                 Some(loc) => {
-                    anyhow::anyhow!("{name_for_errors}:{}:{}: {plain}", loc.line(), loc.column())
+                    // The position leads the message, so it need not trail it too.
+                    let trailer = format!(" at line {}, column {}", loc.line(), loc.column());
+                    let message = message.strip_suffix(&trailer).unwrap_or(&message);
+                    anyhow::anyhow!(
+                        "{name_for_errors}:{}:{}: {message}",
+                        loc.line(),
+                        loc.column()
+                    )
                 }
-                None => anyhow::anyhow!("{name_for_errors}: {plain}"),
+                None => anyhow::anyhow!("{name_for_errors}: {message}"),
             }
         })?;
         build(file, name_for_errors)
@@ -517,6 +525,10 @@ products:
         let err = Catalog::from_yaml_str(&text, "c.yaml").unwrap_err();
         let msg = format!("{err:#}");
         assert!(msg.starts_with("c.yaml:10:"), "{msg}");
+        assert!(
+            msg.contains("token_limt") && !msg.contains("at line"),
+            "{msg}"
+        );
     }
 
     #[test]
