@@ -157,22 +157,48 @@ pub async fn start(config: SandboxConfig, listen: SocketAddr) -> anyhow::Result<
     Ok(SandboxHandle { addr, stop, task })
 }
 
-/// Resolves when the process is asked to stop (Ctrl-C, or SIGTERM on Unix).
-async fn stop_requested() -> anyhow::Result<()> {
+/// The signals that stop `slascone-sync sandbox`: Ctrl-C, and SIGTERM on Unix. They are
+/// registered before the sandbox announces itself, so a signal sent right after the `listening on`
+/// line stops it cleanly instead of killing the process.
+struct StopSignals {
     #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .context("cannot listen for SIGTERM")?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result.context("cannot listen for Ctrl-C")?,
-            _ = term.recv() => {}
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn register() -> anyhow::Result<StopSignals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(StopSignals {
+                interrupt: signal(SignalKind::interrupt()).context("cannot listen for Ctrl-C")?,
+                terminate: signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?,
+            })
         }
+        #[cfg(not(unix))]
+        Ok(StopSignals {})
     }
-    #[cfg(not(unix))]
-    tokio::signal::ctrl_c()
-        .await
-        .context("cannot listen for Ctrl-C")?;
-    Ok(())
+
+    async fn recv(self) -> anyhow::Result<()> {
+        #[cfg(unix)]
+        {
+            let StopSignals {
+                mut interrupt,
+                mut terminate,
+            } = self;
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        tokio::signal::ctrl_c()
+            .await
+            .context("cannot listen for Ctrl-C")?;
+        Ok(())
+    }
 }
 
 /// `slascone-sync sandbox`: serves until interrupted.
@@ -186,13 +212,14 @@ pub async fn run_cli(args: SandboxArgs) -> anyhow::Result<Outcome> {
     config.drop_after_commit = args.drop_after_commit;
     config.patch_semantics = args.patch_semantics;
     config.page_base = args.page_base;
+    let signals = StopSignals::register()?;
     let handle = start(config, args.listen).await?;
     {
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "listening on http://{}", handle.addr())?;
         stdout.flush()?;
     }
-    let stopped = stop_requested().await;
+    let stopped = signals.recv().await;
     handle.shutdown().await;
     stopped?;
     Ok(Outcome::Success)

@@ -1378,6 +1378,47 @@ fn the_sandbox_command_serves_until_killed() {
     }
 }
 
+#[cfg(unix)]
+#[test]
+fn the_sandbox_command_exits_cleanly_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_slascone-sync"))
+        .args(["sandbox", "--listen", "127.0.0.1:0", "--isv-id", ISV])
+        .args([
+            "--admin-key",
+            KEY,
+            "--page-base",
+            "1",
+            "--patch-semantics",
+            "replace",
+        ])
+        .arg("--catalog")
+        .arg(catalog_path())
+        .arg("--state")
+        .arg(dir.path().join("state.json"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .expect("a first line");
+    assert!(
+        line.starts_with("listening on http://127.0.0.1:"),
+        "{line:?}"
+    );
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}
+
 #[test]
 fn the_sandbox_command_names_the_position_of_a_catalog_error() {
     let dir = tempfile::tempdir().unwrap();
