@@ -1,9 +1,239 @@
-//! The sandbox: a SLASCONE-compatible server on loopback.
+//! The sandbox: a SLASCONE-compatible server on loopback, for tests, benchmarks, demos and CI
+//! (DESIGN.md §4). It serves the customer, license and catalog endpoints the reconciler uses,
+//! keeps its state in memory (optionally persisted to a JSON file), and injects faults on demand.
 
-use crate::cli::SandboxArgs;
+mod api;
+mod catalog;
+mod countries;
+mod server;
+mod store;
+
+use std::fmt;
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+pub use catalog::Catalog;
+
+use crate::cli::{PatchSemantics, SandboxArgs};
 use crate::exit::Outcome;
 
+/// How a sandbox behaves. [`SandboxConfig::new`] gives a well-behaved one: no faults, merge-style
+/// PATCH, license pages numbered from 0, state in memory only.
+#[derive(Clone)]
+pub struct SandboxConfig {
+    pub isv_id: Uuid,
+    /// The AdminKey clients must send. Kept out of `Debug` output.
+    pub admin_key: String,
+    pub catalog: Catalog,
+    /// Loaded on start if it exists; rewritten atomically after every successful write.
+    pub state_file: Option<PathBuf>,
+    /// Added before every API request is answered.
+    pub latency: Duration,
+    /// Share of API requests answered 500 or 503 before anything is applied (0.0 to 1.0).
+    pub fail_rate: f64,
+    /// API requests allowed per second; more are answered 429 with `Retry-After` (0 = no limit).
+    pub rate_limit: u32,
+    /// Share of successful writes that are applied and then answered by closing the connection.
+    pub drop_after_commit: f64,
+    pub patch_semantics: PatchSemantics,
+    /// Number of the first page of the license listings (0 or 1).
+    pub page_base: u8,
+}
+
+impl SandboxConfig {
+    pub fn new(isv_id: Uuid, admin_key: impl Into<String>, catalog: Catalog) -> Self {
+        SandboxConfig {
+            isv_id,
+            admin_key: admin_key.into(),
+            catalog,
+            state_file: None,
+            latency: Duration::ZERO,
+            fail_rate: 0.0,
+            rate_limit: 0,
+            drop_after_commit: 0.0,
+            patch_semantics: PatchSemantics::Merge,
+            page_base: 0,
+        }
+    }
+}
+
+impl fmt::Debug for SandboxConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SandboxConfig")
+            .field("isv_id", &self.isv_id)
+            .field("admin_key", &"<redacted>")
+            .field("catalog", &self.catalog)
+            .field("state_file", &self.state_file)
+            .field("latency", &self.latency)
+            .field("fail_rate", &self.fail_rate)
+            .field("rate_limit", &self.rate_limit)
+            .field("drop_after_commit", &self.drop_after_commit)
+            .field("patch_semantics", &self.patch_semantics)
+            .field("page_base", &self.page_base)
+            .finish()
+    }
+}
+
+/// A running sandbox. Dropping it without [`SandboxHandle::shutdown`] leaves it serving until the
+/// runtime ends.
+#[derive(Debug)]
+pub struct SandboxHandle {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl SandboxHandle {
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://IP:PORT`, with a wildcard listen address replaced by loopback so it can be dialled.
+    pub fn base_url(&self) -> String {
+        let ip = match self.addr.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        format!("http://{}", SocketAddr::new(ip, self.addr.port()))
+    }
+
+    /// Stops accepting, closes open connections and waits until the server task has ended.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+fn check_share(name: &str, value: f64) -> anyhow::Result<()> {
+    if !(0.0..=1.0).contains(&value) {
+        bail!("{name} must be between 0.0 and 1.0, not {value}");
+    }
+    Ok(())
+}
+
+/// Binds `listen` (port 0 picks a free port) and serves in a background task.
+pub async fn start(config: SandboxConfig, listen: SocketAddr) -> anyhow::Result<SandboxHandle> {
+    check_share("the fail rate", config.fail_rate)?;
+    check_share("the drop-after-commit share", config.drop_after_commit)?;
+    if config.page_base > 1 {
+        bail!("the page base must be 0 or 1, not {}", config.page_base);
+    }
+    let store = match &config.state_file {
+        Some(path) if path.exists() => store::Store::load(path)?,
+        _ => store::Store::default(),
+    };
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    let app = Arc::new(server::App {
+        isv_id: config.isv_id,
+        admin_key: config.admin_key,
+        catalog: config.catalog,
+        store: tokio::sync::Mutex::new(store),
+        state_file: config.state_file,
+        patch_semantics: config.patch_semantics,
+        page_base: config.page_base,
+        latency: config.latency,
+        fail_rate: config.fail_rate,
+        rate_limit: config.rate_limit,
+        drop_after_commit: config.drop_after_commit,
+        log: Mutex::new(Vec::new()),
+        window: Mutex::new((Instant::now(), 0)),
+    });
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(server::serve(listener, server::router(app), stopped));
+    Ok(SandboxHandle { addr, stop, task })
+}
+
+/// The signals that stop `slascone-sync sandbox`: Ctrl-C, and SIGTERM on Unix. They are
+/// registered before the sandbox announces itself, so a signal sent right after the `listening on`
+/// line stops it cleanly instead of killing the process.
+struct StopSignals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn register() -> anyhow::Result<StopSignals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(StopSignals {
+                interrupt: signal(SignalKind::interrupt()).context("cannot listen for Ctrl-C")?,
+                terminate: signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(StopSignals {})
+    }
+
+    async fn recv(self) -> anyhow::Result<()> {
+        #[cfg(unix)]
+        {
+            let StopSignals {
+                mut interrupt,
+                mut terminate,
+            } = self;
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        tokio::signal::ctrl_c()
+            .await
+            .context("cannot listen for Ctrl-C")?;
+        Ok(())
+    }
+}
+
 /// `slascone-sync sandbox`: serves until interrupted.
-pub async fn run_cli(_args: SandboxArgs) -> anyhow::Result<Outcome> {
-    anyhow::bail!("the sandbox is not available yet")
+pub async fn run_cli(args: SandboxArgs) -> anyhow::Result<Outcome> {
+    let catalog = Catalog::load(&args.catalog)?;
+    let mut config = SandboxConfig::new(args.isv_id, args.admin_key, catalog);
+    config.state_file = args.state;
+    config.latency = Duration::from_millis(args.latency_ms);
+    config.fail_rate = args.fail_rate;
+    config.rate_limit = args.rate_limit;
+    config.drop_after_commit = args.drop_after_commit;
+    config.patch_semantics = args.patch_semantics;
+    config.page_base = args.page_base;
+    let signals = StopSignals::register()?;
+    let handle = start(config, args.listen).await?;
+    {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "listening on http://{}", handle.addr())?;
+        stdout.flush()?;
+    }
+    let stopped = signals.recv().await;
+    handle.shutdown().await;
+    stopped?;
+    Ok(Outcome::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_the_admin_key() {
+        let config = SandboxConfig::new(Uuid::nil(), "very-secret-key", Catalog::default());
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("very-secret-key"), "{debug}");
+        assert!(debug.contains("<redacted>"));
+    }
 }

@@ -1,0 +1,331 @@
+//! The HTTP side of the sandbox: routes, the gate every API request passes (latency, rate limit,
+//! injected failures, authentication, request log, dropped answers) and the connection loop.
+//!
+//! Connections are served with hyper directly rather than `axum::serve`, because a dropped answer
+//! has to close the TCP connection without writing a response, which a handler cannot do.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use serde::Serialize;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+use super::api::{self, problem};
+use super::catalog::Catalog;
+use super::store::Store;
+use crate::cli::PatchSemantics;
+
+/// Everything the handlers share.
+pub(crate) struct App {
+    pub(crate) isv_id: Uuid,
+    pub(crate) admin_key: String,
+    pub(crate) catalog: Catalog,
+    pub(crate) store: tokio::sync::Mutex<Store>,
+    pub(crate) state_file: Option<PathBuf>,
+    pub(crate) patch_semantics: PatchSemantics,
+    pub(crate) page_base: u8,
+    pub(crate) latency: Duration,
+    pub(crate) fail_rate: f64,
+    pub(crate) rate_limit: u32,
+    pub(crate) drop_after_commit: f64,
+    pub(crate) log: Mutex<Vec<LogEntry>>,
+    /// Start of the current one-second rate-limit window and the requests seen in it.
+    pub(crate) window: Mutex<(Instant, u32)>,
+}
+
+/// One line of `GET /_sandbox/requests`.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct LogEntry {
+    method: String,
+    path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    query: Option<String>,
+    status: u16,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    dropped: bool,
+}
+
+/// Lets a request close the connection it arrived on.
+#[derive(Clone)]
+struct ConnectionKill(Arc<Notify>);
+
+pub(crate) fn router(app: Arc<App>) -> Router {
+    let isv = Router::new()
+        .route(
+            "/customers",
+            get(api::list_customers)
+                .post(api::create_customer)
+                .patch(api::update_customer),
+        )
+        .route("/customers/types", get(api::customer_types))
+        .route("/customers/by_number", get(api::customer_by_number))
+        .route("/customers/{customer_id}", get(api::get_customer))
+        .route(
+            "/data_exchange/customers",
+            post(api::data_exchange_create_customer).patch(api::data_exchange_update_customer),
+        )
+        .route(
+            "/licenses",
+            post(api::create_license).patch(api::update_license),
+        )
+        .route("/licenses/types", get(api::license_types))
+        .route("/licenses/filtered", post(api::licenses_filtered))
+        .route(
+            "/licenses/filtered/detailed",
+            post(api::licenses_filtered_detailed),
+        )
+        .route("/licenses/{license_id}", get(api::get_license))
+        .route("/products", get(api::products))
+        .route("/products/{product_id}/detail", get(api::product_detail))
+        .route("/templates", get(api::templates));
+    Router::new()
+        .nest("/api/v2/isv/{isv_id}", isv)
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(app.clone(), gate))
+        // Added after the layer, so neither gated nor logged.
+        .route(
+            "/_sandbox/requests",
+            get(request_log).delete(clear_request_log),
+        )
+        .with_state(app)
+}
+
+async fn not_found() -> Response {
+    problem(StatusCode::NOT_FOUND, "Not Found", None)
+}
+
+async fn request_log(State(app): State<Arc<App>>) -> Response {
+    let log = app
+        .log
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    axum::Json(log).into_response()
+}
+
+async fn clear_request_log(State(app): State<Arc<App>>) -> StatusCode {
+    app.log
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clear();
+    StatusCode::NO_CONTENT
+}
+
+/// Compares without stopping at the first difference, so timing reveals nothing about the key.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn authorized(app: &App, headers: &HeaderMap, path: &str) -> bool {
+    let key_ok = headers
+        .get("AdminKey")
+        .is_some_and(|key| same_secret(key.as_bytes(), app.admin_key.as_bytes()));
+    // A key belongs to one ISV, so a request for another ISV is not authorized either.
+    let isv_ok = match path.strip_prefix("/api/v2/isv/") {
+        Some(rest) => rest
+            .split('/')
+            .next()
+            .and_then(|segment| Uuid::parse_str(segment).ok())
+            .is_some_and(|id| id == app.isv_id),
+        None => true,
+    };
+    key_ok && isv_ok
+}
+
+/// The writes `--drop-after-commit` may drop: POST and PATCH of customers, data_exchange
+/// customers and licenses (not the listings, which are POSTs too).
+fn is_write(method: &Method, path: &str) -> bool {
+    if method != Method::POST && method != Method::PATCH {
+        return false;
+    }
+    let Some(rest) = path.strip_prefix("/api/v2/isv/") else {
+        return false;
+    };
+    let rest = rest.split_once('/').map_or("", |(_, rest)| rest);
+    matches!(
+        rest.trim_end_matches('/'),
+        "customers" | "data_exchange/customers" | "licenses"
+    )
+}
+
+impl App {
+    fn rate_limited(&self) -> Option<Response> {
+        if self.rate_limit == 0 {
+            return None;
+        }
+        let mut window = self.window.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        if now.duration_since(window.0) >= Duration::from_secs(1) {
+            *window = (now, 0);
+        }
+        window.1 = window.1.saturating_add(1);
+        if window.1 <= self.rate_limit {
+            return None;
+        }
+        let mut response = problem(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too Many Requests",
+            Some(format!(
+                "the sandbox allows {} requests per second",
+                self.rate_limit
+            )),
+        );
+        // The window is one second long, so waiting one second always suffices.
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        Some(response)
+    }
+
+    fn record(&self, entry: LogEntry) {
+        self.log
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(entry);
+    }
+}
+
+/// Answers a request by faults, by the authentication check, or by the handler, in that order.
+async fn answer(app: &App, path: &str, request: Request, next: Next) -> Response {
+    if let Some(response) = app.rate_limited() {
+        return response;
+    }
+    if app.fail_rate > 0.0 && fastrand::f64() < app.fail_rate {
+        return if fastrand::bool() {
+            problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal Server Error",
+                Some("injected failure (--fail-rate)".to_owned()),
+            )
+        } else {
+            problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Service Unavailable",
+                Some("injected failure (--fail-rate)".to_owned()),
+            )
+        };
+    }
+    if !authorized(app, request.headers(), path) {
+        return problem(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            Some("a valid AdminKey header for this ISV is required".to_owned()),
+        );
+    }
+    next.run(request).await
+}
+
+async fn gate(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let query = request
+        .uri()
+        .query()
+        .filter(|q| !q.is_empty())
+        .map(str::to_owned);
+    let kill = request.extensions().get::<ConnectionKill>().cloned();
+    if !app.latency.is_zero() {
+        tokio::time::sleep(app.latency).await;
+    }
+    let response = answer(&app, &path, request, next).await;
+    let dropped = kill.is_some()
+        && response.status().is_success()
+        && app.drop_after_commit > 0.0
+        && is_write(&method, &path)
+        && fastrand::f64() < app.drop_after_commit;
+    app.record(LogEntry {
+        method: method.to_string(),
+        path,
+        query,
+        status: response.status().as_u16(),
+        dropped,
+    });
+    match kill {
+        Some(ConnectionKill(notify)) if dropped => {
+            notify.notify_one();
+            // The connection task drops this future together with the connection.
+            std::future::pending().await
+        }
+        _ => response,
+    }
+}
+
+/// Accepts connections until `stop` changes; open connections are closed then.
+pub(crate) async fn serve(listener: TcpListener, router: Router, mut stop: watch::Receiver<bool>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    connections.spawn(serve_connection(stream, router.clone()));
+                }
+                Err(err) => {
+                    // Typically out of file descriptors: back off instead of spinning.
+                    eprintln!("sandbox: accept failed: {err}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            _ = stop.changed() => break,
+        }
+    }
+    connections.shutdown().await;
+}
+
+async fn serve_connection(stream: TcpStream, router: Router) {
+    let _ = stream.set_nodelay(true);
+    let kill = Arc::new(Notify::new());
+    let handle = ConnectionKill(kill.clone());
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        request.extensions_mut().insert(handle.clone());
+        let mut router = router.clone();
+        async move { tower_service::Service::call(&mut router, request).await }
+    });
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .serve_connection(TokioIo::new(stream), service);
+    tokio::select! {
+        _ = connection => {}
+        _ = kill.notified() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_are_the_entity_posts_and_patches() {
+        let base = "/api/v2/isv/2af5fe02-6207-4214-946e-b00ac5309f53";
+        assert!(is_write(&Method::POST, &format!("{base}/customers")));
+        assert!(is_write(&Method::PATCH, &format!("{base}/licenses")));
+        assert!(is_write(
+            &Method::POST,
+            &format!("{base}/data_exchange/customers")
+        ));
+        assert!(!is_write(
+            &Method::POST,
+            &format!("{base}/licenses/filtered")
+        ));
+        assert!(!is_write(&Method::GET, &format!("{base}/customers")));
+    }
+
+    #[test]
+    fn secrets_compare_exactly() {
+        assert!(same_secret(b"key", b"key"));
+        assert!(!same_secret(b"key", b"kez"));
+        assert!(!same_secret(b"key", b"keys"));
+    }
+}

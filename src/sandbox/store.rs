@@ -1,0 +1,411 @@
+//! The sandbox's mutable state: customers and licenses in creation order, with the indexes that
+//! keep every request proportional to its answer, and the atomic state file.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::remote::wire::{CustomerDto, LicenseDto};
+
+/// Customers and licenses. Rows are never removed (the API the sandbox serves has no deletes), so
+/// a row's position in its vector is a stable creation sequence number.
+#[derive(Debug, Default)]
+pub(crate) struct Store {
+    customers: Vec<CustomerDto>,
+    customer_by_id: HashMap<Uuid, usize>,
+    customer_by_number: HashMap<String, usize>,
+    licenses: Vec<LicenseDto>,
+    license_by_id: HashMap<Uuid, usize>,
+    license_by_key: HashMap<(Uuid, String), usize>,
+    /// Per product: license positions, ascending.
+    licenses_by_product: HashMap<Uuid, Vec<usize>>,
+    /// Per customer: license positions, ascending. Customers without licenses have no entry.
+    licenses_by_customer: HashMap<Uuid, Vec<usize>>,
+    /// Per product: how many of its licenses each customer holds.
+    product_customers: HashMap<Uuid, HashMap<Uuid, usize>>,
+}
+
+/// The state file's layout.
+#[derive(Serialize)]
+struct StateFileRef<'a> {
+    customers: &'a [CustomerDto],
+    licenses: &'a [LicenseDto],
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateFile {
+    #[serde(default)]
+    customers: Vec<CustomerDto>,
+    #[serde(default)]
+    licenses: Vec<LicenseDto>,
+}
+
+/// Which licenses a listing wants; `None` means "no filter".
+pub(crate) struct LicenseQuery<'a> {
+    pub(crate) product: Option<Uuid>,
+    pub(crate) customer: Option<Uuid>,
+    pub(crate) key_search: Option<&'a str>,
+    pub(crate) offset: usize,
+    pub(crate) limit: usize,
+}
+
+/// One page of a listing.
+pub(crate) struct LicensePage<'a> {
+    pub(crate) rows: Vec<&'a LicenseDto>,
+    pub(crate) total: usize,
+    pub(crate) customer_count: usize,
+}
+
+fn number_key(number: Option<&str>) -> Option<&str> {
+    number.filter(|n| !n.is_empty())
+}
+
+fn insert_sorted(list: &mut Vec<usize>, pos: usize) {
+    if let Err(at) = list.binary_search(&pos) {
+        list.insert(at, pos);
+    }
+}
+
+fn remove_sorted(list: &mut Vec<usize>, pos: usize) {
+    if let Ok(at) = list.binary_search(&pos) {
+        list.remove(at);
+    }
+}
+
+impl Store {
+    /// Reads a state file written by [`Store::save`].
+    pub(crate) fn load(path: &Path) -> anyhow::Result<Store> {
+        let text = std::fs::read(path)
+            .with_context(|| format!("cannot read the state file {}", path.display()))?;
+        let file: StateFile = serde_json::from_slice(&text)
+            .with_context(|| format!("the state file {} is not valid", path.display()))?;
+        let mut store = Store::default();
+        for customer in file.customers {
+            store.insert_customer(customer);
+        }
+        for license in file.licenses {
+            store.insert_license(license);
+        }
+        Ok(store)
+    }
+
+    /// Writes the whole state to `path` atomically: a temporary file in the same directory,
+    /// flushed and synced, then renamed over the old one, so a crash leaves either file whole.
+    pub(crate) fn save(&self, path: &Path) -> anyhow::Result<()> {
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "state".to_owned());
+        let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+        let result = (|| -> anyhow::Result<()> {
+            let file = std::fs::File::create(&tmp)?;
+            let mut writer = std::io::BufWriter::new(file);
+            serde_json::to_writer(
+                &mut writer,
+                &StateFileRef {
+                    customers: &self.customers,
+                    licenses: &self.licenses,
+                },
+            )?;
+            writer.flush()?;
+            writer.get_ref().sync_all()?;
+            drop(writer);
+            std::fs::rename(&tmp, path)?;
+            // The rename itself is only durable once the directory entry is synced.
+            if let Ok(dir) = std::fs::File::open(dir) {
+                let _ = dir.sync_all();
+            }
+            Ok(())
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result.with_context(|| format!("cannot write the state file {}", path.display()))
+    }
+
+    pub(crate) fn customers(&self) -> &[CustomerDto] {
+        &self.customers
+    }
+
+    pub(crate) fn customer_index(&self, id: Uuid) -> Option<usize> {
+        self.customer_by_id.get(&id).copied()
+    }
+
+    pub(crate) fn customer(&self, pos: usize) -> &CustomerDto {
+        &self.customers[pos]
+    }
+
+    pub(crate) fn customer_by_number(&self, number: &str) -> Option<usize> {
+        self.customer_by_number.get(number).copied()
+    }
+
+    pub(crate) fn insert_customer(&mut self, customer: CustomerDto) -> usize {
+        let pos = self.customers.len();
+        self.customer_by_id.insert(customer.id, pos);
+        if let Some(number) = number_key(customer.customer_number.as_deref()) {
+            self.customer_by_number.insert(number.to_owned(), pos);
+        }
+        self.customers.push(customer);
+        pos
+    }
+
+    pub(crate) fn replace_customer(&mut self, pos: usize, customer: CustomerDto) {
+        if let Some(old) = number_key(self.customers[pos].customer_number.as_deref()) {
+            self.customer_by_number.remove(old);
+        }
+        if let Some(number) = number_key(customer.customer_number.as_deref()) {
+            self.customer_by_number.insert(number.to_owned(), pos);
+        }
+        self.customers[pos] = customer;
+    }
+
+    pub(crate) fn license_index(&self, id: Uuid) -> Option<usize> {
+        self.license_by_id.get(&id).copied()
+    }
+
+    pub(crate) fn license(&self, pos: usize) -> &LicenseDto {
+        &self.licenses[pos]
+    }
+
+    pub(crate) fn license_by_key(&self, product: Uuid, key: &str) -> Option<usize> {
+        self.license_by_key.get(&(product, key.to_owned())).copied()
+    }
+
+    fn index_license(&mut self, pos: usize) {
+        let license = &self.licenses[pos];
+        let (product, customer) = (license.product_id, license.customer_id);
+        if let Some(key) = number_key(license.legacy_license_key.as_deref()) {
+            self.license_by_key.insert((product, key.to_owned()), pos);
+        }
+        insert_sorted(self.licenses_by_product.entry(product).or_default(), pos);
+        insert_sorted(self.licenses_by_customer.entry(customer).or_default(), pos);
+        *self
+            .product_customers
+            .entry(product)
+            .or_default()
+            .entry(customer)
+            .or_default() += 1;
+    }
+
+    fn unindex_license(&mut self, pos: usize) {
+        let license = &self.licenses[pos];
+        let (product, customer) = (license.product_id, license.customer_id);
+        if let Some(key) = number_key(license.legacy_license_key.as_deref()) {
+            self.license_by_key.remove(&(product, key.to_owned()));
+        }
+        if let Some(list) = self.licenses_by_product.get_mut(&product) {
+            remove_sorted(list, pos);
+        }
+        if let Some(list) = self.licenses_by_customer.get_mut(&customer) {
+            remove_sorted(list, pos);
+            if list.is_empty() {
+                self.licenses_by_customer.remove(&customer);
+            }
+        }
+        if let Some(counts) = self.product_customers.get_mut(&product)
+            && let Some(count) = counts.get_mut(&customer)
+        {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(&customer);
+            }
+        }
+    }
+
+    pub(crate) fn insert_license(&mut self, license: LicenseDto) -> usize {
+        let pos = self.licenses.len();
+        self.license_by_id.insert(license.id, pos);
+        self.licenses.push(license);
+        self.index_license(pos);
+        pos
+    }
+
+    pub(crate) fn replace_license(&mut self, pos: usize, license: LicenseDto) {
+        self.unindex_license(pos);
+        self.licenses[pos] = license;
+        self.index_license(pos);
+    }
+
+    /// One page of the licenses matching `query`, in creation order, with the total count.
+    pub(crate) fn list_licenses(&self, query: &LicenseQuery<'_>) -> LicensePage<'_> {
+        let empty: &[usize] = &[];
+        let by_product = query.product.map(|p| {
+            self.licenses_by_product
+                .get(&p)
+                .map_or(empty, Vec::as_slice)
+        });
+        let by_customer = query.customer.map(|c| {
+            self.licenses_by_customer
+                .get(&c)
+                .map_or(empty, Vec::as_slice)
+        });
+        let needle = query
+            .key_search
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(str::to_lowercase);
+
+        // Without a search and with at most one filter, the index list is exactly the answer.
+        if needle.is_none() && (by_product.is_none() || by_customer.is_none()) {
+            let (total, customer_count, page): (usize, usize, Vec<usize>) =
+                match (query.product, by_product, by_customer) {
+                    (Some(product), Some(list), None) => (
+                        list.len(),
+                        self.product_customers.get(&product).map_or(0, HashMap::len),
+                        page_of(list.iter().copied(), query),
+                    ),
+                    (_, None, Some(list)) => (
+                        list.len(),
+                        usize::from(!list.is_empty()),
+                        page_of(list.iter().copied(), query),
+                    ),
+                    _ => (
+                        self.licenses.len(),
+                        self.licenses_by_customer.len(),
+                        page_of(0..self.licenses.len(), query),
+                    ),
+                };
+            return LicensePage {
+                rows: page.into_iter().map(|pos| &self.licenses[pos]).collect(),
+                total,
+                customer_count,
+            };
+        }
+
+        let candidates: Box<dyn Iterator<Item = usize> + '_> = match (by_product, by_customer) {
+            (Some(p), Some(c)) if p.len() <= c.len() => Box::new(p.iter().copied()),
+            (Some(_), Some(c)) => Box::new(c.iter().copied()),
+            (Some(p), None) => Box::new(p.iter().copied()),
+            (None, Some(c)) => Box::new(c.iter().copied()),
+            (None, None) => Box::new(0..self.licenses.len()),
+        };
+        let mut rows = Vec::new();
+        let mut total = 0;
+        let mut customers = std::collections::HashSet::new();
+        for pos in candidates {
+            let license = &self.licenses[pos];
+            if query.product.is_some_and(|p| p != license.product_id)
+                || query.customer.is_some_and(|c| c != license.customer_id)
+            {
+                continue;
+            }
+            if let Some(needle) = &needle {
+                let key_matches = license
+                    .legacy_license_key
+                    .as_deref()
+                    .is_some_and(|k| k.to_lowercase().contains(needle.as_str()));
+                if !key_matches && !license.id.to_string().contains(needle.as_str()) {
+                    continue;
+                }
+            }
+            if total >= query.offset && rows.len() < query.limit {
+                rows.push(license);
+            }
+            total += 1;
+            customers.insert(license.customer_id);
+        }
+        LicensePage {
+            rows,
+            total,
+            customer_count: customers.len(),
+        }
+    }
+}
+
+fn page_of(positions: impl Iterator<Item = usize>, query: &LicenseQuery<'_>) -> Vec<usize> {
+    positions.skip(query.offset).take(query.limit).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn license(product: Uuid, customer: Uuid, key: &str) -> LicenseDto {
+        LicenseDto {
+            id: Uuid::new_v4(),
+            customer_id: customer,
+            product_id: product,
+            legacy_license_key: Some(key.to_owned()),
+            ..LicenseDto::default()
+        }
+    }
+
+    fn query(
+        product: Option<Uuid>,
+        customer: Option<Uuid>,
+        search: Option<&str>,
+    ) -> LicenseQuery<'_> {
+        LicenseQuery {
+            product,
+            customer,
+            key_search: search,
+            offset: 0,
+            limit: 100,
+        }
+    }
+
+    #[test]
+    fn listing_uses_and_maintains_the_indexes() {
+        let (p1, p2, c1, c2) = (
+            Uuid::new_v4(),
+            Uuid::new_v4(),
+            Uuid::new_v4(),
+            Uuid::new_v4(),
+        );
+        let mut store = Store::default();
+        store.insert_license(license(p1, c1, "KEY-A1"));
+        store.insert_license(license(p1, c2, "KEY-A2"));
+        let moved = store.insert_license(license(p2, c1, "KEY-B1"));
+
+        let page = store.list_licenses(&query(Some(p1), None, None));
+        assert_eq!((page.total, page.customer_count), (2, 2));
+        let page = store.list_licenses(&query(Some(p1), Some(c1), None));
+        assert_eq!((page.total, page.customer_count), (1, 1));
+        // License ids are hex, so a search with a letter beyond `f` can only match keys.
+        let page = store.list_licenses(&query(None, None, Some("key-b")));
+        assert_eq!(page.total, 1);
+        assert_eq!(page.rows[0].legacy_license_key.as_deref(), Some("KEY-B1"));
+
+        let mut changed = store.license(moved).clone();
+        changed.product_id = p1;
+        changed.customer_id = c2;
+        store.replace_license(moved, changed);
+        let page = store.list_licenses(&query(Some(p1), None, None));
+        assert_eq!((page.total, page.customer_count), (3, 2));
+        assert_eq!(store.list_licenses(&query(Some(p2), None, None)).total, 0);
+        assert_eq!(store.license_by_key(p1, "KEY-B1"), Some(moved));
+        assert_eq!(store.license_by_key(p2, "KEY-B1"), None);
+        assert_eq!(
+            store.list_licenses(&query(None, None, None)).customer_count,
+            2
+        );
+    }
+
+    #[test]
+    fn save_then_load_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let mut store = Store::default();
+        store.insert_customer(CustomerDto {
+            id: Uuid::new_v4(),
+            customer_number: Some("K1".into()),
+            ..CustomerDto::default()
+        });
+        store.insert_license(license(Uuid::new_v4(), Uuid::new_v4(), "X"));
+        store.save(&path).unwrap();
+        let loaded = Store::load(&path).unwrap();
+        assert_eq!(loaded.customers(), store.customers());
+        assert_eq!(loaded.customer_by_number("K1"), Some(0));
+        assert_eq!(loaded.license(0), store.license(0));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}
