@@ -118,8 +118,8 @@ fn parse_error(err: &serde_saphyr::Error) -> ParseError {
 
 /// A message naming the budget a file exceeded, or `None` for other errors.
 fn budget_message(err: &serde_saphyr::Error) -> Option<String> {
-    use serde_saphyr::Error;
     use serde_saphyr::budget::BudgetBreach;
+    use serde_saphyr::{Error, ExternalMessageSource};
     let mut err = err;
     while let Error::AliasError { error, .. } | Error::WithSnippet { error, .. } = err {
         err = error;
@@ -127,7 +127,7 @@ fn budget_message(err: &serde_saphyr::Error) -> Option<String> {
     let aliases = || {
         format!(
             "refused: aliases (`*name`) expand to too much (the limit is {MAX_ALIAS_EXPANSION} \
-             nodes); manifests do not need alias chains this large"
+             replayed YAML events); this looks like an alias bomb"
         )
     };
     let size = || {
@@ -135,14 +135,20 @@ fn budget_message(err: &serde_saphyr::Error) -> Option<String> {
             "refused: too large (the limit is {MAX_NODES} YAML nodes); split it into several files"
         )
     };
+    let depth = || format!("refused: nested deeper than {MAX_DEPTH} levels");
     Some(match err {
+        // Flow collections (`[[[...]]]`) hit the parser's own nesting limit first.
+        Error::ExternalMessage { source, .. }
+            if matches!(source.as_ref(), ExternalMessageSource::Parser(scan)
+                if *scan.kind() == serde_saphyr::granit_parser::ErrorKind::RecursionLimitExceeded) =>
+        {
+            depth()
+        }
         Error::AliasReplayCounterOverflow { .. }
         | Error::AliasReplayLimitExceeded { .. }
         | Error::AliasReplayStackDepthExceeded { .. } => aliases(),
         Error::Budget { breach, .. } => match breach {
-            BudgetBreach::Depth { .. } => {
-                format!("refused: nested deeper than {MAX_DEPTH} levels")
-            }
+            BudgetBreach::Depth { .. } => depth(),
             BudgetBreach::Aliases { .. }
             | BudgetBreach::Anchors { .. }
             | BudgetBreach::AliasAnchorRatio { .. }

@@ -283,8 +283,13 @@ impl Checker<'_> {
         if let Value::Bool(value) = node.value {
             return Some(self.located(node, value));
         }
-        let hint = matches!(node.value, Value::Str(_))
-            .then(|| "write `true` or `false` without quotes".to_owned());
+        let hint = match &node.value {
+            Value::Str(text) if matches!(text.as_str(), "true" | "false") => {
+                Some("write `true` or `false` without quotes".to_owned())
+            }
+            Value::Str(_) | Value::Int(..) => Some("write `true` or `false`".to_owned()),
+            _ => None,
+        };
         self.report(
             node,
             format!("`{field}` must be `true` or `false`, found {}", node.kind()),
@@ -296,8 +301,9 @@ impl Checker<'_> {
     /// A whole number of zero or more.
     fn count(&mut self, node: &Node, field: &str) -> Option<Located<i64>> {
         let Value::Int(value, _) = node.value else {
-            let hint = matches!(node.value, Value::Str(_))
-                .then(|| "write the number without quotes".to_owned());
+            let quoted_number =
+                matches!(&node.value, Value::Str(text) if text.trim().parse::<i64>().is_ok());
+            let hint = quoted_number.then(|| "write the number without quotes".to_owned());
             self.report(
                 node,
                 format!("`{field}` must be a whole number, found {}", node.kind()),
