@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use uuid::Uuid;
 
 use super::node::{self, Node};
-use super::validate::{Checker, PathScope};
+use super::validate::{Checker, ENVIRONMENT_FIELDS, PROJECT_FIELDS, PathScope};
 use super::{
     Customer, DEFAULT_ADMIN_KEY_ENV, DEFAULT_API_URL, DEFAULT_MAX_CHANGES, DEFAULT_PORTAL_URL,
     Manifests, Problem, Problems, Project,
@@ -200,11 +200,13 @@ fn load_project(dir: &Path, env: Option<&str>, problems: &mut Vec<Problem>) -> O
         );
     }
     let fields = match root {
-        Some(root) if root.value != node::Value::Null => checker.project_fields(root),
+        Some(root) if root.value != node::Value::Null => {
+            checker.fields(root, "slascone.yaml", PROJECT_FIELDS)
+        }
         _ => None,
     };
     let mut environments = Vec::new();
-    let mut environments_node = None;
+    let mut environments_key = None;
     if let Some(fields) = &fields {
         apply_target(&mut checker, &mut project, |name| fields.get(name));
         if let Some(node) = fields.get("safety")
@@ -233,61 +235,51 @@ fn load_project(dir: &Path, env: Option<&str>, problems: &mut Vec<Problem>) -> O
             }
         }
         if let Some(node) = fields.get("environments") {
-            environments_node = fields.key("environments");
+            environments_key = fields.key("environments");
             environments = checker.environments(node);
         }
     }
     // Every profile is checked, not only the one picked, so a typo in `prod` shows up in the
     // pull request that adds it rather than in the deployment that uses it.
-    let mut picked = None;
-    for (name, _key, profile) in &environments {
+    let mut picked = false;
+    for (name, profile) in &environments {
+        let is_picked = env == Some(name.as_str());
+        picked |= is_picked;
         if profile.value == node::Value::Null {
-            if env == Some(name.as_str()) {
-                picked = Some(None);
-            }
             continue;
         }
-        let Some(profile_fields) = checker.environment_fields(profile, name) else {
+        let what = format!("environment `{name}`");
+        let Some(profile_fields) = checker.fields(profile, &what, ENVIRONMENT_FIELDS) else {
             continue;
         };
-        if env == Some(name.as_str()) {
-            picked = Some(Some(profile_fields));
+        let mut scratch = project.clone();
+        let target = if is_picked {
+            &mut project
         } else {
-            let mut scratch = project.clone();
-            apply_target(&mut checker, &mut scratch, |field| {
-                profile_fields.get(field)
-            });
-        }
+            &mut scratch
+        };
+        apply_target(&mut checker, target, |field| profile_fields.get(field));
     }
-    match (env, picked) {
-        (Some(_), Some(Some(profile))) => {
-            apply_target(&mut checker, &mut project, |field| profile.get(field));
+    if let Some(name) = env
+        && !picked
+    {
+        let known: Vec<&str> = environments.iter().map(|(name, _)| name.as_str()).collect();
+        let message = if known.is_empty() {
+            format!("unknown environment `{name}` (--env): slascone.yaml defines no `environments`")
+        } else {
+            format!(
+                "unknown environment `{name}` (--env); slascone.yaml defines: {}",
+                known.join(", ")
+            )
+        };
+        let mut problem = match environments_key {
+            Some(key) => Problem::at(checker.origin(key), message),
+            None => Problem::general(format!("{}: {message}", file.display())),
+        };
+        if let Some(close) = super::validate::closest(name, known.iter().copied()) {
+            problem = problem.with_hint(format!("did you mean `{close}`?"));
         }
-        (Some(_), Some(None)) | (None, _) => {}
-        (Some(name), None) => {
-            let known: Vec<&str> = environments
-                .iter()
-                .map(|(name, _, _)| name.as_str())
-                .collect();
-            let message = if known.is_empty() {
-                format!(
-                    "unknown environment `{name}` (--env): slascone.yaml defines no `environments`"
-                )
-            } else {
-                format!(
-                    "unknown environment `{name}` (--env); slascone.yaml defines: {}",
-                    known.join(", ")
-                )
-            };
-            let mut problem = match environments_node {
-                Some(node) => Problem::at(checker.origin(node), message),
-                None => Problem::general(format!("{}: {message}", file.display())),
-            };
-            if let Some(close) = super::validate::closest(name, known.iter().copied()) {
-                problem = problem.with_hint(format!("did you mean `{close}`?"));
-            }
-            checker.problems.push(problem);
-        }
+        checker.problems.push(problem);
     }
     Some(project)
 }
@@ -304,7 +296,7 @@ fn apply_target<'n>(
     if let Some(url) = get("portal_url").and_then(|node| checker.url(node, "portal_url")) {
         project.portal_url = url.value;
     }
-    if let Some(id) = get("isv_id").and_then(|node| checker.uuid_field(node, "isv_id")) {
+    if let Some(id) = get("isv_id").and_then(|node| checker.uuid(node, "isv_id")) {
         project.isv_id = Some(id.value);
     }
     if let Some(name) = get("admin_key_env").and_then(|node| checker.env_var(node, "admin_key_env"))

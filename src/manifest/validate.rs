@@ -89,6 +89,8 @@ pub const LICENSE_PATHS: &[&str] = &[
     "variables",
 ];
 pub const LICENSE_PATH_MAPS: &[&str] = &["features", "limitations", "variables"];
+/// Fields that say which object is meant rather than what it holds.
+const IDENTITY_FIELDS: &[&str] = &["id", "customer_number", "legacy_license_key", "product"];
 
 /// Whose field paths an `ignore_changes` entry names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,11 +113,20 @@ pub(crate) struct Fields<'n> {
 }
 
 impl<'n> Fields<'n> {
-    fn get(&self, name: &str) -> Option<&'n Node> {
+    /// The value of `name`, if written.
+    pub fn get(&self, name: &str) -> Option<&'n Node> {
         self.entries
             .iter()
             .find(|(field, _, _)| *field == name)
             .map(|(_, _, value)| *value)
+    }
+
+    /// The key of `name`, to point at the field itself.
+    pub fn key(&self, name: &str) -> Option<&'n Node> {
+        self.entries
+            .iter()
+            .find(|(field, _, _)| *field == name)
+            .map(|(_, key, _)| *key)
     }
 }
 
@@ -264,7 +275,7 @@ impl Checker<'_> {
         Some(text)
     }
 
-    fn uuid(&mut self, node: &Node, field: &str) -> Option<Located<Uuid>> {
+    pub fn uuid(&mut self, node: &Node, field: &str) -> Option<Located<Uuid>> {
         let text = self.text(node, field)?;
         match Uuid::parse_str(text.value.trim()) {
             Ok(uuid) => Some(self.located(node, uuid)),
@@ -392,9 +403,16 @@ impl Checker<'_> {
                         PathScope::License => "a license field path",
                         PathScope::Project => "a `customer.<path>` or `license.<path>` field path",
                     };
-                    let hint = match close {
-                        Some(close) => format!("did you mean `{close}`?"),
-                        None => format!("valid paths: {}", valid_paths(scope).join(", ")),
+                    let last = path.value.rsplit('.').next().unwrap_or_default();
+                    let hint = if IDENTITY_FIELDS.contains(&last) {
+                        format!(
+                            "`{last}` identifies the object and is never changed, so there is nothing to ignore"
+                        )
+                    } else {
+                        match close {
+                            Some(close) => format!("did you mean `{close}`?"),
+                            None => format!("valid paths: {}", valid_paths(scope).join(", ")),
+                        }
                     };
                     self.report(
                         item,
@@ -410,6 +428,17 @@ impl Checker<'_> {
     /// One manifest document: `customers: [...]`, or nothing at all.
     pub fn document(&mut self, node: &Node) -> Vec<Customer> {
         if node.value == Value::Null {
+            return Vec::new();
+        }
+        if let Value::Seq(_) = node.value {
+            self.report(
+                node,
+                "a manifest document must be a mapping with `customers:`, found a list",
+                Some(
+                    "start the document with a `customers:` line and indent the list below it"
+                        .into(),
+                ),
+            );
             return Vec::new();
         }
         let Some(fields) = self.fields(node, "a manifest document", DOCUMENT_FIELDS) else {
@@ -650,54 +679,16 @@ impl Checker<'_> {
             .and_then(|value| self.path(value, "catalog", dir))
     }
 
-    pub fn project_fields<'n>(&mut self, node: &'n Node) -> Option<ProjectFields<'n>> {
-        let fields = self.fields(node, "slascone.yaml", PROJECT_FIELDS)?;
-        Some(ProjectFields { fields })
-    }
-
-    pub fn environment_fields<'n>(
-        &mut self,
-        node: &'n Node,
-        name: &str,
-    ) -> Option<ProjectFields<'n>> {
-        let fields = self.fields(node, &format!("environment `{name}`"), ENVIRONMENT_FIELDS)?;
-        Some(ProjectFields { fields })
-    }
-
-    /// The environments of `slascone.yaml`: name key node and profile node.
-    pub fn environments<'n>(&mut self, node: &'n Node) -> Vec<(String, &'n Node, &'n Node)> {
+    /// The profiles of `environments`: each name with its node.
+    pub fn environments<'n>(&mut self, node: &'n Node) -> Vec<(String, &'n Node)> {
         if node.value == Value::Null {
             return Vec::new();
         }
         self.mapping(node, "`environments`")
             .unwrap_or_default()
             .into_iter()
-            .map(|(key, value, name)| (name, key, value))
+            .map(|(_, value, name)| (name, value))
             .collect()
-    }
-
-    pub fn uuid_field(&mut self, node: &Node, field: &str) -> Option<Located<Uuid>> {
-        self.uuid(node, field)
-    }
-}
-
-/// The known keys of `slascone.yaml` or of one environment profile.
-pub(crate) struct ProjectFields<'n> {
-    fields: Fields<'n>,
-}
-
-impl<'n> ProjectFields<'n> {
-    pub fn get(&self, name: &str) -> Option<&'n Node> {
-        self.fields.get(name)
-    }
-
-    /// The key node of `name`, to point at the field itself.
-    pub fn key(&self, name: &str) -> Option<&'n Node> {
-        self.fields
-            .entries
-            .iter()
-            .find(|(field, _, _)| *field == name)
-            .map(|(_, key, _)| *key)
     }
 }
 

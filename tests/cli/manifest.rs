@@ -105,6 +105,12 @@ fn an_unknown_env_lists_the_known_ones() {
         "slascone.yaml:2:1: unknown environment `stagign` (--env); slascone.yaml defines: demo, \
          staging\n  hint: did you mean `staging`?"
     );
+    // A picked profile with mistakes is reported for those, not as unknown.
+    let broken = write_dir(&[("slascone.yaml", "environments:\n  demo: [x]\n")]);
+    assert_eq!(
+        problems(broken.path(), Some("demo")),
+        "slascone.yaml:2:9: environment `demo` must be a mapping of `key: value` lines, found a list"
+    );
     let bare = write_dir(&[("slascone.yaml", PROJECT)]);
     assert_eq!(
         problems(bare.path(), Some("prod")),
