@@ -3,10 +3,29 @@
 use crate::cli::{GlobalArgs, SchemaArgs, ValidateArgs};
 use crate::exit::Outcome;
 
-pub fn validate(_global: &GlobalArgs, _args: &ValidateArgs) -> anyhow::Result<Outcome> {
-    anyhow::bail!("validate is not available yet")
+/// Validates a manifest directory offline. Prints one summary line on success, and otherwise
+/// exactly the problem list (to stderr) and ends with exit code 1.
+pub fn validate(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outcome> {
+    match super::load(&args.dir, global.env.as_deref()) {
+        Ok(manifests) => {
+            println!(
+                "ok: {} customers, {} licenses in {} files",
+                manifests.customers.len(),
+                manifests.license_count(),
+                manifests.files
+            );
+            Ok(Outcome::Success)
+        }
+        Err(problems) => {
+            eprintln!("{problems}");
+            Ok(Outcome::Error)
+        }
+    }
 }
 
-pub fn schema(_args: &SchemaArgs) -> anyhow::Result<Outcome> {
-    anyhow::bail!("schema is not available yet")
+/// Prints the JSON Schema of the manifest or project files.
+pub fn schema(args: &SchemaArgs) -> anyhow::Result<Outcome> {
+    let schema = super::raw::schema(args.kind);
+    println!("{}", serde_json::to_string_pretty(&schema)?);
+    Ok(Outcome::Success)
 }

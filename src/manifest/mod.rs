@@ -1,3 +1,138 @@
 //! Manifests: loading and validating `slascone.yaml` and the manifest files.
+//!
+//! [`load`] reads a manifest directory and returns either everything it holds, with the position
+//! of every value, or every problem found in every file. Nothing here talks to SLASCONE: names of
+//! products, editions and the like are resolved later, against the live catalog.
 
 pub mod command;
+mod load;
+mod node;
+mod problem;
+pub mod raw;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use uuid::Uuid;
+
+use crate::model::Origin;
+
+pub use load::{MAX_FILE_BYTES, PROJECT_FILE};
+pub use node::{MAX_ALIAS_EXPANSION, MAX_DEPTH, MAX_NODES};
+pub use problem::{Problem, Problems};
+pub use validate::{CUSTOMER_PATHS, LICENSE_PATH_MAPS, LICENSE_PATHS};
+
+/// Reads and validates `slascone.yaml` (with the `env` profile applied) and every manifest file
+/// below `dir`. Collects all problems of all files before giving up.
+pub fn load(dir: &Path, env: Option<&str>) -> Result<Manifests, Problems> {
+    load::load(dir, env)
+}
+
+/// Everything a manifest directory holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Manifests {
+    pub project: Project,
+    /// In file order (sorted paths), then document and list order.
+    pub customers: Vec<Customer>,
+    /// How many manifest files were read (`slascone.yaml` and the sandbox catalog not counted).
+    pub files: usize,
+}
+
+impl Manifests {
+    pub fn license_count(&self) -> usize {
+        self.customers.iter().map(|c| c.licenses.len()).sum()
+    }
+}
+
+/// `slascone.yaml` with the `--env` profile applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Project {
+    /// The manifest directory.
+    pub dir: PathBuf,
+    /// The project file, `<dir>/slascone.yaml`.
+    pub file: PathBuf,
+    pub api_url: String,
+    pub isv_id: Option<Uuid>,
+    pub portal_url: String,
+    /// The environment variable holding the admin key; the key itself is never in a file.
+    pub admin_key_env: String,
+    /// `safety.max_changes`: apply refuses bigger plans unless forced.
+    pub max_changes: usize,
+    /// Project-wide paths never reconciled: `customer.<path>` or `license.<path>`.
+    pub ignore_changes: Vec<Located<String>>,
+    /// `sandbox.catalog`, resolved relative to `dir`.
+    pub sandbox_catalog: Option<Located<PathBuf>>,
+    /// The profile applied, if any.
+    pub env: Option<String>,
+}
+
+pub const DEFAULT_API_URL: &str = "https://api365.slascone.com";
+pub const DEFAULT_PORTAL_URL: &str = "https://my.slascone.com";
+pub const DEFAULT_ADMIN_KEY_ENV: &str = "SLASCONE_ADMIN_KEY";
+pub const DEFAULT_MAX_CHANGES: usize = 200;
+
+/// A value and where it is written. For entries of `features`, `limitations` and `variables` the
+/// origin is the entry's key, the name that later has to resolve against the catalog.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Located<T> {
+    pub value: T,
+    pub origin: Origin,
+}
+
+/// One entry of a `customers:` list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Customer {
+    /// The list item.
+    pub origin: Origin,
+    pub id: Option<Located<Uuid>>,
+    pub customer_number: Option<Located<String>>,
+    pub company_name: Option<Located<String>>,
+    pub customer_type: Option<Located<String>>,
+    pub country: Option<Located<String>>,
+    pub email: Option<Located<String>>,
+    pub street: Option<Located<String>>,
+    pub zip: Option<Located<String>>,
+    pub city: Option<Located<String>>,
+    pub phone: Option<Located<String>>,
+    pub prospect_number: Option<Located<String>>,
+    /// Relative field paths, e.g. `phone`.
+    pub ignore_changes: Vec<Located<String>>,
+    pub licenses: Vec<License>,
+}
+
+/// One entry of a customer's `licenses:` list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct License {
+    /// The list item.
+    pub origin: Origin,
+    pub id: Option<Located<Uuid>>,
+    pub legacy_license_key: Option<Located<String>>,
+    pub product: Located<String>,
+    pub edition: Located<String>,
+    pub license_type: Option<Located<String>>,
+    pub token_limit: Option<Located<i64>>,
+    pub goodwill_token_limit: Option<Located<i64>>,
+    pub floating_token_limit: Option<Located<i64>>,
+    pub user_limit: Option<Located<i64>>,
+    pub expires: Option<Located<Expires>>,
+    pub active: Option<Located<bool>>,
+    pub features: BTreeMap<String, Located<bool>>,
+    pub limitations: BTreeMap<String, Located<i64>>,
+    pub variables: BTreeMap<String, Located<String>>,
+    /// Relative field paths, e.g. `variables.Region`.
+    pub ignore_changes: Vec<Located<String>>,
+}
+
+/// When a license expires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expires {
+    /// At the end of this day (compared by date only).
+    Date(time::Date),
+    Never,
+    /// This many days after the license is activated.
+    DaysAfterActivation(u32),
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,3 +1,8 @@
-//! The integration test binary: every test runs against real HTTP on loopback.
+//! The integration test binary: everything here runs the real thing (the built binary, the
+//! sandbox over HTTP on loopback, the manifest loader on files).
 
+mod client;
+mod e2e;
+mod manifest;
 mod sandbox;
+mod support;

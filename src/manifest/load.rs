@@ -1,0 +1,382 @@
+//! Reading a manifest directory: the project file, the manifest files, and the checks that span
+//! files (duplicate identities).
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use uuid::Uuid;
+
+use super::node::{self, Node};
+use super::validate::{Checker, ENVIRONMENT_FIELDS, PROJECT_FIELDS, PathScope};
+use super::{
+    Customer, DEFAULT_ADMIN_KEY_ENV, DEFAULT_API_URL, DEFAULT_MAX_CHANGES, DEFAULT_PORTAL_URL,
+    Manifests, Problem, Problems, Project,
+};
+use crate::model::Origin;
+
+/// The project file's name, directly inside the manifest directory.
+pub const PROJECT_FILE: &str = "slascone.yaml";
+/// The largest file read, in bytes (16 MiB); bigger files are refused before they are parsed.
+pub const MAX_FILE_BYTES: u64 = node::MAX_FILE_BYTES;
+
+pub(crate) fn load(dir: &Path, env: Option<&str>) -> Result<Manifests, Problems> {
+    let mut problems = Vec::new();
+    let project = load_project(dir, env, &mut problems);
+    let catalog = project
+        .as_ref()
+        .and_then(|project| project.sandbox_catalog.as_ref())
+        .map(|catalog| catalog.value.clone());
+    let files = match manifest_files(dir, catalog.as_deref()) {
+        Ok(files) => files,
+        Err(err) => {
+            problems.push(Problem::general(format!(
+                "{}: cannot list the manifest files: {err}",
+                dir.display()
+            )));
+            Vec::new()
+        }
+    };
+    let mut customers = Vec::new();
+    for file in &files {
+        if let Some(documents) = read_yaml(file, &mut problems) {
+            let mut checker = Checker {
+                file,
+                problems: &mut problems,
+            };
+            for document in &documents {
+                customers.extend(checker.document(document));
+            }
+        }
+    }
+    check_duplicates(&customers, &mut problems);
+    match project {
+        Some(project) if problems.is_empty() => Ok(Manifests {
+            project,
+            customers,
+            files: files.len(),
+        }),
+        _ => Err(Problems(problems)),
+    }
+}
+
+/// Every `*.yaml`/`*.yml` below `dir` in sorted path order, without the project file, the sandbox
+/// catalog and anything hidden. Symbolic links to directories are not followed, so a link cycle
+/// cannot make the walk endless.
+fn manifest_files(dir: &Path, catalog: Option<&Path>) -> std::io::Result<Vec<PathBuf>> {
+    let project_file = dir.join(PROJECT_FILE);
+    let catalog = catalog.map(|catalog| fs::canonicalize(catalog).unwrap_or(catalog.to_owned()));
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        for entry in fs::read_dir(&current)? {
+            let entry = entry?;
+            let path = entry.path();
+            let name = entry.file_name();
+            if name.to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let file_type = entry.file_type()?;
+            if file_type.is_dir() {
+                pending.push(path);
+                continue;
+            }
+            let is_file = file_type.is_file()
+                || (file_type.is_symlink() && fs::metadata(&path).is_ok_and(|m| m.is_file()));
+            let is_yaml = matches!(
+                path.extension().and_then(|ext| ext.to_str()),
+                Some("yaml" | "yml")
+            );
+            if !is_file || !is_yaml || path == project_file {
+                continue;
+            }
+            if catalog.as_ref().is_some_and(|catalog| {
+                *catalog == path || fs::canonicalize(&path).is_ok_and(|real| real == *catalog)
+            }) {
+                continue;
+            }
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Reads and parses one file; on failure records why and returns `None`.
+fn read_yaml(file: &Path, problems: &mut Vec<Problem>) -> Option<Vec<Node>> {
+    match read_limited(file) {
+        Ok(text) => parse_yaml(file, &text, problems),
+        Err(message) => {
+            problems.push(Problem::general(format!("{}: {message}", file.display())));
+            None
+        }
+    }
+}
+
+fn parse_yaml(file: &Path, text: &str, problems: &mut Vec<Problem>) -> Option<Vec<Node>> {
+    match node::parse_documents(text) {
+        Ok(documents) => Some(documents),
+        Err(err) => {
+            let problem = match err.position {
+                Some((line, column)) => Problem::at(
+                    Origin {
+                        file: file.to_path_buf(),
+                        line,
+                        column,
+                    },
+                    err.message,
+                ),
+                None => Problem::general(format!("{}: {}", file.display(), err.message)),
+            };
+            problems.push(problem);
+            None
+        }
+    }
+}
+
+/// The file's text, refusing files over the size budget without reading them whole.
+fn read_limited(file: &Path) -> Result<String, String> {
+    let too_big = || {
+        format!(
+            "file is larger than {} MiB; manifest files are limited to that size, split it into several files",
+            MAX_FILE_BYTES / (1024 * 1024)
+        )
+    };
+    let handle = fs::File::open(file).map_err(|err| format!("cannot read: {err}"))?;
+    if handle.metadata().is_ok_and(|m| m.len() > MAX_FILE_BYTES) {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::new();
+    handle
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|err| format!("cannot read: {err}"))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_big());
+    }
+    String::from_utf8(bytes).map_err(|err| {
+        format!(
+            "not valid UTF-8 (byte {}); save the file as UTF-8",
+            err.utf8_error().valid_up_to()
+        )
+    })
+}
+
+fn load_project(dir: &Path, env: Option<&str>, problems: &mut Vec<Problem>) -> Option<Project> {
+    let file = dir.join(PROJECT_FILE);
+    if !file.is_file() {
+        problems.push(
+            Problem::general(format!("{}: no project file", file.display())).with_hint(
+                "every manifest directory has a slascone.yaml; it may be as short as `isv_id: <UUID>`",
+            ),
+        );
+        return None;
+    }
+    let documents = read_yaml(&file, problems)?;
+    let mut checker = Checker {
+        file: &file,
+        problems,
+    };
+    let mut project = Project {
+        dir: dir.to_path_buf(),
+        file: file.clone(),
+        api_url: DEFAULT_API_URL.to_owned(),
+        isv_id: None,
+        portal_url: DEFAULT_PORTAL_URL.to_owned(),
+        admin_key_env: DEFAULT_ADMIN_KEY_ENV.to_owned(),
+        max_changes: DEFAULT_MAX_CHANGES,
+        ignore_changes: Vec::new(),
+        sandbox_catalog: None,
+        env: env.map(str::to_owned),
+    };
+    let mut documents = documents.iter();
+    let root = documents.next();
+    if let Some(extra) = documents.next() {
+        checker.report(
+            extra,
+            "slascone.yaml holds one YAML document; customers belong in manifest files",
+            None,
+        );
+    }
+    let fields = match root {
+        Some(root) if root.value != node::Value::Null => {
+            checker.fields(root, "slascone.yaml", PROJECT_FIELDS)
+        }
+        _ => None,
+    };
+    let mut environments = Vec::new();
+    let mut environments_key = None;
+    if let Some(fields) = &fields {
+        apply_target(&mut checker, &mut project, |name| fields.get(name));
+        if let Some(node) = fields.get("safety")
+            && let Some(max) = checker.safety(node)
+        {
+            project.max_changes = usize::try_from(max.value).unwrap_or(usize::MAX);
+        }
+        if let Some(node) = fields.get("ignore_changes") {
+            project.ignore_changes = checker.ignore_changes(node, PathScope::Project);
+        }
+        if let Some(node) = fields.get("sandbox") {
+            project.sandbox_catalog = checker.sandbox(node, dir);
+            if let Some(catalog) = &project.sandbox_catalog
+                && !catalog.value.is_file()
+            {
+                checker.problems.push(
+                    Problem::at(
+                        catalog.origin.clone(),
+                        format!(
+                            "sandbox catalog `{}` does not exist",
+                            catalog.value.display()
+                        ),
+                    )
+                    .with_hint("the path is relative to the directory of slascone.yaml"),
+                );
+            }
+        }
+        if let Some(node) = fields.get("environments") {
+            environments_key = fields.key("environments");
+            environments = checker.environments(node);
+        }
+    }
+    // Every profile is checked, not only the one picked, so a typo in `prod` shows up in the
+    // pull request that adds it rather than in the deployment that uses it.
+    let mut picked = false;
+    for (name, profile) in &environments {
+        let is_picked = env == Some(name.as_str());
+        picked |= is_picked;
+        if profile.value == node::Value::Null {
+            continue;
+        }
+        let what = format!("environment `{name}`");
+        let Some(profile_fields) = checker.fields(profile, &what, ENVIRONMENT_FIELDS) else {
+            continue;
+        };
+        let mut scratch = project.clone();
+        let target = if is_picked {
+            &mut project
+        } else {
+            &mut scratch
+        };
+        apply_target(&mut checker, target, |field| profile_fields.get(field));
+    }
+    if let Some(name) = env
+        && !picked
+    {
+        let known: Vec<&str> = environments.iter().map(|(name, _)| name.as_str()).collect();
+        let message = if known.is_empty() {
+            format!("unknown environment `{name}` (--env): slascone.yaml defines no `environments`")
+        } else {
+            format!(
+                "unknown environment `{name}` (--env); slascone.yaml defines: {}",
+                known.join(", ")
+            )
+        };
+        let mut problem = match environments_key {
+            Some(key) => Problem::at(checker.origin(key), message),
+            None => Problem::general(format!("{}: {message}", file.display())),
+        };
+        if let Some(close) = super::validate::closest(name, known.iter().copied()) {
+            problem = problem.with_hint(format!("did you mean `{close}`?"));
+        }
+        checker.problems.push(problem);
+    }
+    Some(project)
+}
+
+/// Applies the fields a profile and the top level share: where to connect and with which key.
+fn apply_target<'n>(
+    checker: &mut Checker<'_>,
+    project: &mut Project,
+    get: impl Fn(&str) -> Option<&'n Node>,
+) {
+    if let Some(url) = get("api_url").and_then(|node| checker.url(node, "api_url")) {
+        project.api_url = url.value;
+    }
+    if let Some(url) = get("portal_url").and_then(|node| checker.url(node, "portal_url")) {
+        project.portal_url = url.value;
+    }
+    if let Some(id) = get("isv_id").and_then(|node| checker.uuid(node, "isv_id")) {
+        project.isv_id = Some(id.value);
+    }
+    if let Some(name) = get("admin_key_env").and_then(|node| checker.env_var(node, "admin_key_env"))
+    {
+        project.admin_key_env = name.value;
+    }
+}
+
+/// Two entries with the same identity would fight over one remote object: report the later one
+/// and name where the first is.
+fn check_duplicates(customers: &[Customer], problems: &mut Vec<Problem>) {
+    let mut customer_ids: HashMap<Uuid, &Origin> = HashMap::new();
+    let mut customer_numbers: HashMap<&str, &Origin> = HashMap::new();
+    let mut license_ids: HashMap<Uuid, &Origin> = HashMap::new();
+    let mut license_keys: HashMap<(&str, &str), &Origin> = HashMap::new();
+    let mut duplicate = |origin: &Origin, what: String, first: &Origin| {
+        problems.push(
+            Problem::at(
+                origin.clone(),
+                format!("{what} is used twice; first at {first}"),
+            )
+            .with_hint("each customer and license may appear only once across all manifest files"),
+        );
+    };
+    for customer in customers {
+        if let Some(id) = &customer.id
+            && let Some(first) = customer_ids.insert(id.value, &id.origin)
+        {
+            duplicate(&id.origin, format!("customer id `{}`", id.value), first);
+            customer_ids.insert(id.value, first);
+        }
+        if let Some(number) = &customer.customer_number
+            && let Some(first) = customer_numbers.insert(&number.value, &number.origin)
+        {
+            duplicate(
+                &number.origin,
+                format!("customer_number `{}`", number.value),
+                first,
+            );
+            customer_numbers.insert(&number.value, first);
+        }
+        for license in &customer.licenses {
+            if let Some(id) = &license.id
+                && let Some(first) = license_ids.insert(id.value, &id.origin)
+            {
+                duplicate(&id.origin, format!("license id `{}`", id.value), first);
+                license_ids.insert(id.value, first);
+            }
+            if let Some(key) = &license.legacy_license_key {
+                let identity = (license.product.value.as_str(), key.value.as_str());
+                if let Some(first) = license_keys.insert(identity, &key.origin) {
+                    duplicate(
+                        &key.origin,
+                        format!(
+                            "legacy_license_key `{}` of product `{}`",
+                            key.value, license.product.value
+                        ),
+                        first,
+                    );
+                    license_keys.insert(identity, first);
+                }
+            }
+        }
+    }
+}
+
+/// For the proptests: validates one manifest file's text without a directory around it.
+#[cfg(test)]
+pub(crate) fn check_text(file: &Path, text: &str) -> (Vec<Customer>, Vec<Problem>) {
+    let mut problems = Vec::new();
+    let mut customers = Vec::new();
+    if let Some(documents) = parse_yaml(file, text, &mut problems) {
+        let mut checker = Checker {
+            file,
+            problems: &mut problems,
+        };
+        for document in &documents {
+            customers.extend(checker.document(document));
+        }
+    }
+    check_duplicates(&customers, &mut problems);
+    (customers, problems)
+}

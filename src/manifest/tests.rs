@@ -1,0 +1,385 @@
+//! Unit tests of parsing and validation internals; whole directories are tested in tests/cli.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use proptest::prelude::*;
+
+use super::node::{self, Value};
+use super::{Expires, load, raw, validate};
+use crate::cli::SchemaKind;
+
+fn check(text: &str) -> (Vec<super::Customer>, Vec<String>) {
+    let (customers, problems) = load::check_text(Path::new("m.yaml"), text);
+    (
+        customers,
+        problems.iter().map(ToString::to_string).collect(),
+    )
+}
+
+#[test]
+fn scalars_keep_the_text_as_written() {
+    let (customers, problems) = check(
+        "customers:\n  - customer_number: 1001\n    zip: 01234\n    phone: +43 1 234\n    \
+         country: NO\n    street: 1_000\n    city: 1.10\n",
+    );
+    assert_eq!(problems, Vec::<String>::new());
+    let customer = &customers[0];
+    let text = |field: &Option<super::Located<String>>| field.as_ref().unwrap().value.clone();
+    assert_eq!(text(&customer.customer_number), "1001");
+    assert_eq!(text(&customer.zip), "01234");
+    assert_eq!(text(&customer.phone), "+43 1 234");
+    assert_eq!(text(&customer.country), "NO");
+    assert_eq!(text(&customer.street), "1_000");
+    assert_eq!(text(&customer.city), "1.10");
+}
+
+#[test]
+fn values_are_located_where_they_are_written() {
+    let (customers, problems) = check(
+        "customers:\n- customer_number: K1\n  licenses:\n  - legacy_license_key: L1\n    \
+         product: Argus\n    edition: Pro\n    expires: { days_after_activation: 30 }\n    \
+         features: { Export: true }\n",
+    );
+    assert_eq!(problems, Vec::<String>::new());
+    let customer = &customers[0];
+    assert_eq!((customer.origin.line, customer.origin.column), (2, 3));
+    let number = customer.customer_number.as_ref().unwrap();
+    assert_eq!((number.origin.line, number.origin.column), (2, 20));
+    let license = &customer.licenses[0];
+    assert_eq!((license.origin.line, license.origin.column), (4, 5));
+    assert_eq!(
+        (license.edition.origin.line, license.edition.origin.column),
+        (6, 14)
+    );
+    let expires = license.expires.as_ref().unwrap();
+    assert_eq!(expires.value, Expires::DaysAfterActivation(30));
+    // Map entries are located at their name, which is what later has to resolve.
+    let export = &license.features["Export"];
+    assert!(export.value);
+    assert_eq!((export.origin.line, export.origin.column), (8, 17));
+}
+
+#[test]
+fn expires_takes_a_date_never_or_days_after_activation() {
+    let license = |expires: &str| {
+        let (customers, problems) = check(&format!(
+            "customers:\n- customer_number: K1\n  licenses:\n  - legacy_license_key: L1\n    \
+             product: Argus\n    edition: Pro\n    expires: {expires}\n"
+        ));
+        (
+            customers
+                .first()
+                .and_then(|c| c.licenses.first())
+                .and_then(|l| l.expires.as_ref().map(|e| e.value)),
+            problems,
+        )
+    };
+    let date = time::Date::from_calendar_date(2027, time::Month::December, 31).unwrap();
+    assert_eq!(license("2027-12-31").0, Some(Expires::Date(date)));
+    assert_eq!(license("never").0, Some(Expires::Never));
+    assert_eq!(
+        license("{ days_after_activation: 0 }").0,
+        Some(Expires::DaysAfterActivation(0))
+    );
+    assert_eq!(
+        license("2027-12-32").1,
+        vec![
+            "m.yaml:7:14: `expires` is not a valid date: `2027-12-32`\n  hint: write a date as \
+             `2027-12-31`, or `never`, or `{ days_after_activation: 30 }`"
+        ]
+    );
+    assert_eq!(
+        license("27-12-31").1[0].lines().next().unwrap(),
+        "m.yaml:7:14: `expires` is not a valid date: `27-12-31`"
+    );
+    assert_eq!(
+        license("{ days_after_activation: -1 }").1,
+        vec!["m.yaml:7:39: `days_after_activation` must not be negative, found -1"]
+    );
+}
+
+#[test]
+fn an_alias_bomb_is_refused_quickly() {
+    let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for level in 1..12 {
+        let previous = level - 1;
+        bomb.push_str(&format!(
+            "a{level}: &a{level} [*a{previous}, *a{previous}, *a{previous}, *a{previous}, \
+             *a{previous}, *a{previous}, *a{previous}, *a{previous}, *a{previous}, *a{previous}]\n"
+        ));
+    }
+    let started = Instant::now();
+    let err = node::parse_documents(&bomb).unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(
+        err.message.starts_with("refused: aliases"),
+        "{}",
+        err.message
+    );
+}
+
+#[test]
+fn deep_nesting_is_refused() {
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let err = node::parse_documents(&deep).unwrap_err();
+    assert_eq!(err.message, "refused: nested deeper than 32 levels");
+    let just_deep_enough = format!(
+        "{}x{}",
+        "[".repeat(node::MAX_DEPTH),
+        "]".repeat(node::MAX_DEPTH)
+    );
+    assert!(node::parse_documents(&just_deep_enough).is_ok());
+    let too_deep = format!(
+        "{}x{}",
+        "[".repeat(node::MAX_DEPTH + 1),
+        "]".repeat(node::MAX_DEPTH + 1)
+    );
+    let err = node::parse_documents(&too_deep).unwrap_err();
+    assert_eq!(err.message, "refused: nested deeper than 32 levels");
+}
+
+#[test]
+fn empty_documents_hold_no_customers() {
+    for text in [
+        "",
+        "---\n---\n",
+        "# only a comment\n",
+        "customers:\n",
+        "customers: []\n",
+    ] {
+        assert_eq!(check(text), (Vec::new(), Vec::new()), "{text:?}");
+    }
+    let documents = node::parse_documents("---\n...\n").unwrap();
+    assert!(
+        documents
+            .iter()
+            .all(|document| document.value == Value::Null)
+    );
+}
+
+#[test]
+fn admin_key_like_names_are_recognised() {
+    for name in [
+        "admin_key",
+        "adminkey",
+        "AdminKey",
+        "ADMIN-KEY",
+        "slascone_admin_key",
+    ] {
+        assert!(validate::is_secret_key(name), "{name}");
+    }
+    for name in ["admin_key_env", "AdminKeyEnv", "key", "admin"] {
+        assert!(!validate::is_secret_key(name), "{name}");
+    }
+}
+
+#[test]
+fn ignore_changes_paths_follow_the_model() {
+    use validate::{PathScope, check_path};
+    assert_eq!(check_path("phone", PathScope::Customer), Ok(()));
+    assert_eq!(
+        check_path("fone", PathScope::Customer),
+        Err(Some("phone".to_owned()))
+    );
+    for path in [
+        "features",
+        "variables.Region",
+        "limitations.Users",
+        "expires",
+        "customer",
+    ] {
+        assert_eq!(check_path(path, PathScope::License), Ok(()), "{path}");
+    }
+    for path in [
+        "variables.",
+        "product",
+        "customer_number",
+        "features.X.Y.Z.",
+    ] {
+        let valid = path == "features.X.Y.Z.";
+        assert_eq!(
+            check_path(path, PathScope::License).is_ok(),
+            valid,
+            "{path}"
+        );
+    }
+    assert_eq!(check_path("customer.phone", PathScope::Project), Ok(()));
+    assert_eq!(
+        check_path("license.variables.Region", PathScope::Project),
+        Ok(())
+    );
+    assert!(check_path("phone", PathScope::Project).is_err());
+    assert!(check_path("customer.variables.Region", PathScope::Project).is_err());
+}
+
+/// The properties of an object schema, sorted.
+fn properties(schema: &serde_json::Value) -> Vec<String> {
+    let mut names: Vec<String> = schema["properties"]
+        .as_object()
+        .expect("an object schema")
+        .keys()
+        .cloned()
+        .collect();
+    names.sort();
+    names
+}
+
+fn sorted(fields: &[&str]) -> Vec<String> {
+    let mut names: Vec<String> = fields.iter().map(|field| (*field).to_owned()).collect();
+    names.sort();
+    names
+}
+
+/// The validator and the JSON Schema must accept the same fields, or editors would suggest
+/// fields that `validate` refuses (or hide ones it accepts).
+#[test]
+fn schema_and_validator_know_the_same_fields() {
+    let manifest = raw::schema(SchemaKind::Manifest);
+    assert_eq!(properties(&manifest), sorted(validate::DOCUMENT_FIELDS));
+    let customer = &manifest["properties"]["customers"]["items"];
+    assert_eq!(properties(customer), sorted(validate::CUSTOMER_FIELDS));
+    let license = &customer["properties"]["licenses"]["items"];
+    assert_eq!(properties(license), sorted(validate::LICENSE_FIELDS));
+    assert_eq!(
+        license["required"],
+        serde_json::json!(["product", "edition"])
+    );
+    let days = &license["properties"]["expires"]["anyOf"][2];
+    assert_eq!(properties(days), sorted(validate::EXPIRES_FIELDS));
+
+    let project = raw::schema(SchemaKind::Project);
+    assert_eq!(properties(&project), sorted(validate::PROJECT_FIELDS));
+    let environment = &project["properties"]["environments"]["additionalProperties"];
+    assert_eq!(
+        properties(environment),
+        sorted(validate::ENVIRONMENT_FIELDS)
+    );
+    assert_eq!(
+        properties(&project["properties"]["safety"]),
+        sorted(validate::SAFETY_FIELDS)
+    );
+    assert_eq!(
+        properties(&project["properties"]["sandbox"]),
+        sorted(validate::SANDBOX_FIELDS)
+    );
+}
+
+fn example_files(kind: &str) -> Vec<std::path::PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut found = Vec::new();
+    let mut pending = vec![root];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if path.is_dir() {
+                pending.push(path);
+            } else if match kind {
+                "project" => name == "slascone.yaml",
+                "catalog" => name.ends_with("catalog.yaml"),
+                _ => name != "slascone.yaml" && !name.ends_with("catalog.yaml"),
+            } {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    assert!(!found.is_empty());
+    found
+}
+
+/// What the validator accepts must also fit the serde types the schema is generated from.
+#[test]
+fn examples_fit_the_schema_types() {
+    for file in example_files("manifest") {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let documents: Vec<raw::ManifestDocument> = serde_saphyr::from_multiple(&text)
+            .unwrap_or_else(|err| panic!("{}: {err}", file.display()));
+        assert!(!documents.is_empty(), "{}", file.display());
+    }
+    for file in example_files("project") {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let _: raw::ProjectFile =
+            serde_saphyr::from_str(&text).unwrap_or_else(|err| panic!("{}: {err}", file.display()));
+    }
+}
+
+/// The sandbox parses catalogs; until then, every example catalog must at least be YAML.
+#[test]
+fn example_catalogs_are_yaml() {
+    for file in example_files("catalog") {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let documents = node::parse_documents(&text)
+            .unwrap_or_else(|err| panic!("{}: {}", file.display(), err.message));
+        assert_eq!(documents.len(), 1, "{}", file.display());
+    }
+}
+
+/// The example manifests with one random edit: deleted, duplicated or inserted characters.
+fn mutated_example() -> impl Strategy<Value = String> {
+    let examples: Vec<String> = example_files("manifest")
+        .into_iter()
+        .map(|file| std::fs::read_to_string(file).unwrap())
+        .collect();
+    (
+        prop::sample::select(examples),
+        prop::collection::vec(
+            (
+                any::<prop::sample::Index>(),
+                0..3usize,
+                "[ -~\n\t:{}\\[\\]&*!|>-]{0,4}",
+            ),
+            1..4,
+        ),
+    )
+        .prop_map(|(mut text, edits)| {
+            for (at, action, insert) in edits {
+                let mut index = at.index(text.len() + 1);
+                while !text.is_char_boundary(index) {
+                    index -= 1;
+                }
+                match action {
+                    0 => {
+                        let end = (index + insert.len()).min(text.len());
+                        let end = (end..=text.len())
+                            .find(|e| text.is_char_boundary(*e))
+                            .unwrap();
+                        text.replace_range(index..end, "");
+                    }
+                    1 => {
+                        let line_start = text[..index].rfind('\n').map_or(0, |n| n + 1);
+                        let line = text[line_start..index].to_owned();
+                        text.insert_str(line_start, &line);
+                    }
+                    _ => text.insert_str(index, &insert),
+                }
+            }
+            text
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_text_never_panics(text in any::<String>()) {
+        let _ = check(&text);
+    }
+
+    #[test]
+    fn yaml_like_text_never_panics(text in "([a-z_ ]{0,12}(: |- |:\n)[-a-zA-Z0-9 \\[\\]{},:&*\"'~]{0,20}\n){0,12}") {
+        let _ = check(&text);
+    }
+
+    #[test]
+    fn mutated_examples_never_panic_and_problems_are_located(text in mutated_example()) {
+        let (_, problems) = load::check_text(Path::new("m.yaml"), &text);
+        for problem in problems {
+            prop_assert!(!problem.message.is_empty());
+            if let Some(origin) = problem.origin {
+                prop_assert!(origin.line >= 1 && origin.column >= 1, "{origin}");
+            }
+        }
+    }
+}
