@@ -113,6 +113,15 @@ pub struct Change {
     /// The remote id for an update; for a create, the id the manifest gives, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<Uuid>,
+    /// A customer's number, which a create sends and apply looks the customer up by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_number: Option<String>,
+    /// A license's product name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+    /// A license's legacy key, which a create sends and apply looks the license up by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legacy_license_key: Option<String>,
     pub request: Request,
     /// Field paths in order. A create lists every field it sets (`before` null); an update
     /// lists only the fields that differ.

@@ -186,6 +186,9 @@ fn huge_plan(n: usize) -> Plan {
             links: vec![],
             fingerprint: Some("fp".to_owned()),
             depends_on: None,
+            customer_number: None,
+            product: None,
+            legacy_license_key: None,
             origin: None,
         })
         .collect();
