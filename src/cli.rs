@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use uuid::Uuid;
 
+pub use crate::render::Format;
+
 /// Keep SLASCONE customers and licenses in git: plan and apply YAML manifests.
 #[derive(Debug, Parser)]
 #[command(name = "slascone-sync", version, about, long_about = None)]
@@ -46,6 +48,16 @@ pub enum Command {
     ///
     /// Example: slascone-sync validate examples/quickstart
     Validate(ValidateArgs),
+    /// Read SLASCONE and show what apply would change.
+    ///
+    /// Examples: slascone-sync plan --sandbox examples/quickstart;
+    /// slascone-sync plan --format markdown --out plan.json --detailed-exitcode
+    Plan(PlanArgs),
+    /// Plan, confirm, and send the changes to SLASCONE.
+    ///
+    /// Examples: slascone-sync apply --sandbox --auto-approve examples/quickstart;
+    /// slascone-sync apply --plan plan.json --auto-approve
+    Apply(ApplyArgs),
     /// Run a local SLASCONE-compatible server (for tests, demos and CI).
     ///
     /// Example: slascone-sync sandbox --listen 127.0.0.1:8080 --isv-id
@@ -62,6 +74,56 @@ pub struct ValidateArgs {
     /// The manifest directory (holds slascone.yaml).
     #[arg(default_value = ".")]
     pub dir: PathBuf,
+}
+
+/// Options of the read that plan and apply start with.
+#[derive(Debug, Clone, Args)]
+pub struct ReadArgs {
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: u16,
+    /// Page size of the license listing.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub page_size: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The manifest directory (holds slascone.yaml).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Output format of the plan on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Also save the plan as JSON, for `apply --plan`.
+    #[arg(long, value_name = "PLAN.json")]
+    pub out: Option<PathBuf>,
+    /// Exit 2 when there are changes, 0 when there are none, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The manifest directory (holds slascone.yaml).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Apply exactly this saved plan (from `plan --out`), if nothing it touches changed since.
+    #[arg(long, value_name = "PLAN.json")]
+    pub plan: Option<PathBuf>,
+    /// Do not ask for confirmation (for CI).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Apply even a plan with more changes than `safety.max_changes`.
+    #[arg(long)]
+    pub force: bool,
+    /// Output format of the apply report on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]

@@ -15,12 +15,14 @@
 
 pub mod apply;
 pub mod cli;
+pub mod cmd;
 pub mod exit;
 pub mod manifest;
 pub mod model;
 pub mod plan;
 pub mod remote;
 pub mod render;
+pub mod resolve;
 pub mod run;
 pub mod sandbox;
 pub mod state;

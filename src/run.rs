@@ -31,6 +31,8 @@ pub fn main(cli: Cli) -> ExitCode {
 pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Validate(args) => crate::manifest::command::validate(&cli.global, &args),
+        Command::Plan(args) => crate::cmd::plan::run(&cli.global, &args).await,
+        Command::Apply(args) => crate::cmd::apply::run(&cli.global, &args).await,
         Command::Schema(args) => crate::manifest::command::schema(&args),
         Command::Sandbox(args) => crate::sandbox::run_cli(args).await,
     }

@@ -1,3 +1,435 @@
-//! Apply: sends the plan's changes to SLASCONE.
+//! Apply: sends exactly one write per planned change, customers before the licenses that need
+//! them, independent changes concurrently, and makes every create safe to repeat.
+//!
+//! A creating POST whose outcome is unknown (timeout, dropped connection, server error) is never
+//! sent again blindly: the object is first looked up by its identity (id, customer_number, or
+//! product plus legacy_license_key). A 409 "already exists" means SLASCONE has it: it is re-read
+//! and updated if still needed. Licenses get a client-chosen id when the manifest gives none, so
+//! that lookup is one exact read.
 
 pub mod body;
+pub mod report;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+use crate::model::Kind;
+use crate::plan::{Action, Change, Plan};
+use crate::remote::wire::{CustomerDto, LicenseDto};
+use crate::remote::{ApiError, Client};
+use crate::state::{self, Catalog, ProductCatalog};
+
+pub use report::{ApplyReport, Entry, Status};
+
+/// How many times a create whose outcome stayed unknown is looked up and sent again.
+const CREATE_ATTEMPTS: usize = 4;
+
+/// What apply works from: the plan and the objects as they were read for it.
+pub struct ApplyInput<'a> {
+    pub plan: &'a Plan,
+    pub catalog: &'a Catalog,
+    /// The current wire objects the plan's updates start from (by id).
+    pub customers: Vec<CustomerDto>,
+    pub licenses: Vec<LicenseDto>,
+    /// Customer keys known to belong to an id (keys of the manifests' customers with an id).
+    pub customer_keys: HashMap<String, Uuid>,
+    pub parallelism: usize,
+}
+
+struct Shared {
+    client: Client,
+    catalog: Catalog,
+    customers: HashMap<Uuid, CustomerDto>,
+    licenses: HashMap<Uuid, LicenseDto>,
+    /// Customer key → id, growing as customers are created.
+    customer_ids: Mutex<HashMap<String, Uuid>>,
+}
+
+/// Applies every change of the plan and reports each one.
+pub async fn apply(client: &Client, input: ApplyInput<'_>) -> ApplyReport {
+    let mut customer_ids = state::customer_ids(&input.customers);
+    customer_ids.extend(input.customer_keys);
+    let shared = Arc::new(Shared {
+        client: client.clone(),
+        catalog: input.catalog.clone(),
+        customers: input.customers.into_iter().map(|c| (c.id, c)).collect(),
+        licenses: input.licenses.into_iter().map(|l| (l.id, l)).collect(),
+        customer_ids: Mutex::new(customer_ids),
+    });
+    let semaphore = Arc::new(Semaphore::new(input.parallelism.max(1)));
+    let mut entries = Vec::with_capacity(input.plan.changes.len());
+
+    let (customers, licenses): (Vec<&Change>, Vec<&Change>) = input
+        .plan
+        .changes
+        .iter()
+        .partition(|change| change.kind == Kind::Customer);
+    let customer_entries = run_all(&shared, &semaphore, customers).await;
+    let failed: Vec<String> = customer_entries
+        .iter()
+        .filter(|entry| entry.status != Status::Applied)
+        .map(|entry| entry.key.clone())
+        .collect();
+    entries.extend(customer_entries);
+
+    let (runnable, skipped): (Vec<&Change>, Vec<&Change>) =
+        licenses.into_iter().partition(|change| {
+            change
+                .depends_on
+                .as_ref()
+                .is_none_or(|customer| !failed.contains(customer))
+        });
+    for change in skipped {
+        let customer = change.depends_on.clone().unwrap_or_default();
+        entries.push(Entry::skipped(
+            change,
+            format!("its customer {customer} was not created"),
+        ));
+    }
+    entries.extend(run_all(&shared, &semaphore, runnable).await);
+    ApplyReport::new(entries)
+}
+
+async fn run_all(
+    shared: &Arc<Shared>,
+    semaphore: &Arc<Semaphore>,
+    changes: Vec<&Change>,
+) -> Vec<Entry> {
+    let mut tasks = JoinSet::new();
+    for (index, change) in changes.into_iter().enumerate() {
+        let shared = Arc::clone(shared);
+        let semaphore = Arc::clone(semaphore);
+        let change = change.clone();
+        tasks.spawn(async move {
+            let _permit = semaphore.acquire_owned().await;
+            let result = match (change.kind, change.action) {
+                (Kind::Customer, Action::Create) => create_customer(&shared, &change).await,
+                (Kind::Customer, Action::Update) => update_customer(&shared, &change).await,
+                (Kind::License, Action::Create) => create_license(&shared, &change).await,
+                (Kind::License, Action::Update) => update_license(&shared, &change).await,
+            };
+            let entry = match result {
+                Ok(id) => Entry::applied(&change, id),
+                Err(failure) => Entry::failed(&change, failure),
+            };
+            (index, entry)
+        });
+    }
+    let mut entries = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(entry) => entries.push(entry),
+            Err(err) => std::panic::resume_unwind(err.into_panic()),
+        }
+    }
+    entries.sort_by_key(|(index, _)| *index);
+    entries.into_iter().map(|(_, entry)| entry).collect()
+}
+
+/// Why one change failed.
+#[derive(Debug, Clone)]
+pub enum Failure {
+    Api(ApiError),
+    Invalid(String),
+}
+
+impl From<ApiError> for Failure {
+    fn from(error: ApiError) -> Self {
+        Failure::Api(error)
+    }
+}
+
+fn after_values(change: &Change) -> impl Iterator<Item = (&str, &Value)> {
+    change.fields.iter().map(|f| (f.path.as_str(), &f.after))
+}
+
+fn by_data_exchange(change: &Change) -> bool {
+    change.request.path.contains("/data_exchange/")
+}
+
+// ---- customers -----------------------------------------------------------------------------
+
+async fn create_customer(shared: &Shared, change: &Change) -> Result<Uuid, Failure> {
+    let client = &shared.client;
+    let number = change.customer_number.clone();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let sent = if by_data_exchange(change) {
+            let number = number.as_deref().unwrap_or(&change.key);
+            let body = body::data_exchange_create_body(number, after_values(change))
+                .map_err(Failure::Invalid)?;
+            client.create_customer_by_number(&body).await
+        } else {
+            let id = change
+                .id
+                .ok_or_else(|| Failure::Invalid("a customer created by id needs its id".into()))?;
+            let body = body::customer_create_body(
+                id,
+                number.as_deref(),
+                after_values(change),
+                &shared.catalog,
+            )
+            .map_err(Failure::Invalid)?;
+            client.create_customer(&body).await
+        };
+        match sent {
+            Ok(created) => return Ok(remember_customer(shared, change, created.id)),
+            Err(error) if error.status() == Some(409) || error.is_ambiguous() => {
+                // Already there (409), or perhaps created before the answer was lost.
+                match find_customer(shared, change).await? {
+                    Some(existing) => {
+                        let id = remember_customer(shared, change, existing.id);
+                        finish_customer(shared, change, &existing).await?;
+                        return Ok(id);
+                    }
+                    None if error.is_ambiguous() && attempt < CREATE_ATTEMPTS => continue,
+                    None => return Err(error.into()),
+                }
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+}
+
+async fn find_customer(shared: &Shared, change: &Change) -> Result<Option<CustomerDto>, ApiError> {
+    match (change.id, &change.customer_number) {
+        (Some(id), _) if !by_data_exchange(change) => shared.client.get_customer(id).await,
+        (_, Some(number)) => shared.client.get_customer_by_number(number).await,
+        _ => shared.client.get_customer_by_number(&change.key).await,
+    }
+}
+
+/// After finding a customer that a create was meant to make: writes what still differs.
+async fn finish_customer(
+    shared: &Shared,
+    change: &Change,
+    existing: &CustomerDto,
+) -> Result<(), Failure> {
+    let current = state::current_customer(&shared.catalog, existing);
+    let pending: Vec<(&str, &Value)> = after_values(change)
+        .filter(|(path, value)| current.fields.get(*path) != Some(*value))
+        .collect();
+    if pending.is_empty() {
+        return Ok(());
+    }
+    if by_data_exchange(change) {
+        let number = existing
+            .customer_number
+            .clone()
+            .unwrap_or_else(|| change.key.clone());
+        let body = body::data_exchange_update_body(&number, pending).map_err(Failure::Invalid)?;
+        shared.client.update_customer_by_number(&body).await?;
+    } else {
+        let body = body::customer_update_body(existing, pending, &shared.catalog)
+            .map_err(Failure::Invalid)?;
+        shared.client.update_customer(&body).await?;
+    }
+    Ok(())
+}
+
+fn remember_customer(shared: &Shared, change: &Change, id: Uuid) -> Uuid {
+    let mut ids = shared
+        .customer_ids
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    ids.insert(change.key.clone(), id);
+    if let Some(number) = &change.customer_number {
+        ids.insert(number.clone(), id);
+    }
+    id
+}
+
+async fn update_customer(shared: &Shared, change: &Change) -> Result<Uuid, Failure> {
+    let id = change
+        .id
+        .ok_or_else(|| Failure::Invalid("an update needs the remote id".into()))?;
+    if by_data_exchange(change) {
+        let number = shared
+            .customers
+            .get(&id)
+            .and_then(|c| c.customer_number.clone())
+            .or_else(|| change.customer_number.clone())
+            .unwrap_or_else(|| change.key.clone());
+        let body = body::data_exchange_update_body(&number, after_values(change))
+            .map_err(Failure::Invalid)?;
+        shared.client.update_customer_by_number(&body).await?;
+    } else {
+        let current = current_customer(shared, id).await?;
+        let body = body::customer_update_body(&current, after_values(change), &shared.catalog)
+            .map_err(Failure::Invalid)?;
+        shared.client.update_customer(&body).await?;
+    }
+    Ok(id)
+}
+
+async fn current_customer(shared: &Shared, id: Uuid) -> Result<CustomerDto, Failure> {
+    if let Some(customer) = shared.customers.get(&id) {
+        return Ok(customer.clone());
+    }
+    shared
+        .client
+        .get_customer(id)
+        .await?
+        .ok_or_else(|| Failure::Invalid(format!("customer {id} no longer exists in SLASCONE")))
+}
+
+// ---- licenses ------------------------------------------------------------------------------
+
+fn product<'a>(shared: &'a Shared, change: &Change) -> Result<&'a ProductCatalog, Failure> {
+    let name = change
+        .product
+        .as_deref()
+        .ok_or_else(|| Failure::Invalid("a license change needs its product".into()))?;
+    shared
+        .catalog
+        .products
+        .get(name)
+        .ok_or_else(|| Failure::Invalid(format!("unknown product `{name}`")))
+}
+
+/// Customer ids for the `customer` field, looked up once per key that apply does not know yet.
+async fn customer_lookup(
+    shared: &Shared,
+    change: &Change,
+) -> Result<HashMap<String, Uuid>, Failure> {
+    let mut known = HashMap::new();
+    let keys = change
+        .fields
+        .iter()
+        .filter(|f| f.path == "customer")
+        .filter_map(|f| f.after.as_str());
+    for key in keys {
+        let cached = shared
+            .customer_ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .copied();
+        let id = match cached {
+            Some(id) => Some(id),
+            None => match key.parse::<Uuid>() {
+                Ok(id) => Some(id),
+                Err(_) => shared
+                    .client
+                    .get_customer_by_number(key)
+                    .await?
+                    .map(|c| c.id),
+            },
+        };
+        if let Some(id) = id {
+            known.insert(key.to_string(), id);
+        }
+    }
+    Ok(known)
+}
+
+async fn create_license(shared: &Shared, change: &Change) -> Result<Uuid, Failure> {
+    let product = product(shared, change)?;
+    let customers = customer_lookup(shared, change).await?;
+    // A client-chosen id makes "did the lost create go through?" one exact read.
+    let id = change.id.unwrap_or_else(Uuid::new_v4);
+    let body = body::license_create_body(
+        id,
+        change.legacy_license_key.as_deref(),
+        product,
+        &shared.catalog,
+        after_values(change),
+        &|key| customers.get(key).copied(),
+    )
+    .map_err(Failure::Invalid)?;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match shared.client.create_license(&body).await {
+            Ok(created) => return Ok(created.id),
+            Err(error) if error.status() == Some(409) || error.is_ambiguous() => {
+                let existing = match shared.client.get_license(id).await? {
+                    Some(license) => Some(license),
+                    None => find_license_by_key(shared, change, product).await?,
+                };
+                match existing {
+                    Some(existing) => {
+                        finish_license(shared, change, product, &existing, &customers).await?;
+                        return Ok(existing.id);
+                    }
+                    None if error.is_ambiguous() && attempt < CREATE_ATTEMPTS => continue,
+                    None => return Err(error.into()),
+                }
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+}
+
+async fn find_license_by_key(
+    shared: &Shared,
+    change: &Change,
+    product: &ProductCatalog,
+) -> Result<Option<LicenseDto>, ApiError> {
+    let Some(legacy) = change.legacy_license_key.as_deref() else {
+        return Ok(None);
+    };
+    let found = shared
+        .client
+        .find_licenses(product.product.id, legacy)
+        .await?;
+    Ok(found.into_iter().find(|l| {
+        l.product_id == product.product.id && l.legacy_license_key.as_deref() == Some(legacy)
+    }))
+}
+
+async fn finish_license(
+    shared: &Shared,
+    change: &Change,
+    product: &ProductCatalog,
+    existing: &LicenseDto,
+    customers: &HashMap<String, Uuid>,
+) -> Result<(), Failure> {
+    let current = state::current_license(&shared.catalog, existing);
+    let owner = existing.customer_id;
+    let pending: Vec<(&str, &Value)> = after_values(change)
+        .filter(|(path, value)| match *path {
+            "customer" => value.as_str().and_then(|key| customers.get(key)) != Some(&owner),
+            _ => current.as_ref().and_then(|c| c.fields.get(*path)) != Some(*value),
+        })
+        .collect();
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let body = body::license_update_body(existing, product, &shared.catalog, pending, &|key| {
+        customers.get(key).copied()
+    })
+    .map_err(Failure::Invalid)?;
+    shared.client.update_license(&body).await?;
+    Ok(())
+}
+
+async fn update_license(shared: &Shared, change: &Change) -> Result<Uuid, Failure> {
+    let id = change
+        .id
+        .ok_or_else(|| Failure::Invalid("an update needs the remote id".into()))?;
+    let product = product(shared, change)?;
+    let customers = customer_lookup(shared, change).await?;
+    let current = match shared.licenses.get(&id) {
+        Some(license) => license.clone(),
+        None => shared.client.get_license(id).await?.ok_or_else(|| {
+            Failure::Invalid(format!("license {id} no longer exists in SLASCONE"))
+        })?,
+    };
+    let body = body::license_update_body(
+        &current,
+        product,
+        &shared.catalog,
+        after_values(change),
+        &|key| customers.get(key).copied(),
+    )
+    .map_err(Failure::Invalid)?;
+    shared.client.update_license(&body).await?;
+    Ok(id)
+}

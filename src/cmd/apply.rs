@@ -1,0 +1,305 @@
+//! `slascone-sync apply`: plan (or load a saved plan and check it is still current), confirm,
+//! execute, report.
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+use crate::apply::{self, ApplyInput};
+use crate::cli::{ApplyArgs, GlobalArgs};
+use crate::exit::Outcome;
+use crate::model::Kind;
+use crate::plan::{Action, Change, Plan};
+use crate::remote::wire::{CustomerDto, LicenseDto};
+use crate::remote::{ApiError, Client};
+use crate::render::{self, Format, Style};
+use crate::state::{self, Scope};
+
+use super::{
+    Session, customer_keys, load_manifests, make_plan, print_problems, progress, use_color,
+};
+
+pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
+    let Some(manifests) = load_manifests(&args.dir, global) else {
+        return Ok(Outcome::Error);
+    };
+    let session = Session::connect(global, &manifests, &args.read).await?;
+    let result = run_in(&session, global, args, &manifests).await;
+    session.close().await;
+    result
+}
+
+async fn run_in(
+    session: &Session,
+    global: &GlobalArgs,
+    args: &ApplyArgs,
+    manifests: &crate::manifest::Manifests,
+) -> anyhow::Result<Outcome> {
+    let parallelism = usize::from(args.read.parallelism);
+    let (plan, input_objects, catalog, customer_keys) = match &args.plan {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the saved plan {}", path.display()))?;
+            let plan: Plan = serde_json::from_str(&text).with_context(|| {
+                format!("{} is not a plan saved by `plan --out`", path.display())
+            })?;
+            if plan.format_version != crate::plan::FORMAT_VERSION {
+                anyhow::bail!(
+                    "{} has plan format_version {}; this slascone-sync reads version {}",
+                    path.display(),
+                    plan.format_version,
+                    crate::plan::FORMAT_VERSION
+                );
+            }
+            if plan.target != session.target {
+                eprintln!(
+                    "error: the plan was made for {} (isv {}), not for {} (isv {}); refusing to apply it",
+                    plan.target.api_url,
+                    plan.target.isv_id,
+                    session.target.api_url,
+                    session.target.isv_id
+                );
+                return Ok(Outcome::Refused);
+            }
+            let products: BTreeSet<String> = plan
+                .changes
+                .iter()
+                .filter_map(|c| c.product.clone())
+                .collect();
+            let remote =
+                state::fetch(&session.client, &products, parallelism, Scope::CatalogOnly).await?;
+            let product_ids: HashMap<String, Uuid> = remote
+                .catalog
+                .products
+                .iter()
+                .map(|(name, product)| (name.clone(), product.product.id))
+                .collect();
+            let (customers, licenses, stale) =
+                recheck(&session.client, &plan, parallelism, &product_ids).await?;
+            if !stale.is_empty() {
+                eprintln!("error: SLASCONE changed since the plan was made; refusing to apply it:");
+                for line in &stale {
+                    eprintln!("  {line}");
+                }
+                eprintln!("hint: run plan again and review the new plan");
+                return Ok(Outcome::Refused);
+            }
+            (
+                plan,
+                (customers, licenses),
+                remote.catalog,
+                Default::default(),
+            )
+        }
+        None => {
+            let planned = match make_plan(session, manifests, &args.read).await? {
+                Ok(planned) => planned,
+                Err(problems) => {
+                    print_problems(&problems);
+                    return Ok(Outcome::Error);
+                }
+            };
+            let style = Style {
+                color: use_color(global),
+            };
+            let mut stdout = std::io::stdout().lock();
+            render::render(&planned.plan, Format::Text, &mut stdout, style)?;
+            stdout.flush()?;
+            let keys = customer_keys(&planned.desired);
+            let remote = planned.remote;
+            (
+                planned.plan,
+                (remote.customers, remote.licenses),
+                remote.catalog,
+                keys,
+            )
+        }
+    };
+    if plan.is_empty() {
+        if args.plan.is_some() {
+            println!("No changes.");
+        }
+        return Ok(Outcome::Success);
+    }
+    let max_changes = manifests.project.max_changes;
+    if plan.change_count() > max_changes && !args.force {
+        eprintln!(
+            "error: the plan has {} changes, more than safety.max_changes ({max_changes}); refusing to apply it",
+            plan.change_count()
+        );
+        eprintln!(
+            "hint: review the plan, then pass --force, or raise safety.max_changes in slascone.yaml"
+        );
+        return Ok(Outcome::Refused);
+    }
+    if !args.auto_approve && !confirm(plan.change_count())? {
+        return Ok(Outcome::Error);
+    }
+    progress(&format!("Applying {} changes...", plan.change_count()));
+    let before = session.client.request_count();
+    let report = apply::apply(
+        &session.client,
+        ApplyInput {
+            plan: &plan,
+            catalog: &catalog,
+            customers: input_objects.0,
+            licenses: input_objects.1,
+            customer_keys,
+            parallelism,
+        },
+    )
+    .await;
+    progress(&format!(
+        "Sent {} requests.",
+        session.client.request_count() - before
+    ));
+    let mut stdout = std::io::stdout().lock();
+    report.render(args.format, &mut stdout)?;
+    stdout.flush()?;
+    Ok(if report.is_partial() {
+        Outcome::PartialFailure
+    } else {
+        Outcome::Success
+    })
+}
+
+/// Asks on the terminal; refuses outright without one.
+fn confirm(changes: usize) -> anyhow::Result<bool> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        anyhow::bail!(
+            "apply needs confirmation, and there is no terminal to ask on; pass --auto-approve to apply without asking"
+        );
+    }
+    eprint!("Apply these {changes} changes to SLASCONE? Only 'yes' is accepted: ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    stdin.lock().read_line(&mut answer)?;
+    if answer.trim() == "yes" {
+        Ok(true)
+    } else {
+        eprintln!("Apply cancelled.");
+        Ok(false)
+    }
+}
+
+/// Re-reads every object a saved plan touches. Returns the objects and, for each one that
+/// changed (or appeared) since the plan was made, a line naming it.
+async fn recheck(
+    client: &Client,
+    plan: &Plan,
+    parallelism: usize,
+    product_ids: &HashMap<String, Uuid>,
+) -> Result<(Vec<CustomerDto>, Vec<LicenseDto>, Vec<String>), ApiError> {
+    let semaphore = Arc::new(Semaphore::new(parallelism.max(1)));
+    let mut tasks = JoinSet::new();
+    for change in &plan.changes {
+        let client = client.clone();
+        let change = change.clone();
+        let semaphore = Arc::clone(&semaphore);
+        let product_id = change
+            .product
+            .as_ref()
+            .and_then(|p| product_ids.get(p))
+            .copied();
+        tasks.spawn(async move {
+            let _permit = semaphore.acquire_owned().await;
+            recheck_one(&client, &change, product_id).await
+        });
+    }
+    let mut customers = Vec::new();
+    let mut licenses = Vec::new();
+    let mut stale = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        let checked = match joined {
+            Ok(checked) => checked?,
+            Err(err) => std::panic::resume_unwind(err.into_panic()),
+        };
+        match checked {
+            Checked::Customer(customer) => customers.push(customer),
+            Checked::License(license) => licenses.push(license),
+            Checked::Absent => {}
+            Checked::Stale(line) => stale.push(line),
+        }
+    }
+    stale.sort();
+    Ok((customers, licenses, stale))
+}
+
+enum Checked {
+    Customer(CustomerDto),
+    License(LicenseDto),
+    Absent,
+    Stale(String),
+}
+
+async fn recheck_one(
+    client: &Client,
+    change: &Change,
+    product_id: Option<Uuid>,
+) -> Result<Checked, ApiError> {
+    let name = format!("{} {}", change.kind, change.key);
+    match (change.kind, change.action) {
+        (Kind::Customer, Action::Update) => {
+            let found = match change.id {
+                Some(id) => client.get_customer(id).await?,
+                None => None,
+            };
+            Ok(match found {
+                None => Checked::Stale(format!("{name} no longer exists")),
+                Some(c) if Some(state::fingerprint(&c)) != change.fingerprint => {
+                    Checked::Stale(format!("{name} changed"))
+                }
+                Some(c) => Checked::Customer(c),
+            })
+        }
+        (Kind::Customer, Action::Create) => {
+            let by_number = change.request.path.contains("/data_exchange/");
+            let found = match (change.id, &change.customer_number) {
+                (Some(id), _) if !by_number => client.get_customer(id).await?,
+                (_, Some(number)) => client.get_customer_by_number(number).await?,
+                _ => client.get_customer_by_number(&change.key).await?,
+            };
+            Ok(match found {
+                Some(_) => Checked::Stale(format!("{name} was created by someone else")),
+                None => Checked::Absent,
+            })
+        }
+        (Kind::License, Action::Update) => {
+            let found = match change.id {
+                Some(id) => client.get_license(id).await?,
+                None => None,
+            };
+            Ok(match found {
+                None => Checked::Stale(format!("{name} no longer exists")),
+                Some(l) if Some(state::fingerprint(&l)) != change.fingerprint => {
+                    Checked::Stale(format!("{name} changed"))
+                }
+                Some(l) => Checked::License(l),
+            })
+        }
+        (Kind::License, Action::Create) => {
+            let created = Checked::Stale(format!("{name} was created by someone else"));
+            if let Some(id) = change.id
+                && client.get_license(id).await?.is_some()
+            {
+                return Ok(created);
+            }
+            if let (Some(product_id), Some(legacy)) = (product_id, &change.legacy_license_key) {
+                let found = client.find_licenses(product_id, legacy).await?;
+                if found
+                    .iter()
+                    .any(|l| l.legacy_license_key.as_deref() == Some(legacy.as_str()))
+                {
+                    return Ok(created);
+                }
+            }
+            Ok(Checked::Absent)
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! The commands that talk to SLASCONE (`plan`, `apply`): connecting to the target, reading it,
+//! and turning manifests into a plan.
+
+pub mod apply;
+pub mod plan;
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use uuid::Uuid;
+
+use crate::cli::{GlobalArgs, ReadArgs};
+use crate::manifest::Problems;
+use crate::manifest::{self, Manifests};
+use crate::model::{DesiredState, Kind};
+use crate::plan::{Action, DiffContext, Plan, Target};
+use crate::remote::{AdminKey, Client, ClientConfig};
+use crate::resolve;
+use crate::sandbox::{self, SandboxConfig, SandboxHandle};
+use crate::state::{self, Remote};
+
+/// The `api_url` a plan records for the embedded sandbox: its port changes with every run, so a
+/// plan saved with `--sandbox` names the sandbox rather than an address.
+pub const SANDBOX_TARGET: &str = "sandbox";
+
+/// The file the embedded sandbox keeps its state in, beside slascone.yaml.
+pub const SANDBOX_STATE_FILE: &str = ".slascone-sandbox.json";
+
+/// A connection to the SLASCONE tenant a command works on.
+pub struct Session {
+    pub client: Client,
+    pub target: Target,
+    /// Keeps the embedded sandbox running for as long as the session lives.
+    sandbox: Option<SandboxHandle>,
+}
+
+impl Session {
+    /// Connects to the tenant named by the project file and the global flags, or starts the
+    /// embedded sandbox with `--sandbox`.
+    pub async fn connect(
+        global: &GlobalArgs,
+        manifests: &Manifests,
+        read: &ReadArgs,
+    ) -> anyhow::Result<Session> {
+        let project = &manifests.project;
+        let (base_url, isv_id, admin_key, target_url, sandbox) = if global.sandbox {
+            let catalog_path = project.sandbox_catalog.as_ref().with_context(|| {
+                format!(
+                    "--sandbox needs `sandbox: {{ catalog: FILE }}` in {}",
+                    project.file.display()
+                )
+            })?;
+            let catalog = sandbox::Catalog::load(&catalog_path.value).with_context(|| {
+                format!("cannot load the sandbox catalog ({})", catalog_path.origin)
+            })?;
+            let isv_id = global.isv_id.or(project.isv_id).unwrap_or(Uuid::nil());
+            let admin_key = Uuid::new_v4().to_string();
+            let mut config = SandboxConfig::new(isv_id, admin_key.clone(), catalog);
+            config.state_file = Some(project.dir.join(SANDBOX_STATE_FILE));
+            let handle = sandbox::start(config, ([127, 0, 0, 1], 0).into()).await?;
+            (
+                handle.base_url(),
+                isv_id,
+                AdminKey::new(admin_key),
+                SANDBOX_TARGET.to_string(),
+                Some(handle),
+            )
+        } else {
+            let base_url = global
+                .api_url
+                .clone()
+                .unwrap_or_else(|| project.api_url.clone());
+            let isv_id = global.isv_id.or(project.isv_id).with_context(|| {
+                format!(
+                    "no isv_id: set `isv_id` in {} or pass --isv-id",
+                    project.file.display()
+                )
+            })?;
+            let admin_key = match std::env::var(&project.admin_key_env) {
+                Ok(key) if !key.trim().is_empty() => AdminKey::new(key.trim()),
+                _ => bail!(
+                    "the environment variable {} is not set; it must hold the SLASCONE AdminKey (admin_key_env in {})",
+                    project.admin_key_env,
+                    project.file.display()
+                ),
+            };
+            (base_url.clone(), isv_id, admin_key, base_url, None)
+        };
+        let mut config = ClientConfig::new(base_url, isv_id, admin_key);
+        config.page_size = i64::from(read.page_size);
+        config.verbose = global.verbose;
+        let client = Client::new(config).map_err(anyhow::Error::msg)?;
+        Ok(Session {
+            client,
+            target: Target {
+                api_url: target_url,
+                isv_id,
+            },
+            sandbox,
+        })
+    }
+
+    /// Stops the embedded sandbox, if any, after its last write was persisted.
+    pub async fn close(self) {
+        if let Some(sandbox) = self.sandbox {
+            sandbox.shutdown().await;
+        }
+    }
+}
+
+/// Loads the manifests, printing every problem; `None` when there were problems.
+pub fn load_manifests(dir: &Path, global: &GlobalArgs) -> Option<Manifests> {
+    match manifest::load(dir, global.env.as_deref()) {
+        Ok(manifests) => Some(manifests),
+        Err(problems) => {
+            print_problems(&problems);
+            None
+        }
+    }
+}
+
+pub fn print_problems(problems: &Problems) {
+    eprintln!("{problems}");
+    let count = problems.0.len();
+    eprintln!(
+        "error: {count} problem{} found",
+        if count == 1 { "" } else { "s" }
+    );
+}
+
+/// Everything plan computed, kept for apply.
+pub struct Planned {
+    pub remote: Remote,
+    pub desired: DesiredState,
+    pub plan: Plan,
+}
+
+/// Reads SLASCONE, resolves the manifests' names and diffs. `Err(problems)` for names that do
+/// not resolve or creates SLASCONE would refuse.
+pub async fn make_plan(
+    session: &Session,
+    manifests: &Manifests,
+    read: &ReadArgs,
+) -> anyhow::Result<Result<Planned, Problems>> {
+    let products = resolve::products_used(manifests);
+    let started = Instant::now();
+    let before = session.client.request_count();
+    progress(&format!(
+        "Reading SLASCONE ({}, {} product{})...",
+        session.target.api_url,
+        products.len(),
+        if products.len() == 1 { "" } else { "s" }
+    ));
+    let remote = state::fetch(
+        &session.client,
+        &products,
+        usize::from(read.parallelism),
+        state::Scope::Everything,
+    )
+    .await?;
+    progress(&format!(
+        "Read {} customers and {} licenses in {} requests ({:.1?}).",
+        remote.customers.len(),
+        remote.licenses.len(),
+        session.client.request_count() - before,
+        started.elapsed()
+    ));
+    let desired = match resolve::resolve(manifests, &remote.catalog) {
+        Ok(desired) => desired,
+        Err(problems) => return Ok(Err(problems)),
+    };
+    let current = state::current_state(&remote);
+    let (ignore_customer, ignore_license) = resolve::project_ignores(manifests);
+    let context = DiffContext {
+        target: session.target.clone(),
+        portal_url: manifests.project.portal_url.clone(),
+        ignore_customer,
+        ignore_license,
+    };
+    let plan = crate::plan::diff(&desired, &current, &context);
+    let problems = create_problems(&plan);
+    if !problems.0.is_empty() {
+        return Ok(Err(problems));
+    }
+    Ok(Ok(Planned {
+        remote,
+        desired,
+        plan,
+    }))
+}
+
+/// Creates SLASCONE is known to refuse, found before anything is sent: a customer created by
+/// customer_number needs company_name, customer_type and country; one created by id needs a
+/// company_name.
+fn create_problems(plan: &Plan) -> Problems {
+    let mut problems = Vec::new();
+    for change in &plan.changes {
+        if change.kind != Kind::Customer || change.action != Action::Create {
+            continue;
+        }
+        let has = |path: &str| {
+            change
+                .fields
+                .iter()
+                .any(|f| f.path == path && f.after.as_str().is_some_and(|v| !v.is_empty()))
+        };
+        let required: &[&str] = if change.request.path.contains("/data_exchange/") {
+            &["company_name", "customer_type", "country"]
+        } else {
+            &["company_name"]
+        };
+        let missing: Vec<&str> = required.iter().copied().filter(|path| !has(path)).collect();
+        if missing.is_empty() {
+            continue;
+        }
+        let message = format!(
+            "customer {} does not exist in SLASCONE yet, and creating it needs {}",
+            change.key,
+            missing
+                .iter()
+                .map(|m| format!("`{m}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let problem = match &change.origin {
+            Some(origin) => manifest::Problem::at(origin.clone(), message),
+            None => manifest::Problem::general(message),
+        };
+        problems.push(problem.with_hint("add the missing fields to the customer in its manifest"));
+    }
+    Problems(problems)
+}
+
+/// Keys of the manifests' customers that carry an id, so apply can name their licenses' owner.
+pub fn customer_keys(desired: &DesiredState) -> HashMap<String, Uuid> {
+    desired
+        .customers
+        .iter()
+        .filter_map(|customer| customer.id.map(|id| (customer.key.clone(), id)))
+        .collect()
+}
+
+/// Writes a file atomically: a temporary file beside it, flushed, then renamed over it.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path.file_name().context("the output path names no file")?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| -> std::io::Result<()> {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// A progress line on stderr: data goes to stdout, progress never does.
+pub fn progress(line: &str) {
+    eprintln!("{line}");
+}
+
+/// Whether stdout gets colour: a terminal, no `--no-color`, no `NO_COLOR`.
+pub fn use_color(global: &GlobalArgs) -> bool {
+    !global.no_color
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::io::stdout().is_terminal()
+}

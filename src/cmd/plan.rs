@@ -1,0 +1,43 @@
+//! `slascone-sync plan`: read SLASCONE, diff, render; optionally save the plan.
+
+use std::io::Write;
+
+use crate::cli::{GlobalArgs, PlanArgs};
+use crate::exit::Outcome;
+use crate::render::{self, Format, Style};
+
+use super::{Session, load_manifests, make_plan, print_problems, use_color, write_atomically};
+
+pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome> {
+    let Some(manifests) = load_manifests(&args.dir, global) else {
+        return Ok(Outcome::Error);
+    };
+    let session = Session::connect(global, &manifests, &args.read).await?;
+    let planned = make_plan(&session, &manifests, &args.read).await;
+    session.close().await;
+    let planned = match planned? {
+        Ok(planned) => planned,
+        Err(problems) => {
+            print_problems(&problems);
+            return Ok(Outcome::Error);
+        }
+    };
+    let plan = &planned.plan;
+    if let Some(path) = &args.out {
+        let mut bytes = Vec::new();
+        render::render(plan, Format::Json, &mut bytes, Style { color: false })?;
+        write_atomically(path, &bytes)?;
+        eprintln!("Saved the plan to {}.", path.display());
+    }
+    let style = Style {
+        color: args.format == Format::Text && use_color(global),
+    };
+    let mut stdout = std::io::stdout().lock();
+    render::render(plan, args.format, &mut stdout, style)?;
+    stdout.flush()?;
+    Ok(if args.detailed_exitcode && !plan.is_empty() {
+        Outcome::ChangesPending
+    } else {
+        Outcome::Success
+    })
+}

@@ -1,0 +1,273 @@
+//! Name resolution: manifests plus SLASCONE's catalog give the desired state.
+//!
+//! Pure: the catalog comes in as data. Every name that does not resolve (product, edition,
+//! feature, limitation, variable, customer type, license type) is a problem at the position the
+//! manifest wrote it, listing the names that exist; all of them are collected before reporting.
+
+use std::collections::BTreeSet;
+use std::fmt::Display;
+
+use serde_json::{Value, json};
+
+use crate::manifest::{Customer, Expires, License, Located, Manifests, Problem, Problems};
+use crate::model::{DesiredCustomer, DesiredLicense, DesiredState, Fields, license_key};
+use crate::state::{Catalog, ProductCatalog};
+
+/// The product names the manifests use: only their licenses and editions are read.
+pub fn products_used(manifests: &Manifests) -> BTreeSet<String> {
+    manifests
+        .customers
+        .iter()
+        .flat_map(|customer| &customer.licenses)
+        .map(|license| license.product.value.clone())
+        .collect()
+}
+
+/// Project-wide `ignore_changes`, split by kind: (customer paths, license paths).
+pub fn project_ignores(manifests: &Manifests) -> (Vec<String>, Vec<String>) {
+    let mut customer = Vec::new();
+    let mut license = Vec::new();
+    for path in &manifests.project.ignore_changes {
+        if let Some(rest) = path.value.strip_prefix("customer.") {
+            customer.push(rest.to_string());
+        } else if let Some(rest) = path.value.strip_prefix("license.") {
+            license.push(rest.to_string());
+        }
+    }
+    (customer, license)
+}
+
+/// Resolves every name of the manifests against the catalog.
+pub fn resolve(manifests: &Manifests, catalog: &Catalog) -> Result<DesiredState, Problems> {
+    let mut problems = Vec::new();
+    let mut desired = DesiredState::default();
+    for customer in &manifests.customers {
+        let resolved = resolve_customer(customer, catalog, &mut problems);
+        for license in &customer.licenses {
+            if let Some(license) = resolve_license(license, &resolved.key, catalog, &mut problems) {
+                desired.licenses.push(license);
+            }
+        }
+        desired.customers.push(resolved);
+    }
+    if problems.is_empty() {
+        Ok(desired)
+    } else {
+        Err(Problems(problems))
+    }
+}
+
+fn resolve_customer(
+    customer: &Customer,
+    catalog: &Catalog,
+    problems: &mut Vec<Problem>,
+) -> DesiredCustomer {
+    let mut fields = Fields::new();
+    let texts = [
+        ("company_name", &customer.company_name),
+        ("country", &customer.country),
+        ("email", &customer.email),
+        ("street", &customer.street),
+        ("zip", &customer.zip),
+        ("city", &customer.city),
+        ("phone", &customer.phone),
+        ("prospect_number", &customer.prospect_number),
+    ];
+    for (path, value) in texts {
+        if let Some(value) = value {
+            fields.insert(path.into(), json!(value.value));
+        }
+    }
+    if let Some(customer_type) = &customer.customer_type {
+        if catalog.customer_type(&customer_type.value).is_none() {
+            let known = catalog
+                .customer_types
+                .iter()
+                .filter_map(|t| t.customer_type_name.as_deref());
+            problems.push(unknown("customer type", customer_type, known));
+        }
+        fields.insert("customer_type".into(), json!(customer_type.value));
+    }
+    let customer_number = customer.customer_number.as_ref().map(|n| n.value.clone());
+    let id = customer.id.as_ref().map(|id| id.value);
+    let key = match (&customer_number, id) {
+        (Some(number), _) => number.clone(),
+        (None, Some(id)) => id.to_string(),
+        (None, None) => String::new(),
+    };
+    DesiredCustomer {
+        key,
+        id,
+        customer_number,
+        fields,
+        ignore: customer
+            .ignore_changes
+            .iter()
+            .map(|p| p.value.clone())
+            .collect(),
+        origin: customer.origin.clone(),
+    }
+}
+
+fn resolve_license(
+    license: &License,
+    customer_key: &str,
+    catalog: &Catalog,
+    problems: &mut Vec<Problem>,
+) -> Option<DesiredLicense> {
+    let Some(product) = catalog.products.get(&license.product.value) else {
+        problems.push(unknown(
+            "product",
+            &license.product,
+            catalog.products.keys(),
+        ));
+        return None;
+    };
+    let mut fields = Fields::new();
+    fields.insert("customer".into(), json!(customer_key));
+    fields.insert("edition".into(), json!(license.edition.value));
+    let edition = product.edition(&license.edition.value);
+    if edition.is_none() {
+        let known = product.editions.iter().map(|e| &e.name);
+        problems.push(unknown_in("edition", &license.edition, product, known));
+    }
+    if let Some(license_type) = &license.license_type {
+        if catalog.license_type(&license_type.value).is_none() {
+            let known = catalog
+                .license_types
+                .iter()
+                .filter_map(|t| t.name.as_deref());
+            problems.push(unknown("license type", license_type, known));
+        }
+        fields.insert("license_type".into(), json!(license_type.value));
+    }
+    let limits = [
+        ("token_limit", &license.token_limit),
+        ("goodwill_token_limit", &license.goodwill_token_limit),
+        ("floating_token_limit", &license.floating_token_limit),
+        ("user_limit", &license.user_limit),
+    ];
+    for (path, value) in limits {
+        if let Some(value) = value {
+            fields.insert(path.into(), json!(value.value));
+        }
+    }
+    if let Some(expires) = &license.expires {
+        fields.insert("expires".into(), expires_value(&expires.value));
+    }
+    if let Some(active) = &license.active {
+        fields.insert("active".into(), json!(active.value));
+    }
+    for (name, value) in &license.features {
+        if product.feature(name).is_none() {
+            let known = product.features.iter().map(|f| &f.name);
+            problems.push(unknown_in("feature", &named(name, value), product, known));
+        }
+        fields.insert(format!("features.{name}"), json!(value.value));
+    }
+    for (name, value) in &license.limitations {
+        if product.limitation(name).is_none() {
+            let known = product.limitations.iter().map(|l| &l.name);
+            problems.push(unknown_in(
+                "limitation",
+                &named(name, value),
+                product,
+                known,
+            ));
+        }
+        fields.insert(format!("limitations.{name}"), json!(value.value));
+    }
+    for (name, value) in &license.variables {
+        if product.variable(name).is_none() {
+            let known = product.variables.iter().map(|v| &v.name);
+            problems.push(unknown_in("variable", &named(name, value), product, known));
+        }
+        fields.insert(format!("variables.{name}"), json!(value.value));
+    }
+    let legacy_license_key = license.legacy_license_key.as_ref().map(|k| k.value.clone());
+    let id = license.id.as_ref().map(|id| id.value);
+    Some(DesiredLicense {
+        key: license_key(&product.product.name, legacy_license_key.as_deref(), id),
+        id,
+        product: product.product.name.clone(),
+        legacy_license_key,
+        fields,
+        edition_fields: edition
+            .map(|edition| catalog.edition_fields(product, edition))
+            .unwrap_or_default(),
+        ignore: license
+            .ignore_changes
+            .iter()
+            .map(|p| p.value.clone())
+            .collect(),
+        origin: license.origin.clone(),
+    })
+}
+
+/// The model value of an expiration.
+pub fn expires_value(expires: &Expires) -> Value {
+    match expires {
+        Expires::Date(date) => json!(format!(
+            "{:04}-{:02}-{:02}",
+            date.year(),
+            u8::from(date.month()),
+            date.day()
+        )),
+        Expires::Never => json!("never"),
+        Expires::DaysAfterActivation(days) => json!({ "days_after_activation": days }),
+    }
+}
+
+/// A map entry's name with the position of its key.
+fn named<T>(name: &str, entry: &Located<T>) -> Located<String> {
+    Located {
+        value: name.to_string(),
+        origin: entry.origin.clone(),
+    }
+}
+
+fn unknown<I, S>(what: &str, name: &Located<String>, known: I) -> Problem
+where
+    I: IntoIterator<Item = S>,
+    S: Display,
+{
+    Problem::at(
+        name.origin.clone(),
+        format!("unknown {what} `{}`", name.value),
+    )
+    .with_hint(known_names(what, known))
+}
+
+fn unknown_in<I, S>(
+    what: &str,
+    name: &Located<String>,
+    product: &ProductCatalog,
+    known: I,
+) -> Problem
+where
+    I: IntoIterator<Item = S>,
+    S: Display,
+{
+    Problem::at(
+        name.origin.clone(),
+        format!(
+            "product {} has no {what} `{}`",
+            product.product.name, name.value
+        ),
+    )
+    .with_hint(known_names(what, known))
+}
+
+fn known_names<I, S>(what: &str, known: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: Display,
+{
+    let mut names: Vec<String> = known.into_iter().map(|n| format!("`{n}`")).collect();
+    names.sort();
+    if names.is_empty() {
+        format!("SLASCONE has no {what} here")
+    } else {
+        format!("known {what}s: {}", names.join(", "))
+    }
+}
