@@ -1,0 +1,650 @@
+//! The API client against the sandbox over real HTTP: every call, every error path, retries,
+//! both PATCH semantics, both page bases, and persistence.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::post;
+use slascone_sync::cli::PatchSemantics;
+use slascone_sync::remote::ApiError;
+use slascone_sync::remote::wire::*;
+use uuid::Uuid;
+
+use crate::support::{self, ISV, KEY, api};
+
+fn add_customer(number: &str) -> DataExchangeAddCustomerDto {
+    DataExchangeAddCustomerDto {
+        customer_number: number.into(),
+        customer_name: format!("Company {number}"),
+        customer_type: "Enterprise".into(),
+        country: "Germany".into(),
+        city: Some("Berlin".into()),
+        ..DataExchangeAddCustomerDto::default()
+    }
+}
+
+struct Argus {
+    product: ProductDto,
+    detail: ProductDetailsDto,
+    editions: Vec<TemplateDto>,
+}
+
+async fn argus(client: &slascone_sync::remote::Client) -> Argus {
+    let products = client.products().await.unwrap();
+    let product = products.into_iter().find(|p| p.name == "Argus").unwrap();
+    let detail = client.product_detail(product.id).await.unwrap();
+    let editions = client.templates(product.id).await.unwrap();
+    Argus {
+        product,
+        detail,
+        editions,
+    }
+}
+
+fn new_license(argus: &Argus, customer_id: Uuid, legacy: &str) -> LicenseDto {
+    let professional = argus
+        .editions
+        .iter()
+        .find(|e| e.name == "Professional")
+        .unwrap();
+    LicenseDto {
+        customer_id,
+        product_id: argus.product.id,
+        template_id: professional.id,
+        legacy_license_key: Some(legacy.into()),
+        token_limit: 10,
+        is_active: true,
+        expiration_mode: Some(expiration_mode::NEVER),
+        ..LicenseDto::default()
+    }
+}
+
+#[tokio::test]
+async fn reads_the_catalog() {
+    let sandbox = support::sandbox().await;
+    let client = support::client(&sandbox);
+    let types = client.customer_types().await.unwrap();
+    let mut names: Vec<_> = types
+        .iter()
+        .filter_map(|t| t.customer_type_name.clone())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["Enterprise", "SMB"]);
+    let license_types = client.license_types().await.unwrap();
+    assert_eq!(license_types.len(), 2);
+    let argus = argus(&client).await;
+    let features: Vec<_> = argus
+        .detail
+        .features
+        .unwrap()
+        .into_iter()
+        .map(|f| f.name)
+        .collect();
+    assert_eq!(features.len(), 3);
+    assert!(features.contains(&"Export".to_string()));
+    assert_eq!(argus.editions.len(), 2);
+    let professional = argus
+        .editions
+        .iter()
+        .find(|e| e.name == "Professional")
+        .unwrap();
+    assert_eq!(professional.token_limit, 10);
+    let users = professional
+        .limitations
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|l| l.limitation_name.as_deref() == Some("Users"))
+        .unwrap();
+    assert_eq!(users.limit, Some(25));
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn customers_in_both_families() {
+    let sandbox = support::sandbox().await;
+    let client = support::client(&sandbox);
+
+    // By customer number (data_exchange).
+    let created = client
+        .create_customer_by_number(&add_customer("K001"))
+        .await
+        .unwrap();
+    assert_eq!(created.company_name.as_deref(), Some("Company K001"));
+    assert_eq!(created.postalcode, None);
+    let update = DataExchangeUpdateCustomerDto {
+        customer_number: "K001".into(),
+        zip: Some("10115".into()),
+        ..DataExchangeUpdateCustomerDto::default()
+    };
+    let updated = client.update_customer_by_number(&update).await.unwrap();
+    assert_eq!(updated.postalcode.as_deref(), Some("10115"));
+    assert_eq!(
+        updated.city.as_deref(),
+        Some("Berlin"),
+        "data_exchange PATCH merges"
+    );
+    assert_eq!(updated.last_modified_by.as_deref(), Some("slascone-sync"));
+
+    // By id.
+    let types = client.customer_types().await.unwrap();
+    let id = Uuid::from_u128(42);
+    let customer = CustomerDto {
+        id,
+        company_name: Some("Globex".into()),
+        customer_type: Some(types[0].clone()),
+        country: Some("Austria".into()),
+        ..CustomerDto::default()
+    };
+    assert_eq!(
+        client.create_customer(&customer).await.unwrap().id,
+        id,
+        "a given id is kept"
+    );
+    let mut changed = client.get_customer(id).await.unwrap().unwrap();
+    changed.email = Some("it@globex.example".into());
+    changed.clear_server_fields();
+    client.update_customer(&changed).await.unwrap();
+
+    let by_number = client
+        .get_customer_by_number("K001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_number.id, created.id);
+    assert!(
+        client
+            .get_customer_by_number("K404")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        client
+            .get_customer(Uuid::from_u128(404))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let all = client.list_customers().await.unwrap();
+    assert_eq!(all.len(), 2);
+    let globex = all.iter().find(|c| c.id == id).unwrap();
+    assert_eq!(globex.email.as_deref(), Some("it@globex.example"));
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn business_errors_carry_slascone_ids() {
+    let sandbox = support::sandbox().await;
+    let client = support::client(&sandbox);
+    client
+        .create_customer_by_number(&add_customer("K001"))
+        .await
+        .unwrap();
+
+    let cases = [
+        (add_customer("K001"), 4002),
+        (
+            DataExchangeAddCustomerDto {
+                country: "Atlantis".into(),
+                ..add_customer("K002")
+            },
+            9000,
+        ),
+        (
+            DataExchangeAddCustomerDto {
+                customer_type: "Galactic".into(),
+                ..add_customer("K003")
+            },
+            9001,
+        ),
+        (
+            DataExchangeAddCustomerDto {
+                customer_name: String::new(),
+                ..add_customer("K004")
+            },
+            9002,
+        ),
+    ];
+    for (body, expected) in cases {
+        let err = client.create_customer_by_number(&body).await.unwrap_err();
+        assert_eq!(err.business_id(), Some(expected), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!("SLASCONE error {expected}")),
+            "{text}"
+        );
+        assert!(
+            text.contains("POST /api/v2/isv/"),
+            "names the request: {text}"
+        );
+    }
+    let unknown = DataExchangeUpdateCustomerDto {
+        customer_number: "K404".into(),
+        city: Some("Nowhere".into()),
+        ..DataExchangeUpdateCustomerDto::default()
+    };
+    let err = client
+        .update_customer_by_number(&unknown)
+        .await
+        .unwrap_err();
+    assert_eq!(err.business_id(), Some(4000));
+
+    let argus = argus(&client).await;
+    let customer = client
+        .get_customer_by_number("K001")
+        .await
+        .unwrap()
+        .unwrap();
+    client
+        .create_license(&new_license(&argus, customer.id, "SUB-1"))
+        .await
+        .unwrap();
+    let err = client
+        .create_license(&new_license(&argus, customer.id, "SUB-1"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.business_id(), Some(1005));
+    let err = client
+        .create_license(&new_license(&argus, Uuid::from_u128(404), "SUB-2"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.business_id(), Some(4000));
+    let mut no_edition = new_license(&argus, customer.id, "SUB-3");
+    no_edition.template_id = Uuid::from_u128(404);
+    let err = client.create_license(&no_edition).await.unwrap_err();
+    assert_eq!(err.business_id(), Some(8001));
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_rejected_key_is_never_echoed() {
+    let sandbox = support::sandbox().await;
+    let wrong = "sk-wrong-0c1d2e3f-also-secret";
+    let client = support::client_for(&sandbox.base_url(), wrong);
+    let err = client.list_customers().await.unwrap_err();
+    assert!(
+        matches!(err, ApiError::Unauthorized { status: 401, .. }),
+        "{err:?}"
+    );
+    let text = format!("{err} {err:?}");
+    assert!(text.contains("admin key was rejected"), "{text}");
+    assert!(!text.contains(wrong) && !text.contains(KEY), "{text}");
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn licenses_created_listed_and_updated() {
+    let sandbox = support::sandbox().await;
+    let client = support::client(&sandbox);
+    let customer = client
+        .create_customer_by_number(&add_customer("K001"))
+        .await
+        .unwrap();
+    let argus = argus(&client).await;
+
+    // Edition-based: no features, limitations or variables gives the edition's.
+    let created = client
+        .create_license(&new_license(&argus, customer.id, "SUB-1"))
+        .await
+        .unwrap();
+    assert_ne!(created.id, Uuid::nil(), "an id is generated");
+    let limits: Vec<_> = created
+        .license_limitations
+        .iter()
+        .flatten()
+        .map(|l| (l.limitation_name.clone().unwrap(), l.limit))
+        .collect();
+    assert!(limits.contains(&("Users".into(), Some(25))), "{limits:?}");
+
+    let mut license = client.get_license(created.id).await.unwrap().unwrap();
+    license.token_limit = 30;
+    license.clear_server_fields();
+    let updated = client.update_license(&license).await.unwrap();
+    assert_eq!(updated.token_limit, 30);
+    assert!(
+        client
+            .get_license(Uuid::from_u128(404))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let found = client
+        .find_licenses(argus.product.id, "SUB-1")
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id, created.id);
+    sandbox.shutdown().await;
+}
+
+async fn seed_licenses(client: &slascone_sync::remote::Client, count: usize) -> (Argus, Vec<Uuid>) {
+    let customer = client
+        .create_customer_by_number(&add_customer("K001"))
+        .await
+        .unwrap();
+    let argus = argus(client).await;
+    let mut ids = Vec::new();
+    for n in 0..count {
+        let license = new_license(&argus, customer.id, &format!("SUB-{n}"));
+        ids.push(client.create_license(&license).await.unwrap().id);
+    }
+    ids.sort();
+    (argus, ids)
+}
+
+#[tokio::test]
+async fn paging_reads_every_license_with_either_page_base() {
+    for base in [0u8, 1] {
+        let mut config = support::config();
+        config.page_base = base;
+        let sandbox = support::start(config).await;
+        let seeding = support::client(&sandbox);
+        let (argus, ids) = seed_licenses(&seeding, 7).await;
+        // A fresh client knows nothing about the page base.
+        let mut client_config = slascone_sync::remote::ClientConfig::new(
+            sandbox.base_url(),
+            ISV,
+            slascone_sync::remote::AdminKey::new(KEY),
+        );
+        client_config.page_size = 3;
+        let client = slascone_sync::remote::Client::new(client_config).unwrap();
+        support::clear_requests(&sandbox).await;
+        let mut listed: Vec<Uuid> = client
+            .list_licenses(argus.product.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|l| l.id)
+            .collect();
+        listed.sort();
+        assert_eq!(listed, ids, "page base {base}");
+        let pages = support::requests(&sandbox)
+            .await
+            .into_iter()
+            .filter(|r| r.path.ends_with("/licenses/filtered/detailed"))
+            .count();
+        // 7 licenses in pages of 3: 3 pages, plus page 0 read twice where pages start at 1.
+        assert_eq!(pages, 3 + usize::from(base), "page base {base}");
+        sandbox.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn an_empty_product_costs_only_the_count() {
+    let sandbox = support::sandbox().await;
+    let client = support::client(&sandbox);
+    let argus = argus(&client).await;
+    support::clear_requests(&sandbox).await;
+    assert!(
+        client
+            .list_licenses(argus.product.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let log = support::requests(&sandbox).await;
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert!(log[0].path.ends_with("/licenses/filtered"));
+    sandbox.shutdown().await;
+}
+
+/// A server whose count disagrees with its pages: the client must refuse the partial list.
+#[tokio::test]
+async fn a_listing_that_does_not_add_up_is_an_error() {
+    let product = Uuid::from_u128(7);
+    let license = serde_json::json!([{
+        "id": Uuid::from_u128(1), "customer_id": Uuid::from_u128(2), "product_id": product,
+        "template_id": Uuid::from_u128(3), "token_limit": 1
+    }]);
+    let router = Router::new()
+        .route(
+            &api("/licenses/filtered"),
+            post(|| async {
+                axum::Json(serde_json::json!({"licenses": [], "max_count": 5, "customer_count": 1}))
+            }),
+        )
+        .route(
+            &api("/licenses/filtered/detailed"),
+            post(move || {
+                let license = license.clone();
+                async move { axum::Json(license) }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let client = support::client_for(&format!("http://{addr}"), KEY);
+    let err = client.list_licenses(product).await.unwrap_err();
+    assert!(matches!(err, ApiError::Incomplete { .. }), "{err:?}");
+    assert!(err.to_string().contains("SLASCONE counts 5"), "{err}");
+}
+
+#[tokio::test]
+async fn retries_ride_out_server_errors() {
+    let mut config = support::config();
+    config.fail_rate = 0.4;
+    let sandbox = support::start(config).await;
+    let client = support::client(&sandbox);
+    for _ in 0..20 {
+        client.list_customers().await.unwrap();
+    }
+    let log = support::requests(&sandbox).await;
+    let failed = log
+        .iter()
+        .filter(|r| r.status == 500 || r.status == 503)
+        .count();
+    assert!(failed > 0, "some requests failed and were retried: {log:?}");
+    assert_eq!(log.iter().filter(|r| r.status == 200).count(), 20);
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn rate_limits_are_waited_out() {
+    let mut config = support::config();
+    config.rate_limit = 5;
+    let sandbox = support::start(config).await;
+    let client = support::client(&sandbox);
+    let started = std::time::Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let client = client.clone();
+        tasks.spawn(async move { client.customer_types().await });
+    }
+    while let Some(result) = tasks.join_next().await {
+        result.unwrap().unwrap();
+    }
+    let log = support::requests(&sandbox).await;
+    assert!(
+        log.iter().any(|r| r.status == 429),
+        "the limit was hit: {log:?}"
+    );
+    assert_eq!(log.iter().filter(|r| r.status == 200).count(), 12);
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "Retry-After was honoured"
+    );
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn whole_object_patches_keep_everything_under_replace_semantics() {
+    let mut config = support::config();
+    config.patch_semantics = PatchSemantics::Replace;
+    let sandbox = support::start(config).await;
+    let client = support::client(&sandbox);
+    let customer = client
+        .create_customer_by_number(&add_customer("K001"))
+        .await
+        .unwrap();
+    let argus = argus(&client).await;
+    let created = client
+        .create_license(&new_license(&argus, customer.id, "SUB-1"))
+        .await
+        .unwrap();
+
+    // The whole object with one field changed: nothing else may be lost.
+    let mut license = client.get_license(created.id).await.unwrap().unwrap();
+    license.token_limit = 11;
+    license.clear_server_fields();
+    client.update_license(&license).await.unwrap();
+    let after = client.get_license(created.id).await.unwrap().unwrap();
+    assert_eq!(after.token_limit, 11);
+    assert_eq!(after.license_limitations, created.license_limitations);
+    assert_eq!(after.legacy_license_key.as_deref(), Some("SUB-1"));
+
+    // A partial body, by contrast, does lose fields on this server: the semantics is real.
+    let partial = LicenseDto {
+        id: created.id,
+        customer_id: customer.id,
+        product_id: argus.product.id,
+        template_id: created.template_id,
+        token_limit: 12,
+        ..LicenseDto::default()
+    };
+    client.update_license(&partial).await.unwrap();
+    let cleared = client.get_license(created.id).await.unwrap().unwrap();
+    assert_eq!(cleared.legacy_license_key, None);
+
+    let mut whole = client.get_customer(customer.id).await.unwrap().unwrap();
+    whole.phone = Some("+49 1".into());
+    whole.clear_server_fields();
+    client.update_customer(&whole).await.unwrap();
+    let after = client.get_customer(customer.id).await.unwrap().unwrap();
+    assert_eq!(after.city.as_deref(), Some("Berlin"));
+    assert_eq!(after.phone.as_deref(), Some("+49 1"));
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn merge_semantics_keeps_fields_left_out() {
+    let sandbox = support::sandbox().await;
+    let client = support::client(&sandbox);
+    let customer = client
+        .create_customer_by_number(&add_customer("K001"))
+        .await
+        .unwrap();
+    let partial = CustomerDto {
+        id: customer.id,
+        phone: Some("+49 2".into()),
+        ..CustomerDto::default()
+    };
+    client.update_customer(&partial).await.unwrap();
+    let after = client.get_customer(customer.id).await.unwrap().unwrap();
+    assert_eq!(after.city.as_deref(), Some("Berlin"));
+    assert_eq!(after.company_name.as_deref(), Some("Company K001"));
+    assert_eq!(after.phone.as_deref(), Some("+49 2"));
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn state_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let mut config = support::config();
+    config.state_file = Some(state.clone());
+    let sandbox = support::start(config.clone()).await;
+    let client = support::client(&sandbox);
+    let customer = client
+        .create_customer_by_number(&add_customer("K001"))
+        .await
+        .unwrap();
+    let argus = argus(&client).await;
+    let license = client
+        .create_license(&new_license(&argus, customer.id, "SUB-1"))
+        .await
+        .unwrap();
+    sandbox.shutdown().await;
+
+    let restarted = support::start(config).await;
+    let client = support::client(&restarted);
+    let again = client
+        .get_customer_by_number("K001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.id, customer.id);
+    assert_eq!(
+        client
+            .get_license(license.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .legacy_license_key
+            .as_deref(),
+        Some("SUB-1")
+    );
+    restarted.shutdown().await;
+}
+
+#[tokio::test]
+async fn connection_errors_name_the_request() {
+    // Bind and drop a listener: nothing listens on that port any more.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let client = support::client_for(&format!("http://{addr}"), KEY);
+    let err = client.list_customers().await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.starts_with(&format!("GET {}", api("/customers"))),
+        "{text}"
+    );
+    assert!(text.contains("connection failed"), "{text}");
+    assert!(!text.contains(KEY));
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_times_out() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    // Accept connections and hold them open without a word.
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let mut config = slascone_sync::remote::ClientConfig::new(
+        format!("http://{addr}"),
+        ISV,
+        slascone_sync::remote::AdminKey::new(KEY),
+    );
+    config.request_timeout = Duration::from_millis(300);
+    config.retry.max_retries = 1;
+    config.retry.min_delay = Duration::from_millis(10);
+    let client = slascone_sync::remote::Client::new(config).unwrap();
+    let started = std::time::Instant::now();
+    let err = client.products().await.unwrap_err();
+    assert!(matches!(err, ApiError::Timeout { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains(&format!("GET {}", api("/products")))
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn a_dropped_create_is_ambiguous_yet_applied() {
+    let mut config = support::config();
+    config.drop_after_commit = 1.0;
+    let sandbox = support::start(config).await;
+    let client = support::client(&sandbox);
+    let err = client
+        .create_customer_by_number(&add_customer("K001"))
+        .await
+        .unwrap_err();
+    assert!(err.is_ambiguous(), "{err:?}");
+    let creates = support::writes(&support::requests(&sandbox).await).len();
+    assert_eq!(creates, 1, "a create is not resent blindly");
+    assert!(
+        client
+            .get_customer_by_number("K001")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    sandbox.shutdown().await;
+}

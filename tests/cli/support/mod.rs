@@ -1,0 +1,170 @@
+//! Shared helpers: an in-process sandbox, a client with fast retries, the request log, and the
+//! built binary.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use serde::Deserialize;
+use slascone_sync::remote::{AdminKey, Client, ClientConfig, RetryPolicy};
+use slascone_sync::sandbox::{self, Catalog, SandboxConfig, SandboxHandle};
+use uuid::Uuid;
+
+pub const ISV: Uuid = Uuid::from_u128(0x2af5fe02_6207_4214_946e_b00ac5309f53);
+/// Distinctive, so a test can prove it never shows up in output.
+pub const KEY: &str = "sk-test-7f3a9c2e-never-print-me";
+
+pub const CATALOG: &str = r#"
+customer_types: [Enterprise, SMB]
+license_types: [Commercial, Trial]
+products:
+  - name: Argus
+    features: [Export, Import, Reporting]
+    limitations: [Users, Projects]
+    variables: [Region]
+    editions:
+      - name: Professional
+        token_limit: 10
+        license_type: Commercial
+        features: { Export: true, Import: true, Reporting: false }
+        limitations: { Users: 25, Projects: 100 }
+        variables: { Region: EU }
+      - name: Enterprise
+        token_limit: 50
+        expires: never
+        features: { Export: true, Import: true, Reporting: true }
+        limitations: { Users: 500, Projects: 1000 }
+        variables: { Region: EU }
+  - name: Borealis
+    features: [Sync]
+    limitations: [Seats]
+    variables: []
+    editions:
+      - name: Basic
+        token_limit: 1
+        features: { Sync: false }
+        limitations: { Seats: 5 }
+"#;
+
+pub fn catalog() -> Catalog {
+    Catalog::from_yaml_str(CATALOG, "test catalog").expect("the test catalog parses")
+}
+
+pub fn config() -> SandboxConfig {
+    SandboxConfig::new(ISV, KEY, catalog())
+}
+
+pub async fn start(config: SandboxConfig) -> SandboxHandle {
+    sandbox::start(config, ([127, 0, 0, 1], 0).into())
+        .await
+        .expect("the sandbox starts")
+}
+
+pub async fn sandbox() -> SandboxHandle {
+    start(config()).await
+}
+
+/// A client whose retries are quick enough for tests.
+pub fn client(handle: &SandboxHandle) -> Client {
+    client_for(&handle.base_url(), KEY)
+}
+
+pub fn client_for(base_url: &str, key: &str) -> Client {
+    let mut config = ClientConfig::new(base_url, ISV, AdminKey::new(key));
+    config.retry = RetryPolicy {
+        max_retries: 8,
+        min_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(100),
+        max_retry_after: Duration::from_secs(2),
+    };
+    config.request_timeout = Duration::from_secs(10);
+    Client::new(config).expect("a loopback client")
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Logged {
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+}
+
+pub async fn requests(handle: &SandboxHandle) -> Vec<Logged> {
+    reqwest::get(format!("{}/_sandbox/requests", handle.base_url()))
+        .await
+        .expect("the request log answers")
+        .json()
+        .await
+        .expect("the request log is JSON")
+}
+
+pub async fn clear_requests(handle: &SandboxHandle) {
+    reqwest::Client::new()
+        .delete(format!("{}/_sandbox/requests", handle.base_url()))
+        .send()
+        .await
+        .expect("the request log clears");
+}
+
+/// Requests that change something: POST and PATCH, except the listing POSTs.
+pub fn writes(log: &[Logged]) -> Vec<&Logged> {
+    log.iter()
+        .filter(|r| r.method == "PATCH" || (r.method == "POST" && !r.path.contains("/filtered")))
+        .collect()
+}
+
+pub fn api(path: &str) -> String {
+    format!("/api/v2/isv/{ISV}{path}")
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_slascone-sync")
+}
+
+/// Runs the binary (off the async runtime) with the admin key in the environment.
+pub async fn run(args: &[&str], dir: Option<&Path>) -> Output {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let dir = dir.map(Path::to_path_buf);
+    tokio::task::spawn_blocking(move || {
+        let mut command = Command::new(bin());
+        command
+            .args(&args)
+            .env("SLASCONE_ADMIN_KEY", KEY)
+            .env("NO_COLOR", "1");
+        if let Some(dir) = dir {
+            command.current_dir(dir);
+        }
+        command.output().expect("the binary runs")
+    })
+    .await
+    .expect("the binary's task finishes")
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Copies a directory tree (an example) into a fresh temporary directory.
+pub fn copy_dir(from: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    copy_into(from, dir.path());
+    dir
+}
+
+fn copy_into(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).expect("the directory reads") {
+        let entry = entry.expect("an entry");
+        let target: PathBuf = to.join(entry.file_name());
+        if entry.file_type().expect("a file type").is_dir() {
+            std::fs::create_dir_all(&target).expect("a directory");
+            copy_into(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("a copy");
+        }
+    }
+}
