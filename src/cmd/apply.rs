@@ -104,12 +104,24 @@ async fn run_in(
                     return Ok(Outcome::Error);
                 }
             };
-            let style = Style {
-                color: use_color(global),
-            };
-            let mut stdout = std::io::stdout().lock();
-            render::render(&planned.plan, Format::Text, &mut stdout, style)?;
-            stdout.flush()?;
+            // With a JSON or markdown report, stdout holds only the report; the plan a person
+            // confirms goes to stderr.
+            if args.format == Format::Text {
+                let style = Style {
+                    color: use_color(global),
+                };
+                let mut stdout = std::io::stdout().lock();
+                render::render(&planned.plan, Format::Text, &mut stdout, style)?;
+                stdout.flush()?;
+            } else {
+                let mut stderr = std::io::stderr().lock();
+                render::render(
+                    &planned.plan,
+                    Format::Text,
+                    &mut stderr,
+                    Style { color: false },
+                )?;
+            }
             let keys = customer_keys(&planned.desired);
             let remote = planned.remote;
             (

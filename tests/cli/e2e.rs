@@ -639,3 +639,75 @@ async fn a_killed_apply_converges_on_the_next_run() {
     assert_no_duplicates(&sandbox, 300, 600).await;
     sandbox.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_quickstart_converges_in_the_embedded_sandbox() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart");
+    let dir = support::copy_dir(&example);
+    let _ = std::fs::remove_file(dir.path().join(".slascone-sandbox.json"));
+    let apply = cli(&["apply", "--sandbox", "--auto-approve"], dir.path()).await;
+    assert_eq!(code(&apply), 0, "{}{}", stdout(&apply), stderr(&apply));
+    assert!(
+        stdout(&apply).contains("Apply complete: 7 created, 0 updated, 0 failed."),
+        "{}",
+        stdout(&apply)
+    );
+    assert!(
+        dir.path().join(".slascone-sandbox.json").exists(),
+        "the sandbox state is kept"
+    );
+    let plan = cli(&["plan", "--sandbox", "--detailed-exitcode"], dir.path()).await;
+    assert_eq!(code(&plan), 0, "{}{}", stdout(&plan), stderr(&plan));
+    assert_eq!(stdout(&plan), "No changes.\n");
+}
+
+#[tokio::test]
+async fn the_apply_report_comes_in_three_formats() {
+    let sandbox = support::sandbox().await;
+    let broken = ACME.replace("country: Austria", "country: Atlantis");
+    let dir = project(&sandbox, &[("acme.yaml", &broken)], "");
+    let apply = cli(&["apply", "--auto-approve", "--format", "json"], dir.path()).await;
+    assert_eq!(code(&apply), 4);
+    // stdout holds the report alone; the plan went to stderr.
+    let report: serde_json::Value = serde_json::from_slice(&apply.stdout).unwrap();
+    assert!(
+        stderr(&apply).contains("Plan: 5 to create"),
+        "{}",
+        stderr(&apply)
+    );
+    assert_eq!(
+        report["summary"],
+        serde_json::json!({"created": 3, "updated": 0, "failed": 1, "skipped": 1})
+    );
+    let failed = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["status"] == "failed")
+        .unwrap();
+    assert_eq!(failed["key"], "K002");
+    assert_eq!(failed["slascone_error_id"], 9000);
+    assert!(
+        failed["origin"]
+            .as_str()
+            .unwrap()
+            .ends_with("acme.yaml:19:5")
+    );
+
+    let apply = cli(
+        &["apply", "--auto-approve", "--format", "markdown"],
+        dir.path(),
+    )
+    .await;
+    assert_eq!(code(&apply), 4);
+    let text = stdout(&apply);
+    assert!(
+        text.contains("| ❌ | customer | `K002` | failed: "),
+        "{text}"
+    );
+    assert!(
+        text.contains("Apply complete: 0 created, 0 updated, 1 failed, 1 skipped."),
+        "{text}"
+    );
+    sandbox.shutdown().await;
+}
