@@ -39,6 +39,8 @@ pub struct ApplyInput<'a> {
     /// Customer keys known to belong to an id (keys of the manifests' customers with an id).
     pub customer_keys: HashMap<String, Uuid>,
     pub parallelism: usize,
+    /// Called as each change finishes (for progress display).
+    pub on_done: Arc<dyn Fn(&Entry) + Send + Sync>,
 }
 
 struct Shared {
@@ -69,7 +71,8 @@ pub async fn apply(client: &Client, input: ApplyInput<'_>) -> ApplyReport {
         .changes
         .iter()
         .partition(|change| change.kind == Kind::Customer);
-    let customer_entries = run_all(&shared, &semaphore, customers).await;
+    let on_done = input.on_done;
+    let customer_entries = run_all(&shared, &semaphore, customers, &on_done).await;
     let failed: Vec<String> = customer_entries
         .iter()
         .filter(|entry| entry.status != Status::Applied)
@@ -86,12 +89,11 @@ pub async fn apply(client: &Client, input: ApplyInput<'_>) -> ApplyReport {
         });
     for change in skipped {
         let customer = change.depends_on.clone().unwrap_or_default();
-        entries.push(Entry::skipped(
-            change,
-            format!("its customer {customer} was not created"),
-        ));
+        let entry = Entry::skipped(change, format!("its customer {customer} was not created"));
+        on_done(&entry);
+        entries.push(entry);
     }
-    entries.extend(run_all(&shared, &semaphore, runnable).await);
+    entries.extend(run_all(&shared, &semaphore, runnable, &on_done).await);
     ApplyReport::new(entries)
 }
 
@@ -99,12 +101,14 @@ async fn run_all(
     shared: &Arc<Shared>,
     semaphore: &Arc<Semaphore>,
     changes: Vec<&Change>,
+    on_done: &Arc<dyn Fn(&Entry) + Send + Sync>,
 ) -> Vec<Entry> {
     let mut tasks = JoinSet::new();
     for (index, change) in changes.into_iter().enumerate() {
         let shared = Arc::clone(shared);
         let semaphore = Arc::clone(semaphore);
         let change = change.clone();
+        let on_done = Arc::clone(on_done);
         tasks.spawn(async move {
             let _permit = semaphore.acquire_owned().await;
             let result = match (change.kind, change.action) {
@@ -117,6 +121,7 @@ async fn run_all(
                 Ok(id) => Entry::applied(&change, id),
                 Err(failure) => Entry::failed(&change, failure),
             };
+            on_done(&entry);
             (index, entry)
         });
     }

@@ -153,6 +153,11 @@ async fn run_in(
         return Ok(Outcome::Error);
     }
     progress(&format!("Applying {} changes...", plan.change_count()));
+    let bar = super::progress::Progress::new(plan.change_count());
+    let on_done = {
+        let bar = Arc::clone(&bar);
+        Arc::new(move |entry: &apply::Entry| bar.record(entry))
+    };
     let before = session.client.request_count();
     let report = apply::apply(
         &session.client,
@@ -163,9 +168,11 @@ async fn run_in(
             licenses: input_objects.1,
             customer_keys,
             parallelism,
+            on_done,
         },
     )
     .await;
+    bar.finish();
     progress(&format!(
         "Sent {} requests.",
         session.client.request_count() - before

@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod plan;
+mod progress;
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
