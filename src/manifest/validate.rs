@@ -12,6 +12,8 @@ use crate::model::Origin;
 
 /// Keys of one manifest document.
 pub(crate) const DOCUMENT_FIELDS: &[&str] = &["customers"];
+/// Top-level keys of a manifest document with this prefix are ignored: a place for anchors.
+pub(crate) const EXTENSION_PREFIX: &str = "x-";
 pub(crate) const CUSTOMER_FIELDS: &[&str] = &[
     "id",
     "customer_number",
@@ -160,6 +162,18 @@ impl Checker<'_> {
         what: &str,
         known: &'static [&'static str],
     ) -> Option<Fields<'n>> {
+        self.fields_and_extensions(node, what, known, false)
+    }
+
+    /// Like [`Self::fields`]; with `extensions`, keys starting with `x-` are also accepted and
+    /// ignored, as in Docker Compose, so that they can hold YAML anchors (`x-defaults: &pro`).
+    fn fields_and_extensions<'n>(
+        &mut self,
+        node: &'n Node,
+        what: &str,
+        known: &'static [&'static str],
+        extensions: bool,
+    ) -> Option<Fields<'n>> {
         let entries = self.mapping(node, what)?;
         let mut fields = Fields {
             entries: Vec::new(),
@@ -167,6 +181,8 @@ impl Checker<'_> {
         for (key, value, name) in entries {
             if let Some(field) = known.iter().find(|field| **field == name) {
                 fields.entries.push((field, key, value));
+            } else if extensions && name.starts_with(EXTENSION_PREFIX) {
+                continue;
             } else if !is_secret_key(&name) {
                 let hint = closest(&name, known.iter().copied())
                     .map(|close| format!("did you mean `{close}`?"))
@@ -441,7 +457,9 @@ impl Checker<'_> {
             );
             return Vec::new();
         }
-        let Some(fields) = self.fields(node, "a manifest document", DOCUMENT_FIELDS) else {
+        let Some(fields) =
+            self.fields_and_extensions(node, "a manifest document", DOCUMENT_FIELDS, true)
+        else {
             return Vec::new();
         };
         let Some(customers) = fields.get("customers") else {
