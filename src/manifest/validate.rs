@@ -269,8 +269,16 @@ impl Checker<'_> {
         match node.scalar_text() {
             Some(text) => Some(self.located(node, text.to_owned())),
             None => {
-                let hint = matches!(node.value, Value::Bool(_))
-                    .then(|| "quote the value, e.g. `\"true\"`, if it is meant as text".to_owned());
+                let hint = match node.value {
+                    Value::Bool(_) => {
+                        Some("quote the value, e.g. `\"true\"`, if it is meant as text".to_owned())
+                    }
+                    Value::Null => Some(
+                        "leave the field out to keep the value SLASCONE has, or write one"
+                            .to_owned(),
+                    ),
+                    _ => None,
+                };
                 self.report(
                     node,
                     format!("`{field}` must be a string, found {}", node.kind()),
@@ -641,7 +649,7 @@ impl Checker<'_> {
     /// A path written in `slascone.yaml`, resolved against the directory.
     pub fn path(&mut self, node: &Node, field: &str, dir: &Path) -> Option<Located<PathBuf>> {
         let text = self.name(node, field)?;
-        Some(self.located(node, dir.join(text.value)))
+        Some(self.located(node, super::load::in_dir(dir, Path::new(&text.value))))
     }
 
     pub fn url(&mut self, node: &Node, field: &str) -> Option<Located<String>> {

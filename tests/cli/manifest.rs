@@ -10,9 +10,13 @@ const FIXTURES: &str = "tests/fixtures/manifests";
 const PROJECT: &str = "isv_id: 2af5fe02-6207-4214-946e-b00ac5309f53\n";
 
 fn slascone_sync(args: &[&str]) -> Output {
+    slascone_sync_in(Path::new(env!("CARGO_MANIFEST_DIR")), args)
+}
+
+fn slascone_sync_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_slascone-sync"))
         .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(dir)
         .output()
         .expect("the binary runs")
 }
@@ -257,6 +261,33 @@ fn validate_prints_the_ok_line() {
         "ok: 3 customers, 4 licenses in 2 files\n"
     );
     assert_eq!(output.status.code(), Some(0));
+}
+
+/// Without a directory argument, the current directory is validated and named as plain relative
+/// paths (no `./`), the way editors and CI annotations expect them.
+#[test]
+fn validate_defaults_to_the_current_directory() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let output = slascone_sync_in(&root.join("examples/quickstart"), &["validate"]);
+    assert_eq!(
+        text(&output.stdout),
+        "ok: 3 customers, 4 licenses in 2 files\n"
+    );
+    assert_eq!(output.status.code(), Some(0));
+
+    let output = slascone_sync_in(
+        &root.join("tests/fixtures/manifests/duplicates"),
+        &["validate"],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.starts_with(
+            "customers/b.yaml:2:22: customer_number `K1` is used twice; first at \
+             customers/a.yaml:3:22\n"
+        ),
+        "{stderr}"
+    );
 }
 
 #[test]
