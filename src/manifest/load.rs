@@ -22,6 +22,17 @@ pub const PROJECT_FILE: &str = "slascone.yaml";
 pub const MAX_FILE_BYTES: u64 = node::MAX_FILE_BYTES;
 
 pub(crate) fn load(dir: &Path, env: Option<&str>) -> Result<Manifests, Problems> {
+    if !dir.is_dir() {
+        let what = if dir.exists() {
+            "is not a directory"
+        } else {
+            "does not exist"
+        };
+        return Err(Problems(vec![
+            Problem::general(format!("{}: {what}", dir.display()))
+                .with_hint("pass the manifest directory, the one that holds slascone.yaml"),
+        ]));
+    }
     let mut problems = Vec::new();
     let project = load_project(dir, env, &mut problems);
     let catalog = project

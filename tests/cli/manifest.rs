@@ -145,6 +145,17 @@ fn an_env_profile_overrides_the_top_level() {
 }
 
 #[test]
+fn a_missing_directory_is_one_problem() {
+    let output = slascone_sync(&["validate", "no/such/dir"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        text(&output.stderr),
+        "no/such/dir: does not exist\n  hint: pass the manifest directory, the one that holds \
+         slascone.yaml\n"
+    );
+}
+
+#[test]
 fn the_project_file_has_defaults() {
     let dir = write_dir(&[("slascone.yaml", "")]);
     let project = manifest::load(dir.path(), None).unwrap().project;
