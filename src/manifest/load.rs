@@ -22,6 +22,17 @@ pub const PROJECT_FILE: &str = "slascone.yaml";
 pub const MAX_FILE_BYTES: u64 = node::MAX_FILE_BYTES;
 
 pub(crate) fn load(dir: &Path, env: Option<&str>) -> Result<Manifests, Problems> {
+    if !dir.is_dir() {
+        let what = if dir.exists() {
+            "is not a directory"
+        } else {
+            "does not exist"
+        };
+        return Err(Problems(vec![
+            Problem::general(format!("{}: {what}", dir.display()))
+                .with_hint("pass the manifest directory, the one that holds slascone.yaml"),
+        ]));
+    }
     let mut problems = Vec::new();
     let project = load_project(dir, env, &mut problems);
     let catalog = project
@@ -65,14 +76,22 @@ pub(crate) fn load(dir: &Path, env: Option<&str>) -> Result<Manifests, Problems>
 /// catalog and anything hidden. Symbolic links to directories are not followed, so a link cycle
 /// cannot make the walk endless.
 fn manifest_files(dir: &Path, catalog: Option<&Path>) -> std::io::Result<Vec<PathBuf>> {
-    let project_file = dir.join(PROJECT_FILE);
+    let project_file = in_dir(dir, Path::new(PROJECT_FILE));
     let catalog = catalog.map(|catalog| fs::canonicalize(catalog).unwrap_or(catalog.to_owned()));
     let mut files = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
+    // `read_dir("")` fails, so the current directory's files are listed through `.`.
+    let list = |current: &Path| {
+        if current.as_os_str().is_empty() {
+            fs::read_dir(".")
+        } else {
+            fs::read_dir(current)
+        }
+    };
     while let Some(current) = pending.pop() {
-        for entry in fs::read_dir(&current)? {
+        for entry in list(&current)? {
             let entry = entry?;
-            let path = entry.path();
+            let path = in_dir(&current, Path::new(&entry.file_name()));
             let name = entry.file_name();
             if name.to_string_lossy().starts_with('.') {
                 continue;
@@ -164,7 +183,7 @@ fn read_limited(file: &Path) -> Result<String, String> {
 }
 
 fn load_project(dir: &Path, env: Option<&str>, problems: &mut Vec<Problem>) -> Option<Project> {
-    let file = dir.join(PROJECT_FILE);
+    let file = in_dir(dir, Path::new(PROJECT_FILE));
     if !file.is_file() {
         problems.push(
             Problem::general(format!("{}: no project file", file.display())).with_hint(
@@ -360,6 +379,16 @@ fn check_duplicates(customers: &[Customer], problems: &mut Vec<Problem>) {
                 }
             }
         }
+    }
+}
+
+/// `path` inside `dir`; inside the current directory, without a leading `./`, so that messages
+/// read `customers/acme.yaml:3:5` when `validate` runs without a directory argument.
+pub(crate) fn in_dir(dir: &Path, path: &Path) -> PathBuf {
+    if dir == Path::new(".") || dir.as_os_str().is_empty() {
+        path.to_path_buf()
+    } else {
+        dir.join(path)
     }
 }
 

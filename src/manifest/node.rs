@@ -75,7 +75,7 @@ pub struct ParseError {
 
 /// Parses every YAML document of `text`. Empty documents come back as `Value::Null`.
 pub fn parse_documents(text: &str) -> Result<Vec<Node>, ParseError> {
-    let options = serde_saphyr::options! {
+    let mut options = serde_saphyr::options! {
         budget: serde_saphyr::budget! {
             max_depth: MAX_DEPTH,
             max_nodes: MAX_NODES,
@@ -90,7 +90,6 @@ pub fn parse_documents(text: &str) -> Result<Vec<Node>, ParseError> {
         underscored_numbers_as_strings: true,
         with_snippet: false,
     };
-    let mut options = options;
     options.alias_limits.max_total_replayed_events = MAX_ALIAS_EXPANSION;
     let documents: Vec<Spanned<Parsed>> =
         serde_saphyr::from_multiple_with_options(text, options).map_err(|err| parse_error(&err))?;

@@ -63,10 +63,14 @@ fn strip_null(value: &mut serde_json::Value) {
 }
 
 /// A slascone-sync manifest: customers and their licenses as they should be in SLASCONE. A file
-/// may hold several YAML documents separated by `---`.
+/// may hold several YAML documents separated by `---`. Top-level keys starting with `x-` are
+/// ignored, a place for YAML anchors.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "slascone-sync manifest")]
+#[schemars(
+    title = "slascone-sync manifest",
+    extend("patternProperties" = { "^x-": { "description": "Ignored; a place for YAML anchors to reuse with `<<: *name`." } })
+)]
 pub struct ManifestDocument {
     /// The customers this document manages. Customers not listed in any manifest are never changed.
     #[serde(default)]

@@ -383,3 +383,26 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn x_keys_hold_anchors_for_reuse() {
+    let (customers, problems) = check(
+        "x-argus: &argus\n  product: Argus\n  edition: Professional\ncustomers:\n- \
+         customer_number: K1\n  licenses:\n  - <<: *argus\n    legacy_license_key: L1\n  - <<: \
+         *argus\n    legacy_license_key: L2\n    edition: Enterprise\n",
+    );
+    assert_eq!(problems, Vec::<String>::new());
+    let licenses = &customers[0].licenses;
+    assert_eq!(licenses[0].product.value, "Argus");
+    assert_eq!(licenses[0].edition.value, "Professional");
+    assert_eq!(licenses[1].edition.value, "Enterprise");
+    // Other unknown top-level keys are still mistakes.
+    let (_, problems) = check("y-argus: 1\n");
+    assert_eq!(
+        problems,
+        vec![
+            "m.yaml:1:1: unknown field `y-argus` in a manifest document\n  hint: known fields: \
+             customers"
+        ]
+    );
+}

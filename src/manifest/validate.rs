@@ -12,6 +12,8 @@ use crate::model::Origin;
 
 /// Keys of one manifest document.
 pub(crate) const DOCUMENT_FIELDS: &[&str] = &["customers"];
+/// Top-level keys of a manifest document with this prefix are ignored: a place for anchors.
+pub(crate) const EXTENSION_PREFIX: &str = "x-";
 pub(crate) const CUSTOMER_FIELDS: &[&str] = &[
     "id",
     "customer_number",
@@ -160,6 +162,18 @@ impl Checker<'_> {
         what: &str,
         known: &'static [&'static str],
     ) -> Option<Fields<'n>> {
+        self.fields_and_extensions(node, what, known, false)
+    }
+
+    /// Like [`Self::fields`]; with `extensions`, keys starting with `x-` are also accepted and
+    /// ignored, as in Docker Compose, so that they can hold YAML anchors (`x-defaults: &pro`).
+    fn fields_and_extensions<'n>(
+        &mut self,
+        node: &'n Node,
+        what: &str,
+        known: &'static [&'static str],
+        extensions: bool,
+    ) -> Option<Fields<'n>> {
         let entries = self.mapping(node, what)?;
         let mut fields = Fields {
             entries: Vec::new(),
@@ -167,6 +181,8 @@ impl Checker<'_> {
         for (key, value, name) in entries {
             if let Some(field) = known.iter().find(|field| **field == name) {
                 fields.entries.push((field, key, value));
+            } else if extensions && name.starts_with(EXTENSION_PREFIX) {
+                continue;
             } else if !is_secret_key(&name) {
                 let hint = closest(&name, known.iter().copied())
                     .map(|close| format!("did you mean `{close}`?"))
@@ -253,8 +269,16 @@ impl Checker<'_> {
         match node.scalar_text() {
             Some(text) => Some(self.located(node, text.to_owned())),
             None => {
-                let hint = matches!(node.value, Value::Bool(_))
-                    .then(|| "quote the value, e.g. `\"true\"`, if it is meant as text".to_owned());
+                let hint = match node.value {
+                    Value::Bool(_) => {
+                        Some("quote the value, e.g. `\"true\"`, if it is meant as text".to_owned())
+                    }
+                    Value::Null => Some(
+                        "leave the field out to keep the value SLASCONE has, or write one"
+                            .to_owned(),
+                    ),
+                    _ => None,
+                };
                 self.report(
                     node,
                     format!("`{field}` must be a string, found {}", node.kind()),
@@ -441,7 +465,9 @@ impl Checker<'_> {
             );
             return Vec::new();
         }
-        let Some(fields) = self.fields(node, "a manifest document", DOCUMENT_FIELDS) else {
+        let Some(fields) =
+            self.fields_and_extensions(node, "a manifest document", DOCUMENT_FIELDS, true)
+        else {
             return Vec::new();
         };
         let Some(customers) = fields.get("customers") else {
@@ -623,7 +649,7 @@ impl Checker<'_> {
     /// A path written in `slascone.yaml`, resolved against the directory.
     pub fn path(&mut self, node: &Node, field: &str, dir: &Path) -> Option<Located<PathBuf>> {
         let text = self.name(node, field)?;
-        Some(self.located(node, dir.join(text.value)))
+        Some(self.located(node, super::load::in_dir(dir, Path::new(&text.value))))
     }
 
     pub fn url(&mut self, node: &Node, field: &str) -> Option<Located<String>> {

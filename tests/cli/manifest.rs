@@ -10,9 +10,13 @@ const FIXTURES: &str = "tests/fixtures/manifests";
 const PROJECT: &str = "isv_id: 2af5fe02-6207-4214-946e-b00ac5309f53\n";
 
 fn slascone_sync(args: &[&str]) -> Output {
+    slascone_sync_in(Path::new(env!("CARGO_MANIFEST_DIR")), args)
+}
+
+fn slascone_sync_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_slascone-sync"))
         .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(dir)
         .output()
         .expect("the binary runs")
 }
@@ -141,6 +145,17 @@ fn an_env_profile_overrides_the_top_level() {
 }
 
 #[test]
+fn a_missing_directory_is_one_problem() {
+    let output = slascone_sync(&["validate", "no/such/dir"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        text(&output.stderr),
+        "no/such/dir: does not exist\n  hint: pass the manifest directory, the one that holds \
+         slascone.yaml\n"
+    );
+}
+
+#[test]
 fn the_project_file_has_defaults() {
     let dir = write_dir(&[("slascone.yaml", "")]);
     let project = manifest::load(dir.path(), None).unwrap().project;
@@ -257,6 +272,33 @@ fn validate_prints_the_ok_line() {
         "ok: 3 customers, 4 licenses in 2 files\n"
     );
     assert_eq!(output.status.code(), Some(0));
+}
+
+/// Without a directory argument, the current directory is validated and named as plain relative
+/// paths (no `./`), the way editors and CI annotations expect them.
+#[test]
+fn validate_defaults_to_the_current_directory() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let output = slascone_sync_in(&root.join("examples/quickstart"), &["validate"]);
+    assert_eq!(
+        text(&output.stdout),
+        "ok: 3 customers, 4 licenses in 2 files\n"
+    );
+    assert_eq!(output.status.code(), Some(0));
+
+    let output = slascone_sync_in(
+        &root.join("tests/fixtures/manifests/duplicates"),
+        &["validate"],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.starts_with(
+            "customers/b.yaml:2:22: customer_number `K1` is used twice; first at \
+             customers/a.yaml:3:22\n"
+        ),
+        "{stderr}"
+    );
 }
 
 #[test]
