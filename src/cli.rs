@@ -133,6 +133,8 @@ pub enum SchemaKind {
     Manifest,
     /// The project file, slascone.yaml.
     Project,
+    /// The plan JSON of `plan --format json` and `plan --out`.
+    Plan,
 }
 
 #[derive(Debug, Args)]

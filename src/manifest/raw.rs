@@ -24,6 +24,7 @@ pub fn schema(kind: SchemaKind) -> serde_json::Value {
     let schema = match kind {
         SchemaKind::Manifest => generator.into_root_schema_for::<ManifestDocument>(),
         SchemaKind::Project => generator.into_root_schema_for::<ProjectFile>(),
+        SchemaKind::Plan => return crate::plan::plan_schema(),
     };
     let mut value = schema.to_value();
     strip_null(&mut value);

@@ -799,7 +799,7 @@ fn committed_schema_is_current() {
     assert!(
         committed == generated,
         "schema/plan.schema.json is stale; regenerate it with \
-         `SLASCONE_UPDATE_SCHEMA=1 cargo test --lib committed_schema_is_current`"
+         `slascone-sync schema --kind plan > schema/plan.schema.json`"
     );
 }
 
