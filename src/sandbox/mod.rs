@@ -143,6 +143,7 @@ pub async fn start(config: SandboxConfig, listen: SocketAddr) -> anyhow::Result<
         catalog: config.catalog,
         store: tokio::sync::Mutex::new(store),
         state_file: config.state_file,
+        saved_version: tokio::sync::Mutex::new(0),
         patch_semantics: config.patch_semantics,
         page_base: config.page_base,
         latency: config.latency,

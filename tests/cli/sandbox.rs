@@ -1325,6 +1325,42 @@ async fn state_file_is_written_on_every_write_and_survives_a_restart() {
     restarted.stop().await;
 }
 
+#[tokio::test]
+async fn concurrent_writes_are_all_in_the_state_file_when_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let mut config = config();
+    config.state_file = Some(state.clone());
+    let sb = Sandbox::start(config).await;
+    let mut writes = tokio::task::JoinSet::new();
+    for i in 0..16 {
+        let request = sb
+            .client
+            .post(sb.url("data_exchange/customers"))
+            .header("AdminKey", KEY)
+            .json(
+                &json!({"customer_number": format!("C{i}"), "customer_name": "X",
+                          "customer_type": "SMB", "country": "Greece"}),
+            );
+        writes.spawn(async move { request.send().await.unwrap().status() });
+    }
+    while let Some(status) = writes.join_next().await {
+        assert_eq!(status.unwrap(), StatusCode::OK);
+    }
+    let saved = read_state(&state);
+    let mut numbers: Vec<_> = saved["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["customer_number"].as_str().unwrap().to_owned())
+        .collect();
+    numbers.sort();
+    let mut expected: Vec<_> = (0..16).map(|i| format!("C{i}")).collect();
+    expected.sort();
+    assert_eq!(numbers, expected);
+    sb.stop().await;
+}
+
 #[test]
 fn the_sandbox_command_serves_until_killed() {
     use std::io::{BufRead, BufReader};
