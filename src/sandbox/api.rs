@@ -30,7 +30,7 @@ use crate::remote::wire::{
 
 /// The largest page the license listings return; bigger `page_size` values are capped silently.
 /// SLASCONE's own maximum is not documented.
-pub(crate) const MAX_PAGE_SIZE: usize = 1000;
+pub const MAX_PAGE_SIZE: usize = 1000;
 
 /// The error ids the reference documents, and the few the sandbox had to pick itself.
 mod code {

@@ -1101,6 +1101,30 @@ async fn license_listings_page_from_zero_by_default() {
 }
 
 #[tokio::test]
+async fn license_listings_cap_the_page_size() {
+    let sb = Sandbox::default().await;
+    let ids = sb.ids().await;
+    let count = sandbox::MAX_PAGE_SIZE + 1;
+    seed_licenses(&sb, &ids, count).await;
+    let page = sb
+        .post_ok("licenses/filtered", json!({"page_size": 5000}))
+        .await;
+    assert_eq!(
+        page["licenses"].as_array().unwrap().len(),
+        sandbox::MAX_PAGE_SIZE
+    );
+    assert_eq!(page["max_count"], json!(count));
+    let second = sb
+        .post_ok(
+            "licenses/filtered/detailed",
+            json!({"page": 1, "page_size": 5000}),
+        )
+        .await;
+    assert_eq!(keys(&second), [format!("L{}", sandbox::MAX_PAGE_SIZE)]);
+    sb.stop().await;
+}
+
+#[tokio::test]
 async fn license_listings_can_page_from_one() {
     let mut config = config();
     config.page_base = 1;
