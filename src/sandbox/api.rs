@@ -30,7 +30,7 @@ use crate::remote::wire::{
 
 /// The largest page the license listings return; bigger `page_size` values are capped silently.
 /// SLASCONE's own maximum is not documented.
-pub(crate) const MAX_PAGE_SIZE: usize = 1000;
+pub const MAX_PAGE_SIZE: usize = 1000;
 
 /// The error ids the reference documents, and the few the sandbox had to pick itself.
 mod code {
@@ -195,13 +195,23 @@ fn now() -> String {
         .unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".to_owned())
 }
 
-fn persist(app: &App, store: &Store) -> Result<(), ApiError> {
-    match &app.state_file {
-        Some(path) => store.save(path).map_err(|err| {
+/// Returns once the state file holds the store as of `version` (or later). Called after the store
+/// lock is released, so writes that arrive while one save runs share the next save.
+async fn persist(app: &Arc<App>, version: u64) -> Result<(), ApiError> {
+    if app.state_file.is_none() {
+        return Ok(());
+    }
+    // A task of its own, so a client that hangs up cannot cancel a save halfway.
+    let saving = tokio::spawn(super::server::save_state(app.clone(), version));
+    match saving.await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(err)) => {
             eprintln!("sandbox: {err:#}");
-            ApiError::Internal("the sandbox could not persist its state".to_owned())
-        }),
-        None => Ok(()),
+            Err(ApiError::Internal(
+                "the sandbox could not persist its state".to_owned(),
+            ))
+        }
+        Err(err) => Err(ApiError::Internal(format!("the save task failed: {err}"))),
     }
 }
 
@@ -417,7 +427,9 @@ pub(crate) async fn create_customer(
     customer.modified_date_utc = Some(stamp);
     customer.last_modified_by = Some(modified_by(&headers));
     store.insert_customer(customer.clone());
-    persist(&app, &store)?;
+    let version = store.version();
+    drop(store);
+    persist(&app, version).await?;
     Ok(Json(customer))
 }
 
@@ -440,7 +452,9 @@ pub(crate) async fn update_customer(
     customer.modified_date_utc = Some(now());
     customer.last_modified_by = Some(modified_by(&headers));
     store.replace_customer(pos, customer.clone());
-    persist(&app, &store)?;
+    let version = store.version();
+    drop(store);
+    persist(&app, version).await?;
     Ok(Json(customer))
 }
 
@@ -500,7 +514,9 @@ pub(crate) async fn data_exchange_create_customer(
         ..CustomerDto::default()
     };
     store.insert_customer(customer.clone());
-    persist(&app, &store)?;
+    let version = store.version();
+    drop(store);
+    persist(&app, version).await?;
     Ok(Json(customer))
 }
 
@@ -545,7 +561,9 @@ pub(crate) async fn data_exchange_update_customer(
     customer.modified_date_utc = Some(now());
     customer.last_modified_by = Some(modified_by(&headers));
     store.replace_customer(pos, customer.clone());
-    persist(&app, &store)?;
+    let version = store.version();
+    drop(store);
+    persist(&app, version).await?;
     Ok(Json(customer))
 }
 
@@ -767,7 +785,9 @@ pub(crate) async fn create_license(
     license.modified_date_utc = Some(stamp);
     license.last_modified_by = Some(modified_by(&headers));
     store.insert_license(license.clone());
-    persist(&app, &store)?;
+    let version = store.version();
+    drop(store);
+    persist(&app, version).await?;
     Ok(Json(license))
 }
 
@@ -827,7 +847,9 @@ pub(crate) async fn update_license(
     license.modified_date_utc = Some(now());
     license.last_modified_by = Some(modified_by(&headers));
     store.replace_license(pos, license.clone());
-    persist(&app, &store)?;
+    let version = store.version();
+    drop(store);
+    persist(&app, version).await?;
     Ok(Json(license))
 }
 

@@ -1,6 +1,19 @@
 //! The sandbox: a SLASCONE-compatible server on loopback, for tests, benchmarks, demos and CI
 //! (DESIGN.md §4). It serves the customer, license and catalog endpoints the reconciler uses,
 //! keeps its state in memory (optionally persisted to a JSON file), and injects faults on demand.
+//!
+//! Where the API reference leaves a behaviour open, the sandbox picks one (and the reconciler must
+//! not depend on it):
+//!
+//! - an `isv_id` other than the configured one is answered 401, like a key of another ISV;
+//! - an unknown license on `GET /licenses/{id}` and `PATCH /licenses` is 409 id 1001, a license id
+//!   that exists on `POST /licenses` is 409 id 1006, a customer id that exists on
+//!   `POST /customers` is 409 id 4001 (all three ids guessed);
+//! - a license body that leaves out `token_limit`, the other token limits, `license_type_id` or the
+//!   expiration fields gets the edition's on create (and on PATCH with
+//!   `apply_template_properties=true`); a created license without `is_active` is active;
+//! - `country` is stored with the built-in list's spelling; data_exchange `tags` are ignored;
+//! - license listings return at most [`MAX_PAGE_SIZE`] rows per page, in creation order.
 
 mod api;
 mod catalog;
@@ -21,6 +34,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+pub use api::MAX_PAGE_SIZE;
 pub use catalog::Catalog;
 
 use crate::cli::{PatchSemantics, SandboxArgs};
@@ -143,6 +157,7 @@ pub async fn start(config: SandboxConfig, listen: SocketAddr) -> anyhow::Result<
         catalog: config.catalog,
         store: tokio::sync::Mutex::new(store),
         state_file: config.state_file,
+        saved_version: tokio::sync::Mutex::new(0),
         patch_semantics: config.patch_semantics,
         page_base: config.page_base,
         latency: config.latency,

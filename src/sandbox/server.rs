@@ -34,6 +34,8 @@ pub(crate) struct App {
     pub(crate) catalog: Catalog,
     pub(crate) store: tokio::sync::Mutex<Store>,
     pub(crate) state_file: Option<PathBuf>,
+    /// The store version the state file holds; its lock is held while a save runs.
+    pub(crate) saved_version: tokio::sync::Mutex<u64>,
     pub(crate) patch_semantics: PatchSemantics,
     pub(crate) page_base: u8,
     pub(crate) latency: Duration,
@@ -260,6 +262,25 @@ async fn gate(State(app): State<Arc<App>>, request: Request, next: Next) -> Resp
         }
         _ => response,
     }
+}
+
+/// Makes the state file hold the store as of `version` or later: a save that started after the
+/// change covers it, otherwise this call saves the whole store.
+pub(crate) async fn save_state(app: Arc<App>, version: u64) -> anyhow::Result<()> {
+    let Some(path) = app.state_file.clone() else {
+        return Ok(());
+    };
+    let mut saved = app.saved_version.lock().await;
+    if *saved >= version {
+        return Ok(());
+    }
+    let (bytes, current) = {
+        let store = app.store.lock().await;
+        (store.to_json()?, store.version())
+    };
+    tokio::task::spawn_blocking(move || super::store::write_atomically(&path, &bytes)).await??;
+    *saved = current;
+    Ok(())
 }
 
 /// Accepts connections until `stop` changes; open connections are closed then.

@@ -27,6 +27,7 @@ pub(crate) struct Store {
     licenses_by_customer: HashMap<Uuid, Vec<usize>>,
     /// Per product: how many of its licenses each customer holds.
     product_customers: HashMap<Uuid, HashMap<Uuid, usize>>,
+    version: u64,
 }
 
 /// The state file's layout.
@@ -61,6 +62,32 @@ pub(crate) struct LicensePage<'a> {
     pub(crate) customer_count: usize,
 }
 
+/// Writes `bytes` to `path` atomically: a temporary file in the same directory, flushed and
+/// synced, then renamed over the old one, so a killed process leaves either file whole.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "state".to_owned());
+    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let result = (|| -> std::io::Result<()> {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.flush()?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("cannot write the state file {}", path.display()))
+}
+
 fn number_key(number: Option<&str>) -> Option<&str> {
     number.filter(|n| !n.is_empty())
 }
@@ -91,45 +118,21 @@ impl Store {
         for license in file.licenses {
             store.insert_license(license);
         }
+        store.version = 0;
         Ok(store)
     }
 
-    /// Writes the whole state to `path` atomically: a temporary file in the same directory,
-    /// flushed and synced, then renamed over the old one, so a crash leaves either file whole.
-    pub(crate) fn save(&self, path: &Path) -> anyhow::Result<()> {
-        let dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
-        let file_name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "state".to_owned());
-        let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
-        let result = (|| -> anyhow::Result<()> {
-            let file = std::fs::File::create(&tmp)?;
-            let mut writer = std::io::BufWriter::new(file);
-            serde_json::to_writer(
-                &mut writer,
-                &StateFileRef {
-                    customers: &self.customers,
-                    licenses: &self.licenses,
-                },
-            )?;
-            writer.flush()?;
-            writer.get_ref().sync_all()?;
-            drop(writer);
-            std::fs::rename(&tmp, path)?;
-            // The rename itself is only durable once the directory entry is synced.
-            if let Ok(dir) = std::fs::File::open(dir) {
-                let _ = dir.sync_all();
-            }
-            Ok(())
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result.with_context(|| format!("cannot write the state file {}", path.display()))
+    /// Counts the changes since the store was created or loaded.
+    pub(crate) fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// The whole state in the state file's layout.
+    pub(crate) fn to_json(&self) -> serde_json::Result<Vec<u8>> {
+        serde_json::to_vec(&StateFileRef {
+            customers: &self.customers,
+            licenses: &self.licenses,
+        })
     }
 
     pub(crate) fn customers(&self) -> &[CustomerDto] {
@@ -155,6 +158,7 @@ impl Store {
             self.customer_by_number.insert(number.to_owned(), pos);
         }
         self.customers.push(customer);
+        self.version += 1;
         pos
     }
 
@@ -166,6 +170,7 @@ impl Store {
             self.customer_by_number.insert(number.to_owned(), pos);
         }
         self.customers[pos] = customer;
+        self.version += 1;
     }
 
     pub(crate) fn license_index(&self, id: Uuid) -> Option<usize> {
@@ -226,6 +231,7 @@ impl Store {
         self.license_by_id.insert(license.id, pos);
         self.licenses.push(license);
         self.index_license(pos);
+        self.version += 1;
         pos
     }
 
@@ -233,6 +239,7 @@ impl Store {
         self.unindex_license(pos);
         self.licenses[pos] = license;
         self.index_license(pos);
+        self.version += 1;
     }
 
     /// One page of the licenses matching `query`, in creation order, with the total count.
@@ -401,7 +408,7 @@ mod tests {
             ..CustomerDto::default()
         });
         store.insert_license(license(Uuid::new_v4(), Uuid::new_v4(), "X"));
-        store.save(&path).unwrap();
+        write_atomically(&path, &store.to_json().unwrap()).unwrap();
         let loaded = Store::load(&path).unwrap();
         assert_eq!(loaded.customers(), store.customers());
         assert_eq!(loaded.customer_by_number("K1"), Some(0));
