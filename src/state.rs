@@ -383,33 +383,32 @@ pub fn expires_value(mode: Option<i32>, date: Option<&str>, valid_days: i64) -> 
 }
 
 fn feature_name(product: &ProductCatalog, id: Uuid, fallback: Option<&str>) -> String {
-    product
-        .features
-        .iter()
-        .find(|f| f.id == id)
-        .map(|f| f.name.clone())
-        .or_else(|| fallback.map(str::to_string))
-        .unwrap_or_else(|| id.to_string())
+    let known = product.features.iter().map(|f| (f.id, f.name.as_str()));
+    entry_name(known, id, fallback)
 }
 
 fn limitation_name(product: &ProductCatalog, id: Uuid, fallback: Option<&str>) -> String {
-    product
-        .limitations
-        .iter()
-        .find(|l| l.id == id)
-        .map(|l| l.name.clone())
-        .or_else(|| fallback.map(str::to_string))
-        .unwrap_or_else(|| id.to_string())
+    let known = product.limitations.iter().map(|l| (l.id, l.name.as_str()));
+    entry_name(known, id, fallback)
 }
 
 fn variable_name(product: &ProductCatalog, id: Uuid, fallback: Option<&str>) -> String {
-    product
-        .variables
-        .iter()
-        .find(|v| v.id == id)
-        .map(|v| v.name.clone())
-        .or_else(|| fallback.map(str::to_string))
-        .unwrap_or_else(|| id.to_string())
+    let known = product.variables.iter().map(|v| (v.id, v.name.as_str()));
+    entry_name(known, id, fallback)
+}
+
+/// The name of a feature, limitation or variable: the catalog's (authoritative), else the one
+/// the answer carried, else the id, so an entry the catalog lacks still shows up in a diff.
+fn entry_name<'a>(
+    mut known: impl Iterator<Item = (Uuid, &'a str)>,
+    id: Uuid,
+    fallback: Option<&str>,
+) -> String {
+    known
+        .find(|(known_id, _)| *known_id == id)
+        .map(|(_, name)| name)
+        .or(fallback)
+        .map_or_else(|| id.to_string(), str::to_string)
 }
 
 /// Identifies a remote object as read: a digest of its wire form, so any change SLASCONE made
