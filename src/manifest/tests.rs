@@ -273,6 +273,10 @@ fn example_files(kind: &str) -> Vec<std::path::PathBuf> {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            // Hidden files are not part of an example (e.g. the sandbox state `--sandbox` keeps).
+            if name.starts_with('.') {
+                continue;
+            }
             if path.is_dir() {
                 pending.push(path);
             } else if match kind {
