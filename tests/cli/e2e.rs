@@ -711,3 +711,48 @@ async fn the_apply_report_comes_in_three_formats() {
     );
     sandbox.shutdown().await;
 }
+
+/// On a terminal, apply asks and only `yes` goes ahead (`script` gives the binary a pty).
+#[tokio::test]
+async fn apply_asks_on_a_terminal() {
+    let sandbox = support::sandbox().await;
+    let dir = project(&sandbox, &[("acme.yaml", ACME)], "");
+    let ask = |answer: &'static str| {
+        let command = format!("{} apply {}", support::bin(), dir.path().to_str().unwrap());
+        tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            let mut child = std::process::Command::new("script")
+                .args(["-qec", &command, "/dev/null"])
+                .env("SLASCONE_ADMIN_KEY", support::KEY)
+                .env("NO_COLOR", "1")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .expect("script(1) from util-linux runs");
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(answer.as_bytes())
+                .unwrap();
+            child.wait_with_output().unwrap()
+        })
+    };
+    let declined = ask("no\n").await.unwrap();
+    let text = String::from_utf8_lossy(&declined.stdout).into_owned();
+    assert!(
+        text.contains("Apply these 5 changes to SLASCONE? Only 'yes' is accepted:"),
+        "{text}"
+    );
+    assert!(text.contains("Apply cancelled."), "{text}");
+    assert!(support::writes(&support::requests(&sandbox).await).is_empty());
+
+    let accepted = ask("yes\n").await.unwrap();
+    let text = String::from_utf8_lossy(&accepted.stdout).into_owned();
+    assert!(
+        text.contains("Apply complete: 5 created, 0 updated, 0 failed."),
+        "{text}"
+    );
+    assert_eq!(support::writes(&support::requests(&sandbox).await).len(), 5);
+    sandbox.shutdown().await;
+}
