@@ -67,6 +67,15 @@ pub enum Command {
     ///
     /// Example: slascone-sync schema > schema/manifest.schema.json
     Schema(SchemaArgs),
+    /// Write what SLASCONE holds now as manifests: the first step of adopting slascone-sync.
+    ///
+    /// The tenant is the one plan would read: SOURCE_DIR's slascone.yaml and the global flags.
+    /// Review the files, commit them, and `plan` shows No changes.
+    ///
+    /// Examples: slascone-sync export --sandbox --out exported examples/quickstart;
+    /// slascone-sync export --api-url https://api365.slascone.com --isv-id
+    /// 2af5fe02-6207-4214-946e-b00ac5309f53 --out slascone
+    Export(ExportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -122,6 +131,29 @@ pub struct ApplyArgs {
     /// Output format of the apply report on stdout.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The directory whose slascone.yaml names the tenant to read; without one, --isv-id (and
+    /// --api-url) name it.
+    #[arg(default_value = ".", value_name = "SOURCE_DIR")]
+    pub dir: PathBuf,
+    /// The directory to write slascone.yaml and customers/*.yaml to; it must be empty or new.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Export only the licenses of this product (repeatable; default: all products).
+    #[arg(long, value_name = "NAME")]
+    pub product: Vec<String>,
+    /// Export only this customer, by customer_number or id (repeatable; default: all).
+    #[arg(long, value_name = "NUMBER")]
+    pub customer: Vec<String>,
+    /// Write into an output directory that already holds files (files of the same name are
+    /// replaced, others kept).
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     pub read: ReadArgs,
 }

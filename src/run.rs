@@ -35,5 +35,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Apply(args) => crate::cmd::apply::run(&cli.global, &args).await,
         Command::Schema(args) => crate::manifest::command::schema(&args),
         Command::Sandbox(args) => crate::sandbox::run_cli(args).await,
+        Command::Export(args) => crate::cmd::export::run(&cli.global, &args).await,
     }
 }

@@ -3,6 +3,7 @@
 
 mod client;
 mod e2e;
+mod export;
 mod manifest;
 mod sandbox;
 mod support;
