@@ -76,6 +76,17 @@ pub enum Command {
     /// slascone-sync export --api-url https://api365.slascone.com --isv-id
     /// 2af5fe02-6207-4214-946e-b00ac5309f53 --out slascone
     Export(ExportArgs),
+    /// Convert ERP/CRM CSV exports (customers, and optionally licenses) to manifests, offline.
+    ///
+    /// Customer columns: customer_number, customer_name, customer_type, country (required),
+    /// street, zip, city, phone, email, prospect_number. License columns: customer_number,
+    /// product, edition, legacy_license_key, token_limit, expiration_date (required), license_type,
+    /// goodwill_token_limit, floating_token_limit, user_limit, active. Any bad row: every problem is
+    /// listed as file:row:column and nothing is written.
+    ///
+    /// Example: slascone-sync import-csv --customers customers.csv --licenses licenses.csv
+    /// --delimiter ';' --out slascone
+    ImportCsv(ImportCsvArgs),
 }
 
 #[derive(Debug, Args)]
@@ -156,6 +167,26 @@ pub struct ExportArgs {
     pub force: bool,
     #[command(flatten)]
     pub read: ReadArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportCsvArgs {
+    /// The customers CSV file (header row first).
+    #[arg(long, value_name = "FILE")]
+    pub customers: PathBuf,
+    /// The licenses CSV file (header row first); its customer_numbers must be in --customers.
+    #[arg(long, value_name = "FILE")]
+    pub licenses: Option<PathBuf>,
+    /// The column separator: one character such as `,`, `;`, or `tab`.
+    #[arg(long, value_name = "C", default_value = ",", value_parser = crate::import_csv::parse_delimiter)]
+    pub delimiter: u8,
+    /// The directory to write slascone.yaml and customers/*.yaml to; it must be empty or new.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Write into an output directory that already holds files (files of the same name are
+    /// replaced, others kept).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]

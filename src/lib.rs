@@ -11,7 +11,7 @@
 //!   I/O, no clock, no async);
 //! - [`render`] shows a plan as text, JSON or markdown, into any writer;
 //! - [`export`] turns what SLASCONE holds into manifests, and [`generate`] writes generated
-//!   manifest directories (for `export` and `import-csv`);
+//!   manifest directories (for `export` and [`import_csv`]);
 //! - [`sandbox`] is a SLASCONE-compatible server on loopback, for tests, demos and CI;
 //! - [`run`] sequences the stages for each command and maps outcomes to exit codes.
 
@@ -21,6 +21,7 @@ pub mod cmd;
 pub mod exit;
 pub mod export;
 pub mod generate;
+pub mod import_csv;
 pub mod manifest;
 pub mod model;
 pub mod plan;

@@ -36,5 +36,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Schema(args) => crate::manifest::command::schema(&args),
         Command::Sandbox(args) => crate::sandbox::run_cli(args).await,
         Command::Export(args) => crate::cmd::export::run(&cli.global, &args).await,
+        Command::ImportCsv(args) => crate::import_csv::run(&args),
     }
 }

@@ -4,6 +4,7 @@
 mod client;
 mod e2e;
 mod export;
+mod import_csv;
 mod manifest;
 mod sandbox;
 mod support;
