@@ -273,8 +273,11 @@ fn example_files(kind: &str) -> Vec<std::path::PathBuf> {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            if path.is_dir() {
+            // examples/ci holds CI workflow files, not manifests.
+            if path.is_dir() && name != "ci" {
                 pending.push(path);
+            } else if path.is_dir() {
+                continue;
             } else if match kind {
                 "project" => name == "slascone.yaml",
                 "catalog" => name.ends_with("catalog.yaml"),
