@@ -87,6 +87,13 @@ pub enum Command {
     /// Example: slascone-sync import-csv --customers customers.csv --licenses licenses.csv
     /// --delimiter ';' --out slascone
     ImportCsv(ImportCsvArgs),
+    /// Print the shell completion script for bash, zsh, fish, powershell or elvish.
+    ///
+    /// Examples: slascone-sync completions bash >
+    /// ~/.local/share/bash-completion/completions/slascone-sync;
+    /// slascone-sync completions zsh > ~/.zfunc/_slascone-sync;
+    /// slascone-sync completions fish > ~/.config/fish/completions/slascone-sync.fish
+    Completions(CompletionsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -187,6 +194,13 @@ pub struct ImportCsvArgs {
     /// replaced, others kept).
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]

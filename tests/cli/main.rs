@@ -3,6 +3,7 @@
 
 mod ci_examples;
 mod client;
+mod completions;
 mod e2e;
 mod export;
 mod import_csv;
