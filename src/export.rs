@@ -120,7 +120,7 @@ pub fn export(
                 warnings.push(format!(
                     "license {} belongs to customer {}, which SLASCONE does not list; it is \
                      left out",
-                    license.key(),
+                    describe(license),
                     license.customer_id
                 ));
             }
@@ -132,7 +132,7 @@ pub fn export(
             warnings.push(format!(
                 "license {} shares its legacy_license_key with another license of {}; it is \
                  exported by id",
-                license.key(),
+                describe(license),
                 license.product
             ));
         }
@@ -214,6 +214,15 @@ fn number_of(customer: &CurrentCustomer) -> Option<&str> {
         .filter(|n| !n.trim().is_empty())
 }
 
+/// A license in a warning: its key, and its id too when the key is a legacy key (which need not
+/// be unique when SLASCONE's data is inconsistent).
+fn describe(license: &CurrentLicense) -> String {
+    match legacy_of(license) {
+        Some(_) => format!("{} (id {})", license.key(), license.id),
+        None => license.key(),
+    }
+}
+
 fn legacy_of(license: &CurrentLicense) -> Option<&str> {
     license
         .legacy_license_key
@@ -292,14 +301,14 @@ fn license_out(
     let Some(edition) = product.edition_by_id(dto.template_id) else {
         warnings.push(format!(
             "license {}: its edition {} is not among the editions of {}; it is left out",
-            license.key(),
+            describe(license),
             dto.template_id,
             product.product.name
         ));
         return None;
     };
     let defaults = catalog.edition_fields(product, edition);
-    let key = license.key();
+    let key = describe(license);
     let mut out = LicenseOut {
         id: legacy.is_none().then_some(license.id),
         legacy_license_key: legacy.map(str::to_owned),
@@ -396,5 +405,177 @@ fn expires_out(value: &Value) -> Option<ExpiresOut> {
             })
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::state::{Catalog, ProductCatalog};
+
+    const PRODUCT: &str = "00000000-0000-0000-0000-0000000000a1";
+    const EDITION: &str = "00000000-0000-0000-0000-0000000000e1";
+    const USERS: &str = "00000000-0000-0000-0000-00000000001a";
+
+    fn customer(id: u128, number: Option<&str>) -> crate::remote::wire::CustomerDto {
+        crate::remote::wire::CustomerDto {
+            id: Uuid::from_u128(id),
+            customer_number: number.map(str::to_owned),
+            company_name: Some(format!("Customer {id}")),
+            ..Default::default()
+        }
+    }
+
+    fn license(id: u128, customer: u128, template: &str, users: Value) -> LicenseDto {
+        let mut license: LicenseDto = serde_json::from_value(json!({
+            "id": Uuid::from_u128(id), "customer_id": Uuid::from_u128(customer),
+            "product_id": PRODUCT, "template_id": template, "legacy_license_key": "SAME",
+            "token_limit": 10, "valid_days_count": 0, "trial_days_count": 0,
+            "is_active": true, "is_temporary": false,
+        }))
+        .unwrap();
+        license.license_limitations = Some(vec![
+            serde_json::from_value(json!({
+                "product_id": PRODUCT, "limitation_id": USERS, "limit": users,
+                "consumption_reset_mode": 0,
+            }))
+            .unwrap(),
+        ]);
+        license
+    }
+
+    fn remote() -> Remote {
+        let product = ProductCatalog {
+            product: serde_json::from_value(
+                json!({"id": PRODUCT, "name": "Argus", "prioritized_key": 0}),
+            )
+            .unwrap(),
+            features: Vec::new(),
+            limitations: vec![
+                serde_json::from_value(json!({
+                    "id": USERS, "product_id": PRODUCT, "name": "Users", "is_aggregatable": false,
+                }))
+                .unwrap(),
+            ],
+            variables: Vec::new(),
+            editions: vec![
+                serde_json::from_value(json!({
+                    "id": EDITION, "product_id": PRODUCT, "name": "Pro", "is_active": true,
+                    "token_limit": 10, "valid_days_count": 0, "trial_days_count": 0,
+                    "limitations": [{
+                        "template_id": EDITION, "limitation_id": USERS, "is_adjustable": true,
+                        "limit": 25, "consumption_reset_mode": 0,
+                    }],
+                }))
+                .unwrap(),
+            ],
+        };
+        Remote {
+            catalog: Catalog {
+                products: [("Argus".to_owned(), product)].into(),
+                ..Catalog::default()
+            },
+            customers: vec![
+                customer(1, Some("DUP")),
+                customer(2, Some("DUP")),
+                customer(3, Some("  ")),
+            ],
+            licenses: vec![
+                license(11, 1, EDITION, json!(25)),
+                license(12, 2, EDITION, Value::Null),
+                license(13, 3, "00000000-0000-0000-0000-0000000000ff", json!(1)),
+                license(14, 9, EDITION, json!(1)),
+            ],
+        }
+    }
+
+    fn settings() -> Settings {
+        Settings {
+            api_url: "https://api.example".into(),
+            isv_id: Uuid::nil(),
+            portal_url: String::new(),
+            admin_key_env: None,
+            sandbox_catalog: None,
+        }
+    }
+
+    fn file(export: &Export, name: &str) -> String {
+        let path = Path::new(CUSTOMERS_DIR).join(name);
+        let (_, bytes) = export
+            .files
+            .iter()
+            .find(|(p, _)| *p == path)
+            .unwrap_or_else(|| panic!("no {name}: {:?}", export.files));
+        String::from_utf8(bytes.clone()).unwrap()
+    }
+
+    #[test]
+    fn what_a_manifest_cannot_hold_is_left_out_with_a_warning() {
+        let export = export(&remote(), &[], &settings()).unwrap();
+        let id = |n: u128| Uuid::from_u128(n).to_string();
+        let shared = |n: u128| {
+            format!(
+                "license Argus/SAME (id {}) shares its legacy_license_key with another license \
+                 of Argus; it is exported by id",
+                id(n)
+            )
+        };
+        assert_eq!(
+            export.warnings,
+            [
+                "2 customers share customer_number DUP; they are exported by id".to_owned(),
+                shared(11),
+                shared(12),
+                format!(
+                    "license Argus/SAME (id {}): limitations.Users is null, which a manifest \
+                     cannot express (a limitation is a whole number of zero or more); it is left \
+                     out",
+                    id(12)
+                ),
+                shared(13),
+                format!(
+                    "license Argus/SAME (id {}): its edition \
+                     00000000-0000-0000-0000-0000000000ff is not among the editions of Argus; it \
+                     is left out",
+                    id(13)
+                ),
+                format!(
+                    "license Argus/SAME (id {}) belongs to customer {}, which SLASCONE does not \
+                     list; it is left out",
+                    id(14),
+                    id(9)
+                ),
+            ]
+        );
+        assert_eq!((export.customers, export.licenses), (3, 2));
+        // Shared numbers and blank ones are no identity: the id is.
+        let first = file(&export, &format!("{}.yaml", id(1)));
+        assert!(first.contains(&format!("id: {}", id(1))), "{first}");
+        assert!(!first.contains("DUP"), "{first}");
+        assert!(
+            !first.contains("limitations"),
+            "equal to the edition: {first}"
+        );
+        assert!(first.contains(&format!("id: {}", id(11))), "{first}");
+        assert!(file(&export, &format!("{}.yaml", id(3))).contains(&format!("id: {}", id(3))));
+    }
+
+    #[test]
+    fn a_customer_filter_names_existing_customers_only() {
+        let err = export(&remote(), &["K404".to_owned()], &settings()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "SLASCONE has no customer with customer_number or id `K404`"
+        );
+        let only = export(&remote(), &[Uuid::from_u128(2).to_string()], &settings()).unwrap();
+        assert_eq!(only.customers, 1);
+        assert!(
+            only.warnings
+                .contains(&"2 licenses of customers not exported are left out".to_owned()),
+            "{:?}",
+            only.warnings
+        );
     }
 }
