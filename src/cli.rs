@@ -67,6 +67,33 @@ pub enum Command {
     ///
     /// Example: slascone-sync schema > schema/manifest.schema.json
     Schema(SchemaArgs),
+    /// Write what SLASCONE holds now as manifests: the first step of adopting slascone-sync.
+    ///
+    /// The tenant is the one plan would read: SOURCE_DIR's slascone.yaml and the global flags.
+    /// Review the files, commit them, and `plan` shows No changes.
+    ///
+    /// Examples: slascone-sync export --sandbox --out exported examples/quickstart;
+    /// slascone-sync export --api-url https://api365.slascone.com --isv-id
+    /// 2af5fe02-6207-4214-946e-b00ac5309f53 --out slascone
+    Export(ExportArgs),
+    /// Convert ERP/CRM CSV exports (customers, and optionally licenses) to manifests, offline.
+    ///
+    /// Customer columns: customer_number, customer_name, customer_type, country (required),
+    /// street, zip, city, phone, email, prospect_number. License columns: customer_number,
+    /// product, edition, legacy_license_key, token_limit, expiration_date (required), license_type,
+    /// goodwill_token_limit, floating_token_limit, user_limit, active. Any bad row: every problem is
+    /// listed as file:row:column and nothing is written.
+    ///
+    /// Example: slascone-sync import-csv --customers customers.csv --licenses licenses.csv
+    /// --delimiter ';' --out slascone
+    ImportCsv(ImportCsvArgs),
+    /// Print the shell completion script for bash, zsh, fish, powershell or elvish.
+    ///
+    /// Examples: slascone-sync completions bash >
+    /// ~/.local/share/bash-completion/completions/slascone-sync;
+    /// slascone-sync completions zsh > ~/.zfunc/_slascone-sync;
+    /// slascone-sync completions fish > ~/.config/fish/completions/slascone-sync.fish
+    Completions(CompletionsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -124,6 +151,56 @@ pub struct ApplyArgs {
     pub format: Format,
     #[command(flatten)]
     pub read: ReadArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The directory whose slascone.yaml names the tenant to read; without one, --isv-id (and
+    /// --api-url) name it.
+    #[arg(default_value = ".", value_name = "SOURCE_DIR")]
+    pub dir: PathBuf,
+    /// The directory to write slascone.yaml and customers/*.yaml to; it must be empty or new.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Export only the licenses of this product (repeatable; default: all products).
+    #[arg(long, value_name = "NAME")]
+    pub product: Vec<String>,
+    /// Export only this customer, by customer_number or id (repeatable; default: all).
+    #[arg(long, value_name = "NUMBER")]
+    pub customer: Vec<String>,
+    /// Write into an output directory that already holds files (files of the same name are
+    /// replaced, others kept).
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportCsvArgs {
+    /// The customers CSV file (header row first).
+    #[arg(long, value_name = "FILE")]
+    pub customers: PathBuf,
+    /// The licenses CSV file (header row first); its customer_numbers must be in --customers.
+    #[arg(long, value_name = "FILE")]
+    pub licenses: Option<PathBuf>,
+    /// The column separator: one character such as `,`, `;`, or `tab`.
+    #[arg(long, value_name = "C", default_value = ",", value_parser = crate::import_csv::parse_delimiter)]
+    pub delimiter: u8,
+    /// The directory to write slascone.yaml and customers/*.yaml to; it must be empty or new.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Write into an output directory that already holds files (files of the same name are
+    /// replaced, others kept).
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]

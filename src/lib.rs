@@ -10,6 +10,8 @@
 //! - [`plan`] is the pure core: the diff of desired and current state, as a [`plan::Plan`] (no
 //!   I/O, no clock, no async);
 //! - [`render`] shows a plan as text, JSON or markdown, into any writer;
+//! - [`export`] turns what SLASCONE holds into manifests, and [`generate`] writes generated
+//!   manifest directories (for `export` and [`import_csv`]);
 //! - [`sandbox`] is a SLASCONE-compatible server on loopback, for tests, demos and CI;
 //! - [`run`] sequences the stages for each command and maps outcomes to exit codes.
 
@@ -17,6 +19,9 @@ pub mod apply;
 pub mod cli;
 pub mod cmd;
 pub mod exit;
+pub mod export;
+pub mod generate;
+pub mod import_csv;
 pub mod manifest;
 pub mod model;
 pub mod plan;

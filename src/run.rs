@@ -2,7 +2,9 @@
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command};
+use clap::CommandFactory;
+
+use crate::cli::{Cli, Command, CompletionsArgs};
 use crate::exit::Outcome;
 
 /// Runs a parsed command line and returns the process exit code. Errors are printed to stderr
@@ -35,5 +37,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Apply(args) => crate::cmd::apply::run(&cli.global, &args).await,
         Command::Schema(args) => crate::manifest::command::schema(&args),
         Command::Sandbox(args) => crate::sandbox::run_cli(args).await,
+        Command::Export(args) => crate::cmd::export::run(&cli.global, &args).await,
+        Command::ImportCsv(args) => crate::import_csv::run(&args),
+        Command::Completions(args) => completions(&args),
     }
+}
+
+/// Prints the completion script, generated from the same clap definition that parses the
+/// command line, so it never lists a flag the binary lacks.
+fn completions(args: &CompletionsArgs) -> anyhow::Result<Outcome> {
+    let mut command = Cli::command();
+    let mut stdout = std::io::stdout().lock();
+    clap_complete::generate(args.shell, &mut command, "slascone-sync", &mut stdout);
+    Ok(Outcome::Success)
 }

@@ -2,6 +2,7 @@
 //! and turning manifests into a plan.
 
 pub mod apply;
+pub mod export;
 pub mod plan;
 mod progress;
 

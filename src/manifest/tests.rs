@@ -273,12 +273,15 @@ fn example_files(kind: &str) -> Vec<std::path::PathBuf> {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            // Hidden files are not part of an example (e.g. the sandbox state `--sandbox` keeps).
+            // Hidden files are not part of an example (e.g. the sandbox state `--sandbox` keeps),
+            // and examples/ci holds CI workflow files, not manifests.
             if name.starts_with('.') {
                 continue;
             }
-            if path.is_dir() {
+            if path.is_dir() && name != "ci" {
                 pending.push(path);
+            } else if path.is_dir() || !(name.ends_with(".yaml") || name.ends_with(".yml")) {
+                continue;
             } else if match kind {
                 "project" => name == "slascone.yaml",
                 "catalog" => name.ends_with("catalog.yaml"),

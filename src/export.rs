@@ -1,0 +1,581 @@
+//! `export`'s core: what SLASCONE holds, as manifests that `plan` finds nothing to change in.
+//!
+//! Pure: the remote state comes in as data, the files go out as bytes. Values are taken from the
+//! same model the diff compares ([`state::current_state`]), so every value written reads back as
+//! exactly what plan compares it with. A value is left out when the manifest would mean the same
+//! without it: equal to the license's edition (every `features`/`limitations`/`variables` entry,
+//! `token_limit` and the other limits, `license_type`, `expires`), `active: true`, an optional
+//! limit of 0 where the edition sets none, and empty text. Left out, a field is not managed, so
+//! it can never cause a change.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use anyhow::bail;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::generate::{
+    self, CUSTOMERS_DIR, CustomerOut, ExpiresOut, LicenseOut, ProjectOut, SandboxOut,
+};
+use crate::model::{CurrentCustomer, CurrentLicense};
+use crate::remote::wire::LicenseDto;
+use crate::state::{self, Remote};
+
+/// The file the sandbox catalog is copied to by `export --sandbox`.
+pub const SANDBOX_CATALOG_FILE: &str = "sandbox-catalog.yaml";
+
+/// Where the exported project points.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub api_url: String,
+    pub isv_id: Uuid,
+    pub portal_url: String,
+    /// Written only when it is not the default, `SLASCONE_ADMIN_KEY`.
+    pub admin_key_env: Option<String>,
+    /// With `--sandbox`: the catalog's text, copied beside the project file.
+    pub sandbox_catalog: Option<Vec<u8>>,
+}
+
+/// The export: files to write and what the user should know about what was left out.
+#[derive(Debug, Clone, Default)]
+pub struct Export {
+    /// Paths relative to the output directory, with their bytes.
+    pub files: Vec<(PathBuf, Vec<u8>)>,
+    pub warnings: Vec<String>,
+    pub customers: usize,
+    pub licenses: usize,
+}
+
+/// Builds the manifests of `remote`. `only_customers` (customer numbers or ids; empty: all)
+/// narrows the customers; each must exist.
+pub fn export(
+    remote: &Remote,
+    only_customers: &[String],
+    settings: &Settings,
+) -> anyhow::Result<Export> {
+    let mut warnings = Vec::new();
+    let current = state::current_state(remote);
+
+    // A customer number several customers share cannot be an identity (the manifest loader
+    // refuses duplicates): such customers are exported by id.
+    let mut number_count: HashMap<&str, usize> = HashMap::new();
+    for customer in &current.customers {
+        if let Some(number) = number_of(customer) {
+            *number_count.entry(number).or_default() += 1;
+        }
+    }
+    for (number, count) in &number_count {
+        if *count > 1 {
+            warnings.push(format!(
+                "{count} customers share customer_number {number}; they are exported by id"
+            ));
+        }
+    }
+
+    let wanted: BTreeSet<&str> = only_customers.iter().map(String::as_str).collect();
+    for key in &wanted {
+        let exists = current
+            .customers
+            .iter()
+            .any(|c| number_of(c) == Some(*key) || c.id.to_string() == *key);
+        if !exists {
+            bail!("SLASCONE has no customer with customer_number or id `{key}`");
+        }
+    }
+    let selected: Vec<&CurrentCustomer> = current
+        .customers
+        .iter()
+        .filter(|c| {
+            wanted.is_empty()
+                || number_of(c).is_some_and(|n| wanted.contains(n))
+                || wanted.contains(c.id.to_string().as_str())
+        })
+        .collect();
+
+    let mut customers: BTreeMap<Uuid, CustomerOut> = BTreeMap::new();
+    for customer in &selected {
+        let by_number = number_of(customer).filter(|n| number_count.get(n) == Some(&1));
+        customers.insert(
+            customer.id,
+            customer_out(customer, by_number, &mut warnings),
+        );
+    }
+
+    let dtos: HashMap<Uuid, &LicenseDto> = remote.licenses.iter().map(|l| (l.id, l)).collect();
+    let mut legacy_count: HashMap<(&str, &str), usize> = HashMap::new();
+    for license in &current.licenses {
+        if let Some(legacy) = legacy_of(license) {
+            *legacy_count.entry((&license.product, legacy)).or_default() += 1;
+        }
+    }
+    let known_customers: BTreeSet<Uuid> = current.customers.iter().map(|c| c.id).collect();
+    let mut not_selected = 0;
+    let mut licenses = 0;
+    for license in &current.licenses {
+        let Some(owner) = customers.get_mut(&license.customer_id) else {
+            if known_customers.contains(&license.customer_id) {
+                not_selected += 1;
+            } else {
+                warnings.push(format!(
+                    "license {} belongs to customer {}, which SLASCONE does not list; it is \
+                     left out",
+                    describe(license),
+                    license.customer_id
+                ));
+            }
+            continue;
+        };
+        let unique_legacy = legacy_of(license)
+            .filter(|legacy| legacy_count.get(&(license.product.as_str(), *legacy)) == Some(&1));
+        if legacy_of(license).is_some() && unique_legacy.is_none() {
+            warnings.push(format!(
+                "license {} shares its legacy_license_key with another license of {}; it is \
+                 exported by id",
+                describe(license),
+                license.product
+            ));
+        }
+        let Some(dto) = dtos.get(&license.id) else {
+            continue;
+        };
+        if let Some(out) = license_out(remote, dto, license, unique_legacy, &mut warnings) {
+            owner.licenses.push(out);
+            licenses += 1;
+        }
+    }
+    if not_selected > 0 {
+        warnings.push(format!(
+            "{not_selected} license{} of customers not exported {} left out",
+            if not_selected == 1 { "" } else { "s" },
+            if not_selected == 1 { "is" } else { "are" }
+        ));
+    }
+
+    let mut ordered: Vec<CustomerOut> = customers.into_values().collect();
+    for customer in &mut ordered {
+        customer.licenses.sort_by(|a, b| {
+            (&a.product, license_identity(a)).cmp(&(&b.product, license_identity(b)))
+        });
+    }
+    ordered.sort_by_key(customer_identity);
+
+    let mut files = vec![(
+        PathBuf::from(crate::manifest::PROJECT_FILE),
+        project_text(settings)?.into_bytes(),
+    )];
+    if let Some(catalog) = &settings.sandbox_catalog {
+        files.push((PathBuf::from(SANDBOX_CATALOG_FILE), catalog.clone()));
+    }
+    files.extend(generate::schema_files()?);
+    let keys: Vec<String> = ordered.iter().map(customer_identity).collect();
+    let names = generate::file_names(keys.iter().map(String::as_str));
+    for (customer, name) in ordered.iter().zip(names) {
+        let text = generate::customer_file(customer, "")?;
+        files.push((
+            Path::new(CUSTOMERS_DIR).join(format!("{name}.yaml")),
+            text.into_bytes(),
+        ));
+    }
+    warnings.sort();
+    warnings.dedup();
+    Ok(Export {
+        files,
+        warnings,
+        customers: ordered.len(),
+        licenses,
+    })
+}
+
+fn project_text(settings: &Settings) -> anyhow::Result<String> {
+    let project = ProjectOut {
+        api_url: Some(settings.api_url.clone()),
+        isv_id: Some(settings.isv_id),
+        portal_url: Some(settings.portal_url.clone()),
+        admin_key_env: settings.admin_key_env.clone(),
+        sandbox: settings.sandbox_catalog.as_ref().map(|_| SandboxOut {
+            catalog: SANDBOX_CATALOG_FILE.to_owned(),
+        }),
+    };
+    let comment = "Written by `slascone-sync export`. The admin key is read from the environment \
+                   variable\nnamed by `admin_key_env` (default SLASCONE_ADMIN_KEY), never from a \
+                   file.";
+    Ok(generate::project_file(
+        comment,
+        &generate::project_yaml(&project)?,
+    ))
+}
+
+/// A customer's number when it has a usable one (the loader refuses blank identities).
+fn number_of(customer: &CurrentCustomer) -> Option<&str> {
+    customer
+        .customer_number
+        .as_deref()
+        .filter(|n| !n.trim().is_empty())
+}
+
+/// A license in a warning: its key, and its id too when the key is a legacy key (which need not
+/// be unique when SLASCONE's data is inconsistent).
+fn describe(license: &CurrentLicense) -> String {
+    match legacy_of(license) {
+        Some(_) => format!("{} (id {})", license.key(), license.id),
+        None => license.key(),
+    }
+}
+
+fn legacy_of(license: &CurrentLicense) -> Option<&str> {
+    license
+        .legacy_license_key
+        .as_deref()
+        .filter(|k| !k.trim().is_empty())
+}
+
+fn customer_identity(customer: &CustomerOut) -> String {
+    match (&customer.customer_number, customer.id) {
+        (Some(number), _) => number.clone(),
+        (None, Some(id)) => id.to_string(),
+        (None, None) => String::new(),
+    }
+}
+
+fn license_identity(license: &LicenseOut) -> String {
+    match (&license.legacy_license_key, license.id) {
+        (Some(legacy), _) => legacy.clone(),
+        (None, Some(id)) => id.to_string(),
+        (None, None) => String::new(),
+    }
+}
+
+fn customer_out(
+    customer: &CurrentCustomer,
+    by_number: Option<&str>,
+    warnings: &mut Vec<String>,
+) -> CustomerOut {
+    let text = |path: &str| {
+        customer
+            .fields
+            .get(path)
+            .and_then(Value::as_str)
+            .filter(|text| !text.is_empty())
+            .map(str::to_owned)
+    };
+    let mut customer_type = text("customer_type");
+    if customer_type
+        .as_deref()
+        .is_some_and(|t| Uuid::parse_str(t).is_ok())
+    {
+        warnings.push(format!(
+            "customer {}: its customer type {} has no name in SLASCONE's list; customer_type \
+             is left out",
+            customer.key(),
+            customer_type.take().unwrap_or_default()
+        ));
+    }
+    CustomerOut {
+        id: by_number.is_none().then_some(customer.id),
+        customer_number: by_number.map(str::to_owned),
+        company_name: text("company_name"),
+        customer_type,
+        country: text("country"),
+        email: text("email"),
+        street: text("street"),
+        zip: text("zip"),
+        city: text("city"),
+        phone: text("phone"),
+        prospect_number: text("prospect_number"),
+        licenses: Vec::new(),
+    }
+}
+
+/// The manifest entry of one license; `None` (with a warning) when its edition is unknown, since
+/// the manifest could not name it.
+fn license_out(
+    remote: &Remote,
+    dto: &LicenseDto,
+    license: &CurrentLicense,
+    legacy: Option<&str>,
+    warnings: &mut Vec<String>,
+) -> Option<LicenseOut> {
+    let catalog = &remote.catalog;
+    let product = catalog.product_by_id(dto.product_id)?;
+    let Some(edition) = product.edition_by_id(dto.template_id) else {
+        warnings.push(format!(
+            "license {}: its edition {} is not among the editions of {}; it is left out",
+            describe(license),
+            dto.template_id,
+            product.product.name
+        ));
+        return None;
+    };
+    let defaults = catalog.edition_fields(product, edition);
+    let key = describe(license);
+    let mut out = LicenseOut {
+        id: legacy.is_none().then_some(license.id),
+        legacy_license_key: legacy.map(str::to_owned),
+        product: product.product.name.clone(),
+        edition: edition.name.clone(),
+        ..LicenseOut::default()
+    };
+    let mut skipped = |path: &str, value: &Value, why: &str| {
+        warnings.push(format!(
+            "license {key}: {path} is {value}, which a manifest cannot express ({why}); it is \
+             left out"
+        ));
+    };
+    for (path, value) in &license.fields {
+        if defaults.get(path) == Some(value) {
+            continue;
+        }
+        match path.as_str() {
+            "edition" => {}
+            "license_type" => match value.as_str() {
+                Some(name) if catalog.license_type(name).is_some() => {
+                    out.license_type = Some(name.to_owned());
+                }
+                _ => skipped(path, value, "no license type of that name"),
+            },
+            "token_limit" => match value.as_u64() {
+                Some(limit) => out.token_limit = Some(limit),
+                None => skipped(path, value, "not a whole number of zero or more"),
+            },
+            "goodwill_token_limit" | "floating_token_limit" | "user_limit" => {
+                let Some(limit) = value.as_u64() else {
+                    skipped(path, value, "not a whole number of zero or more");
+                    continue;
+                };
+                if limit == 0 && !defaults.contains_key(path) {
+                    continue;
+                }
+                let slot = match path.as_str() {
+                    "goodwill_token_limit" => &mut out.goodwill_token_limit,
+                    "floating_token_limit" => &mut out.floating_token_limit,
+                    _ => &mut out.user_limit,
+                };
+                *slot = Some(limit);
+            }
+            "expires" => match expires_out(value) {
+                Some(expires) => out.expires = Some(expires),
+                None => skipped(path, value, "not a date, `never` or a number of days"),
+            },
+            "active" => {
+                if value == &Value::Bool(false) {
+                    out.active = Some(false);
+                }
+            }
+            _ => {
+                if let Some(name) = path.strip_prefix("features.") {
+                    match (value.as_bool(), product.feature(name)) {
+                        (Some(on), Some(_)) => {
+                            out.features.insert(name.to_owned(), on);
+                        }
+                        _ => skipped(path, value, "no feature of that name"),
+                    }
+                } else if let Some(name) = path.strip_prefix("limitations.") {
+                    match (value.as_u64(), product.limitation(name)) {
+                        (Some(limit), Some(_)) => {
+                            out.limitations.insert(name.to_owned(), limit);
+                        }
+                        _ => skipped(
+                            path,
+                            value,
+                            "a limitation is a whole number of zero or more",
+                        ),
+                    }
+                } else if let Some(name) = path.strip_prefix("variables.") {
+                    match (value.as_str(), product.variable(name)) {
+                        (Some(text), Some(_)) => {
+                            out.variables.insert(name.to_owned(), text.to_owned());
+                        }
+                        _ => skipped(path, value, "a variable is text"),
+                    }
+                }
+            }
+        }
+    }
+    Some(out)
+}
+
+fn expires_out(value: &Value) -> Option<ExpiresOut> {
+    match value {
+        Value::String(text) => Some(ExpiresOut::Text(text.clone())),
+        Value::Object(map) => {
+            let days = map.get("days_after_activation")?.as_u64()?;
+            Some(ExpiresOut::Days {
+                days_after_activation: u32::try_from(days).ok()?,
+            })
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::state::{Catalog, ProductCatalog};
+
+    const PRODUCT: &str = "00000000-0000-0000-0000-0000000000a1";
+    const EDITION: &str = "00000000-0000-0000-0000-0000000000e1";
+    const USERS: &str = "00000000-0000-0000-0000-00000000001a";
+
+    fn customer(id: u128, number: Option<&str>) -> crate::remote::wire::CustomerDto {
+        crate::remote::wire::CustomerDto {
+            id: Uuid::from_u128(id),
+            customer_number: number.map(str::to_owned),
+            company_name: Some(format!("Customer {id}")),
+            ..Default::default()
+        }
+    }
+
+    fn license(id: u128, customer: u128, template: &str, users: Value) -> LicenseDto {
+        let mut license: LicenseDto = serde_json::from_value(json!({
+            "id": Uuid::from_u128(id), "customer_id": Uuid::from_u128(customer),
+            "product_id": PRODUCT, "template_id": template, "legacy_license_key": "SAME",
+            "token_limit": 10, "valid_days_count": 0, "trial_days_count": 0,
+            "is_active": true, "is_temporary": false,
+        }))
+        .unwrap();
+        license.license_limitations = Some(vec![
+            serde_json::from_value(json!({
+                "product_id": PRODUCT, "limitation_id": USERS, "limit": users,
+                "consumption_reset_mode": 0,
+            }))
+            .unwrap(),
+        ]);
+        license
+    }
+
+    fn remote() -> Remote {
+        let product = ProductCatalog {
+            product: serde_json::from_value(
+                json!({"id": PRODUCT, "name": "Argus", "prioritized_key": 0}),
+            )
+            .unwrap(),
+            features: Vec::new(),
+            limitations: vec![
+                serde_json::from_value(json!({
+                    "id": USERS, "product_id": PRODUCT, "name": "Users", "is_aggregatable": false,
+                }))
+                .unwrap(),
+            ],
+            variables: Vec::new(),
+            editions: vec![
+                serde_json::from_value(json!({
+                    "id": EDITION, "product_id": PRODUCT, "name": "Pro", "is_active": true,
+                    "token_limit": 10, "valid_days_count": 0, "trial_days_count": 0,
+                    "limitations": [{
+                        "template_id": EDITION, "limitation_id": USERS, "is_adjustable": true,
+                        "limit": 25, "consumption_reset_mode": 0,
+                    }],
+                }))
+                .unwrap(),
+            ],
+        };
+        Remote {
+            catalog: Catalog {
+                products: [("Argus".to_owned(), product)].into(),
+                ..Catalog::default()
+            },
+            customers: vec![
+                customer(1, Some("DUP")),
+                customer(2, Some("DUP")),
+                customer(3, Some("  ")),
+            ],
+            licenses: vec![
+                license(11, 1, EDITION, json!(25)),
+                license(12, 2, EDITION, Value::Null),
+                license(13, 3, "00000000-0000-0000-0000-0000000000ff", json!(1)),
+                license(14, 9, EDITION, json!(1)),
+            ],
+        }
+    }
+
+    fn settings() -> Settings {
+        Settings {
+            api_url: "https://api.example".into(),
+            isv_id: Uuid::nil(),
+            portal_url: String::new(),
+            admin_key_env: None,
+            sandbox_catalog: None,
+        }
+    }
+
+    fn file(export: &Export, name: &str) -> String {
+        let path = Path::new(CUSTOMERS_DIR).join(name);
+        let (_, bytes) = export
+            .files
+            .iter()
+            .find(|(p, _)| *p == path)
+            .unwrap_or_else(|| panic!("no {name}: {:?}", export.files));
+        String::from_utf8(bytes.clone()).unwrap()
+    }
+
+    #[test]
+    fn what_a_manifest_cannot_hold_is_left_out_with_a_warning() {
+        let export = export(&remote(), &[], &settings()).unwrap();
+        let id = |n: u128| Uuid::from_u128(n).to_string();
+        let shared = |n: u128| {
+            format!(
+                "license Argus/SAME (id {}) shares its legacy_license_key with another license \
+                 of Argus; it is exported by id",
+                id(n)
+            )
+        };
+        assert_eq!(
+            export.warnings,
+            [
+                "2 customers share customer_number DUP; they are exported by id".to_owned(),
+                shared(11),
+                shared(12),
+                format!(
+                    "license Argus/SAME (id {}): limitations.Users is null, which a manifest \
+                     cannot express (a limitation is a whole number of zero or more); it is left \
+                     out",
+                    id(12)
+                ),
+                shared(13),
+                format!(
+                    "license Argus/SAME (id {}): its edition \
+                     00000000-0000-0000-0000-0000000000ff is not among the editions of Argus; it \
+                     is left out",
+                    id(13)
+                ),
+                format!(
+                    "license Argus/SAME (id {}) belongs to customer {}, which SLASCONE does not \
+                     list; it is left out",
+                    id(14),
+                    id(9)
+                ),
+            ]
+        );
+        assert_eq!((export.customers, export.licenses), (3, 2));
+        // Shared numbers and blank ones are no identity: the id is.
+        let first = file(&export, &format!("{}.yaml", id(1)));
+        assert!(first.contains(&format!("id: {}", id(1))), "{first}");
+        assert!(!first.contains("DUP"), "{first}");
+        assert!(
+            !first.contains("limitations"),
+            "equal to the edition: {first}"
+        );
+        assert!(first.contains(&format!("id: {}", id(11))), "{first}");
+        assert!(file(&export, &format!("{}.yaml", id(3))).contains(&format!("id: {}", id(3))));
+    }
+
+    #[test]
+    fn a_customer_filter_names_existing_customers_only() {
+        let err = export(&remote(), &["K404".to_owned()], &settings()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "SLASCONE has no customer with customer_number or id `K404`"
+        );
+        let only = export(&remote(), &[Uuid::from_u128(2).to_string()], &settings()).unwrap();
+        assert_eq!(only.customers, 1);
+        assert!(
+            only.warnings
+                .contains(&"2 licenses of customers not exported are left out".to_owned()),
+            "{:?}",
+            only.warnings
+        );
+    }
+}

@@ -1,0 +1,579 @@
+//! `slascone-sync import-csv`: ERP/CRM CSV exports to a manifest directory, offline.
+//!
+//! The customer columns are those of SLASCONE's own customer CSV import; license rows describe
+//! edition-based licenses (the edition gives features, limitations and variables). Every row is
+//! checked and every problem reported as `file:row:column: message` (row = line in the file,
+//! the header being row 1) before anything is written; one bad row and nothing is written.
+//! Names (customer types, products, editions, license types) cannot be checked offline: `plan`
+//! checks them against SLASCONE and points at the manifest line.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use crate::cli::ImportCsvArgs;
+use crate::exit::Outcome;
+use crate::generate::{self, CUSTOMERS_DIR, CustomerOut, ExpiresOut, LicenseOut, ProjectOut};
+use crate::manifest::{DEFAULT_API_URL, DEFAULT_PORTAL_URL, PROJECT_FILE, Problem, Problems};
+use crate::model::Origin;
+
+/// Customer columns: (name, value required). All four required ones are what SLASCONE needs to
+/// create a customer by number.
+pub const CUSTOMER_COLUMNS: &[(&str, bool)] = &[
+    ("customer_number", true),
+    ("customer_name", true),
+    ("customer_type", true),
+    ("country", true),
+    ("street", false),
+    ("zip", false),
+    ("city", false),
+    ("phone", false),
+    ("email", false),
+    ("prospect_number", false),
+];
+
+/// License columns the header must have.
+pub const LICENSE_COLUMNS: &[&str] = &[
+    "customer_number",
+    "product",
+    "edition",
+    "legacy_license_key",
+    "token_limit",
+    "expiration_date",
+];
+
+/// License columns the header may have.
+pub const OPTIONAL_LICENSE_COLUMNS: &[&str] = &[
+    "license_type",
+    "goodwill_token_limit",
+    "floating_token_limit",
+    "user_limit",
+    "active",
+];
+
+/// License columns whose value may not be empty.
+const REQUIRED_LICENSE_VALUES: &[&str] = &[
+    "customer_number",
+    "product",
+    "edition",
+    "legacy_license_key",
+];
+
+/// `--delimiter`: one ASCII character; `tab` or `\t` for a tab, which is hard to type in a shell.
+pub fn parse_delimiter(text: &str) -> Result<u8, String> {
+    match text {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        _ if text.len() == 1 && text.is_ascii() && text != "\"" && text != "\n" => {
+            Ok(text.as_bytes()[0])
+        }
+        _ => Err(format!(
+            "the delimiter is one character such as `,`, `;` or `tab`, not `{text}`"
+        )),
+    }
+}
+
+pub fn run(args: &ImportCsvArgs) -> anyhow::Result<Outcome> {
+    generate::check_out_dir(&args.out, args.force)?;
+    let customers = match convert(&args.customers, args.licenses.as_deref(), args.delimiter) {
+        Ok(customers) => customers,
+        Err(problems) => {
+            crate::cmd::print_problems(&problems);
+            eprintln!("Nothing was written.");
+            return Ok(Outcome::Error);
+        }
+    };
+    let files = files(&customers)?;
+    generate::write_tree(&args.out, &files, args.force)?;
+    let licenses: usize = customers.iter().map(|c| c.licenses.len()).sum();
+    eprintln!(
+        "Wrote {} customer{} and {} license{} to {}.",
+        customers.len(),
+        if customers.len() == 1 { "" } else { "s" },
+        licenses,
+        if licenses == 1 { "" } else { "s" },
+        args.out.display()
+    );
+    eprintln!(
+        "Next: set isv_id in {}, then run `slascone-sync plan {}`.",
+        args.out.join(PROJECT_FILE).display(),
+        args.out.display()
+    );
+    Ok(Outcome::Success)
+}
+
+/// The files of the manifest directory: the project file with placeholders, the schemas, and one
+/// manifest per customer.
+pub fn files(customers: &[CustomerOut]) -> anyhow::Result<Vec<(PathBuf, Vec<u8>)>> {
+    let project = ProjectOut {
+        api_url: Some(DEFAULT_API_URL.to_owned()),
+        portal_url: Some(DEFAULT_PORTAL_URL.to_owned()),
+        ..ProjectOut::default()
+    };
+    let yaml = format!(
+        "{}# isv_id: 00000000-0000-0000-0000-000000000000  # FILL IN your ISV id, then remove the `# `\n",
+        generate::project_yaml(&project)?
+    );
+    let comment = "Written by `slascone-sync import-csv`. Fill in before running plan:\n\
+                   - isv_id: your ISV id (a UUID, shown in the SLASCONE portal), on the line below;\n\
+                   - api_url, if your tenant is not on the default server.\n\
+                   The admin key is read from the environment variable SLASCONE_ADMIN_KEY, never \
+                   from a file.";
+    let mut files = vec![(
+        PathBuf::from(PROJECT_FILE),
+        generate::project_file(comment, &yaml).into_bytes(),
+    )];
+    files.extend(generate::schema_files()?);
+    let keys: Vec<&str> = customers
+        .iter()
+        .map(|c| c.customer_number.as_deref().unwrap_or_default())
+        .collect();
+    for (customer, name) in customers.iter().zip(generate::file_names(keys)) {
+        files.push((
+            Path::new(CUSTOMERS_DIR).join(format!("{name}.yaml")),
+            generate::customer_file(customer, "")?.into_bytes(),
+        ));
+    }
+    Ok(files)
+}
+
+/// Reads both files; the customers, sorted by number, each with its licenses sorted by product
+/// and key; or every problem of both files.
+pub fn convert(
+    customers_file: &Path,
+    licenses_file: Option<&Path>,
+    delimiter: u8,
+) -> Result<Vec<CustomerOut>, Problems> {
+    let mut problems = Vec::new();
+    let mut customers: BTreeMap<String, (usize, CustomerOut)> = BTreeMap::new();
+    if let Some(table) = Table::read(customers_file, delimiter, &mut problems) {
+        read_customers(&table, &mut customers, &mut problems);
+    }
+    if let Some(file) = licenses_file
+        && let Some(table) = Table::read(file, delimiter, &mut problems)
+    {
+        read_licenses(&table, &mut customers, &mut problems);
+    }
+    if !problems.is_empty() {
+        return Err(Problems(problems));
+    }
+    Ok(customers
+        .into_values()
+        .map(|(_, mut customer)| {
+            customer.licenses.sort_by(|a, b| {
+                (&a.product, &a.legacy_license_key).cmp(&(&b.product, &b.legacy_license_key))
+            });
+            customer
+        })
+        .collect())
+}
+
+/// A CSV file with its header checked: column name → index.
+struct Table {
+    file: PathBuf,
+    /// Lowercased column name → index.
+    columns: HashMap<String, usize>,
+    /// The header's names as written, for messages.
+    names: Vec<String>,
+    width: usize,
+    rows: Vec<Row>,
+}
+
+struct Row {
+    line: usize,
+    cells: Vec<String>,
+}
+
+impl Table {
+    /// Reads the file; `None` when it cannot be read at all (reported).
+    fn read(file: &Path, delimiter: u8, problems: &mut Vec<Problem>) -> Option<Table> {
+        let bytes = match std::fs::read(file) {
+            Ok(bytes) => bytes,
+            Err(err) => {
+                problems.push(Problem::general(format!(
+                    "{}: cannot read: {err}",
+                    file.display()
+                )));
+                return None;
+            }
+        };
+        // Spreadsheet programs often start UTF-8 files with a byte order mark.
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(bytes);
+        let mut header: Option<(usize, Vec<String>)> = None;
+        let mut rows = Vec::new();
+        let mut record = csv::StringRecord::new();
+        loop {
+            match reader.read_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {
+                    let line = record.position().map_or(0, |p| p.line() as usize);
+                    let cells: Vec<String> = record.iter().map(|c| c.trim().to_owned()).collect();
+                    if header.is_none() {
+                        header = Some((line, cells));
+                    } else {
+                        rows.push(Row { line, cells });
+                    }
+                }
+                Err(err) => {
+                    let line = err.position().map_or(0, |p| p.line() as usize);
+                    let message = match err.kind() {
+                        csv::ErrorKind::Utf8 { err, .. } => format!(
+                            "column {} is not UTF-8 text; save the file as UTF-8",
+                            err.field() + 1
+                        ),
+                        _ => err.to_string(),
+                    };
+                    problems.push(Problem::at(origin(file, line, 1), message));
+                    if !matches!(err.kind(), csv::ErrorKind::Utf8 { .. }) {
+                        return None;
+                    }
+                }
+            }
+        }
+        let Some((header_line, names)) = header else {
+            problems.push(Problem::general(format!(
+                "{}: the file is empty; it needs a header row naming its columns",
+                file.display()
+            )));
+            return None;
+        };
+        let mut columns = HashMap::new();
+        for (index, name) in names.iter().enumerate() {
+            let name = name.to_lowercase();
+            if name.is_empty() {
+                continue;
+            }
+            if let Some(first) = columns.insert(name.clone(), index) {
+                problems.push(Problem::at(
+                    origin(file, header_line, index + 1),
+                    format!(
+                        "column `{name}` is given twice; first as column {}",
+                        first + 1
+                    ),
+                ));
+            }
+        }
+        Some(Table {
+            file: file.to_path_buf(),
+            columns,
+            width: names.len(),
+            names,
+            rows,
+        })
+    }
+
+    /// Reports header names that are not `known`, and `required` ones that are missing; `false`
+    /// when the header is unusable.
+    fn check_header(&self, known: &[&str], required: &[&str], problems: &mut Vec<Problem>) -> bool {
+        let mut ok = true;
+        let mut unknown: Vec<(&String, &usize)> = self
+            .columns
+            .iter()
+            .filter(|(name, _)| !known.contains(&name.as_str()))
+            .collect();
+        unknown.sort_by_key(|(_, index)| **index);
+        for (_, index) in unknown {
+            ok = false;
+            problems.push(
+                Problem::at(
+                    origin(&self.file, 1, index + 1),
+                    format!("unknown column `{}`", self.names[*index]),
+                )
+                .with_hint(format!("known columns: {}", known.join(", "))),
+            );
+        }
+        let missing: Vec<&str> = required
+            .iter()
+            .copied()
+            .filter(|name| !self.columns.contains_key(*name))
+            .collect();
+        if !missing.is_empty() {
+            ok = false;
+            problems.push(Problem::at(
+                origin(&self.file, 1, 1),
+                format!(
+                    "the header has no column {}",
+                    missing
+                        .iter()
+                        .map(|m| format!("`{m}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        ok
+    }
+
+    /// Reports a row whose number of cells differs from the header's; `false` then.
+    fn check_width(&self, row: &Row, problems: &mut Vec<Problem>) -> bool {
+        // A trailing delimiter on every line is common in ERP exports: an empty last cell is
+        // tolerated where the header has none.
+        let width = match row.cells.split_last() {
+            Some((last, rest)) if row.cells.len() == self.width + 1 && last.is_empty() => {
+                rest.len()
+            }
+            _ => row.cells.len(),
+        };
+        if width == self.width {
+            return true;
+        }
+        problems.push(Problem::at(
+            origin(&self.file, row.line, width.min(self.width) + 1),
+            format!(
+                "the row has {width} values, the header {} columns",
+                self.width
+            ),
+        ));
+        false
+    }
+
+    /// The cell of `column` in `row`: `None` when the column is absent or the cell empty.
+    fn get<'r>(&self, row: &'r Row, column: &str) -> Option<&'r str> {
+        let index = *self.columns.get(column)?;
+        row.cells
+            .get(index)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    fn at(&self, row: &Row, column: &str) -> Origin {
+        let index = self.columns.get(column).copied().unwrap_or(0);
+        origin(&self.file, row.line, index + 1)
+    }
+
+    /// A required cell; reports it when empty.
+    fn required<'r>(
+        &self,
+        row: &'r Row,
+        column: &str,
+        problems: &mut Vec<Problem>,
+    ) -> Option<&'r str> {
+        let value = self.get(row, column);
+        if value.is_none() {
+            problems.push(Problem::at(
+                self.at(row, column),
+                format!("`{column}` is required but empty"),
+            ));
+        }
+        value
+    }
+}
+
+fn origin(file: &Path, line: usize, column: usize) -> Origin {
+    Origin {
+        file: file.to_path_buf(),
+        line,
+        column,
+    }
+}
+
+fn read_customers(
+    table: &Table,
+    customers: &mut BTreeMap<String, (usize, CustomerOut)>,
+    problems: &mut Vec<Problem>,
+) {
+    let known: Vec<&str> = CUSTOMER_COLUMNS.iter().map(|(name, _)| *name).collect();
+    let required: Vec<&str> = CUSTOMER_COLUMNS
+        .iter()
+        .filter(|(_, required)| *required)
+        .map(|(name, _)| *name)
+        .collect();
+    if !table.check_header(&known, &required, problems) {
+        return;
+    }
+    for row in &table.rows {
+        if !table.check_width(row, problems) {
+            continue;
+        }
+        let values: Vec<Option<&str>> = required
+            .iter()
+            .map(|column| table.required(row, column, problems))
+            .collect();
+        let [Some(number), Some(name), Some(customer_type), Some(country)] = values[..] else {
+            continue;
+        };
+        if let Some((first, _)) = customers.get(number) {
+            problems.push(Problem::at(
+                table.at(row, "customer_number"),
+                format!("customer_number `{number}` is already on row {first}"),
+            ));
+            continue;
+        }
+        let text = |column: &str| table.get(row, column).map(str::to_owned);
+        let customer = CustomerOut {
+            customer_number: Some(number.to_owned()),
+            company_name: Some(name.to_owned()),
+            customer_type: Some(customer_type.to_owned()),
+            country: Some(country.to_owned()),
+            street: text("street"),
+            zip: text("zip"),
+            city: text("city"),
+            phone: text("phone"),
+            email: text("email"),
+            prospect_number: text("prospect_number"),
+            ..CustomerOut::default()
+        };
+        customers.insert(number.to_owned(), (row.line, customer));
+    }
+}
+
+fn read_licenses(
+    table: &Table,
+    customers: &mut BTreeMap<String, (usize, CustomerOut)>,
+    problems: &mut Vec<Problem>,
+) {
+    let known: Vec<&str> = LICENSE_COLUMNS
+        .iter()
+        .chain(OPTIONAL_LICENSE_COLUMNS)
+        .copied()
+        .collect();
+    if !table.check_header(&known, LICENSE_COLUMNS, problems) {
+        return;
+    }
+    let mut seen: HashMap<(String, String), usize> = HashMap::new();
+    for row in &table.rows {
+        if !table.check_width(row, problems) {
+            continue;
+        }
+        let values: Vec<Option<&str>> = REQUIRED_LICENSE_VALUES
+            .iter()
+            .map(|column| table.required(row, column, problems))
+            .collect();
+        let count = |column: &str, problems: &mut Vec<Problem>| {
+            let text = table.get(row, column)?;
+            match text.parse::<u64>() {
+                Ok(value) if i64::try_from(value).is_ok() => Some(value),
+                _ => {
+                    problems.push(Problem::at(
+                        table.at(row, column),
+                        format!("`{column}` must be a whole number of zero or more, not `{text}`"),
+                    ));
+                    None
+                }
+            }
+        };
+        let token_limit = count("token_limit", problems);
+        let goodwill_token_limit = count("goodwill_token_limit", problems);
+        let floating_token_limit = count("floating_token_limit", problems);
+        let user_limit = count("user_limit", problems);
+        let expires =
+            table
+                .get(row, "expiration_date")
+                .and_then(|text| match parse_expiration(text) {
+                    Some(expires) => Some(expires),
+                    None => {
+                        problems.push(
+                        Problem::at(
+                            table.at(row, "expiration_date"),
+                            format!("`expiration_date` is not a date: `{text}`"),
+                        )
+                        .with_hint(
+                            "write a date as 2027-12-31 or 31.12.2027, `never`, or leave it empty \
+                             for the edition's expiration",
+                        ),
+                    );
+                        None
+                    }
+                });
+        let active = table
+            .get(row, "active")
+            .and_then(|text| match text.to_lowercase().as_str() {
+                "true" | "yes" | "1" => Some(true),
+                "false" | "no" | "0" => Some(false),
+                _ => {
+                    problems.push(Problem::at(
+                        table.at(row, "active"),
+                        format!("`active` must be true or false (or yes/no, 1/0), not `{text}`"),
+                    ));
+                    None
+                }
+            });
+        let [Some(number), Some(product), Some(edition), Some(legacy)] = values[..] else {
+            continue;
+        };
+        let Some((_, owner)) = customers.get_mut(number) else {
+            problems.push(Problem::at(
+                table.at(row, "customer_number"),
+                format!("no customer with customer_number `{number}` in the customers file"),
+            ));
+            continue;
+        };
+        if let Some(first) = seen.insert((product.to_owned(), legacy.to_owned()), row.line) {
+            problems.push(Problem::at(
+                table.at(row, "legacy_license_key"),
+                format!(
+                    "license `{legacy}` of product `{product}` is already on row {first}; \
+                     SLASCONE keeps legacy_license_key unique per product"
+                ),
+            ));
+            continue;
+        }
+        owner.licenses.push(LicenseOut {
+            legacy_license_key: Some(legacy.to_owned()),
+            product: product.to_owned(),
+            edition: edition.to_owned(),
+            license_type: table.get(row, "license_type").map(str::to_owned),
+            token_limit,
+            goodwill_token_limit,
+            floating_token_limit,
+            user_limit,
+            expires,
+            active,
+            ..LicenseOut::default()
+        });
+    }
+}
+
+/// `never`, `YYYY-MM-DD` (optionally followed by a time, which is dropped), or `DD.MM.YYYY`.
+fn parse_expiration(text: &str) -> Option<ExpiresOut> {
+    if text.eq_ignore_ascii_case("never") {
+        return Some(ExpiresOut::Text("never".to_owned()));
+    }
+    let iso = time::macros::format_description!("[year]-[month]-[day]");
+    let german = time::macros::format_description!("[day].[month].[year]");
+    let date_part = match text.get(..10) {
+        Some(head) if text.len() == 10 || matches!(text.as_bytes()[10], b'T' | b' ') => head,
+        _ => text,
+    };
+    let date = time::Date::parse(date_part, &iso)
+        .or_else(|_| time::Date::parse(text, &german))
+        .ok()?;
+    Some(ExpiresOut::Text(format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiration_dates() {
+        let text = |t: &str| match parse_expiration(t) {
+            Some(ExpiresOut::Text(text)) => Some(text),
+            _ => None,
+        };
+        assert_eq!(text("2027-12-31").as_deref(), Some("2027-12-31"));
+        assert_eq!(text("2027-12-31T00:00:00Z").as_deref(), Some("2027-12-31"));
+        assert_eq!(text("31.12.2027").as_deref(), Some("2027-12-31"));
+        assert_eq!(text("Never").as_deref(), Some("never"));
+        assert_eq!(text("2027-02-30"), None);
+        assert_eq!(text("12/31/2027"), None);
+        assert_eq!(text("2027-12-3"), None);
+    }
+
+    #[test]
+    fn delimiters() {
+        assert_eq!(parse_delimiter(";"), Ok(b';'));
+        assert_eq!(parse_delimiter("tab"), Ok(b'\t'));
+        assert_eq!(parse_delimiter("\\t"), Ok(b'\t'));
+        assert!(parse_delimiter(";;").is_err());
+        assert!(parse_delimiter("\"").is_err());
+    }
+}

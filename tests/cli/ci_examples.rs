@@ -1,0 +1,240 @@
+//! The CI examples (examples/ci) are valid YAML of the expected shape, and every `slascone-sync`
+//! command line in them uses only subcommands and flags the binary has, as clap defines them.
+
+use std::path::{Path, PathBuf};
+
+use clap::CommandFactory;
+use serde_json::Value;
+use slascone_sync::cli::Cli;
+
+fn workflow_files() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ci");
+    let mut found = Vec::new();
+    let mut pending = vec![root];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("yml" | "yaml")
+            ) {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Every shell script in a workflow: values of `run`, `script`, `before_script`, `after_script`.
+fn scripts(value: &Value, into: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                let is_script = matches!(
+                    key.as_str(),
+                    "run" | "script" | "before_script" | "after_script"
+                );
+                match inner {
+                    Value::String(text) if is_script => into.push(text.clone()),
+                    Value::Array(lines) if is_script => {
+                        into.extend(lines.iter().filter_map(Value::as_str).map(str::to_owned))
+                    }
+                    _ => scripts(inner, into),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| scripts(item, into)),
+        _ => {}
+    }
+}
+
+/// The `slascone-sync ...` commands of a script, as words (quotes removed), up to a redirection.
+fn commands(script: &str) -> Vec<Vec<String>> {
+    let joined = script.replace("\\\n", " ");
+    let mut found = Vec::new();
+    for line in joined.lines() {
+        for part in line.split(['|', ';', '&']) {
+            let words = shell_words(part);
+            if words.first().map(String::as_str) == Some("slascone-sync") {
+                let words = words
+                    .into_iter()
+                    .take_while(|w| !w.starts_with('>') && !w.starts_with("2>") && w != "<")
+                    .collect();
+                found.push(words);
+            }
+        }
+    }
+    found
+}
+
+fn shell_words(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quote = None;
+    let mut in_word = false;
+    for c in text.chars() {
+        match (quote, c) {
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (Some(q), c) if c == q => quote = None,
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            (_, c) => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    words
+}
+
+/// Checks one command line against clap's definition; the first problem, if any.
+fn check(words: &[String]) -> Result<(), String> {
+    let mut root = Cli::command();
+    root.build();
+    let name = words.get(1).ok_or("no subcommand")?;
+    let sub = root
+        .find_subcommand(name)
+        .ok_or_else(|| format!("unknown subcommand `{name}`"))?;
+    let positionals = sub.get_positionals().count();
+    let mut given_positionals = 0;
+    let mut rest = words[2..].iter();
+    while let Some(word) = rest.next() {
+        if let Some(flag) = word.strip_prefix("--") {
+            let (flag, inline_value) = match flag.split_once('=') {
+                Some((flag, _)) => (flag, true),
+                None => (flag, false),
+            };
+            let arg = sub
+                .get_arguments()
+                .chain(root.get_arguments())
+                .find(|arg| arg.get_long() == Some(flag))
+                .ok_or_else(|| format!("`{name}` has no flag --{flag}"))?;
+            if arg.get_action().takes_values() && !inline_value {
+                rest.next()
+                    .ok_or_else(|| format!("--{flag} needs a value"))?;
+            }
+        } else if word.starts_with('-') && word.len() > 1 {
+            return Err(format!(
+                "short flag {word}: write the long form in examples"
+            ));
+        } else {
+            given_positionals += 1;
+            if given_positionals > positionals {
+                return Err(format!("`{name}` takes no argument `{word}`"));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn the_checker_refuses_what_the_binary_would() {
+    let words = |line: &str| commands(line).remove(0);
+    assert!(
+        check(&words(
+            "slascone-sync plan dir --format markdown --out plan.json > x"
+        ))
+        .is_ok()
+    );
+    assert!(check(&words("slascone-sync plan --sandbox --env=prod")).is_ok());
+    assert!(check(&words("slascone-sync plan --no-such-flag")).is_err());
+    assert!(check(&words("slascone-sync deploy")).is_err());
+    assert!(check(&words("slascone-sync apply --plan")).is_err());
+    assert!(check(&words("slascone-sync schema extra")).is_err());
+    assert!(commands("cargo install --locked slascone-sync").is_empty());
+}
+
+#[test]
+fn workflows_are_yaml_and_use_only_real_commands_and_flags() {
+    let files = workflow_files();
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        ["apply.yml", "drift.yml", "plan.yml", ".gitlab-ci.yml"],
+        "{files:?}"
+    );
+    let mut all = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let yaml: Value = serde_saphyr::from_str(&text)
+            .unwrap_or_else(|err| panic!("{}: not YAML: {err}", file.display()));
+        let is_github = file.parent().unwrap().ends_with("github");
+        if is_github {
+            assert!(yaml.get("on").is_some(), "{}: no `on`", file.display());
+            for (job, body) in yaml["jobs"].as_object().expect("jobs") {
+                assert!(body["runs-on"].is_string(), "{job}: no runs-on");
+                assert!(body["steps"].is_array(), "{job}: no steps");
+            }
+        } else {
+            assert!(yaml["stages"].is_array(), "{}: no stages", file.display());
+            for job in ["plan", "apply", "drift"] {
+                assert!(yaml[job]["script"].is_array(), "{job}: no script");
+            }
+        }
+        assert!(
+            text.contains("SLASCONE_ADMIN_KEY"),
+            "{}: the secret is named",
+            file.display()
+        );
+        let mut found = Vec::new();
+        scripts(&yaml, &mut found);
+        let lines: Vec<Vec<String>> = found.iter().flat_map(|s| commands(s)).collect();
+        assert!(
+            !lines.is_empty(),
+            "{}: no slascone-sync command",
+            file.display()
+        );
+        for words in &lines {
+            if let Err(problem) = check(words) {
+                panic!("{}: `{}`: {problem}", file.display(), words.join(" "));
+            }
+        }
+        all.extend(lines.into_iter().map(|words| words.join(" ")));
+    }
+    let has = |parts: &[&str]| {
+        all.iter()
+            .any(|line| parts.iter().all(|p| line.contains(p)))
+    };
+    assert!(has(&[
+        "plan",
+        "--format markdown",
+        "--out plan.json",
+        "--detailed-exitcode"
+    ]));
+    assert!(has(&["apply", "--plan plan.json", "--auto-approve"]));
+}
+
+#[test]
+fn plans_of_forked_pull_requests_never_get_the_key() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ci");
+    let text = std::fs::read_to_string(root.join("github/plan.yml")).unwrap();
+    let yaml: Value = serde_saphyr::from_str(&text).unwrap();
+    assert!(yaml["on"].get("pull_request_target").is_none());
+    assert_eq!(
+        yaml["jobs"]["plan"]["if"],
+        "github.event.pull_request.head.repo.full_name == github.repository"
+    );
+    let text = std::fs::read_to_string(root.join("gitlab/.gitlab-ci.yml")).unwrap();
+    let yaml: Value = serde_saphyr::from_str(&text).unwrap();
+    let rule = yaml["plan"]["rules"][0]["if"].as_str().unwrap();
+    assert!(
+        rule.contains("$CI_MERGE_REQUEST_SOURCE_PROJECT_ID == $CI_PROJECT_ID"),
+        "{rule}"
+    );
+}
