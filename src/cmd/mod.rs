@@ -79,14 +79,19 @@ impl Session {
                     project.file.display()
                 )
             })?;
-            let admin_key = match std::env::var(&project.admin_key_env) {
-                Ok(key) if !key.trim().is_empty() => AdminKey::new(key.trim()),
+            let key = match std::env::var(&project.admin_key_env) {
+                Ok(key) if !key.trim().is_empty() => key.trim().to_owned(),
                 _ => bail!(
                     "the environment variable {} is not set; it must hold the SLASCONE AdminKey (admin_key_env in {})",
                     project.admin_key_env,
                     project.file.display()
                 ),
             };
+            let written = manifest::key_written_in_files(project, &key);
+            if !written.0.is_empty() {
+                return Err(anyhow::Error::new(written));
+            }
+            let admin_key = AdminKey::new(key);
             (base_url.clone(), isv_id, admin_key, base_url, None)
         };
         let mut config = ClientConfig::new(base_url, isv_id, admin_key);

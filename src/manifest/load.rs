@@ -363,6 +363,36 @@ fn check_duplicates(customers: &[Customer], problems: &mut Vec<Problem>) {
     }
 }
 
+/// Keys shorter than this are not searched for: they would be found by chance in ordinary text.
+const MIN_SECRET_LEN: usize = 8;
+
+/// Every place `secret` is written in the project file or a manifest file below `dir`. Only
+/// positions come back, so a message can point at the place without repeating what is there.
+pub(crate) fn find_secret(project: &super::Project, secret: &str) -> Vec<Origin> {
+    if secret.len() < MIN_SECRET_LEN {
+        return Vec::new();
+    }
+    let catalog = project.sandbox_catalog.as_ref().map(|c| c.value.as_path());
+    let mut files = vec![project.file.clone()];
+    files.extend(manifest_files(&project.dir, catalog).unwrap_or_default());
+    let mut found = Vec::new();
+    for file in files {
+        let Ok(text) = read_limited(&file) else {
+            continue;
+        };
+        for (line_index, line) in text.lines().enumerate() {
+            for (byte, _) in line.match_indices(secret) {
+                found.push(Origin {
+                    file: file.clone(),
+                    line: line_index + 1,
+                    column: line[..byte].chars().count() + 1,
+                });
+            }
+        }
+    }
+    found
+}
+
 /// For the proptests: validates one manifest file's text without a directory around it.
 #[cfg(test)]
 pub(crate) fn check_text(file: &Path, text: &str) -> (Vec<Customer>, Vec<Problem>) {

@@ -29,6 +29,27 @@ pub fn load(dir: &Path, env: Option<&str>) -> Result<Manifests, Problems> {
     load::load(dir, env)
 }
 
+/// A problem for every place the admin key (the value of the variable `admin_key_env` names) is
+/// written in slascone.yaml or a manifest file. A key pasted as a value would otherwise be shown
+/// in plans and sent to SLASCONE as data; the problems name the place, never the key.
+pub fn key_written_in_files(project: &Project, key: &str) -> Problems {
+    Problems(
+        load::find_secret(project, key)
+            .into_iter()
+            .map(|origin| {
+                Problem::at(
+                    origin,
+                    format!(
+                        "the admin key (the value of the environment variable {}) is written here; it must only live in that variable",
+                        project.admin_key_env
+                    ),
+                )
+                .with_hint("remove it from the file, and rotate the key if the file was ever pushed")
+            })
+            .collect(),
+    )
+}
+
 /// Everything a manifest directory holds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Manifests {
