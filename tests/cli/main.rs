@@ -5,4 +5,5 @@ mod client;
 mod e2e;
 mod manifest;
 mod sandbox;
+mod secrets;
 mod support;
