@@ -7,7 +7,7 @@ pub mod plan;
 use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use uuid::Uuid;
@@ -97,6 +97,8 @@ impl Session {
         let mut config = ClientConfig::new(base_url, isv_id, admin_key);
         config.page_size = i64::from(read.page_size);
         config.verbose = global.verbose;
+        config.total_timeout = Duration::from_secs(global.timeout);
+        config.request_timeout = config.request_timeout.min(config.total_timeout);
         let client = Client::new(config).map_err(anyhow::Error::msg)?;
         Ok(Session {
             client,
