@@ -7,3 +7,4 @@ mod manifest;
 mod sandbox;
 mod secrets;
 mod support;
+mod transport;
