@@ -59,6 +59,10 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time allowed for one call, retries included (`--timeout`).
 pub const DEFAULT_TOTAL_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// The largest answer accepted (256 MiB): room for every customer of a large ISV in one
+/// `GET /customers`, and a bound on what an endless or hostile answer can make the client hold.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 256 << 20;
+
 /// How often and how long to retry.
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
@@ -115,7 +119,7 @@ impl ClientConfig {
             retry: RetryPolicy::default(),
             page_size: 500,
             verbose: false,
-            max_body_bytes: 1 << 30,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         }
     }
 }
@@ -434,12 +438,15 @@ impl Client {
             path: self.path("/licenses/filtered/detailed"),
             message,
         };
-        let mut seen: HashSet<Uuid> = HashSet::with_capacity(expected_len);
-        let mut out: Vec<LicenseDto> = Vec::with_capacity(expected_len);
+        // The count comes from the server: reserve no more than a few pages' worth up front.
+        let page = usize::try_from(self.inner.config.page_size).unwrap_or(1);
+        let reserve = expected_len.min(page.saturating_mul(4));
+        let mut seen: HashSet<Uuid> = HashSet::with_capacity(reserve);
+        let mut out: Vec<LicenseDto> = Vec::with_capacity(reserve);
         let mut page = i64::from(self.inner.page_base.load(Ordering::Relaxed));
         let mut previous_page_len = 0usize;
         // Every useful page adds at least one license, so this bounds a misbehaving server.
-        let max_pages = expected_len as i64 + 2;
+        let max_pages = expected.saturating_add(2);
         for _ in 0..max_pages {
             let rows = self
                 .licenses_page(&LicenseFilterDto {
