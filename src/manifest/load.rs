@@ -393,8 +393,8 @@ pub(crate) fn find_secret(project: &super::Project, secret: &str) -> Vec<Origin>
     found
 }
 
-/// For the proptests: validates one manifest file's text without a directory around it.
-#[cfg(test)]
+/// Validates one manifest file's text without a directory around it (the fuzz target's and the
+/// proptests' entry point).
 pub(crate) fn check_text(file: &Path, text: &str) -> (Vec<Customer>, Vec<Problem>) {
     let mut problems = Vec::new();
     let mut customers = Vec::new();

@@ -50,6 +50,18 @@ pub fn key_written_in_files(project: &Project, key: &str) -> Problems {
     )
 }
 
+/// Parses and validates the text of one manifest file as if it were `file`, with no project file
+/// and no directory: the customers it holds, or every problem found. For fuzzing and tools that
+/// check a single file.
+pub fn check_str(file: &Path, text: &str) -> Result<Vec<Customer>, Problems> {
+    let (customers, problems) = load::check_text(file, text);
+    if problems.is_empty() {
+        Ok(customers)
+    } else {
+        Err(Problems(problems))
+    }
+}
+
 /// Everything a manifest directory holds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Manifests {
