@@ -3,6 +3,7 @@
 
 mod client;
 mod e2e;
+mod hostile;
 mod manifest;
 mod sandbox;
 mod secrets;
