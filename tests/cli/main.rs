@@ -2,6 +2,7 @@
 //! sandbox over HTTP on loopback, the manifest loader on files).
 
 mod client;
+mod crash;
 mod e2e;
 mod hostile;
 mod manifest;
