@@ -122,7 +122,10 @@ impl Session {
 pub fn load_manifests(dir: &Path, global: &GlobalArgs) -> Option<Manifests> {
     match manifest::load(dir, global.env.as_deref()) {
         Ok(manifests) => Some(manifests),
-        Err(problems) => {
+        Err(mut problems) => {
+            if let Some(key) = manifest::admin_key_from_env(dir, global.env.as_deref()) {
+                problems.redact(&key);
+            }
             print_problems(&problems);
             None
         }

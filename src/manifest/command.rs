@@ -25,7 +25,10 @@ pub fn validate(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outc
             );
             Ok(Outcome::Success)
         }
-        Err(problems) => {
+        Err(mut problems) => {
+            if let Some(key) = super::admin_key_from_env(&args.dir, global.env.as_deref()) {
+                problems.redact(&key);
+            }
             eprintln!("{problems}");
             Ok(Outcome::Error)
         }

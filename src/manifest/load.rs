@@ -364,7 +364,16 @@ fn check_duplicates(customers: &[Customer], problems: &mut Vec<Problem>) {
 }
 
 /// Keys shorter than this are not searched for: they would be found by chance in ordinary text.
-const MIN_SECRET_LEN: usize = 8;
+pub(crate) const MIN_SECRET_LEN: usize = 8;
+
+/// The `admin_key_env` of the project file in `dir`, read even when the rest of the directory has
+/// problems; the default when the project file gives none.
+pub(crate) fn admin_key_env(dir: &Path, env: Option<&str>) -> String {
+    let mut ignored = Vec::new();
+    load_project(dir, env, &mut ignored)
+        .map(|project| project.admin_key_env)
+        .unwrap_or_else(|| DEFAULT_ADMIN_KEY_ENV.to_owned())
+}
 
 /// Every place `secret` is written in the project file or a manifest file below `dir`. Only
 /// positions come back, so a message can point at the place without repeating what is there.
