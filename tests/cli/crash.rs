@@ -266,14 +266,27 @@ fn answered_creates(log: &[Logged]) -> (usize, usize) {
     (answered("/data_exchange/customers"), answered("/licenses"))
 }
 
+/// Customers and licenses stored. apply keeps writing meanwhile, so a listing whose count and
+/// pages disagree (an error, never a short result) is read again.
 async fn stored(url: &str) -> (usize, usize) {
     let client = support::client_for(url, KEY);
-    let customers = client.list_customers().await.unwrap().len();
-    let mut licenses = 0;
-    for product in client.products().await.unwrap() {
-        licenses += client.list_licenses(product.id).await.unwrap().len();
+    let mut last_error = None;
+    for _ in 0..20 {
+        let read = async {
+            let customers = client.list_customers().await?.len();
+            let mut licenses = 0;
+            for product in client.products().await? {
+                licenses += client.list_licenses(product.id).await?.len();
+            }
+            Ok::<_, slascone_sync::remote::ApiError>((customers, licenses))
+        };
+        match read.await {
+            Ok(counts) => return counts,
+            Err(err) => last_error = Some(err),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    (customers, licenses)
+    panic!("the sandbox could not be read: {last_error:?}");
 }
 
 /// Kill points of the sandbox: the writes one incarnation answers before it is killed.

@@ -81,6 +81,17 @@ const KEY_VALUE: &[(&str, &str)] = &[(
 ",
 )];
 
+/// The key pasted into fields whose problems quote the value: an id, a date.
+const KEY_QUOTED: &[(&str, &str)] = &[(
+    "acme.yaml",
+    "customers:
+  - id: {KEY}
+    customer_number: K001
+    licenses:
+      - { product: Argus, edition: Professional, expires: \"{KEY}\" }
+",
+)];
+
 /// Where the command's slascone.yaml points.
 #[derive(Debug, Clone, Copy)]
 enum Target {
@@ -173,6 +184,29 @@ const CASES: &[Case] = &[
         manifests: GOOD,
         project_extra: "admin_key_env: {KEY}\n",
         steps: &[(&["validate"], 1), (&["plan"], 1)],
+    },
+    case(
+        "validate a key quoted by problems",
+        Sandbox,
+        KEY_QUOTED,
+        &[(&["validate"], 1)],
+    ),
+    case(
+        "plan a key quoted by problems",
+        Sandbox,
+        KEY_QUOTED,
+        &[(&["plan"], 1)],
+    ),
+    Case {
+        name: "a key as the isv_id and URLs",
+        target: Sandbox,
+        manifests: GOOD,
+        project_extra: "portal_url: \"{KEY}\"\nenvironments:\n  prod: { isv_id: \"{KEY}\", api_url: \"{KEY}\" }\n",
+        steps: &[
+            (&["validate"], 1),
+            (&["plan"], 1),
+            (&["apply", "--env", "prod", "--auto-approve"], 1),
+        ],
     },
     case(
         "plan text",
