@@ -19,7 +19,7 @@ pub struct Cli {
 }
 
 /// Flags every command accepts.
-#[derive(Debug, Clone, Default, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// Use the named profile of `environments` in slascone.yaml.
     #[arg(long, global = true, value_name = "NAME")]
@@ -37,9 +37,29 @@ pub struct GlobalArgs {
     /// Log every request (method, path, status) to stderr.
     #[arg(long, global = true)]
     pub verbose: bool,
+    /// Give up on a request to SLASCONE after this many seconds, retries included (one attempt
+    /// gets at most 60 seconds, a connection 10).
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = crate::remote::DEFAULT_TOTAL_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub timeout: u64,
     /// Never colour the output (also: the NO_COLOR environment variable, or a pipe).
     #[arg(long, global = true)]
     pub no_color: bool,
+}
+
+/// The values the flags have when none is given.
+impl Default for GlobalArgs {
+    fn default() -> Self {
+        GlobalArgs {
+            env: None,
+            api_url: None,
+            isv_id: None,
+            sandbox: false,
+            verbose: false,
+            timeout: crate::remote::DEFAULT_TOTAL_TIMEOUT.as_secs(),
+            no_color: false,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

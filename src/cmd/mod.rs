@@ -9,7 +9,7 @@ mod progress;
 use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use uuid::Uuid;
@@ -81,19 +81,26 @@ impl Session {
                     project.file.display()
                 )
             })?;
-            let admin_key = match std::env::var(&project.admin_key_env) {
-                Ok(key) if !key.trim().is_empty() => AdminKey::new(key.trim()),
+            let key = match std::env::var(&project.admin_key_env) {
+                Ok(key) if !key.trim().is_empty() => key.trim().to_owned(),
                 _ => bail!(
                     "the environment variable {} is not set; it must hold the SLASCONE AdminKey (admin_key_env in {})",
                     project.admin_key_env,
                     project.file.display()
                 ),
             };
+            let written = manifest::key_written_in_files(project, &key);
+            if !written.0.is_empty() {
+                return Err(anyhow::Error::new(written));
+            }
+            let admin_key = AdminKey::new(key);
             (base_url.clone(), isv_id, admin_key, base_url, None)
         };
         let mut config = ClientConfig::new(base_url, isv_id, admin_key);
         config.page_size = i64::from(read.page_size);
         config.verbose = global.verbose;
+        config.total_timeout = Duration::from_secs(global.timeout);
+        config.request_timeout = config.request_timeout.min(config.total_timeout);
         let client = Client::new(config).map_err(anyhow::Error::msg)?;
         Ok(Session {
             client,
@@ -117,7 +124,10 @@ impl Session {
 pub fn load_manifests(dir: &Path, global: &GlobalArgs) -> Option<Manifests> {
     match manifest::load(dir, global.env.as_deref()) {
         Ok(manifests) => Some(manifests),
-        Err(problems) => {
+        Err(mut problems) => {
+            if let Some(key) = manifest::admin_key_from_env(dir, global.env.as_deref()) {
+                problems.redact(&key);
+            }
             print_problems(&problems);
             None
         }

@@ -8,6 +8,15 @@ use crate::exit::Outcome;
 pub fn validate(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outcome> {
     match super::load(&args.dir, global.env.as_deref()) {
         Ok(manifests) => {
+            // Offline, but with the key at hand (CI exports it) a key pasted into a file is
+            // caught before it reaches a plan.
+            if let Ok(key) = std::env::var(&manifests.project.admin_key_env) {
+                let written = super::key_written_in_files(&manifests.project, key.trim());
+                if !written.0.is_empty() {
+                    eprintln!("{written}");
+                    return Ok(Outcome::Error);
+                }
+            }
             println!(
                 "ok: {} customers, {} licenses in {} files",
                 manifests.customers.len(),
@@ -16,7 +25,10 @@ pub fn validate(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outc
             );
             Ok(Outcome::Success)
         }
-        Err(problems) => {
+        Err(mut problems) => {
+            if let Some(key) = super::admin_key_from_env(&args.dir, global.env.as_deref()) {
+                problems.redact(&key);
+            }
             eprintln!("{problems}");
             Ok(Outcome::Error)
         }

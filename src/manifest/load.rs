@@ -392,8 +392,47 @@ pub(crate) fn in_dir(dir: &Path, path: &Path) -> PathBuf {
     }
 }
 
-/// For the proptests: validates one manifest file's text without a directory around it.
-#[cfg(test)]
+/// Keys shorter than this are not searched for: they would be found by chance in ordinary text.
+pub(crate) const MIN_SECRET_LEN: usize = 8;
+
+/// The `admin_key_env` of the project file in `dir`, read even when the rest of the directory has
+/// problems; the default when the project file gives none.
+pub(crate) fn admin_key_env(dir: &Path, env: Option<&str>) -> String {
+    let mut ignored = Vec::new();
+    load_project(dir, env, &mut ignored)
+        .map(|project| project.admin_key_env)
+        .unwrap_or_else(|| DEFAULT_ADMIN_KEY_ENV.to_owned())
+}
+
+/// Every place `secret` is written in the project file or a manifest file below `dir`. Only
+/// positions come back, so a message can point at the place without repeating what is there.
+pub(crate) fn find_secret(project: &super::Project, secret: &str) -> Vec<Origin> {
+    if secret.len() < MIN_SECRET_LEN {
+        return Vec::new();
+    }
+    let catalog = project.sandbox_catalog.as_ref().map(|c| c.value.as_path());
+    let mut files = vec![project.file.clone()];
+    files.extend(manifest_files(&project.dir, catalog).unwrap_or_default());
+    let mut found = Vec::new();
+    for file in files {
+        let Ok(text) = read_limited(&file) else {
+            continue;
+        };
+        for (line_index, line) in text.lines().enumerate() {
+            for (byte, _) in line.match_indices(secret) {
+                found.push(Origin {
+                    file: file.clone(),
+                    line: line_index + 1,
+                    column: line[..byte].chars().count() + 1,
+                });
+            }
+        }
+    }
+    found
+}
+
+/// Validates one manifest file's text without a directory around it (the fuzz target's and the
+/// proptests' entry point).
 pub(crate) fn check_text(file: &Path, text: &str) -> (Vec<Customer>, Vec<Problem>) {
     let mut problems = Vec::new();
     let mut customers = Vec::new();

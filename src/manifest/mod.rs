@@ -29,6 +29,47 @@ pub fn load(dir: &Path, env: Option<&str>) -> Result<Manifests, Problems> {
     load::load(dir, env)
 }
 
+/// A problem for every place the admin key (the value of the variable `admin_key_env` names) is
+/// written in slascone.yaml or a manifest file. A key pasted as a value would otherwise be shown
+/// in plans and sent to SLASCONE as data; the problems name the place, never the key.
+pub fn key_written_in_files(project: &Project, key: &str) -> Problems {
+    Problems(
+        load::find_secret(project, key)
+            .into_iter()
+            .map(|origin| {
+                Problem::at(
+                    origin,
+                    format!(
+                        "the admin key (the value of the environment variable {}) is written here; it must only live in that variable",
+                        project.admin_key_env
+                    ),
+                )
+                .with_hint("remove it from the file, and rotate the key if the file was ever pushed")
+            })
+            .collect(),
+    )
+}
+
+/// The admin key from the environment variable the project file in `dir` names, if it is set.
+/// Used to keep the key out of problem messages, which quote the values they complain about.
+pub fn admin_key_from_env(dir: &Path, env: Option<&str>) -> Option<String> {
+    let key = std::env::var(load::admin_key_env(dir, env)).ok()?;
+    let key = key.trim();
+    (!key.is_empty()).then(|| key.to_owned())
+}
+
+/// Parses and validates the text of one manifest file as if it were `file`, with no project file
+/// and no directory: the customers it holds, or every problem found. For fuzzing and tools that
+/// check a single file.
+pub fn check_str(file: &Path, text: &str) -> Result<Vec<Customer>, Problems> {
+    let (customers, problems) = load::check_text(file, text);
+    if problems.is_empty() {
+        Ok(customers)
+    } else {
+        Err(Problems(problems))
+    }
+}
+
 /// Everything a manifest directory holds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Manifests {

@@ -64,6 +64,27 @@ impl Problems {
     }
 }
 
+impl Problems {
+    /// Replaces `secret` wherever a message or hint quotes it (a key pasted as, say, an
+    /// `isv_id` is quoted by "not a valid UUID"); the position still shows where it is written.
+    pub fn redact(&mut self, secret: &str) {
+        if secret.len() < super::load::MIN_SECRET_LEN {
+            return;
+        }
+        const SHOWN: &str = "<the admin key>";
+        for problem in &mut self.0 {
+            if problem.message.contains(secret) {
+                problem.message = problem.message.replace(secret, SHOWN);
+            }
+            if let Some(hint) = &mut problem.hint
+                && hint.contains(secret)
+            {
+                *hint = hint.replace(secret, SHOWN);
+            }
+        }
+    }
+}
+
 impl fmt::Display for Problems {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (index, problem) in self.sorted().into_iter().enumerate() {

@@ -52,6 +52,17 @@ impl fmt::Display for AdminKey {
     }
 }
 
+/// Time allowed for one attempt of a request, from connecting to the last byte of the answer.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Time allowed for making the connection (DNS, TCP, TLS).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time allowed for one call, retries included (`--timeout`).
+pub const DEFAULT_TOTAL_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The largest answer accepted (256 MiB): room for every customer of a large ISV in one
+/// `GET /customers`, and a bound on what an endless or hostile answer can make the client hold.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 256 << 20;
+
 /// How often and how long to retry.
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
@@ -81,9 +92,12 @@ pub struct ClientConfig {
     pub base_url: String,
     pub isv_id: Uuid,
     pub admin_key: AdminKey,
-    /// Time allowed for one request, from connecting to the last byte of the answer.
+    /// Time allowed for one attempt, from connecting to the last byte of the answer.
     pub request_timeout: Duration,
     pub connect_timeout: Duration,
+    /// Time allowed for one call, all its retries and waits included: a server that accepts
+    /// connections and never answers cannot hold a command (or a CI job) longer than this.
+    pub total_timeout: Duration,
     pub retry: RetryPolicy,
     /// Page size of the license listing.
     pub page_size: i64,
@@ -99,12 +113,13 @@ impl ClientConfig {
             base_url: base_url.into(),
             isv_id,
             admin_key,
-            request_timeout: Duration::from_secs(60),
-            connect_timeout: Duration::from_secs(10),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            total_timeout: DEFAULT_TOTAL_TIMEOUT,
             retry: RetryPolicy::default(),
             page_size: 500,
             verbose: false,
-            max_body_bytes: 1 << 30,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         }
     }
 }
@@ -156,9 +171,18 @@ impl Client {
             }
             other => return Err(format!("api_url `{base}`: unsupported scheme `{other}`")),
         }
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             .timeout(config.request_timeout)
             .connect_timeout(config.connect_timeout)
+            // A redirect would carry the AdminKey header to wherever it points, possibly over
+            // plain http; the SLASCONE API never redirects, so none is followed.
+            .redirect(reqwest::redirect::Policy::none());
+        if url.scheme() == "http" {
+            // Plain http is allowed because it never leaves the machine; a proxy from the
+            // environment (HTTP_PROXY) would carry the key off it in clear text.
+            http = http.no_proxy();
+        }
+        let http = http
             .user_agent(concat!("slascone-sync/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|err| format!("cannot build the HTTP client: {err}"))?;
@@ -414,12 +438,15 @@ impl Client {
             path: self.path("/licenses/filtered/detailed"),
             message,
         };
-        let mut seen: HashSet<Uuid> = HashSet::with_capacity(expected_len);
-        let mut out: Vec<LicenseDto> = Vec::with_capacity(expected_len);
+        // The count comes from the server: reserve no more than a few pages' worth up front.
+        let page = usize::try_from(self.inner.config.page_size).unwrap_or(1);
+        let reserve = expected_len.min(page.saturating_mul(4));
+        let mut seen: HashSet<Uuid> = HashSet::with_capacity(reserve);
+        let mut out: Vec<LicenseDto> = Vec::with_capacity(reserve);
         let mut page = i64::from(self.inner.page_base.load(Ordering::Relaxed));
         let mut previous_page_len = 0usize;
         // Every useful page adds at least one license, so this bounds a misbehaving server.
-        let max_pages = expected_len as i64 + 2;
+        let max_pages = expected.saturating_add(2);
         for _ in 0..max_pages {
             let rows = self
                 .licenses_page(&LicenseFilterDto {
@@ -521,16 +548,32 @@ impl Client {
             .with_max_times(policy.max_retries)
             .with_jitter();
         let max_retry_after = policy.max_retry_after;
-        let attempt = || self.attempt(&method, endpoint, &path, query, body.as_deref(), repeat);
+        let text = format!("{}{endpoint}", self.inner.api_base);
+        let url = if query.is_empty() {
+            Url::parse(&text)
+        } else {
+            Url::parse_with_params(&text, query)
+        };
+        let url = url.map_err(|err| ApiError::Decode {
+            method: method.to_string(),
+            path: path.clone(),
+            message: format!("cannot build the request URL: {err}"),
+        })?;
+        let deadline = Instant::now() + self.inner.config.total_timeout;
+        let attempt = || self.attempt(&method, &url, &path, body.as_deref(), repeat, deadline);
         attempt
             .retry(backoff)
             .sleep(tokio::time::sleep)
-            .when(|failure: &Failure| failure.retryable)
+            .when(|failure: &Failure| failure.retryable && Instant::now() < deadline)
             .adjust(move |failure: &Failure, delay| {
                 // Retry-After replaces the backoff delay; with retries exhausted, stop anyway.
-                delay.map(|delay| match failure.retry_after {
-                    Some(after) => after.min(max_retry_after),
-                    None => delay,
+                // No wait outlasts the deadline: the attempt after it reports the timeout.
+                delay.map(|delay| {
+                    let delay = match failure.retry_after {
+                        Some(after) => after.min(max_retry_after),
+                        None => delay,
+                    };
+                    delay.min(deadline.saturating_duration_since(Instant::now()))
                 })
             })
             .await
@@ -540,30 +583,37 @@ impl Client {
     async fn attempt(
         &self,
         method: &Method,
-        endpoint: &str,
+        url: &Url,
         path: &str,
-        query: &[(&str, &str)],
         body: Option<&[u8]>,
         repeat: Repeat,
+        deadline: Instant,
     ) -> Result<Answer, Failure> {
         let config = &self.inner.config;
-        let url = format!("{}{endpoint}", self.inner.api_base);
+        self.wait_for_rate_limit(deadline).await;
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(Failure::fatal(ApiError::Timeout {
+                method: method.to_string(),
+                path: path.to_string(),
+                timeout: config.total_timeout,
+            }));
+        }
+        // The last attempt gets only what is left of the call's time.
+        let timeout = config.request_timeout.min(remaining);
         let mut request = self
             .inner
             .http
-            .request(method.clone(), url)
+            .request(method.clone(), url.clone())
             .header("AdminKey", config.admin_key.expose())
             .header("LastModifiedBy", LAST_MODIFIED_BY)
-            .header("Accept", "application/json");
-        if !query.is_empty() {
-            request = request.query(query);
-        }
+            .header("Accept", "application/json")
+            .timeout(timeout);
         if let Some(body) = body {
             request = request
                 .header("Content-Type", "application/json")
                 .body(body.to_vec());
         }
-        self.wait_for_rate_limit().await;
         self.inner.requests.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
         let result = request.send().await;
@@ -571,7 +621,7 @@ impl Client {
         let response = match result {
             Ok(response) => response,
             Err(err) => {
-                let failure = self.transport_failure(&method_name, path, &err, repeat);
+                let failure = self.transport_failure(&method_name, path, &err, repeat, timeout);
                 if config.verbose {
                     eprintln!(
                         "{method_name} {path} -> {} ({:.0?})",
@@ -602,7 +652,7 @@ impl Client {
                 }));
             }
             Err(BodyError::Transport(err)) => {
-                return Err(self.transport_failure(&method_name, path, &err, repeat));
+                return Err(self.transport_failure(&method_name, path, &err, repeat, timeout));
             }
         };
         if status.is_success() {
@@ -633,14 +683,14 @@ impl Client {
         })
     }
 
-    async fn wait_for_rate_limit(&self) {
+    async fn wait_for_rate_limit(&self, deadline: Instant) {
         let not_before = *self
             .inner
             .not_before
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         if let Some(instant) = not_before {
-            tokio::time::sleep_until(instant.into()).await;
+            tokio::time::sleep_until(instant.min(deadline).into()).await;
         }
     }
 
@@ -661,13 +711,21 @@ impl Client {
         path: &str,
         err: &reqwest::Error,
         repeat: Repeat,
+        timeout: Duration,
     ) -> Failure {
         let before_sending = err.is_connect();
         let error = if err.is_timeout() {
+            // An attempt cut short by the call's deadline ran out of the call's time.
+            let config = &self.inner.config;
+            let timeout = if timeout < config.request_timeout {
+                config.total_timeout
+            } else {
+                timeout
+            };
             ApiError::Timeout {
                 method: method.to_string(),
                 path: path.to_string(),
-                timeout: self.inner.config.request_timeout,
+                timeout,
             }
         } else {
             ApiError::Transport {

@@ -5,5 +5,8 @@ pub mod client;
 pub mod error;
 pub mod wire;
 
-pub use client::{AdminKey, Client, ClientConfig, RetryPolicy};
+pub use client::{
+    AdminKey, Client, ClientConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_REQUEST_TIMEOUT, DEFAULT_TOTAL_TIMEOUT, RetryPolicy,
+};
 pub use error::ApiError;

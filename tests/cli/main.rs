@@ -4,9 +4,13 @@
 mod ci_examples;
 mod client;
 mod completions;
+mod crash;
 mod e2e;
 mod export;
+mod hostile;
 mod import_csv;
 mod manifest;
 mod sandbox;
+mod secrets;
 mod support;
+mod transport;

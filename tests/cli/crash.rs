@@ -1,0 +1,356 @@
+//! Crash safety: `apply` killed with SIGKILL at many points, and the sandbox itself killed and
+//! restarted on its state file in the middle of an apply. After re-running apply, SLASCONE holds
+//! exactly what the manifests say: no plan left, no duplicate, no answered write lost.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use slascone_sync::cli::PatchSemantics;
+use slascone_sync::sandbox::SandboxConfig;
+
+use crate::support::{self, ISV, KEY, Logged};
+
+/// `n` customers with two licenses each, over both products and both license models.
+fn scenario(n: usize) -> String {
+    let mut text = String::from("customers:\n");
+    for i in 0..n {
+        let _ = write!(
+            text,
+            "  - customer_number: C{i:04}\n    company_name: \"Customer {i}\"\n    customer_type: {}\n    country: Germany\n    licenses:\n      - legacy_license_key: A-{i}\n        product: Argus\n        edition: Professional\n        token_limit: {}\n",
+            if i % 2 == 0 { "Enterprise" } else { "SMB" },
+            5 + i % 7,
+        );
+        if i % 2 == 0 {
+            let _ = writeln!(
+                text,
+                "      - legacy_license_key: B-{i}\n        product: Borealis\n        edition: Basic"
+            );
+        } else {
+            let _ = writeln!(
+                text,
+                "      - legacy_license_key: X-{i}\n        product: Argus\n        edition: Enterprise\n        limitations: {{ Users: {} }}",
+                10 + i % 50
+            );
+        }
+    }
+    text
+}
+
+fn project(api_url: &str, customers: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("slascone.yaml"),
+        format!("api_url: {api_url}\nisv_id: {ISV}\nsafety: {{ max_changes: 100000 }}\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("customers.yaml"), scenario(customers)).unwrap();
+    std::fs::write(dir.path().join(".catalog.yaml"), support::CATALOG).unwrap();
+    dir
+}
+
+fn spawn_apply(dir: &Path) -> Child {
+    Command::new(support::bin())
+        .args([
+            "--timeout",
+            "60",
+            "apply",
+            "--auto-approve",
+            "--parallelism",
+            "4",
+        ])
+        .arg(dir)
+        .env("SLASCONE_ADMIN_KEY", KEY)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+async fn request_log(base_url: &str) -> Option<Vec<Logged>> {
+    let response = reqwest::get(format!("{base_url}/_sandbox/requests"))
+        .await
+        .ok()?;
+    response.json().await.ok()
+}
+
+fn writes(log: &[Logged]) -> usize {
+    support::writes(log).len()
+}
+
+/// Waits until the sandbox has logged `count` writes (or, with `count == 0`, any request), or
+/// `child` has ended. True when the count was reached while the child still ran.
+async fn wait_for_writes(base_url: &str, count: usize, child: &mut Child) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(20) {
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        if let Some(log) = request_log(base_url).await {
+            let reached = if count == 0 {
+                !log.is_empty()
+            } else {
+                writes(&log) >= count
+            };
+            if reached {
+                return true;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    panic!("{count} writes were not reached in 20 s");
+}
+
+/// Child::kill sends SIGKILL on Unix: no destructor, no flush, no graceful anything.
+fn sigkill(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+async fn run_cli(args: &[&str], dir: &Path) -> std::process::Output {
+    let mut all = args.to_vec();
+    all.push(dir.to_str().unwrap());
+    support::run(&all, None).await
+}
+
+/// Applies until it reports success (faults may leave work for another run).
+async fn apply_until_done(dir: &Path) {
+    for _ in 0..6 {
+        let apply = run_cli(&["apply", "--auto-approve"], dir).await;
+        match apply.status.code() {
+            Some(0) => return,
+            Some(4) => continue,
+            other => panic!("apply exited {other:?}: {}", support::stderr(&apply)),
+        }
+    }
+    panic!("apply did not finish in 6 runs");
+}
+
+/// No plan left, and exactly one remote object per manifest entry.
+async fn assert_converged(base_url: &str, dir: &Path, customers: usize) {
+    let plan = run_cli(&["plan", "--detailed-exitcode"], dir).await;
+    assert_eq!(
+        plan.status.code(),
+        Some(0),
+        "{}{}",
+        support::stdout(&plan),
+        support::stderr(&plan)
+    );
+    let client = support::client_for(base_url, KEY);
+    let all = client.list_customers().await.unwrap();
+    let numbers: HashSet<_> = all
+        .iter()
+        .filter_map(|c| c.customer_number.clone())
+        .collect();
+    assert_eq!(all.len(), customers, "duplicate customers");
+    assert_eq!(numbers.len(), customers);
+    let mut keys = HashSet::new();
+    let mut count = 0;
+    for product in client.products().await.unwrap() {
+        for license in client.list_licenses(product.id).await.unwrap() {
+            count += 1;
+            keys.insert((product.id, license.legacy_license_key.clone()));
+        }
+    }
+    assert_eq!(count, customers * 2, "duplicate licenses");
+    assert_eq!(keys.len(), customers * 2);
+}
+
+/// Kill points of one series: the number of writes after which apply is killed; 0 means as soon
+/// as it has sent its first request (while it still reads). Each run continues where the last
+/// one stopped, so together they spread over the whole apply.
+const KILL_AFTER_WRITES: [usize; 12] = [0, 1, 3, 8, 0, 20, 2, 35, 12, 50, 5, 70];
+const CUSTOMERS: usize = 80;
+
+async fn kill_apply_series(config: SandboxConfig) -> usize {
+    let sandbox = support::start(config).await;
+    let url = sandbox.base_url();
+    let dir = project(&url, CUSTOMERS);
+    let mut kills = 0;
+    for count in KILL_AFTER_WRITES {
+        support::clear_requests(&sandbox).await;
+        let mut child = spawn_apply(dir.path());
+        if wait_for_writes(&url, count, &mut child).await {
+            kills += 1;
+        }
+        sigkill(&mut child);
+    }
+    apply_until_done(dir.path()).await;
+    assert_converged(&url, dir.path(), CUSTOMERS).await;
+    sandbox.shutdown().await;
+    kills
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_apply_loses_nothing() {
+    let mut config = support::config();
+    config.latency = Duration::from_millis(2);
+    let kills = kill_apply_series(config).await;
+    eprintln!("apply killed {kills} times during an apply, then converged");
+    assert!(kills >= 10, "only {kills} kills landed during an apply");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_apply_loses_nothing_under_faults() {
+    // Server errors and rate limits; answers lost after commit; replace-style PATCH with pages
+    // counted from 1.
+    let mut errors = support::config();
+    errors.latency = Duration::from_millis(1);
+    errors.fail_rate = 0.1;
+    errors.rate_limit = 500;
+    let mut dropped = support::config();
+    dropped.latency = Duration::from_millis(1);
+    dropped.drop_after_commit = 0.2;
+    let mut replace = support::config();
+    replace.latency = Duration::from_millis(1);
+    replace.patch_semantics = PatchSemantics::Replace;
+    replace.page_base = 1;
+    let mut kills = 0;
+    for config in [errors, dropped, replace] {
+        kills += kill_apply_series(config).await;
+    }
+    eprintln!("apply killed {kills} times under three fault combinations, then converged");
+    assert!(kills >= 30, "only {kills} kills landed during an apply");
+}
+
+// ---- the sandbox killed -------------------------------------------------------------------
+
+struct SandboxProcess {
+    child: Child,
+    url: String,
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+fn start_sandbox(dir: &Path, state: &Path, port: u16) -> SandboxProcess {
+    let isv = ISV.to_string();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = Command::new(support::bin())
+        .args(["sandbox", "--listen", &listen, "--isv-id", &isv])
+        .args(["--admin-key", KEY, "--latency-ms", "2", "--catalog"])
+        .arg(dir.join(".catalog.yaml"))
+        .arg("--state")
+        .arg(state)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(
+        line.starts_with("listening on"),
+        "the sandbox did not start: {line}"
+    );
+    SandboxProcess {
+        child,
+        url: format!("http://{listen}"),
+    }
+}
+
+/// Answered creates of customers and licenses in a request log.
+fn answered_creates(log: &[Logged]) -> (usize, usize) {
+    let answered = |suffix: &str| {
+        log.iter()
+            .filter(|r| r.method == "POST" && r.path.ends_with(suffix) && r.status < 300)
+            .count()
+    };
+    (answered("/data_exchange/customers"), answered("/licenses"))
+}
+
+/// Customers and licenses stored. apply keeps writing meanwhile, so a listing whose count and
+/// pages disagree (an error, never a short result) is read again.
+async fn stored(url: &str) -> (usize, usize) {
+    let client = support::client_for(url, KEY);
+    let mut last_error = None;
+    for _ in 0..20 {
+        let read = async {
+            let customers = client.list_customers().await?.len();
+            let mut licenses = 0;
+            for product in client.products().await? {
+                licenses += client.list_licenses(product.id).await?.len();
+            }
+            Ok::<_, slascone_sync::remote::ApiError>((customers, licenses))
+        };
+        match read.await {
+            Ok(counts) => return counts,
+            Err(err) => last_error = Some(err),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the sandbox could not be read: {last_error:?}");
+}
+
+/// Kill points of the sandbox: the writes one incarnation answers before it is killed.
+const SANDBOX_KILL_AFTER_WRITES: [usize; 10] = [1, 4, 10, 2, 18, 7, 25, 3, 12, 30];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_sandbox_keeps_every_answered_write() {
+    const N: usize = 60;
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let dir = project(&url, N);
+    let state: PathBuf = dir.path().join("state.json");
+    let mut sandbox = start_sandbox(dir.path(), &state, port);
+    let mut apply = spawn_apply(dir.path());
+    // Creates answered before a kill, over all incarnations: each must still be there.
+    let (mut customers_answered, mut licenses_answered) = (0, 0);
+    let mut kills = 0;
+    for count in SANDBOX_KILL_AFTER_WRITES {
+        if apply.try_wait().unwrap().is_some() {
+            apply = spawn_apply(dir.path());
+        }
+        let started = Instant::now();
+        let mut last_log = Vec::new();
+        while started.elapsed() < Duration::from_secs(20) {
+            if let Some(log) = request_log(&sandbox.url).await {
+                let reached = writes(&log) >= count;
+                last_log = log;
+                if reached {
+                    break;
+                }
+            }
+            match apply.try_wait().unwrap() {
+                // Done: nothing more will be written, so kill the sandbox now.
+                Some(status) if status.success() => break,
+                Some(_) => apply = spawn_apply(dir.path()),
+                None => {}
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        sigkill(&mut sandbox.child);
+        kills += 1;
+        let (customers, licenses) = answered_creates(&last_log);
+        customers_answered += customers;
+        licenses_answered += licenses;
+        // Never torn: whatever moment the kill hit, the file is whole JSON.
+        if state.exists() {
+            let text = std::fs::read(&state).unwrap();
+            serde_json::from_slice::<serde_json::Value>(&text)
+                .unwrap_or_else(|err| panic!("the state file is torn after kill {kills}: {err}"));
+        }
+        sandbox = start_sandbox(dir.path(), &state, port);
+        let (customers, licenses) = stored(&url).await;
+        assert!(
+            customers >= customers_answered && licenses >= licenses_answered,
+            "after kill {kills}: {customers} customers and {licenses} licenses stored, \
+             {customers_answered} and {licenses_answered} creates answered"
+        );
+    }
+    assert_eq!(kills, SANDBOX_KILL_AFTER_WRITES.len());
+    eprintln!(
+        "sandbox killed {kills} times; {customers_answered} customer and {licenses_answered} license creates answered before a kill, none lost"
+    );
+    sigkill(&mut apply);
+    apply_until_done(dir.path()).await;
+    assert_converged(&url, dir.path(), N).await;
+    sigkill(&mut sandbox.child);
+}

@@ -1,0 +1,334 @@
+//! Hostile input never panics, hangs or takes memory out of proportion to its size: manifests
+//! (the fuzz corpus, replayed through the loader) and the JSON SLASCONE answers with (a mock
+//! server that answers every request the same broken way).
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use slascone_sync::remote::wire::DataExchangeAddCustomerDto;
+use slascone_sync::remote::{
+    AdminKey, ApiError, Client, ClientConfig, DEFAULT_MAX_BODY_BYTES, RetryPolicy,
+};
+use uuid::Uuid;
+
+use crate::support::{self, ISV, KEY};
+
+// ---- manifests -----------------------------------------------------------------------------
+
+fn corpus() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/manifest");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    files.sort();
+    files
+}
+
+/// Every input of the fuzz corpus, through the pure entry point the fuzz target uses and
+/// through `manifest::load` on a directory: no panic, and each within a time budget.
+#[test]
+fn the_fuzz_corpus_replays_without_panics() {
+    let files = corpus();
+    assert!(files.len() >= 40, "{} corpus files", files.len());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("slascone.yaml"), format!("isv_id: {ISV}\n")).unwrap();
+    let target = dir.path().join("input.yaml");
+    let mut valid = 0;
+    for file in &files {
+        let bytes = std::fs::read(file).unwrap();
+        let started = Instant::now();
+        if let Ok(text) = std::str::from_utf8(&bytes)
+            && slascone_sync::manifest::check_str(Path::new("input.yaml"), text).is_ok()
+        {
+            valid += 1;
+        }
+        std::fs::write(&target, &bytes).unwrap();
+        if let Err(problems) = slascone_sync::manifest::load(dir.path(), None) {
+            // Every problem is something a person can act on: it has a message.
+            assert!(problems.0.iter().all(|p| !p.message.is_empty()));
+        }
+        let elapsed = started.elapsed();
+        assert!(
+            // Generous for a debug build on a busy machine; an unbounded input takes minutes.
+            elapsed < Duration::from_secs(10),
+            "{} took {elapsed:?}",
+            file.display()
+        );
+    }
+    // The seeds from the examples are valid manifests, so the corpus reaches the validator.
+    assert!(valid >= 4, "{valid} valid inputs");
+}
+
+// ---- JSON from SLASCONE --------------------------------------------------------------------
+
+/// How the mock answers every request.
+#[derive(Debug, Clone)]
+enum Reply {
+    /// A complete answer with this status and body.
+    Body(u16, Vec<u8>),
+    /// 200, chunked, 64 KiB chunks until the client hangs up.
+    Endless,
+    /// 200, chunked, one byte every 50 ms until the client hangs up.
+    Trickle,
+    /// `Content-Length: 1000`, then 10 bytes and a closed connection.
+    ShortBody,
+    /// Not HTTP at all.
+    Garbage,
+    /// The license count claims `i64::MAX` licenses; every other request gets `[]`.
+    HugeCount,
+}
+
+/// A server on loopback that reads each request's head and answers with `reply`.
+fn mock(reply: Reply) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let reply = reply.clone();
+            std::thread::spawn(move || answer(stream, &reply));
+        }
+    });
+    url
+}
+
+fn answer(mut stream: TcpStream, reply: &Reply) {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 65_536 {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return,
+        }
+    }
+    let head = String::from_utf8_lossy(&head);
+    let plain = |status: u16, body: &[u8]| {
+        let mut out = format!(
+            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        out.extend_from_slice(body);
+        out
+    };
+    let chunked =
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let _ = match reply {
+        Reply::Body(status, body) => stream.write_all(&plain(*status, body)),
+        Reply::Endless => {
+            let mut chunk = format!("{:x}\r\n", 65_536).into_bytes();
+            chunk.extend(std::iter::repeat_n(b' ', 65_536));
+            chunk.extend_from_slice(b"\r\n");
+            let _ = stream.write_all(chunked);
+            let _ = stream.write_all(b"1\r\n[\r\n");
+            while stream.write_all(&chunk).is_ok() {}
+            Ok(())
+        }
+        Reply::Trickle => {
+            let _ = stream.write_all(chunked);
+            while stream.write_all(b"1\r\n \r\n").is_ok() {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Ok(())
+        }
+        Reply::ShortBody => stream.write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n[{\"id\": 1",
+        ),
+        Reply::Garbage => stream.write_all(b"SSH-2.0-OpenSSH_9.6\r\n\x00\xff\xfe garbage\r\n\r\n"),
+        Reply::HugeCount => {
+            let detailed = head.contains("/licenses/filtered/detailed");
+            let body: &[u8] = if !detailed && head.contains("/licenses/filtered") {
+                br#"{"max_count": 9223372036854775807, "customer_count": 0}"#
+            } else {
+                b"[]"
+            };
+            stream.write_all(&plain(200, body))
+        }
+    };
+    let _ = stream.flush();
+}
+
+/// A client with quick retries and a short deadline, so every case ends in seconds.
+fn client(url: &str, max_body_bytes: usize) -> Client {
+    let mut config = ClientConfig::new(url, ISV, AdminKey::new(KEY));
+    config.retry = RetryPolicy {
+        max_retries: 2,
+        min_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(20),
+        max_retry_after: Duration::from_millis(50),
+    };
+    config.request_timeout = Duration::from_secs(3);
+    config.total_timeout = Duration::from_secs(4);
+    config.max_body_bytes = max_body_bytes;
+    Client::new(config).unwrap()
+}
+
+/// One call of each kind the reconciler makes, with the request it sends.
+async fn calls(client: &Client) -> Vec<(String, Result<(), ApiError>)> {
+    let id = Uuid::from_u128(7);
+    let customer = DataExchangeAddCustomerDto {
+        customer_number: "K001".into(),
+        customer_name: "Acme".into(),
+        customer_type: "Enterprise".into(),
+        country: "Germany".into(),
+        ..Default::default()
+    };
+    vec![
+        ("GET /products".into(), client.products().await.map(drop)),
+        (
+            "GET /customers".into(),
+            client.list_customers().await.map(drop),
+        ),
+        (
+            format!("GET /customers/{id}"),
+            client.get_customer(id).await.map(drop),
+        ),
+        (
+            "GET /templates".into(),
+            client.templates(id).await.map(drop),
+        ),
+        (
+            "POST /licenses/filtered".into(),
+            client.list_licenses(id).await.map(drop),
+        ),
+        (
+            "POST /data_exchange/customers".into(),
+            client.create_customer_by_number(&customer).await.map(drop),
+        ),
+    ]
+}
+
+fn nested(depth: usize) -> Vec<u8> {
+    let mut body = vec![b'['; depth];
+    body.extend(std::iter::repeat_n(b']', depth));
+    body
+}
+
+fn fifty_megabytes() -> Vec<u8> {
+    let mut body = b"[".to_vec();
+    body.extend(std::iter::repeat_n(b'7', 50 << 20));
+    body
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_answers_are_errors_naming_the_request() {
+    let replies: Vec<(&str, Reply)> = vec![
+        ("missing fields", Reply::Body(200, b"{}".to_vec())),
+        (
+            "missing fields in a list",
+            Reply::Body(200, b"[{}]".to_vec()),
+        ),
+        (
+            "wrong types",
+            Reply::Body(
+                200,
+                br#"[{"id": 5, "name": true, "max_count": "x"}]"#.to_vec(),
+            ),
+        ),
+        (
+            "truncated",
+            Reply::Body(200, br#"[{"id": "6b69b539-dfe4-41a0-9b41-11"#.to_vec()),
+        ),
+        ("null", Reply::Body(200, b"null".to_vec())),
+        (
+            "html",
+            Reply::Body(200, b"<html><body>Login</body></html>".to_vec()),
+        ),
+        (
+            "invalid UTF-8",
+            Reply::Body(200, b"[\"\xff\xfe\"]".to_vec()),
+        ),
+        ("nested 100000 deep", Reply::Body(200, nested(100_000))),
+        ("50 MB of junk", Reply::Body(200, fifty_megabytes())),
+        (
+            "409 with junk",
+            Reply::Body(409, b"{\"id\": \"x\"".to_vec()),
+        ),
+        ("400 with junk", Reply::Body(400, nested(10_000))),
+        ("418", Reply::Body(418, Vec::new())),
+        ("endless body", Reply::Endless),
+        ("trickled body", Reply::Trickle),
+        ("body shorter than announced", Reply::ShortBody),
+        ("not HTTP", Reply::Garbage),
+        ("a count of i64::MAX", Reply::HugeCount),
+    ];
+    let mut tried = 0;
+    for (name, reply) in replies {
+        let url = mock(reply);
+        let client = client(&url, 16 << 20);
+        let started = Instant::now();
+        for (request, result) in calls(&client).await {
+            let (method, endpoint) = request.split_once(' ').unwrap();
+            let named = format!("{method} /api/v2/isv/{ISV}{endpoint}");
+            match result {
+                // `[]` and `null`-free bodies may be valid for some calls; `{}` is a customer
+                // nobody has for a lookup by id; what matters is no panic.
+                Ok(()) => {}
+                Err(err) => {
+                    let text = err.to_string();
+                    assert!(text.starts_with(&named), "{name}: {text}");
+                    assert!(!text.contains(KEY), "{name}: {text}");
+                    // An excerpt at most, never the whole answer.
+                    assert!(text.len() < 2_000, "{name}: {} bytes", text.len());
+                }
+            }
+            tried += 1;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(25),
+            "{name}: {:?}",
+            started.elapsed()
+        );
+    }
+    assert!(tried >= 100, "{tried} calls");
+}
+
+/// The client's own limit holds with its defaults: an endless answer stops at 256 MiB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_answer_stops_at_the_body_limit() {
+    let url = mock(Reply::Endless);
+    let client = client(&url, DEFAULT_MAX_BODY_BYTES);
+    let started = Instant::now();
+    let err = client.products().await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.starts_with(&format!("GET /api/v2/isv/{ISV}/products"))
+            && (text.contains("larger than 268435456 bytes") || text.contains("no answer within")),
+        "{text}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+}
+
+/// Every broken answer through the binary: exit 1, the request named, no panic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_reports_broken_answers_without_panicking() {
+    for reply in [
+        Reply::Body(200, br#"[{"id": "6b69b"#.to_vec()),
+        Reply::Body(200, b"{}".to_vec()),
+        Reply::Garbage,
+    ] {
+        let url = mock(reply.clone());
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("slascone.yaml"),
+            format!("api_url: {url}\nisv_id: {ISV}\n"),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("acme.yaml"),
+            "customers:\n  - customer_number: K1\n    licenses:\n      - { legacy_license_key: L1, product: Argus, edition: Professional }\n",
+        )
+        .unwrap();
+        let dir_arg = dir.path().to_str().unwrap();
+        let output = support::run(&["--timeout", "5", "plan", dir_arg], None).await;
+        let err = support::stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "{reply:?}: {err}");
+        assert!(
+            err.contains(&format!(" /api/v2/isv/{ISV}/")),
+            "{reply:?}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{reply:?}: {err}");
+    }
+}
