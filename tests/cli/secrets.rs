@@ -92,6 +92,18 @@ const KEY_QUOTED: &[(&str, &str)] = &[(
 ",
 )];
 
+/// ERP exports for import-csv: one good file, one with a bad row.
+const CSV: &[(&str, &str)] = &[
+    (
+        "customers.csv",
+        "customer_number,customer_name,customer_type,country\nK9,Nine AG,SMB,Germany\n",
+    ),
+    (
+        "bad.csv",
+        "customer_number,customer_name,customer_type,country\n,Nameless,SMB,Germany\n",
+    ),
+];
+
 /// Where the command's slascone.yaml points.
 #[derive(Debug, Clone, Copy)]
 enum Target {
@@ -356,6 +368,49 @@ const CASES: &[Case] = &[
         &[(&["sandbox", "--help"], 0)],
     ),
     case("schema", Sandbox, GOOD, &[(&["schema"], 0)]),
+    case(
+        "export, then plan the export",
+        Sandbox,
+        GOOD,
+        &[
+            (&["apply", "--auto-approve"], 0),
+            (&["--verbose", "export", "--out", "exported", "."], 0),
+            (&["plan", "--detailed-exitcode", "exported"], 0),
+        ],
+    ),
+    case(
+        "export, wrong key",
+        WrongKey,
+        GOOD,
+        &[(&["export", "--out", "exported", "."], 1)],
+    ),
+    case(
+        "import-csv, good and bad",
+        Sandbox,
+        CSV,
+        &[
+            (
+                &[
+                    "import-csv",
+                    "--customers",
+                    "customers.csv",
+                    "--out",
+                    "imported",
+                ],
+                0,
+            ),
+            (
+                &["import-csv", "--customers", "bad.csv", "--out", "rejected"],
+                1,
+            ),
+        ],
+    ),
+    case(
+        "completions",
+        Sandbox,
+        GOOD,
+        &[(&["completions", "bash"], 0)],
+    ),
 ];
 
 /// Fails naming where the key showed up.
