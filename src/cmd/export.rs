@@ -15,12 +15,11 @@ use crate::exit::Outcome;
 use crate::export::{self, Settings};
 use crate::generate;
 use crate::manifest::{
-    self, DEFAULT_ADMIN_KEY_ENV, DEFAULT_API_URL, DEFAULT_MAX_CHANGES, DEFAULT_PORTAL_URL,
-    Manifests, PROJECT_FILE, Project,
+    self, DEFAULT_ADMIN_KEY_ENV, DEFAULT_API_URL, Manifests, PROJECT_FILE, Project,
 };
-use crate::state::{self, Scope};
+use crate::state;
 
-use super::{SANDBOX_STATE_FILE, Session, print_problems, progress};
+use super::{SANDBOX_STATE_FILE, Session, print_problems};
 
 pub async fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<Outcome> {
     generate::check_out_dir(&args.out, args.force)?;
@@ -28,7 +27,7 @@ pub async fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<Outco
         return Ok(Outcome::Error);
     };
     let session = Session::connect(global, &source, &args.read).await?;
-    let read = read_remote(&session, args).await;
+    let read = read_chosen(&session, args).await;
     session.close().await;
     let remote = read?;
 
@@ -125,18 +124,7 @@ fn source_project(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<Opti
         );
     }
     Ok(Some(Manifests {
-        project: Project {
-            dir: args.dir.clone(),
-            file,
-            api_url: DEFAULT_API_URL.to_owned(),
-            isv_id: None,
-            portal_url: DEFAULT_PORTAL_URL.to_owned(),
-            admin_key_env: DEFAULT_ADMIN_KEY_ENV.to_owned(),
-            max_changes: DEFAULT_MAX_CHANGES,
-            ignore_changes: Vec::new(),
-            sandbox_catalog: None,
-            env: None,
-        },
+        project: Project::with_defaults(args.dir.clone(), file),
         customers: Vec::new(),
         files: 0,
     }))
@@ -144,7 +132,7 @@ fn source_project(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<Opti
 
 /// Reads the catalog, all customers, and the licenses of the chosen products (all of them
 /// without `--product`).
-async fn read_remote(session: &Session, args: &ExportArgs) -> anyhow::Result<state::Remote> {
+async fn read_chosen(session: &Session, args: &ExportArgs) -> anyhow::Result<state::Remote> {
     let all: BTreeSet<String> = session
         .client
         .products()
@@ -171,18 +159,5 @@ async fn read_remote(session: &Session, args: &ExportArgs) -> anyhow::Result<sta
             names(all.iter().collect())
         );
     }
-    progress(&format!(
-        "Reading SLASCONE ({}, {} product{})...",
-        session.target.api_url,
-        products.len(),
-        if products.len() == 1 { "" } else { "s" }
-    ));
-    let remote = state::fetch(
-        &session.client,
-        &products,
-        usize::from(args.read.parallelism),
-        Scope::Everything,
-    )
-    .await?;
-    Ok(remote)
+    super::read_remote(session, &products, &args.read).await
 }

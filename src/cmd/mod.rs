@@ -6,7 +6,7 @@ pub mod export;
 pub mod plan;
 mod progress;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -158,28 +158,7 @@ pub async fn make_plan(
     read: &ReadArgs,
 ) -> anyhow::Result<Result<Planned, Problems>> {
     let products = resolve::products_used(manifests);
-    let started = Instant::now();
-    let before = session.client.request_count();
-    progress(&format!(
-        "Reading SLASCONE ({}, {} product{})...",
-        session.target.api_url,
-        products.len(),
-        if products.len() == 1 { "" } else { "s" }
-    ));
-    let remote = state::fetch(
-        &session.client,
-        &products,
-        usize::from(read.parallelism),
-        state::Scope::Everything,
-    )
-    .await?;
-    progress(&format!(
-        "Read {} customers and {} licenses in {} requests ({:.1?}).",
-        remote.customers.len(),
-        remote.licenses.len(),
-        session.client.request_count() - before,
-        started.elapsed()
-    ));
+    let remote = read_remote(session, &products, read).await?;
     let desired = match resolve::resolve(manifests, &remote.catalog) {
         Ok(desired) => desired,
         Err(problems) => return Ok(Err(problems)),
@@ -202,6 +181,38 @@ pub async fn make_plan(
         desired,
         plan,
     }))
+}
+
+/// Reads everything a plan compares against (the catalog, all customers, the licenses of
+/// `products`), with progress lines on stderr.
+pub async fn read_remote(
+    session: &Session,
+    products: &BTreeSet<String>,
+    read: &ReadArgs,
+) -> anyhow::Result<Remote> {
+    let started = Instant::now();
+    let before = session.client.request_count();
+    progress(&format!(
+        "Reading SLASCONE ({}, {} product{})...",
+        session.target.api_url,
+        products.len(),
+        if products.len() == 1 { "" } else { "s" }
+    ));
+    let remote = state::fetch(
+        &session.client,
+        products,
+        usize::from(read.parallelism),
+        state::Scope::Everything,
+    )
+    .await?;
+    progress(&format!(
+        "Read {} customers and {} licenses in {} requests ({:.1?}).",
+        remote.customers.len(),
+        remote.licenses.len(),
+        session.client.request_count() - before,
+        started.elapsed()
+    ));
+    Ok(remote)
 }
 
 /// Creates SLASCONE is known to refuse, found before anything is sent: a customer created by

@@ -10,10 +10,7 @@ use uuid::Uuid;
 
 use super::node::{self, Node};
 use super::validate::{Checker, ENVIRONMENT_FIELDS, PROJECT_FIELDS, PathScope};
-use super::{
-    Customer, DEFAULT_ADMIN_KEY_ENV, DEFAULT_API_URL, DEFAULT_MAX_CHANGES, DEFAULT_PORTAL_URL,
-    Manifests, Problem, Problems, Project,
-};
+use super::{Customer, DEFAULT_ADMIN_KEY_ENV, Manifests, Problem, Problems, Project};
 use crate::model::Origin;
 
 /// The project file's name, directly inside the manifest directory.
@@ -198,16 +195,8 @@ fn load_project(dir: &Path, env: Option<&str>, problems: &mut Vec<Problem>) -> O
         problems,
     };
     let mut project = Project {
-        dir: dir.to_path_buf(),
-        file: file.clone(),
-        api_url: DEFAULT_API_URL.to_owned(),
-        isv_id: None,
-        portal_url: DEFAULT_PORTAL_URL.to_owned(),
-        admin_key_env: DEFAULT_ADMIN_KEY_ENV.to_owned(),
-        max_changes: DEFAULT_MAX_CHANGES,
-        ignore_changes: Vec::new(),
-        sandbox_catalog: None,
         env: env.map(str::to_owned),
+        ..Project::with_defaults(dir.to_path_buf(), file.clone())
     };
     let mut documents = documents.iter();
     let root = documents.next();

@@ -108,6 +108,24 @@ pub struct Project {
     pub env: Option<String>,
 }
 
+impl Project {
+    /// A project with every setting at its default, as a `slascone.yaml` without fields gives.
+    pub fn with_defaults(dir: PathBuf, file: PathBuf) -> Project {
+        Project {
+            dir,
+            file,
+            api_url: DEFAULT_API_URL.to_owned(),
+            isv_id: None,
+            portal_url: DEFAULT_PORTAL_URL.to_owned(),
+            admin_key_env: DEFAULT_ADMIN_KEY_ENV.to_owned(),
+            max_changes: DEFAULT_MAX_CHANGES,
+            ignore_changes: Vec::new(),
+            sandbox_catalog: None,
+            env: None,
+        }
+    }
+}
+
 pub const DEFAULT_API_URL: &str = "https://api365.slascone.com";
 pub const DEFAULT_PORTAL_URL: &str = "https://my.slascone.com";
 pub const DEFAULT_ADMIN_KEY_ENV: &str = "SLASCONE_ADMIN_KEY";
