@@ -115,33 +115,38 @@ pub fn diff(desired: &DesiredState, current: &CurrentState, ctx: &DiffContext) -
             ),
             Some(found) => {
                 identity_warnings(wanted, found, &mut warnings);
-                let mut before = found.fields.clone();
-                before.insert(
-                    CUSTOMER_FIELD.to_owned(),
-                    Value::String(customers.current_owner(found.customer_id)),
-                );
                 let edition_changes = !is_ignored(EDITION_FIELD, &ignore)
                     && wanted.fields.get(EDITION_FIELD) != found.fields.get(EDITION_FIELD);
-                let mut after = if edition_changes {
-                    with_edition(wanted)
-                } else {
-                    wanted.fields.clone()
-                };
+                // Only a changed edition needs a merged map; otherwise the manifest's own fields
+                // are compared in place, since copying both maps of every license dominated the
+                // diff of a large, mostly unchanged state.
+                let merged = edition_changes.then(|| with_edition(wanted));
+                let after = merged.as_ref().unwrap_or(&wanted.fields);
                 // Owners are compared by identity (two keys may name the same remote customer),
                 // while the plan shows the key the manifest wrote.
-                if let Some(owner) = owner {
-                    after.insert(
-                        CUSTOMER_FIELD.to_owned(),
-                        Value::String(customers.desired_owner(owner)),
-                    );
-                }
-                let mut fields = update_fields(&after, &before, &ignore);
-                if let (Some(owner), Some(field)) = (
-                    owner,
-                    fields.iter_mut().find(|field| field.path == CUSTOMER_FIELD),
-                ) {
-                    field.after = Value::String(owner.to_owned());
-                }
+                let owner_before = Value::String(customers.current_owner(found.customer_id));
+                let owner_after = owner.map(|owner| Value::String(customers.desired_owner(owner)));
+                let fields = after
+                    .iter()
+                    .filter(|(path, _)| !is_ignored(path, &ignore))
+                    .filter_map(|(path, value)| {
+                        let (before, compared) = if path == CUSTOMER_FIELD {
+                            (&owner_before, owner_after.as_ref().unwrap_or(value))
+                        } else {
+                            (found.fields.get(path).unwrap_or(&Value::Null), value)
+                        };
+                        (before != compared).then(|| FieldChange {
+                            path: path.clone(),
+                            before: before.clone(),
+                            after: match owner {
+                                Some(owner) if path == CUSTOMER_FIELD => {
+                                    Value::String(owner.to_owned())
+                                }
+                                _ => value.clone(),
+                            },
+                        })
+                    })
+                    .collect();
                 (Action::Update, Some(found.id), fields)
             }
         };
