@@ -210,12 +210,15 @@ struct Step {
     lower_bound: Option<usize>,
     changes: Option<usize>,
     wall_s: f64,
+    /// The part of the wall time spent reading SLASCONE, as the binary reports it.
+    read_s: Option<f64>,
     cpu_s: Option<f64>,
     max_rss_mib: Option<f64>,
 }
 
 impl Step {
-    fn of_binary(name: &str, usage: &Usage, requests: (usize, usize)) -> Step {
+    fn of_binary(name: &str, ran: &Ran, requests: (usize, usize)) -> Step {
+        let usage = &ran.usage;
         Step {
             name: name.to_owned(),
             requests: requests.0,
@@ -223,6 +226,7 @@ impl Step {
             lower_bound: None,
             changes: None,
             wall_s: usage.wall_s,
+            read_s: read_time(&ran.stderr),
             cpu_s: Some(usage.cpu_user_s + usage.cpu_sys_s),
             max_rss_mib: Some(usage.max_rss_kib as f64 / 1024.0),
         }
@@ -388,6 +392,23 @@ fn baseline_writes(snapshot: &Snapshot) -> (Vec<Write>, Vec<Write>) {
     (customers, licenses)
 }
 
+/// The duration in the binary's progress line `Read N customers and M licenses in R requests
+/// (1.2s).`, which is printed with `Duration`'s `Debug` format.
+fn read_time(stderr: &str) -> Option<f64> {
+    let line = stderr.lines().find(|line| line.starts_with("Read "))?;
+    let inner = line.rsplit_once('(')?.1.split_once(')')?.0;
+    let split = inner.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let (number, unit) = inner.split_at(split);
+    let scale = match unit {
+        "s" => 1.0,
+        "ms" => 1e-3,
+        "µs" => 1e-6,
+        "ns" => 1e-9,
+        _ => return None,
+    };
+    Some(number.parse::<f64>().ok()? * scale)
+}
+
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|text| {
@@ -500,7 +521,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         planned == expected_changes,
         "plan found {planned} changes, {expected_changes} were made"
     );
-    let mut step = Step::of_binary("plan", &plan.usage, take_log(&sandbox).await?);
+    let mut step = Step::of_binary("plan", &plan, take_log(&sandbox).await?);
     step.lower_bound = Some(read_bound);
     step.changes = Some(planned);
     steps.push(step);
@@ -520,7 +541,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "apply reports {applied} changes, expected {expected_changes}: {}",
         report["summary"]
     );
-    let mut step = Step::of_binary("apply", &apply.usage, take_log(&sandbox).await?);
+    let mut step = Step::of_binary("apply", &apply, take_log(&sandbox).await?);
     step.lower_bound = Some(read_bound + expected_changes);
     step.changes = Some(applied);
     steps.push(step);
@@ -531,11 +552,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "plan after apply still finds changes: {}",
         converged.stderr
     );
-    let mut step = Step::of_binary(
-        "plan, no changes",
-        &converged.usage,
-        take_log(&sandbox).await?,
-    );
+    let mut step = Step::of_binary("plan, no changes", &converged, take_log(&sandbox).await?);
     step.lower_bound = Some(read_bound);
     step.changes = Some(0);
     steps.push(step);
@@ -569,6 +586,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             lower_bound: None,
             changes: Some(objects),
             wall_s: wall.as_secs_f64(),
+            read_s: None,
             cpu_s: None,
             max_rss_mib: None,
         });
@@ -682,20 +700,21 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "{:<24} {:>8} {:>9} {:>8} {:>8} {:>10} {:>9} {:>10}",
-            "step", "changes", "requests", "bound", "writes", "wall", "CPU", "peak RSS"
+            "{:<24} {:>8} {:>9} {:>8} {:>8} {:>10} {:>9} {:>9} {:>10}",
+            "step", "changes", "requests", "bound", "writes", "wall", "reading", "CPU", "peak RSS"
         );
         for step in &self.steps {
             let opt = |v: Option<usize>| v.map_or("-".to_owned(), |v| v.to_string());
             let _ = writeln!(
                 out,
-                "{:<24} {:>8} {:>9} {:>8} {:>8} {:>8.2} s {:>7} {:>10}",
+                "{:<24} {:>8} {:>9} {:>8} {:>8} {:>8.2} s {:>9} {:>9} {:>10}",
                 step.name,
                 opt(step.changes),
                 step.requests,
                 opt(step.lower_bound),
                 step.writes,
                 step.wall_s,
+                step.read_s.map_or("-".to_owned(), |r| format!("{r:.2} s")),
                 step.cpu_s.map_or("-".to_owned(), |c| format!("{c:.2} s")),
                 step.max_rss_mib
                     .map_or("-".to_owned(), |m| format!("{m:.0} MiB")),
