@@ -4,7 +4,7 @@
 //! feature, limitation, variable, customer type, license type) is a problem at the position the
 //! manifest wrote it, listing the names that exist; all of them are collected before reporting.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Display;
 
 use serde_json::{Value, json};
@@ -41,10 +41,19 @@ pub fn project_ignores(manifests: &Manifests) -> (Vec<String>, Vec<String>) {
 pub fn resolve(manifests: &Manifests, catalog: &Catalog) -> Result<DesiredState, Problems> {
     let mut problems = Vec::new();
     let mut desired = DesiredState::default();
+    // An edition's configuration is the same for all its licenses: computed once per edition
+    // rather than once per license (which cost more than the rest of resolving a license).
+    let mut editions = HashMap::new();
     for customer in &manifests.customers {
         let resolved = resolve_customer(customer, catalog, &mut problems);
         for license in &customer.licenses {
-            if let Some(license) = resolve_license(license, &resolved.key, catalog, &mut problems) {
+            if let Some(license) = resolve_license(
+                license,
+                &resolved.key,
+                catalog,
+                &mut editions,
+                &mut problems,
+            ) {
                 desired.licenses.push(license);
             }
         }
@@ -109,10 +118,14 @@ fn resolve_customer(
     }
 }
 
-fn resolve_license(
-    license: &License,
+/// Edition fields by (product name, edition name).
+type EditionCache<'m> = HashMap<(&'m str, &'m str), Fields>;
+
+fn resolve_license<'m>(
+    license: &'m License,
     customer_key: &str,
     catalog: &Catalog,
+    editions: &mut EditionCache<'m>,
     problems: &mut Vec<Problem>,
 ) -> Option<DesiredLicense> {
     let Some(product) = catalog.products.get(&license.product.value) else {
@@ -193,7 +206,12 @@ fn resolve_license(
         legacy_license_key,
         fields,
         edition_fields: edition
-            .map(|edition| catalog.edition_fields(product, edition))
+            .map(|edition| {
+                editions
+                    .entry((&license.product.value, &license.edition.value))
+                    .or_insert_with(|| catalog.edition_fields(product, edition))
+                    .clone()
+            })
             .unwrap_or_default(),
         ignore: license
             .ignore_changes

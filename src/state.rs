@@ -414,12 +414,20 @@ fn entry_name<'a>(
 /// Identifies a remote object as read: a digest of its wire form, so any change SLASCONE made
 /// to it (including `modified_date_utc`) gives another fingerprint.
 pub fn fingerprint<T: serde::Serialize>(object: &T) -> String {
-    let bytes = serde_json::to_vec(object).unwrap_or_default();
-    let digest = Sha256::digest(&bytes);
-    digest[..12]
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    // Serialised straight into the hash: a plan of a large account fingerprints every object it
+    // read, and an intermediate buffer and a string per byte were a good part of that cost.
+    let mut hasher = Sha256::new();
+    if serde_json::to_writer(&mut hasher, object).is_err() {
+        hasher = Sha256::new();
+    }
+    let digest = hasher.finalize();
+    let mut hex = String::with_capacity(24);
+    for byte in &digest[..12] {
+        hex.push(char::from(HEX[usize::from(byte >> 4)]));
+        hex.push(char::from(HEX[usize::from(byte & 0xf)]));
+    }
+    hex
 }
 
 /// Customer ids by key, for apply: which remote customer a license belongs to.

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use uuid::Uuid;
 
@@ -47,16 +48,9 @@ pub(crate) fn load(dir: &Path, env: Option<&str>) -> Result<Manifests, Problems>
         }
     };
     let mut customers = Vec::new();
-    for file in &files {
-        if let Some(documents) = read_yaml(file, &mut problems) {
-            let mut checker = Checker {
-                file,
-                problems: &mut problems,
-            };
-            for document in &documents {
-                customers.extend(checker.document(document));
-            }
-        }
+    for (file_customers, file_problems) in check_files(&files) {
+        customers.extend(file_customers);
+        problems.extend(file_problems);
     }
     check_duplicates(&customers, &mut problems);
     match project {
@@ -67,6 +61,63 @@ pub(crate) fn load(dir: &Path, env: Option<&str>) -> Result<Manifests, Problems>
         }),
         _ => Err(Problems(problems)),
     }
+}
+
+/// The customers one file holds and the problems found in it.
+type Checked = (Vec<Customer>, Vec<Problem>);
+
+/// Reads, parses and checks every file, on all cores: parsing YAML is most of the time `plan`
+/// spends on a large repository, and files are independent. Results come back in file order, so
+/// customers and problems are in the same order as from a sequential read.
+fn check_files(files: &[PathBuf]) -> Vec<Checked> {
+    let check = |file: &PathBuf| {
+        let mut problems = Vec::new();
+        let mut customers = Vec::new();
+        if let Some(documents) = read_yaml(file, &mut problems) {
+            let mut checker = Checker {
+                file,
+                problems: &mut problems,
+            };
+            for document in &documents {
+                customers.extend(checker.document(document));
+            }
+        }
+        (customers, problems)
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(files.len());
+    if threads <= 1 {
+        return files.iter().map(check).collect();
+    }
+    // Workers take the next file as they finish one, so a few big files do not leave a core idle.
+    let next = AtomicUsize::new(0);
+    let mut results: Vec<(usize, Checked)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(file) = files.get(index) else {
+                            return done;
+                        };
+                        done.push((index, check(file)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| {
+                worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    results.sort_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, result)| result).collect()
 }
 
 /// Every `*.yaml`/`*.yml` below `dir` in sorted path order, without the project file, the sandbox

@@ -5,7 +5,7 @@
 //! ownership); ignored paths are never reconciled on existing objects; nothing is deleted, and
 //! remote objects no manifest matches are reported as unmanaged.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_json::Value;
 use uuid::Uuid;
@@ -115,33 +115,38 @@ pub fn diff(desired: &DesiredState, current: &CurrentState, ctx: &DiffContext) -
             ),
             Some(found) => {
                 identity_warnings(wanted, found, &mut warnings);
-                let mut before = found.fields.clone();
-                before.insert(
-                    CUSTOMER_FIELD.to_owned(),
-                    Value::String(customers.current_owner(found.customer_id)),
-                );
                 let edition_changes = !is_ignored(EDITION_FIELD, &ignore)
                     && wanted.fields.get(EDITION_FIELD) != found.fields.get(EDITION_FIELD);
-                let mut after = if edition_changes {
-                    with_edition(wanted)
-                } else {
-                    wanted.fields.clone()
-                };
+                // Only a changed edition needs a merged map; otherwise the manifest's own fields
+                // are compared in place, since copying both maps of every license dominated the
+                // diff of a large, mostly unchanged state.
+                let merged = edition_changes.then(|| with_edition(wanted));
+                let after = merged.as_ref().unwrap_or(&wanted.fields);
                 // Owners are compared by identity (two keys may name the same remote customer),
                 // while the plan shows the key the manifest wrote.
-                if let Some(owner) = owner {
-                    after.insert(
-                        CUSTOMER_FIELD.to_owned(),
-                        Value::String(customers.desired_owner(owner)),
-                    );
-                }
-                let mut fields = update_fields(&after, &before, &ignore);
-                if let (Some(owner), Some(field)) = (
-                    owner,
-                    fields.iter_mut().find(|field| field.path == CUSTOMER_FIELD),
-                ) {
-                    field.after = Value::String(owner.to_owned());
-                }
+                let owner_before = Value::String(customers.current_owner(found.customer_id));
+                let owner_after = owner.map(|owner| Value::String(customers.desired_owner(owner)));
+                let fields = after
+                    .iter()
+                    .filter(|(path, _)| !is_ignored(path, &ignore))
+                    .filter_map(|(path, value)| {
+                        let (before, compared) = if path == CUSTOMER_FIELD {
+                            (&owner_before, owner_after.as_ref().unwrap_or(value))
+                        } else {
+                            (found.fields.get(path).unwrap_or(&Value::Null), value)
+                        };
+                        (before != compared).then(|| FieldChange {
+                            path: path.clone(),
+                            before: before.clone(),
+                            after: match owner {
+                                Some(owner) if path == CUSTOMER_FIELD => {
+                                    Value::String(owner.to_owned())
+                                }
+                                _ => value.clone(),
+                            },
+                        })
+                    })
+                    .collect();
                 (Action::Update, Some(found.id), fields)
             }
         };
@@ -219,9 +224,9 @@ pub(crate) struct CustomerMatching<'a> {
     /// left out (and warned about), so one remote object never gets two changes.
     pub(crate) planned: Vec<(&'a DesiredCustomer, Option<&'a CurrentCustomer>)>,
     /// Desired key → the remote customer it matches, duplicates included.
-    pub(crate) remote_of: BTreeMap<&'a str, Uuid>,
+    pub(crate) remote_of: HashMap<&'a str, Uuid>,
     /// Remote id → the desired customer planned for it.
-    primary_of: BTreeMap<Uuid, &'a DesiredCustomer>,
+    primary_of: HashMap<Uuid, &'a DesiredCustomer>,
     current_by_id: HashMap<Uuid, &'a CurrentCustomer>,
     desired_by_key: HashMap<&'a str, &'a DesiredCustomer>,
 }
@@ -239,7 +244,10 @@ impl<'a> CustomerMatching<'a> {
         // on the order SLASCONE listed them in.
         let mut by_id: Vec<&CurrentCustomer> = current.customers.iter().collect();
         by_id.sort_by_key(|c| c.id);
-        let mut by_number: BTreeMap<&str, &CurrentCustomer> = BTreeMap::new();
+        // Hash maps rather than ordered ones: they are only looked up, and with 100,000s of
+        // objects the ordered maps' string comparisons made the diff grow faster than linearly.
+        let mut by_number: HashMap<&str, &CurrentCustomer> =
+            HashMap::with_capacity(current.customers.len());
         for found in by_id {
             let Some(number) = nonempty(found.customer_number.as_deref()) else {
                 continue;
@@ -261,8 +269,8 @@ impl<'a> CustomerMatching<'a> {
         order.sort_by(|a, b| (a.id.is_none(), &a.key).cmp(&(b.id.is_none(), &b.key)));
 
         let mut planned = Vec::new();
-        let mut remote_of = BTreeMap::new();
-        let mut primary_of: BTreeMap<Uuid, &DesiredCustomer> = BTreeMap::new();
+        let mut remote_of = HashMap::new();
+        let mut primary_of: HashMap<Uuid, &DesiredCustomer> = HashMap::new();
         for wanted in order {
             let number = nonempty(wanted.customer_number.as_deref());
             let found = match wanted.id {
@@ -348,7 +356,7 @@ impl<'a> CustomerMatching<'a> {
 struct LicenseMatching<'a> {
     planned: Vec<(&'a DesiredLicense, Option<&'a CurrentLicense>)>,
     /// Remote ids some desired license matches.
-    claimed: BTreeSet<Uuid>,
+    claimed: HashSet<Uuid>,
 }
 
 impl<'a> LicenseMatching<'a> {
@@ -361,7 +369,8 @@ impl<'a> LicenseMatching<'a> {
             current.licenses.iter().map(|l| (l.id, l)).collect();
         let mut sorted: Vec<&CurrentLicense> = current.licenses.iter().collect();
         sorted.sort_by_key(|l| l.id);
-        let mut by_legacy: BTreeMap<(&str, &str), &CurrentLicense> = BTreeMap::new();
+        let mut by_legacy: HashMap<(&str, &str), &CurrentLicense> =
+            HashMap::with_capacity(current.licenses.len());
         for found in sorted {
             if let Some(legacy) = nonempty(found.legacy_license_key.as_deref()) {
                 by_legacy.entry((&found.product, legacy)).or_insert(found);
@@ -372,7 +381,7 @@ impl<'a> LicenseMatching<'a> {
         order.sort_by(|a, b| (a.id.is_none(), &a.key).cmp(&(b.id.is_none(), &b.key)));
 
         let mut planned = Vec::new();
-        let mut primary_of: BTreeMap<Uuid, &DesiredLicense> = BTreeMap::new();
+        let mut primary_of: HashMap<Uuid, &DesiredLicense> = HashMap::new();
         for wanted in order {
             let found = match wanted.id {
                 Some(id) => by_id.get(&id).copied(),
