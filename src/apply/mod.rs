@@ -153,10 +153,6 @@ fn after_values(change: &Change) -> impl Iterator<Item = (&str, &Value)> {
     change.fields.iter().map(|f| (f.path.as_str(), &f.after))
 }
 
-fn by_data_exchange(change: &Change) -> bool {
-    change.request.path.contains("/data_exchange/")
-}
-
 // ---- customers -----------------------------------------------------------------------------
 
 async fn create_customer(shared: &Shared, change: &Change) -> Result<Uuid, Failure> {
@@ -165,7 +161,7 @@ async fn create_customer(shared: &Shared, change: &Change) -> Result<Uuid, Failu
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let sent = if by_data_exchange(change) {
+        let sent = if change.by_customer_number() {
             let number = number.as_deref().unwrap_or(&change.key);
             let body = body::data_exchange_create_body(number, after_values(change))
                 .map_err(Failure::Invalid)?;
@@ -187,7 +183,7 @@ async fn create_customer(shared: &Shared, change: &Change) -> Result<Uuid, Failu
             Ok(created) => return Ok(remember_customer(shared, change, created.id)),
             Err(error) if error.status() == Some(409) || error.is_ambiguous() => {
                 // Already there (409), or perhaps created before the answer was lost.
-                match find_customer(shared, change).await? {
+                match find_customer(&shared.client, change).await? {
                     Some(existing) => {
                         let id = remember_customer(shared, change, existing.id);
                         finish_customer(shared, change, &existing).await?;
@@ -202,11 +198,15 @@ async fn create_customer(shared: &Shared, change: &Change) -> Result<Uuid, Failu
     }
 }
 
-async fn find_customer(shared: &Shared, change: &Change) -> Result<Option<CustomerDto>, ApiError> {
+/// The customer a create is meant to make, looked up by the identity it is written by.
+pub async fn find_customer(
+    client: &Client,
+    change: &Change,
+) -> Result<Option<CustomerDto>, ApiError> {
     match (change.id, &change.customer_number) {
-        (Some(id), _) if !by_data_exchange(change) => shared.client.get_customer(id).await,
-        (_, Some(number)) => shared.client.get_customer_by_number(number).await,
-        _ => shared.client.get_customer_by_number(&change.key).await,
+        (Some(id), _) if !change.by_customer_number() => client.get_customer(id).await,
+        (_, Some(number)) => client.get_customer_by_number(number).await,
+        _ => client.get_customer_by_number(&change.key).await,
     }
 }
 
@@ -223,7 +223,7 @@ async fn finish_customer(
     if pending.is_empty() {
         return Ok(());
     }
-    if by_data_exchange(change) {
+    if change.by_customer_number() {
         let number = existing
             .customer_number
             .clone()
@@ -254,7 +254,7 @@ async fn update_customer(shared: &Shared, change: &Change) -> Result<Uuid, Failu
     let id = change
         .id
         .ok_or_else(|| Failure::Invalid("an update needs the remote id".into()))?;
-    if by_data_exchange(change) {
+    if change.by_customer_number() {
         let number = shared
             .customers
             .get(&id)
@@ -356,7 +356,7 @@ async fn create_license(shared: &Shared, change: &Change) -> Result<Uuid, Failur
             Err(error) if error.status() == Some(409) || error.is_ambiguous() => {
                 let existing = match shared.client.get_license(id).await? {
                     Some(license) => Some(license),
-                    None => find_license_by_key(shared, change, product).await?,
+                    None => find_license_by_key(&shared.client, change, product.product.id).await?,
                 };
                 match existing {
                     Some(existing) => {
@@ -372,21 +372,19 @@ async fn create_license(shared: &Shared, change: &Change) -> Result<Uuid, Failur
     }
 }
 
-async fn find_license_by_key(
-    shared: &Shared,
+/// The license a create is meant to make, looked up by (product, legacy_license_key).
+pub async fn find_license_by_key(
+    client: &Client,
     change: &Change,
-    product: &ProductCatalog,
+    product_id: Uuid,
 ) -> Result<Option<LicenseDto>, ApiError> {
     let Some(legacy) = change.legacy_license_key.as_deref() else {
         return Ok(None);
     };
-    let found = shared
-        .client
-        .find_licenses(product.product.id, legacy)
-        .await?;
-    Ok(found.into_iter().find(|l| {
-        l.product_id == product.product.id && l.legacy_license_key.as_deref() == Some(legacy)
-    }))
+    let found = client.find_licenses(product_id, legacy).await?;
+    Ok(found
+        .into_iter()
+        .find(|l| l.product_id == product_id && l.legacy_license_key.as_deref() == Some(legacy)))
 }
 
 async fn finish_license(

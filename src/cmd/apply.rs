@@ -278,13 +278,7 @@ async fn recheck_one(
             })
         }
         (Kind::Customer, Action::Create) => {
-            let by_number = change.request.path.contains("/data_exchange/");
-            let found = match (change.id, &change.customer_number) {
-                (Some(id), _) if !by_number => client.get_customer(id).await?,
-                (_, Some(number)) => client.get_customer_by_number(number).await?,
-                _ => client.get_customer_by_number(&change.key).await?,
-            };
-            Ok(match found {
+            Ok(match apply::find_customer(client, change).await? {
                 Some(_) => Checked::Stale(format!("{name} was created by someone else")),
                 None => Checked::Absent,
             })
@@ -309,14 +303,12 @@ async fn recheck_one(
             {
                 return Ok(created);
             }
-            if let (Some(product_id), Some(legacy)) = (product_id, &change.legacy_license_key) {
-                let found = client.find_licenses(product_id, legacy).await?;
-                if found
-                    .iter()
-                    .any(|l| l.legacy_license_key.as_deref() == Some(legacy.as_str()))
-                {
-                    return Ok(created);
-                }
+            if let Some(product_id) = product_id
+                && apply::find_license_by_key(client, change, product_id)
+                    .await?
+                    .is_some()
+            {
+                return Ok(created);
             }
             Ok(Checked::Absent)
         }

@@ -230,7 +230,7 @@ fn create_problems(plan: &Plan) -> Problems {
                 .iter()
                 .any(|f| f.path == path && f.after.as_str().is_some_and(|v| !v.is_empty()))
         };
-        let required: &[&str] = if change.request.path.contains("/data_exchange/") {
+        let required: &[&str] = if change.by_customer_number() {
             &["company_name", "customer_type", "country"]
         } else {
             &["company_name"]

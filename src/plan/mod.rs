@@ -191,6 +191,12 @@ impl Plan {
 }
 
 impl Change {
+    /// True for a customer written through `/data_exchange/customers`, i.e. keyed by its
+    /// customer_number rather than its id.
+    pub fn by_customer_number(&self) -> bool {
+        self.request.path.contains("/data_exchange/")
+    }
+
     /// The request path without the `/api/v2/isv/<isv_id>` prefix every path shares, for
     /// display: `/data_exchange/customers`, `/licenses`.
     pub fn short_path(&self) -> &str {
