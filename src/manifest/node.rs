@@ -3,10 +3,12 @@
 //! Validation walks this tree rather than deserializing straight into typed structs, because serde
 //! stops at the first mismatch while users want every mistake of a file reported at once.
 
-use std::fmt;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_saphyr::{DuplicateKeyPolicy, MessageFormatter, Spanned, UserMessageFormatter};
+use serde::de::IgnoredAny;
+use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, Span, Tag};
+use serde_saphyr::{DuplicateKeyPolicy, MessageFormatter, UserMessageFormatter};
 
 /// The largest manifest or project file read, in bytes. Far above any hand-written file, low
 /// enough that reading and parsing one never strains memory.
@@ -74,7 +76,25 @@ pub struct ParseError {
 }
 
 /// Parses every YAML document of `text`. Empty documents come back as `Value::Null`.
+///
+/// The tree is built straight from the parser's event stream: going through serde with a
+/// position wrapper around every node cost several times the parse itself on large repositories.
 pub fn parse_documents(text: &str) -> Result<Vec<Node>, ParseError> {
+    let mut builder = Builder::default();
+    let mut parser = Parser::new_from_str(text);
+    while let Some(event) = parser.next_event() {
+        let Ok((event, span)) = event else {
+            // Syntax errors are rare, so they are worth a second pass: serde-saphyr, which reads
+            // the same events, words them for people ("unclosed quote") and places them.
+            return Err(syntax_error(text));
+        };
+        builder.event(event, span)?;
+    }
+    Ok(builder.documents)
+}
+
+/// The options the loader has always parsed with; also used to word syntax errors.
+pub(super) fn saphyr_options() -> serde_saphyr::Options {
     let mut options = serde_saphyr::options! {
         budget: serde_saphyr::budget! {
             max_depth: MAX_DEPTH,
@@ -83,20 +103,375 @@ pub fn parse_documents(text: &str) -> Result<Vec<Node>, ParseError> {
             max_recorded_anchor_events: MAX_ALIAS_EXPANSION,
         },
         duplicate_keys: DuplicateKeyPolicy::PassThrough,
-        // `yes`, `no`, `on`, `off` stay strings: `country: NO` must not become `false`.
         strict_booleans: true,
-        // `zip: 01234` and `customer_number: 1_000` stay text instead of turning into numbers.
         leading_zero_numbers_as_strings: true,
         underscored_numbers_as_strings: true,
         with_snippet: false,
     };
     options.alias_limits.max_total_replayed_events = MAX_ALIAS_EXPANSION;
-    let documents: Vec<Spanned<Parsed>> =
-        serde_saphyr::from_multiple_with_options(text, options).map_err(|err| parse_error(&err))?;
-    Ok(documents
-        .into_iter()
-        .map(|document| into_node(document, text))
-        .collect())
+    options
+}
+
+fn syntax_error(text: &str) -> ParseError {
+    match serde_saphyr::from_multiple_with_options::<IgnoredAny>(text, saphyr_options()) {
+        Err(err) => parse_error(&err),
+        Ok(_) => ParseError {
+            position: None,
+            message: "not valid YAML".to_owned(),
+        },
+    }
+}
+
+/// A collection being built.
+enum Open {
+    Seq {
+        node: Node,
+        anchor: usize,
+    },
+    Map {
+        node: Node,
+        anchor: usize,
+        /// A key waiting for its value; `true` when it is the merge key `<<`.
+        key: Option<(Node, bool)>,
+        /// The mappings `<<` brings in, in order: the first one to have a key wins.
+        merged: Vec<Node>,
+    },
+}
+
+/// Builds the documents from parser events, within the node, depth and alias budgets.
+#[derive(Default)]
+struct Builder {
+    documents: Vec<Node>,
+    /// The current document's root, once complete.
+    root: Option<Node>,
+    open: Vec<Open>,
+    /// Finished anchored nodes by anchor id, with their size in events.
+    anchors: HashMap<usize, (Node, usize)>,
+    nodes: usize,
+    /// Events aliases replayed.
+    replayed: usize,
+    /// Events anchors recorded.
+    recorded: usize,
+}
+
+impl Builder {
+    fn event(&mut self, event: Event<'_>, span: Span) -> Result<(), ParseError> {
+        let (line, column) = (span.start.line(), span.start.col() + 1);
+        let at = |value| Node {
+            line,
+            column,
+            value,
+        };
+        match event {
+            Event::DocumentStart(..) => self.root = None,
+            Event::DocumentEnd => {
+                let root = self.root.take().unwrap_or_else(|| at(Value::Null));
+                self.documents.push(root);
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                let merge_key = style == ScalarStyle::Plain && tag.is_none() && text == "<<";
+                let value = scalar(text, style, tag.as_deref()).map_err(|message| ParseError {
+                    position: Some((line, column)),
+                    message,
+                })?;
+                self.finish(at(value), anchor, merge_key)?;
+            }
+            Event::SequenceStart(_, anchor, _) => {
+                self.enter(line, column)?;
+                let node = at(Value::Seq(Vec::new()));
+                self.open.push(Open::Seq { node, anchor });
+            }
+            Event::MappingStart(_, anchor, _) => {
+                self.enter(line, column)?;
+                let node = at(Value::Map(Vec::new()));
+                self.open.push(Open::Map {
+                    node,
+                    anchor,
+                    key: None,
+                    merged: Vec::new(),
+                });
+            }
+            Event::SequenceEnd | Event::MappingEnd => match self.open.pop() {
+                Some(Open::Seq { node, anchor }) => self.finish(node, anchor, false)?,
+                Some(Open::Map {
+                    mut node,
+                    anchor,
+                    merged,
+                    ..
+                }) => {
+                    if let Value::Map(entries) = &mut node.value {
+                        merge(entries, merged);
+                    }
+                    self.finish(node, anchor, false)?;
+                }
+                None => {}
+            },
+            Event::Alias(id) => {
+                let Some((node, size)) = self.anchors.get(&id) else {
+                    return Err(ParseError {
+                        position: Some((line, column)),
+                        message: "an alias refers to the node it is part of; manifests cannot be \
+                                  recursive"
+                            .to_owned(),
+                    });
+                };
+                self.replayed += size;
+                self.nodes += size;
+                if self.replayed > MAX_ALIAS_EXPANSION {
+                    return Err(refused(line, column, aliases_message()));
+                }
+                // The copy is placed where it is used; what is inside keeps the place it is
+                // written, which is where a mistake in it has to be fixed.
+                let copy = Node {
+                    line,
+                    column,
+                    value: node.value.clone(),
+                };
+                self.finish(copy, 0, false)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn enter(&mut self, line: usize, column: usize) -> Result<(), ParseError> {
+        if self.open.len() >= MAX_DEPTH {
+            return Err(refused(line, column, depth_message()));
+        }
+        Ok(())
+    }
+
+    /// Adds a complete node to whatever is open: a list, a mapping, or the document.
+    fn finish(&mut self, node: Node, anchor: usize, merge_key: bool) -> Result<(), ParseError> {
+        self.nodes += 1;
+        if self.nodes > MAX_NODES {
+            return Err(refused(node.line, node.column, size_message()));
+        }
+        if anchor != 0 {
+            let size = events(&node);
+            self.recorded += size;
+            if self.recorded > MAX_ALIAS_EXPANSION {
+                return Err(refused(node.line, node.column, aliases_message()));
+            }
+            self.anchors.insert(anchor, (node.clone(), size));
+        }
+        match self.open.last_mut() {
+            None => self.root = Some(node),
+            Some(Open::Seq { node: seq, .. }) => {
+                if let Value::Seq(items) = &mut seq.value {
+                    items.push(node);
+                }
+            }
+            Some(Open::Map {
+                node: map,
+                key,
+                merged,
+                ..
+            }) => match key.take() {
+                None => *key = Some((node, merge_key)),
+                Some((key, true)) => match node.value {
+                    Value::Map(_) => merged.push(node),
+                    Value::Seq(items) if items.iter().all(|i| matches!(i.value, Value::Map(_))) => {
+                        merged.extend(items);
+                    }
+                    _ => {
+                        return Err(ParseError {
+                            position: Some((key.line, key.column)),
+                            message: "`<<` merges a mapping (`<<: *name`) or a list of mappings \
+                                      into this one"
+                                .to_owned(),
+                        });
+                    }
+                },
+                Some((key, false)) => {
+                    if let Value::Map(entries) = &mut map.value {
+                        entries.push((key, node));
+                    }
+                }
+            },
+        }
+        Ok(())
+    }
+}
+
+/// Adds the entries of `merged` mappings whose keys the mapping does not have yet: keys written
+/// in the mapping win over merged ones, and an earlier merged mapping wins over a later one.
+fn merge(entries: &mut Vec<(Node, Node)>, merged: Vec<Node>) {
+    if merged.is_empty() {
+        return;
+    }
+    let mut seen: HashSet<String> = entries.iter().filter_map(|(k, _)| key_text(k)).collect();
+    for source in merged {
+        let Value::Map(source) = source.value else {
+            continue;
+        };
+        for (key, value) in source {
+            if key_text(&key).is_none_or(|text| seen.insert(text)) {
+                entries.push((key, value));
+            }
+        }
+    }
+}
+
+fn key_text(key: &Node) -> Option<String> {
+    match &key.value {
+        Value::Null => Some("~".to_owned()),
+        Value::Bool(value) => Some(value.to_string()),
+        Value::Int(_, text) | Value::Float(text) | Value::Str(text) => Some(text.clone()),
+        Value::Seq(_) | Value::Map(_) => None,
+    }
+}
+
+/// How many parser events a node stands for: what replaying it through an alias costs.
+fn events(node: &Node) -> usize {
+    match &node.value {
+        Value::Seq(items) => 2 + items.iter().map(events).sum::<usize>(),
+        Value::Map(entries) => {
+            2 + entries
+                .iter()
+                .map(|(key, value)| events(key) + events(value))
+                .sum::<usize>()
+        }
+        _ => 1,
+    }
+}
+
+/// The value of a scalar under the YAML 1.2 core schema, with the loader's exceptions: only
+/// `true`/`false` are booleans (`country: NO` stays text), and numbers with leading zeros or
+/// underscores (`zip: 01234`, `1_000`) stay text.
+fn scalar(text: Cow<'_, str>, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
+    let core = tag.and_then(|tag| {
+        // The non-specific tag `!` makes a plain scalar a string.
+        if tag.handle().is_empty() && tag.suffix() == "!" {
+            Some("str")
+        } else {
+            tag.core_suffix()
+        }
+    });
+    let invalid = |kind: &str| format!("`{text}` is tagged as {kind} but is not one");
+    match core {
+        Some("str") => return Ok(Value::Str(text.into_owned())),
+        Some("null") => return Ok(Value::Null),
+        Some("bool") => {
+            return core_bool(&text)
+                .map(Value::Bool)
+                .ok_or_else(|| invalid("a boolean"));
+        }
+        Some("int") => {
+            return core_int(&text)
+                .map(|value| Value::Int(value, text.to_string()))
+                .ok_or_else(|| invalid("an integer"));
+        }
+        Some("float") => {
+            return if core_int(&text).is_some() || is_core_float(&text) {
+                Ok(Value::Float(text.into_owned()))
+            } else {
+                Err(invalid("a number"))
+            };
+        }
+        _ => {}
+    }
+    if style != ScalarStyle::Plain {
+        return Ok(Value::Str(text.into_owned()));
+    }
+    if matches!(text.as_ref(), "" | "~" | "null" | "Null" | "NULL") {
+        return Ok(Value::Null);
+    }
+    if let Some(value) = core_bool(&text) {
+        return Ok(Value::Bool(value));
+    }
+    let unsigned = text.strip_prefix(['+', '-']).unwrap_or(&text);
+    let leading_zero = unsigned.len() > 1
+        && unsigned.starts_with('0')
+        && unsigned.bytes().all(|b| b.is_ascii_digit());
+    if leading_zero || text.contains('_') {
+        return Ok(Value::Str(text.into_owned()));
+    }
+    // Most scalars are names and other text; only these can start a number.
+    if !text.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '-' | '+' | '.')) {
+        return Ok(Value::Str(text.into_owned()));
+    }
+    if let Some(value) = core_int(&text) {
+        return Ok(Value::Int(value, text.into_owned()));
+    }
+    if is_core_float(&text) {
+        return Ok(Value::Float(text.into_owned()));
+    }
+    Ok(Value::Str(text.into_owned()))
+}
+
+fn core_bool(text: &str) -> Option<bool> {
+    match text {
+        "true" | "True" | "TRUE" => Some(true),
+        "false" | "False" | "FALSE" => Some(false),
+        _ => None,
+    }
+}
+
+/// `[-+]?[0-9]+`, `0x[0-9a-fA-F]+`, `0o[0-7]+` or `0b[01]+`, within `i128`.
+fn core_int(text: &str) -> Option<i128> {
+    let (negative, unsigned) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let (radix, digits) = match unsigned.get(..2) {
+        Some("0x") => (16, &unsigned[2..]),
+        Some("0o") => (8, &unsigned[2..]),
+        Some("0b") => (2, &unsigned[2..]),
+        _ => (10, unsigned),
+    };
+    // `from_str_radix` accepts a sign of its own, which YAML does not allow after the prefix.
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return None;
+    }
+    let magnitude = i128::from_str_radix(digits, radix).ok()?;
+    Some(if negative { -magnitude } else { magnitude })
+}
+
+/// `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`, `[-+]?.inf` and `.nan` in their three
+/// spellings.
+fn is_core_float(text: &str) -> bool {
+    let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
+    if matches!(unsigned, ".inf" | ".Inf" | ".INF") || matches!(text, ".nan" | ".NaN" | ".NAN") {
+        return true;
+    }
+    let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+        Some(at) => (&unsigned[..at], Some(&unsigned[at + 1..])),
+        None => (unsigned, None),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some((whole, fraction)) => {
+            (whole.is_empty() && digits(fraction))
+                || (digits(whole) && (fraction.is_empty() || digits(fraction)))
+        }
+        None => digits(mantissa),
+    };
+    let exponent_ok = exponent.is_none_or(|e| digits(e.strip_prefix(['+', '-']).unwrap_or(e)));
+    mantissa_ok && exponent_ok
+}
+
+fn refused(line: usize, column: usize, message: String) -> ParseError {
+    ParseError {
+        position: Some((line, column)),
+        message,
+    }
+}
+
+fn aliases_message() -> String {
+    format!(
+        "refused: aliases (`*name`) expand to too much (the limit is {MAX_ALIAS_EXPANSION} \
+         replayed YAML events); this looks like an alias bomb"
+    )
+}
+
+fn size_message() -> String {
+    format!("refused: too large (the limit is {MAX_NODES} YAML nodes); split it into several files")
+}
+
+fn depth_message() -> String {
+    format!("refused: nested deeper than {MAX_DEPTH} levels")
 }
 
 fn parse_error(err: &serde_saphyr::Error) -> ParseError {
@@ -123,18 +498,7 @@ fn budget_message(err: &serde_saphyr::Error) -> Option<String> {
     while let Error::AliasError { error, .. } | Error::WithSnippet { error, .. } = err {
         err = error;
     }
-    let aliases = || {
-        format!(
-            "refused: aliases (`*name`) expand to too much (the limit is {MAX_ALIAS_EXPANSION} \
-             replayed YAML events); this looks like an alias bomb"
-        )
-    };
-    let size = || {
-        format!(
-            "refused: too large (the limit is {MAX_NODES} YAML nodes); split it into several files"
-        )
-    };
-    let depth = || format!("refused: nested deeper than {MAX_DEPTH} levels");
+    let (aliases, size, depth) = (aliases_message, size_message, depth_message);
     Some(match err {
         // Flow collections (`[[[...]]]`) hit the parser's own nesting limit first.
         Error::ExternalMessage { source, .. }
@@ -164,132 +528,4 @@ fn budget_message(err: &serde_saphyr::Error) -> Option<String> {
         },
         _ => return None,
     })
-}
-
-/// The untyped shape serde-saphyr hands over; positions are attached by `Spanned` around it.
-enum Parsed {
-    Null,
-    Bool(bool),
-    Int(i128),
-    Float(f64),
-    Str(String),
-    Seq(Vec<Spanned<Parsed>>),
-    Map(Vec<(Spanned<Parsed>, Spanned<Parsed>)>),
-}
-
-fn into_node(spanned: Spanned<Parsed>, source: &str) -> Node {
-    let location = spanned.referenced;
-    // The text as written, for numbers whose spelling matters once they are read as strings.
-    let written = || -> Option<String> {
-        let span = location.span();
-        let start = usize::try_from(span.byte_offset()?).ok()?;
-        let len = usize::try_from(span.byte_len()?).ok()?;
-        source
-            .get(start..start.checked_add(len)?)
-            .map(str::to_owned)
-    };
-    let value = match spanned.value {
-        Parsed::Null => Value::Null,
-        Parsed::Bool(value) => Value::Bool(value),
-        Parsed::Int(value) => Value::Int(value, written().unwrap_or_else(|| value.to_string())),
-        Parsed::Float(value) => Value::Float(written().unwrap_or_else(|| value.to_string())),
-        Parsed::Str(value) => Value::Str(value),
-        Parsed::Seq(items) => Value::Seq(
-            items
-                .into_iter()
-                .map(|item| into_node(item, source))
-                .collect(),
-        ),
-        Parsed::Map(entries) => Value::Map(
-            entries
-                .into_iter()
-                .map(|(key, value)| (into_node(key, source), into_node(value, source)))
-                .collect(),
-        ),
-    };
-    Node {
-        line: location.line() as usize,
-        column: location.column() as usize,
-        value,
-    }
-}
-
-impl<'de> Deserialize<'de> for Parsed {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ParsedVisitor)
-    }
-}
-
-struct ParsedVisitor;
-
-impl<'de> Visitor<'de> for ParsedVisitor {
-    type Value = Parsed;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any YAML value")
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Parsed, E> {
-        Ok(Parsed::Null)
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Parsed, E> {
-        Ok(Parsed::Null)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Parsed, D::Error> {
-        Parsed::deserialize(deserializer)
-    }
-
-    fn visit_bool<E: de::Error>(self, value: bool) -> Result<Parsed, E> {
-        Ok(Parsed::Bool(value))
-    }
-
-    fn visit_i64<E: de::Error>(self, value: i64) -> Result<Parsed, E> {
-        Ok(Parsed::Int(value.into()))
-    }
-
-    fn visit_u64<E: de::Error>(self, value: u64) -> Result<Parsed, E> {
-        Ok(Parsed::Int(value.into()))
-    }
-
-    fn visit_i128<E: de::Error>(self, value: i128) -> Result<Parsed, E> {
-        Ok(Parsed::Int(value))
-    }
-
-    fn visit_u128<E: de::Error>(self, value: u128) -> Result<Parsed, E> {
-        Ok(i128::try_from(value).map_or(Parsed::Float(value as f64), Parsed::Int))
-    }
-
-    fn visit_f64<E: de::Error>(self, value: f64) -> Result<Parsed, E> {
-        Ok(Parsed::Float(value))
-    }
-
-    fn visit_str<E: de::Error>(self, value: &str) -> Result<Parsed, E> {
-        Ok(Parsed::Str(value.to_owned()))
-    }
-
-    fn visit_string<E: de::Error>(self, value: String) -> Result<Parsed, E> {
-        Ok(Parsed::Str(value))
-    }
-
-    fn visit_bytes<E: de::Error>(self, value: &[u8]) -> Result<Parsed, E> {
-        Ok(Parsed::Str(String::from_utf8_lossy(value).into_owned()))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Parsed, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(Parsed::Seq(items))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Parsed, A::Error> {
-        let mut entries = Vec::new();
-        while let Some(entry) = map.next_entry()? {
-            entries.push(entry);
-        }
-        Ok(Parsed::Map(entries))
-    }
 }

@@ -323,6 +323,57 @@ fn example_catalogs_load_in_the_sandbox() {
     }
 }
 
+/// Whenever serde-saphyr (with the loader's options) reads `text` as JSON-like data, the event
+/// stream tree holds the same data: same scalars, same merges, same documents.
+fn agrees_with_serde_saphyr(text: &str) -> Result<(), TestCaseError> {
+    let Ok(expected) =
+        serde_saphyr::from_multiple_with_options::<serde_json::Value>(text, node::saphyr_options())
+    else {
+        return Ok(());
+    };
+    let documents = node::parse_documents(text);
+    prop_assert!(documents.is_ok(), "{text:?}: {documents:?}");
+    let actual: Vec<serde_json::Value> = documents.unwrap().iter().map(as_json).collect();
+    // serde-saphyr leaves empty documents out of a multi-document stream.
+    let actual: Vec<serde_json::Value> = if expected.len() < actual.len() {
+        actual.into_iter().filter(|d| !d.is_null()).collect()
+    } else {
+        actual
+    };
+    prop_assert_eq!(actual, expected, "{:?}", text);
+    Ok(())
+}
+
+fn as_json(node: &node::Node) -> serde_json::Value {
+    use serde_json::Value as Json;
+    match &node.value {
+        Value::Null => Json::Null,
+        Value::Bool(value) => Json::Bool(*value),
+        Value::Int(value, _) => i64::try_from(*value)
+            .map(Json::from)
+            .or_else(|_| u64::try_from(*value).map(Json::from))
+            .unwrap_or_else(|_| Json::from(*value as f64)),
+        Value::Float(text) => text
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map_or(Json::Null, Json::Number),
+        Value::Str(text) => Json::String(text.clone()),
+        Value::Seq(items) => Json::Array(items.iter().map(as_json).collect()),
+        Value::Map(entries) => {
+            let mut map = serde_json::Map::new();
+            for (key, value) in entries {
+                let key = match as_json(key) {
+                    Json::String(text) => text,
+                    other => other.to_string(),
+                };
+                map.insert(key, as_json(value));
+            }
+            Json::Object(map)
+        }
+    }
+}
+
 /// The example manifests with one random edit: deleted, duplicated or inserted characters.
 fn mutated_example() -> impl Strategy<Value = String> {
     let examples: Vec<String> = example_files("manifest")
@@ -380,6 +431,18 @@ proptest! {
     }
 
     #[test]
+    fn the_tree_reads_like_serde_saphyr_on_yaml_like_text(
+        text in "([a-z_ ]{0,8}(: |- |:\n  |: &a |: \\*a\n|<<: \\*a\n)[-a-zA-Z0-9_. \\[\\]{},:&*\"'~+]{0,16}\n){0,10}"
+    ) {
+        agrees_with_serde_saphyr(&text)?;
+    }
+
+    #[test]
+    fn the_tree_reads_like_serde_saphyr_on_edited_examples(text in mutated_example()) {
+        agrees_with_serde_saphyr(&text)?;
+    }
+
+    #[test]
     fn mutated_examples_never_panic_and_problems_are_located(text in mutated_example()) {
         let (_, problems) = load::check_text(Path::new("m.yaml"), &text);
         for problem in problems {
@@ -412,4 +475,20 @@ fn x_keys_hold_anchors_for_reuse() {
              customers"
         ]
     );
+}
+
+#[test]
+fn the_tree_reads_like_serde_saphyr_on_tricky_scalars() {
+    for text in [
+        "a: &a {x: 1, y: [1, 2]}\nb: {<<: *a, y: 2}\nc:\n  <<: [*a, {z: 3}]\n  x: 5\n",
+        "a: 0x1F\nb: .5\nc: 1e3\nd: -0\ne: +1\nf: 0o17\ng: !!str 12\nh: ! 12\ni: 1e\nj: 0b101\n",
+        "a: 1.\nb: -.5e-3\nc: 12e+2\nd: 0X1F\ne: 0xg\nf: '12'\ng: \"true\"\nh: True\ni: NULL\nj: ~\n",
+        "a: +0123\nb: -00\nc: 1_0\nd: 9223372036854775808\ne: -9223372036854775809\nf: |\n  x\n",
+        "- &x a\n- *x\n- [*x, *x]\n",
+        "---\na: 1\n---\n---\nb: 2\n",
+        "a: !!int 12\nb: !!float 1\nc: !!null x\nd: !!bool true\n",
+        "a: !foo 1\nb: !foo x\nc: !foo\n",
+    ] {
+        agrees_with_serde_saphyr(text).unwrap_or_else(|err| panic!("{text:?}: {err}"));
+    }
 }
