@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::cli::ImportCsvArgs;
 use crate::exit::Outcome;
@@ -364,7 +365,7 @@ impl Table {
 
 fn origin(file: &Path, line: usize, column: usize) -> Origin {
     Origin {
-        file: file.to_path_buf(),
+        file: Arc::from(file),
         line,
         column,
     }

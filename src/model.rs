@@ -15,7 +15,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::Path;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -53,9 +54,12 @@ impl fmt::Display for Kind {
 }
 
 /// Where something was written in a manifest: 1-based line and column.
+///
+/// The file is shared: a large repository has millions of located values, and a path of their
+/// own each was most of the memory loaded manifests took.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Origin {
-    pub file: PathBuf,
+    pub file: Arc<Path>,
     pub line: usize,
     pub column: usize,
 }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use uuid::Uuid;
@@ -75,7 +76,7 @@ fn check_files(files: &[PathBuf]) -> Vec<Checked> {
         let mut customers = Vec::new();
         if let Some(documents) = read_yaml(file, &mut problems) {
             let mut checker = Checker {
-                file,
+                file: Arc::from(file.as_path()),
                 problems: &mut problems,
             };
             for document in &documents {
@@ -188,7 +189,7 @@ fn parse_yaml(file: &Path, text: &str, problems: &mut Vec<Problem>) -> Option<Ve
             let problem = match err.position {
                 Some((line, column)) => Problem::at(
                     Origin {
-                        file: file.to_path_buf(),
+                        file: Arc::from(file),
                         line,
                         column,
                     },
@@ -242,7 +243,7 @@ fn load_project(dir: &Path, env: Option<&str>, problems: &mut Vec<Problem>) -> O
     }
     let documents = read_yaml(&file, problems)?;
     let mut checker = Checker {
-        file: &file,
+        file: Arc::from(file.as_path()),
         problems,
     };
     let mut project = Project {
@@ -461,7 +462,7 @@ pub(crate) fn find_secret(project: &super::Project, secret: &str) -> Vec<Origin>
         for (line_index, line) in text.lines().enumerate() {
             for (byte, _) in line.match_indices(secret) {
                 found.push(Origin {
-                    file: file.clone(),
+                    file: Arc::from(file.as_path()),
                     line: line_index + 1,
                     column: line[..byte].chars().count() + 1,
                 });
@@ -478,7 +479,7 @@ pub(crate) fn check_text(file: &Path, text: &str) -> (Vec<Customer>, Vec<Problem
     let mut customers = Vec::new();
     if let Some(documents) = parse_yaml(file, text, &mut problems) {
         let mut checker = Checker {
-            file,
+            file: Arc::from(file),
             problems: &mut problems,
         };
         for document in &documents {

@@ -1,8 +1,10 @@
 //! Turns parsed YAML into customers, licenses and the project, reporting every mistake with the
 //! position of the value (or key) at fault.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use uuid::Uuid;
 
@@ -105,7 +107,7 @@ pub(crate) enum PathScope {
 
 /// Collects problems while reading the nodes of one file.
 pub(crate) struct Checker<'a> {
-    pub file: &'a Path,
+    pub file: Arc<Path>,
     pub problems: &'a mut Vec<Problem>,
 }
 
@@ -135,7 +137,7 @@ impl<'n> Fields<'n> {
 impl Checker<'_> {
     pub fn origin(&self, node: &Node) -> Origin {
         Origin {
-            file: self.file.to_path_buf(),
+            file: self.file.clone(),
             line: node.line,
             column: node.column,
         }
@@ -199,7 +201,7 @@ impl Checker<'_> {
         &mut self,
         node: &'n Node,
         what: &str,
-    ) -> Option<Vec<(&'n Node, &'n Node, String)>> {
+    ) -> Option<Vec<(&'n Node, &'n Node, Cow<'n, str>)>> {
         let Value::Map(entries) = &node.value else {
             self.report(
                 node,
@@ -211,12 +213,13 @@ impl Checker<'_> {
             );
             return None;
         };
-        let mut seen: BTreeMap<String, &Node> = BTreeMap::new();
-        let mut result = Vec::new();
+        // Most mappings have a handful of keys, where a scan beats hashing every key.
+        let mut seen: HashMap<&str, &Node> = HashMap::new();
+        let mut result: Vec<(&Node, &Node, Cow<str>)> = Vec::with_capacity(entries.len());
         for (key, value) in entries {
             let name = match (&key.value, key.scalar_text()) {
-                (_, Some(text)) => text.to_owned(),
-                (Value::Bool(value), _) => value.to_string(),
+                (_, Some(text)) => Cow::Borrowed(text),
+                (Value::Bool(value), _) => Cow::Owned(value.to_string()),
                 _ => {
                     self.report(
                         key,
@@ -233,7 +236,22 @@ impl Checker<'_> {
                     Some("remove this entry and export the key in that environment variable instead".into()),
                 );
             }
-            if let Some(first) = seen.get(&name) {
+            let first = if entries.len() <= 16 {
+                result
+                    .iter()
+                    .find(|(_, _, seen)| *seen == name)
+                    .map(|(first, _, _)| *first)
+            } else {
+                match &name {
+                    Cow::Borrowed(text) => seen.insert(text, key),
+                    // Only `true`/`false` keys are owned; a scan finds them.
+                    Cow::Owned(_) => result
+                        .iter()
+                        .find(|(_, _, seen)| *seen == name)
+                        .map(|(first, _, _)| *first),
+                }
+            };
+            if let Some(first) = first {
                 let first = self.origin(first);
                 self.report(
                     key,
@@ -242,7 +260,6 @@ impl Checker<'_> {
                 );
                 continue;
             }
-            seen.insert(name.clone(), key);
             result.push((key, value, name));
         }
         Some(result)
@@ -640,7 +657,7 @@ impl Checker<'_> {
                 continue;
             }
             if let Some(value) = read(self, value, &format!("{field}.{name}")) {
-                result.insert(name, self.located(key, value));
+                result.insert(name.into_owned(), self.located(key, value));
             }
         }
         result
@@ -713,7 +730,7 @@ impl Checker<'_> {
         self.mapping(node, "`environments`")
             .unwrap_or_default()
             .into_iter()
-            .map(|(_, value, name)| (name, value))
+            .map(|(_, value, name)| (name.into_owned(), value))
             .collect()
     }
 }
@@ -736,12 +753,26 @@ fn parse_date(text: &str) -> Option<time::Date> {
 /// Whether a key looks like it holds the admin key itself (`admin_key`, `AdminKey`, `adminkey`,
 /// `admin-key`, ...). Such keys are refused everywhere so a secret never ends up in git.
 pub(crate) fn is_secret_key(name: &str) -> bool {
-    let normalized: String = name
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    normalized.contains("adminkey") && normalized != "adminkeyenv"
+    // Runs for every key of every file, so it compares on the fly instead of building the
+    // normalised name. The letters of `adminkey` are all different, so a mismatch can only
+    // restart the match at an `a`.
+    const NEEDLE: &[u8] = b"adminkey";
+    let normalized = name
+        .bytes()
+        .filter(u8::is_ascii_alphanumeric)
+        .map(|b| b.to_ascii_lowercase());
+    let mut matched = 0;
+    for byte in normalized.clone() {
+        matched = if byte == NEEDLE[matched] {
+            matched + 1
+        } else {
+            usize::from(byte == NEEDLE[0])
+        };
+        if matched == NEEDLE.len() {
+            return !normalized.eq(b"adminkeyenv".iter().copied());
+        }
+    }
+    false
 }
 
 /// The known name closest to `name`, if any is close enough to be a likely typo: similar overall

@@ -8,7 +8,8 @@
 pub mod diff;
 pub mod simulate;
 
-use std::path::PathBuf;
+use std::path::Path;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -244,7 +245,7 @@ mod origin_string {
         let mut parts = text.rsplitn(3, ':');
         let column = parts.next()?.parse().ok()?;
         let line = parts.next()?.parse().ok()?;
-        let file = PathBuf::from(parts.next()?);
+        let file = Arc::from(Path::new(parts.next()?));
         Some(Origin { file, line, column })
     }
 }

@@ -2,7 +2,7 @@
 //! legacy keys, paths and values, so identities overlap and fields collide often.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::Path;
 
 use proptest::prelude::*;
 use proptest::sample::subsequence;
@@ -85,7 +85,7 @@ fn ignores(pool: &'static [&'static str]) -> impl Strategy<Value = Vec<String>> 
 
 fn origin() -> Origin {
     Origin {
-        file: PathBuf::from("m.yaml"),
+        file: Path::new("m.yaml").into(),
         line: 1,
         column: 1,
     }

@@ -1,7 +1,7 @@
 //! Table-driven diff cases (name, desired, current, expected changes), in the dnscontrol style:
 //! the expected changes read like plan output.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -41,7 +41,7 @@ pub(crate) fn fields(value: Value) -> Fields {
 
 fn origin(line: usize) -> Origin {
     Origin {
-        file: PathBuf::from("customers/acme.yaml"),
+        file: Path::new("customers/acme.yaml").into(),
         line,
         column: 5,
     }
