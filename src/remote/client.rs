@@ -7,7 +7,7 @@
 //! processed (429, or a connection that never reached the server); after any other failure its
 //! outcome is ambiguous and the caller must look the object up before trying again.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
@@ -17,6 +17,7 @@ use backon::{ExponentialBuilder, Retryable};
 use reqwest::{Method, StatusCode, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::error::ApiError;
@@ -101,6 +102,9 @@ pub struct ClientConfig {
     pub retry: RetryPolicy,
     /// Page size of the license listing.
     pub page_size: i64,
+    /// The most requests of this client (and its clones) in flight at once, whichever task
+    /// sends them: pages of a listing are fetched concurrently within it.
+    pub max_in_flight: usize,
     /// Log every request (method, path, status, time) to stderr.
     pub verbose: bool,
     /// The largest answer accepted, in bytes.
@@ -118,6 +122,7 @@ impl ClientConfig {
             total_timeout: DEFAULT_TOTAL_TIMEOUT,
             retry: RetryPolicy::default(),
             page_size: 500,
+            max_in_flight: 8,
             verbose: false,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         }
@@ -144,6 +149,8 @@ struct Inner {
     /// After a 429, no request of this client is sent before this instant, so concurrent
     /// workers wait out a rate limit together instead of each provoking another 429.
     not_before: std::sync::Mutex<Option<Instant>>,
+    /// Permits for `config.max_in_flight` requests, held from sending to the last byte.
+    in_flight: tokio::sync::Semaphore,
 }
 
 /// Whether a request may be sent again after a failure whose outcome is unknown.
@@ -197,6 +204,7 @@ impl Client {
                 http,
                 api_base,
                 api_path,
+                in_flight: tokio::sync::Semaphore::new(config.max_in_flight.max(1)),
                 config,
                 requests: AtomicU64::new(0),
                 page_base: AtomicU8::new(0),
@@ -422,6 +430,10 @@ impl Client {
     /// listing starts at page 0, recognises a server whose page 0 repeats page 1, keeps going
     /// while pages bring new licenses, and checks the total against the `max_count` of
     /// `licenses/filtered`. A listing that does not add up is an error, never a partial result.
+    ///
+    /// The first page is read alone; it shows how many rows a page really holds. The pages the
+    /// count then still needs are requested at once (within `max_in_flight`) and taken in
+    /// order, so a long listing costs a few round trips instead of one per page.
     pub async fn list_licenses(&self, product_id: Uuid) -> Result<Vec<LicenseDto>, ApiError> {
         let filter = LicenseFilterDto {
             page_size: self.inner.config.page_size.max(1),
@@ -445,15 +457,29 @@ impl Client {
         let mut out: Vec<LicenseDto> = Vec::with_capacity(reserve);
         let mut page = i64::from(self.inner.page_base.load(Ordering::Relaxed));
         let mut previous_page_len = 0usize;
+        // Pages requested ahead, by number. Handles dropped on an error return do not stop their
+        // tasks: those few reads finish in the background and are discarded.
+        let mut prefetched: HashMap<i64, JoinHandle<Result<Vec<LicenseDto>, ApiError>>> =
+            HashMap::new();
+        // The last page the count and the first page's length call for, and the last requested.
+        let mut last_page: Option<i64> = None;
+        let mut requested = page;
+        let window = self.inner.config.max_in_flight.max(1).saturating_mul(2);
         // Every useful page adds at least one license, so this bounds a misbehaving server.
         let max_pages = expected.saturating_add(2);
         for _ in 0..max_pages {
-            let rows = self
-                .licenses_page(&LicenseFilterDto {
-                    page: Some(page),
-                    ..filter.clone()
-                })
-                .await?;
+            let rows = match prefetched.remove(&page) {
+                Some(task) => task
+                    .await
+                    .unwrap_or_else(|err| std::panic::resume_unwind(err.into_panic()))?,
+                None => {
+                    self.licenses_page(&LicenseFilterDto {
+                        page: Some(page),
+                        ..filter.clone()
+                    })
+                    .await?
+                }
+            };
             let rows_len = rows.len();
             let before = out.len();
             for row in rows {
@@ -462,6 +488,28 @@ impl Client {
                 }
             }
             let added = out.len() - before;
+            if last_page.is_none() && added > 0 && out.len() < expected_len {
+                let pages = (expected_len - out.len()).div_ceil(rows_len);
+                last_page = Some(page.saturating_add(i64::try_from(pages).unwrap_or(i64::MAX)));
+                requested = page;
+            }
+            // Keep a window of pages in flight; the count comes from the server, so it never
+            // decides how many tasks there are.
+            while let Some(last) = last_page
+                && requested < last
+                && prefetched.len() < window
+            {
+                requested += 1;
+                let client = self.clone();
+                let filter = LicenseFilterDto {
+                    page: Some(requested),
+                    ..filter.clone()
+                };
+                prefetched.insert(
+                    requested,
+                    tokio::spawn(async move { client.licenses_page(&filter).await }),
+                );
+            }
             if added == 0 && rows_len > 0 && page == 1 && previous_page_len == rows_len {
                 // Page 0 answered like page 1: this server counts pages from 1.
                 self.inner.page_base.store(1, Ordering::Relaxed);
@@ -599,6 +647,16 @@ impl Client {
                 timeout: config.total_timeout,
             }));
         }
+        // Waiting for a turn counts against the call's time, like any other wait.
+        let Ok(Ok(_permit)) = tokio::time::timeout(remaining, self.inner.in_flight.acquire()).await
+        else {
+            return Err(Failure::fatal(ApiError::Timeout {
+                method: method.to_string(),
+                path: path.to_string(),
+                timeout: config.total_timeout,
+            }));
+        };
+        let remaining = deadline.saturating_duration_since(Instant::now());
         // The last attempt gets only what is left of the call's time.
         let timeout = config.request_timeout.min(remaining);
         let mut request = self

@@ -25,6 +25,7 @@ use std::fmt;
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -166,6 +167,7 @@ pub async fn start(config: SandboxConfig, listen: SocketAddr) -> anyhow::Result<
         drop_after_commit: config.drop_after_commit,
         log: Mutex::new(Vec::new()),
         window: Mutex::new((Instant::now(), 0)),
+        in_flight: AtomicUsize::new(0),
     });
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(server::serve(listener, server::router(app), stopped));

@@ -5,6 +5,7 @@
 //! has to close the TCP connection without writing a response, which a handler cannot do.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -45,6 +46,17 @@ pub(crate) struct App {
     pub(crate) log: Mutex<Vec<LogEntry>>,
     /// Start of the current one-second rate-limit window and the requests seen in it.
     pub(crate) window: Mutex<(Instant, u32)>,
+    /// API requests being answered right now.
+    pub(crate) in_flight: AtomicUsize,
+}
+
+/// Counts a request as in flight for as long as it lives, however it ends.
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// One line of `GET /_sandbox/requests`.
@@ -57,6 +69,8 @@ pub(crate) struct LogEntry {
     status: u16,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     dropped: bool,
+    /// Requests in flight when this one arrived, itself included: shows a client's concurrency.
+    concurrent: usize,
 }
 
 /// Lets a request close the connection it arrived on.
@@ -238,6 +252,8 @@ async fn gate(State(app): State<Arc<App>>, request: Request, next: Next) -> Resp
         .filter(|q| !q.is_empty())
         .map(str::to_owned);
     let kill = request.extensions().get::<ConnectionKill>().cloned();
+    let concurrent = app.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+    let _in_flight = InFlight(&app.in_flight);
     if !app.latency.is_zero() {
         tokio::time::sleep(app.latency).await;
     }
@@ -253,6 +269,7 @@ async fn gate(State(app): State<Arc<App>>, request: Request, next: Next) -> Resp
         query,
         status: response.status().as_u16(),
         dropped,
+        concurrent,
     });
     match kill {
         Some(ConnectionKill(notify)) if dropped => {

@@ -334,22 +334,32 @@ async fn seed_licenses(client: &slascone_sync::remote::Client, count: usize) -> 
     (argus, ids)
 }
 
+/// A fresh client (it has not learnt the page base) with these paging settings.
+fn paging_client(
+    sandbox: &slascone_sync::sandbox::SandboxHandle,
+    page_size: i64,
+    max_in_flight: usize,
+) -> slascone_sync::remote::Client {
+    let mut config = slascone_sync::remote::ClientConfig::new(
+        sandbox.base_url(),
+        ISV,
+        slascone_sync::remote::AdminKey::new(KEY),
+    );
+    config.page_size = page_size;
+    config.max_in_flight = max_in_flight;
+    slascone_sync::remote::Client::new(config).unwrap()
+}
+
 #[tokio::test]
 async fn paging_reads_every_license_with_either_page_base() {
-    for base in [0u8, 1] {
+    for (base, max_in_flight) in [(0u8, 8), (1, 8), (0, 1), (1, 1)] {
         let mut config = support::config();
         config.page_base = base;
         let sandbox = support::start(config).await;
         let seeding = support::client(&sandbox);
         let (argus, ids) = seed_licenses(&seeding, 7).await;
         // A fresh client knows nothing about the page base.
-        let mut client_config = slascone_sync::remote::ClientConfig::new(
-            sandbox.base_url(),
-            ISV,
-            slascone_sync::remote::AdminKey::new(KEY),
-        );
-        client_config.page_size = 3;
-        let client = slascone_sync::remote::Client::new(client_config).unwrap();
+        let client = paging_client(&sandbox, 3, max_in_flight);
         support::clear_requests(&sandbox).await;
         let mut listed: Vec<Uuid> = client
             .list_licenses(argus.product.id)
@@ -367,6 +377,33 @@ async fn paging_reads_every_license_with_either_page_base() {
             .count();
         // 7 licenses in pages of 3: 3 pages, plus page 0 read twice where pages start at 1.
         assert_eq!(pages, 3 + usize::from(base), "page base {base}");
+        sandbox.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn pages_after_the_first_are_read_together_within_the_in_flight_limit() {
+    for max_in_flight in [1, 3] {
+        let mut config = support::config();
+        // Long enough that requests sent together are certainly in flight together.
+        config.latency = std::time::Duration::from_millis(150);
+        let sandbox = support::start(config).await;
+        let (argus, ids) = seed_licenses(&support::client(&sandbox), 10).await;
+        let client = paging_client(&sandbox, 2, max_in_flight);
+        support::clear_requests(&sandbox).await;
+        let listed = client.list_licenses(argus.product.id).await.unwrap();
+        assert_eq!(listed.len(), ids.len());
+        let log = support::requests(&sandbox).await;
+        let pages: Vec<usize> = log
+            .iter()
+            .filter(|r| r.path.ends_with("/licenses/filtered/detailed"))
+            .map(|r| r.concurrent)
+            .collect();
+        // The count, the first page alone, then the four other pages.
+        assert_eq!(log.len(), 1 + 5, "{log:?}");
+        assert_eq!(pages[0], 1, "the first page is read alone: {log:?}");
+        let most = log.iter().map(|r| r.concurrent).max().unwrap();
+        assert_eq!(most, max_in_flight, "{log:?}");
         sandbox.shutdown().await;
     }
 }

@@ -88,6 +88,8 @@ pub struct Logged {
     pub method: String,
     pub path: String,
     pub status: u16,
+    /// Requests in flight when this one arrived, itself included.
+    pub concurrent: usize,
 }
 
 pub async fn requests(handle: &SandboxHandle) -> Vec<Logged> {
