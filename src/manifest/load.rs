@@ -459,14 +459,15 @@ pub(crate) fn find_secret(project: &super::Project, secret: &str) -> Vec<Origin>
         let Ok(text) = read_limited(&file) else {
             continue;
         };
-        for (line_index, line) in text.lines().enumerate() {
-            for (byte, _) in line.match_indices(secret) {
-                found.push(Origin {
-                    file: Arc::from(file.as_path()),
-                    line: line_index + 1,
-                    column: line[..byte].chars().count() + 1,
-                });
-            }
+        // One search over the whole text; lines are counted only where the key is found.
+        for (byte, _) in text.match_indices(secret) {
+            let before = &text[..byte];
+            let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
+            found.push(Origin {
+                file: Arc::from(file.as_path()),
+                line: before.matches('\n').count() + 1,
+                column: before[line_start..].chars().count() + 1,
+            });
         }
     }
     found
