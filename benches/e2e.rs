@@ -56,6 +56,9 @@ struct Args {
     /// Skip the blind-upsert baseline.
     #[arg(long)]
     no_baseline: bool,
+    /// Print what the binary reported on stderr for each step (its phases and their times).
+    #[arg(long)]
+    progress: bool,
     /// Also write the results as JSON to this file (`-` for stdout).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -130,6 +133,16 @@ struct Ran {
     usage: Usage,
     stdout: String,
     stderr: String,
+}
+
+/// With `--progress`, the binary's stderr for one step.
+fn show_progress(show: bool, step: &str, ran: &Ran) {
+    if show {
+        println!("{step}:");
+        for line in ran.stderr.lines() {
+            println!("  {line}");
+        }
+    }
 }
 
 /// Runs `slascone-sync ARGS` through the measuring parent, off the async runtime.
@@ -521,6 +534,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         planned == expected_changes,
         "plan found {planned} changes, {expected_changes} were made"
     );
+    show_progress(args.progress, "plan", &plan);
     let mut step = Step::of_binary("plan", &plan, take_log(&sandbox).await?);
     step.lower_bound = Some(read_bound);
     step.changes = Some(planned);
@@ -541,6 +555,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "apply reports {applied} changes, expected {expected_changes}: {}",
         report["summary"]
     );
+    show_progress(args.progress, "apply", &apply);
     let mut step = Step::of_binary("apply", &apply, take_log(&sandbox).await?);
     step.lower_bound = Some(read_bound + expected_changes);
     step.changes = Some(applied);
@@ -552,6 +567,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "plan after apply still finds changes: {}",
         converged.stderr
     );
+    show_progress(args.progress, "plan, no changes", &converged);
     let mut step = Step::of_binary("plan, no changes", &converged, take_log(&sandbox).await?);
     step.lower_bound = Some(read_bound);
     step.changes = Some(0);

@@ -12,7 +12,7 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::{Value, json};
 use slascone_sync::manifest;
-use slascone_sync::model::{CurrentCustomer, CurrentLicense, CurrentState, DesiredState};
+use slascone_sync::model::{CurrentCustomer, CurrentLicense, CurrentState, DesiredState, Fields};
 use slascone_sync::plan::{DiffContext, Target, diff};
 use slascone_sync::remote::{AdminKey, Client, ClientConfig};
 use slascone_sync::resolve;
@@ -78,7 +78,7 @@ fn drifted_current(desired: &DesiredState) -> (CurrentState, usize) {
         .map(|(i, wanted)| {
             // What SLASCONE holds for a license created from the manifest: its edition's
             // configuration under the fields the manifest writes.
-            let mut fields = wanted.edition_fields.clone();
+            let mut fields = Fields::clone(&wanted.edition_fields);
             fields.extend(wanted.fields.clone());
             let owner = fields
                 .remove("customer")

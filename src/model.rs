@@ -101,7 +101,8 @@ pub struct DesiredLicense {
     /// The edition's configuration: `token_limit` and the other limits it sets, `license_type`
     /// and `expires` where it has them, and every `features.*`, `limitations.*`, `variables.*`
     /// entry. A license gets it (under its own `fields`) when created or when its edition changes.
-    pub edition_fields: Fields,
+    /// Shared by every license of the edition.
+    pub edition_fields: Arc<Fields>,
     /// Field paths (relative, e.g. `variables.Region`) never reconciled for this license.
     pub ignore: Vec<String>,
     pub origin: Origin,

@@ -4,10 +4,13 @@
 //! feature, limitation, variable, customer type, license type) is a problem at the position the
 //! manifest wrote it, listing the names that exist; all of them are collected before reporting.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Display;
+use std::sync::Arc;
 
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 use crate::manifest::{Customer, Expires, License, Located, Manifests, Problem, Problems};
 use crate::model::{DesiredCustomer, DesiredLicense, DesiredState, Fields, license_key};
@@ -39,12 +42,23 @@ pub fn project_ignores(manifests: &Manifests) -> (Vec<String>, Vec<String>) {
 
 /// Resolves every name of the manifests against the catalog.
 pub fn resolve(manifests: &Manifests, catalog: &Catalog) -> Result<DesiredState, Problems> {
+    resolve_customers(&manifests.customers, catalog)
+}
+
+/// Resolves the names of `customers` against the catalog. Given the customers themselves
+/// rather than references, it frees each one once resolved, so the manifests and the desired
+/// state they become are never both whole in memory.
+pub fn resolve_customers<C: Borrow<Customer>>(
+    customers: impl IntoIterator<Item = C>,
+    catalog: &Catalog,
+) -> Result<DesiredState, Problems> {
     let mut problems = Vec::new();
     let mut desired = DesiredState::default();
     // An edition's configuration is the same for all its licenses: computed once per edition
     // rather than once per license (which cost more than the rest of resolving a license).
     let mut editions = HashMap::new();
-    for customer in &manifests.customers {
+    for customer in customers {
+        let customer = customer.borrow();
         let resolved = resolve_customer(customer, catalog, &mut problems);
         for license in &customer.licenses {
             if let Some(license) = resolve_license(
@@ -118,14 +132,14 @@ fn resolve_customer(
     }
 }
 
-/// Edition fields by (product name, edition name).
-type EditionCache<'m> = HashMap<(&'m str, &'m str), Fields>;
+/// Edition fields by edition (template) id.
+type EditionCache = HashMap<Uuid, Arc<Fields>>;
 
-fn resolve_license<'m>(
-    license: &'m License,
+fn resolve_license(
+    license: &License,
     customer_key: &str,
     catalog: &Catalog,
-    editions: &mut EditionCache<'m>,
+    editions: &mut EditionCache,
     problems: &mut Vec<Problem>,
 ) -> Option<DesiredLicense> {
     let Some(product) = catalog.products.get(&license.product.value) else {
@@ -208,8 +222,8 @@ fn resolve_license<'m>(
         edition_fields: edition
             .map(|edition| {
                 editions
-                    .entry((&license.product.value, &license.edition.value))
-                    .or_insert_with(|| catalog.edition_fields(product, edition))
+                    .entry(edition.id)
+                    .or_insert_with(|| Arc::new(catalog.edition_fields(product, edition)))
                     .clone()
             })
             .unwrap_or_default(),

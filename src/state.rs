@@ -6,6 +6,7 @@
 //! templates, one `licenses/filtered` count and the pages of `licenses/filtered/detailed` (none
 //! when the count is 0). No request per object.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -256,16 +257,24 @@ enum Read {
 
 /// Reduces what was read to the model the diff compares.
 pub fn current_state(remote: &Remote) -> CurrentState {
+    current_state_of(&remote.catalog, &remote.customers, &remote.licenses)
+}
+
+/// Like [`current_state`]. Given the wire objects themselves rather than references, it frees
+/// each one once reduced, for callers that do not write them back (`plan`).
+pub fn current_state_of<C: Borrow<CustomerDto>, L: Borrow<LicenseDto>>(
+    catalog: &Catalog,
+    customers: impl IntoIterator<Item = C>,
+    licenses: impl IntoIterator<Item = L>,
+) -> CurrentState {
     CurrentState {
-        customers: remote
-            .customers
-            .iter()
-            .map(|customer| current_customer(&remote.catalog, customer))
+        customers: customers
+            .into_iter()
+            .map(|customer| current_customer(catalog, customer.borrow()))
             .collect(),
-        licenses: remote
-            .licenses
-            .iter()
-            .filter_map(|license| current_license(&remote.catalog, license))
+        licenses: licenses
+            .into_iter()
+            .filter_map(|license| current_license(catalog, license.borrow()))
             .collect(),
     }
 }

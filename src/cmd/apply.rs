@@ -21,7 +21,7 @@ use crate::render::{self, Format, Style};
 use crate::state::{self, Scope};
 
 use super::{
-    Session, customer_keys, load_manifests, make_plan, print_problems, progress, use_color,
+    Keep, Session, customer_keys, load_manifests, make_plan, print_problems, progress, use_color,
 };
 
 pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
@@ -29,7 +29,7 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcom
         return Ok(Outcome::Error);
     };
     let session = Session::connect(global, &manifests, &args.read).await?;
-    let result = run_in(&session, global, args, &manifests).await;
+    let result = run_in(&session, global, args, manifests).await;
     session.close().await;
     result
 }
@@ -38,9 +38,10 @@ async fn run_in(
     session: &Session,
     global: &GlobalArgs,
     args: &ApplyArgs,
-    manifests: &crate::manifest::Manifests,
+    manifests: crate::manifest::Manifests,
 ) -> anyhow::Result<Outcome> {
     let parallelism = usize::from(args.read.parallelism);
+    let max_changes = manifests.project.max_changes;
     let (plan, input_objects, catalog, customer_keys) = match &args.plan {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -97,7 +98,8 @@ async fn run_in(
             )
         }
         None => {
-            let planned = match make_plan(session, manifests, &args.read).await? {
+            let planned = match make_plan(session, manifests, &args.read, Keep::WireObjects).await?
+            {
                 Ok(planned) => planned,
                 Err(problems) => {
                     print_problems(&problems);
@@ -138,7 +140,6 @@ async fn run_in(
         }
         return Ok(Outcome::Success);
     }
-    let max_changes = manifests.project.max_changes;
     if plan.change_count() > max_changes && !args.force {
         eprintln!(
             "error: the plan has {} changes, more than safety.max_changes ({max_changes}); refusing to apply it",

@@ -98,6 +98,7 @@ impl Session {
         };
         let mut config = ClientConfig::new(base_url, isv_id, admin_key);
         config.page_size = i64::from(read.page_size);
+        config.max_in_flight = usize::from(read.parallelism);
         config.verbose = global.verbose;
         config.total_timeout = Duration::from_secs(global.timeout);
         config.request_timeout = config.request_timeout.min(config.total_timeout);
@@ -122,8 +123,19 @@ impl Session {
 
 /// Loads the manifests, printing every problem; `None` when there were problems.
 pub fn load_manifests(dir: &Path, global: &GlobalArgs) -> Option<Manifests> {
+    let started = Instant::now();
     match manifest::load(dir, global.env.as_deref()) {
-        Ok(manifests) => Some(manifests),
+        Ok(manifests) => {
+            progress(&format!(
+                "Loaded {} customers and {} licenses from {} manifest file{} ({:.1?}).",
+                manifests.customers.len(),
+                manifests.license_count(),
+                manifests.files,
+                if manifests.files == 1 { "" } else { "s" },
+                started.elapsed()
+            ));
+            Some(manifests)
+        }
         Err(mut problems) => {
             if let Some(key) = manifest::admin_key_from_env(dir, global.env.as_deref()) {
                 problems.redact(&key);
@@ -145,26 +157,67 @@ pub fn print_problems(problems: &Problems) {
 
 /// Everything plan computed, kept for apply.
 pub struct Planned {
+    /// Without its customers and licenses unless they were asked to be kept.
     pub remote: Remote,
     pub desired: DesiredState,
     pub plan: Plan,
 }
 
+/// Whether [`make_plan`] keeps the wire objects it read (apply writes them back whole).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    WireObjects,
+    Nothing,
+}
+
 /// Reads SLASCONE, resolves the manifests' names and diffs. `Err(problems)` for names that do
 /// not resolve or creates SLASCONE would refuse.
+///
+/// Takes the manifests because it frees them while resolving them: on a large repository the
+/// manifests, the wire objects and the two states would not all fit in memory at once.
 pub async fn make_plan(
     session: &Session,
-    manifests: &Manifests,
+    mut manifests: Manifests,
     read: &ReadArgs,
+    keep: Keep,
 ) -> anyhow::Result<Result<Planned, Problems>> {
-    let products = resolve::products_used(manifests);
+    let products = resolve::products_used(&manifests);
     let remote = read_remote(session, &products, read).await?;
-    let desired = match resolve::resolve(manifests, &remote.catalog) {
+    let started = Instant::now();
+    let customers = std::mem::take(&mut manifests.customers);
+    // Resolving names and reducing what was read are independent and each takes a while on a
+    // large account: they run side by side.
+    let Remote {
+        catalog,
+        customers: mut wire_customers,
+        licenses: mut wire_licenses,
+    } = remote;
+    let (desired, current) = std::thread::scope(|scope| {
+        let catalog = &catalog;
+        let desired = scope.spawn(move || resolve::resolve_customers(customers, catalog));
+        let current = match keep {
+            Keep::WireObjects => state::current_state_of(catalog, &wire_customers, &wire_licenses),
+            Keep::Nothing => state::current_state_of(
+                catalog,
+                std::mem::take(&mut wire_customers),
+                std::mem::take(&mut wire_licenses),
+            ),
+        };
+        let desired = desired
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (desired, current)
+    });
+    let remote = Remote {
+        catalog,
+        customers: wire_customers,
+        licenses: wire_licenses,
+    };
+    let desired = match desired {
         Ok(desired) => desired,
         Err(problems) => return Ok(Err(problems)),
     };
-    let current = state::current_state(&remote);
-    let (ignore_customer, ignore_license) = resolve::project_ignores(manifests);
+    let (ignore_customer, ignore_license) = resolve::project_ignores(&manifests);
     let context = DiffContext {
         target: session.target.clone(),
         portal_url: manifests.project.portal_url.clone(),
@@ -172,6 +225,10 @@ pub async fn make_plan(
         ignore_license,
     };
     let plan = crate::plan::diff(&desired, &current, &context);
+    progress(&format!(
+        "Compared them with the manifests ({:.1?}).",
+        started.elapsed()
+    ));
     let problems = create_problems(&plan);
     if !problems.0.is_empty() {
         return Ok(Err(problems));

@@ -6,14 +6,16 @@ use crate::cli::{GlobalArgs, PlanArgs};
 use crate::exit::Outcome;
 use crate::render::{self, Format, Style};
 
-use super::{Session, load_manifests, make_plan, print_problems, use_color, write_atomically};
+use super::{
+    Keep, Session, load_manifests, make_plan, print_problems, use_color, write_atomically,
+};
 
 pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome> {
     let Some(manifests) = load_manifests(&args.dir, global) else {
         return Ok(Outcome::Error);
     };
     let session = Session::connect(global, &manifests, &args.read).await?;
-    let planned = make_plan(&session, &manifests, &args.read).await;
+    let planned = make_plan(&session, manifests, &args.read, Keep::Nothing).await;
     session.close().await;
     let planned = match planned? {
         Ok(planned) => planned,
@@ -22,6 +24,9 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome
             return Ok(Outcome::Error);
         }
     };
+    // Freeing the states of a large account piece by piece takes longer than the diff; the
+    // process ends right after, and the system reclaims the memory at once.
+    let planned = std::mem::ManuallyDrop::new(planned);
     let plan = &planned.plan;
     if let Some(path) = &args.out {
         let mut bytes = Vec::new();

@@ -436,7 +436,7 @@ fn identity_warnings(wanted: &DesiredLicense, found: &CurrentLicense, warnings: 
 
 /// The fields a license gets from its edition, under the ones its manifest writes.
 pub(crate) fn with_edition(license: &DesiredLicense) -> Fields {
-    let mut fields = license.edition_fields.clone();
+    let mut fields = Fields::clone(&license.edition_fields);
     fields.extend(license.fields.iter().map(|(k, v)| (k.clone(), v.clone())));
     fields
 }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::Arc;
 
 use proptest::prelude::*;
 use proptest::sample::subsequence;
@@ -223,7 +224,7 @@ fn desired_state() -> impl Strategy<Value = DesiredState> {
                         product: product.to_owned(),
                         legacy_license_key: legacy,
                         fields,
-                        edition_fields: edition_fields(product, EDITIONS[edition]),
+                        edition_fields: Arc::new(edition_fields(product, EDITIONS[edition])),
                         ignore,
                         origin: origin(),
                     }

@@ -2,6 +2,7 @@
 //! the expected changes read like plan output.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -86,7 +87,7 @@ pub(crate) fn license(legacy: &str, value: Value) -> DesiredLicense {
         product: "Argus".to_owned(),
         legacy_license_key: Some(legacy.to_owned()),
         fields: fields(value),
-        edition_fields: Fields::new(),
+        edition_fields: Default::default(),
         ignore: Vec::new(),
         origin: origin(9),
     }
@@ -221,11 +222,11 @@ fn remote_acme() -> CurrentCustomer {
 
 fn edition_based(edition: &str) -> DesiredLicense {
     DesiredLicense {
-        edition_fields: if edition == "Enterprise" {
+        edition_fields: Arc::new(if edition == "Enterprise" {
             enterprise()
         } else {
             professional()
-        },
+        }),
         ..license("L1", json!({"customer": "K001", "edition": edition}))
     }
 }
@@ -330,7 +331,7 @@ fn cases() -> Vec<Case> {
             state(
                 vec![acme()],
                 vec![DesiredLicense {
-                    edition_fields: enterprise(),
+                    edition_fields: Arc::new(enterprise()),
                     ..license(
                         "L1",
                         json!({"customer": "K001", "edition": "Enterprise",
@@ -360,7 +361,7 @@ fn cases() -> Vec<Case> {
             state(
                 vec![acme()],
                 vec![DesiredLicense {
-                    edition_fields: professional(),
+                    edition_fields: Arc::new(professional()),
                     ..license(
                         "L1",
                         json!({"customer": "K001", "edition": "Professional", "limitations.Users": 50}),
@@ -375,7 +376,7 @@ fn cases() -> Vec<Case> {
             state(
                 vec![acme()],
                 vec![DesiredLicense {
-                    edition_fields: fields(json!({"token_limit": 10, "features.Export": true, "limitations.Users": 25})),
+                    edition_fields: Arc::new(fields(json!({"token_limit": 10, "features.Export": true, "limitations.Users": 25}))),
                     ..license(
                         "L1",
                         json!({"customer": "K001", "edition": "Professional", "limitations.Users": 50}),

@@ -30,7 +30,7 @@ fn representative() -> Plan {
         ],
         vec![
             DesiredLicense {
-                edition_fields: professional(),
+                edition_fields: professional().into(),
                 ..license(
                     "SUB-2026-0001",
                     json!({"customer": "K001", "edition": "Professional"}),
