@@ -1285,10 +1285,11 @@ async fn request_log_lists_api_requests_in_order_and_can_be_cleared() {
     assert_eq!(
         log,
         vec![
-            json!({"method": "GET", "path": format!("{path}/products"), "status": 200}),
-            json!({"method": "GET", "path": format!("{path}/customers/by_number"), "query": "customer_number=K1", "status": 204}),
-            json!({"method": "POST", "path": format!("{path}/customers"), "status": 409}),
-            json!({"method": "GET", "path": format!("{path}/products"), "status": 401}),
+            // One request after another: each was alone in flight.
+            json!({"method": "GET", "path": format!("{path}/products"), "status": 200, "concurrent": 1}),
+            json!({"method": "GET", "path": format!("{path}/customers/by_number"), "query": "customer_number=K1", "status": 204, "concurrent": 1}),
+            json!({"method": "POST", "path": format!("{path}/customers"), "status": 409, "concurrent": 1}),
+            json!({"method": "GET", "path": format!("{path}/products"), "status": 401, "concurrent": 1}),
         ]
     );
     let url = format!("{}/_sandbox/requests", sb.handle.base_url());
