@@ -160,9 +160,29 @@ pub async fn fetch(
     parallelism: usize,
     scope: Scope,
 ) -> Result<Remote, ApiError> {
-    let everything = scope == Scope::Everything;
+    let (catalog, customers) = fetch_catalog(client, products, parallelism, scope).await?;
+    let licenses = if scope == Scope::Everything {
+        fetch_licenses(client, &catalog, products, parallelism).await?
+    } else {
+        Vec::new()
+    };
+    Ok(Remote {
+        catalog,
+        customers,
+        licenses,
+    })
+}
+
+/// The first part of [`fetch`]: the catalog (with the features, limitations, variables and
+/// editions of `products`) and, for [`Scope::Everything`], all customers.
+pub async fn fetch_catalog(
+    client: &Client,
+    products: &BTreeSet<String>,
+    parallelism: usize,
+    scope: Scope,
+) -> Result<(Catalog, Vec<CustomerDto>), ApiError> {
     let customers = async {
-        if everything {
+        if scope == Scope::Everything {
             client.list_customers().await
         } else {
             Ok(Vec::new())
@@ -177,12 +197,7 @@ pub async fn fetch(
     let semaphore = Arc::new(Semaphore::new(parallelism.max(1)));
     let mut tasks: JoinSet<Result<(String, Read), ApiError>> = JoinSet::new();
     for product in all_products.iter().filter(|p| products.contains(&p.name)) {
-        let reads: &[ReadKind] = if everything {
-            &[ReadKind::Detail, ReadKind::Templates, ReadKind::Licenses]
-        } else {
-            &[ReadKind::Detail, ReadKind::Templates]
-        };
-        for &read in reads {
+        for read in [ReadKind::Detail, ReadKind::Templates] {
             let client = client.clone();
             let (name, id) = (product.name.clone(), product.id);
             let semaphore = Arc::clone(&semaphore);
@@ -191,7 +206,6 @@ pub async fn fetch(
                 let read = match read {
                     ReadKind::Detail => Read::Detail(client.product_detail(id).await?),
                     ReadKind::Templates => Read::Templates(client.templates(id).await?),
-                    ReadKind::Licenses => Read::Licenses(client.list_licenses(id).await?),
                 };
                 Ok((name, read))
             });
@@ -214,7 +228,6 @@ pub async fn fetch(
             },
         );
     }
-    let mut licenses = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         let (name, read) = match joined {
             Ok(result) => result?,
@@ -231,52 +244,100 @@ pub async fn fetch(
                 entry.variables = detail.variables.unwrap_or_default();
             }
             Read::Templates(templates) => entry.editions = templates,
-            Read::Licenses(product_licenses) => licenses.extend(product_licenses),
+        }
+    }
+    Ok((catalog, customers))
+}
+
+/// The second part of [`fetch`]: the licenses of `products`, sorted by id. Products are listed
+/// side by side, and the pages of each within the client's in-flight limit.
+pub async fn fetch_licenses(
+    client: &Client,
+    catalog: &Catalog,
+    products: &BTreeSet<String>,
+    parallelism: usize,
+) -> Result<Vec<LicenseDto>, ApiError> {
+    let semaphore = Arc::new(Semaphore::new(parallelism.max(1)));
+    let mut tasks: JoinSet<Result<Vec<LicenseDto>, ApiError>> = JoinSet::new();
+    for product in catalog.products.values() {
+        if !products.contains(&product.product.name) {
+            continue;
+        }
+        let client = client.clone();
+        let id = product.product.id;
+        let semaphore = Arc::clone(&semaphore);
+        tasks.spawn(async move {
+            let _permit = semaphore.acquire_owned().await;
+            client.list_licenses(id).await
+        });
+    }
+    let mut licenses = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(result) => licenses.extend(result?),
+            Err(err) => std::panic::resume_unwind(err.into_panic()),
         }
     }
     licenses.sort_by_key(|license| license.id);
-    Ok(Remote {
-        catalog,
-        customers,
-        licenses,
-    })
+    Ok(licenses)
 }
 
 #[derive(Clone, Copy)]
 enum ReadKind {
     Detail,
     Templates,
-    Licenses,
 }
 
 enum Read {
     Detail(ProductDetailsDto),
     Templates(Vec<TemplateDto>),
-    Licenses(Vec<LicenseDto>),
 }
 
 /// Reduces what was read to the model the diff compares.
 pub fn current_state(remote: &Remote) -> CurrentState {
-    current_state_of(&remote.catalog, &remote.customers, &remote.licenses)
+    current_state_of(
+        &remote.catalog,
+        remote.customers.iter().collect(),
+        remote.licenses.iter().collect(),
+    )
 }
 
 /// Like [`current_state`]. Given the wire objects themselves rather than references, it frees
 /// each one once reduced, for callers that do not write them back (`plan`).
-pub fn current_state_of<C: Borrow<CustomerDto>, L: Borrow<LicenseDto>>(
+pub fn current_state_of<C, L>(
     catalog: &Catalog,
-    customers: impl IntoIterator<Item = C>,
-    licenses: impl IntoIterator<Item = L>,
-) -> CurrentState {
-    CurrentState {
-        customers: customers
-            .into_iter()
-            .map(|customer| current_customer(catalog, customer.borrow()))
-            .collect(),
-        licenses: licenses
+    customers: Vec<C>,
+    mut licenses: Vec<L>,
+) -> CurrentState
+where
+    C: Borrow<CustomerDto> + Send,
+    L: Borrow<LicenseDto> + Send,
+{
+    // Licenses are most of the work: half of them are reduced on another core.
+    let second_half = licenses.split_off(licenses.len() / 2);
+    let reduce = |licenses: Vec<L>| -> Vec<CurrentLicense> {
+        licenses
             .into_iter()
             .filter_map(|license| current_license(catalog, license.borrow()))
-            .collect(),
-    }
+            .collect()
+    };
+    std::thread::scope(|scope| {
+        let second_half = scope.spawn(|| reduce(second_half));
+        let customers = customers
+            .into_iter()
+            .map(|customer| current_customer(catalog, customer.borrow()))
+            .collect();
+        let mut licenses = reduce(licenses);
+        licenses.extend(
+            second_half
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        );
+        CurrentState {
+            customers,
+            licenses,
+        }
+    })
 }
 
 pub fn current_customer(catalog: &Catalog, customer: &CustomerDto) -> CurrentCustomer {

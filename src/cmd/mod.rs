@@ -173,8 +173,9 @@ pub enum Keep {
 /// Reads SLASCONE, resolves the manifests' names and diffs. `Err(problems)` for names that do
 /// not resolve or creates SLASCONE would refuse.
 ///
-/// Takes the manifests because it frees them while resolving them: on a large repository the
-/// manifests, the wire objects and the two states would not all fit in memory at once.
+/// Names are resolved while the licenses are read, since resolving needs only the catalog. The
+/// manifests are taken because resolving frees them: on a large repository the manifests, the
+/// wire objects and the two states would not all fit in memory at once.
 pub async fn make_plan(
     session: &Session,
     mut manifests: Manifests,
@@ -182,40 +183,45 @@ pub async fn make_plan(
     keep: Keep,
 ) -> anyhow::Result<Result<Planned, Problems>> {
     let products = resolve::products_used(&manifests);
-    let remote = read_remote(session, &products, read).await?;
-    let started = Instant::now();
+    let parallelism = usize::from(read.parallelism);
+    let reading = Reading::start(session, &products);
+    let (catalog, mut wire_customers) = state::fetch_catalog(
+        &session.client,
+        &products,
+        parallelism,
+        state::Scope::Everything,
+    )
+    .await?;
     let customers = std::mem::take(&mut manifests.customers);
-    // Resolving names and reducing what was read are independent and each takes a while on a
-    // large account: they run side by side.
-    let Remote {
-        catalog,
-        customers: mut wire_customers,
-        licenses: mut wire_licenses,
-    } = remote;
-    let (desired, current) = std::thread::scope(|scope| {
-        let catalog = &catalog;
-        let desired = scope.spawn(move || resolve::resolve_customers(customers, catalog));
-        let current = match keep {
-            Keep::WireObjects => state::current_state_of(catalog, &wire_customers, &wire_licenses),
-            Keep::Nothing => state::current_state_of(
-                catalog,
-                std::mem::take(&mut wire_customers),
-                std::mem::take(&mut wire_licenses),
-            ),
-        };
-        let desired = desired
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (desired, current)
-    });
+    let resolving = {
+        let catalog = catalog.clone();
+        tokio::task::spawn_blocking(move || resolve::resolve_customers(customers, &catalog))
+    };
+    let mut wire_licenses =
+        state::fetch_licenses(&session.client, &catalog, &products, parallelism).await?;
+    reading.done(wire_customers.len(), wire_licenses.len());
+    let started = Instant::now();
+    let desired = match resolving.await {
+        Ok(Ok(desired)) => desired,
+        Ok(Err(problems)) => return Ok(Err(problems)),
+        Err(err) => std::panic::resume_unwind(err.into_panic()),
+    };
+    let current = match keep {
+        Keep::WireObjects => state::current_state_of(
+            &catalog,
+            wire_customers.iter().collect(),
+            wire_licenses.iter().collect(),
+        ),
+        Keep::Nothing => state::current_state_of(
+            &catalog,
+            std::mem::take(&mut wire_customers),
+            std::mem::take(&mut wire_licenses),
+        ),
+    };
     let remote = Remote {
         catalog,
         customers: wire_customers,
         licenses: wire_licenses,
-    };
-    let desired = match desired {
-        Ok(desired) => desired,
-        Err(problems) => return Ok(Err(problems)),
     };
     let (ignore_customer, ignore_license) = resolve::project_ignores(&manifests);
     let context = DiffContext {
@@ -240,6 +246,37 @@ pub async fn make_plan(
     }))
 }
 
+/// The progress lines around a read of SLASCONE.
+struct Reading<'s> {
+    session: &'s Session,
+    started: Instant,
+    before: u64,
+}
+
+impl<'s> Reading<'s> {
+    fn start(session: &'s Session, products: &BTreeSet<String>) -> Self {
+        progress(&format!(
+            "Reading SLASCONE ({}, {} product{})...",
+            session.target.api_url,
+            products.len(),
+            if products.len() == 1 { "" } else { "s" }
+        ));
+        Reading {
+            session,
+            started: Instant::now(),
+            before: session.client.request_count(),
+        }
+    }
+
+    fn done(self, customers: usize, licenses: usize) {
+        progress(&format!(
+            "Read {customers} customers and {licenses} licenses in {} requests ({:.1?}).",
+            self.session.client.request_count() - self.before,
+            self.started.elapsed()
+        ));
+    }
+}
+
 /// Reads everything a plan compares against (the catalog, all customers, the licenses of
 /// `products`), with progress lines on stderr.
 pub async fn read_remote(
@@ -247,14 +284,7 @@ pub async fn read_remote(
     products: &BTreeSet<String>,
     read: &ReadArgs,
 ) -> anyhow::Result<Remote> {
-    let started = Instant::now();
-    let before = session.client.request_count();
-    progress(&format!(
-        "Reading SLASCONE ({}, {} product{})...",
-        session.target.api_url,
-        products.len(),
-        if products.len() == 1 { "" } else { "s" }
-    ));
+    let reading = Reading::start(session, products);
     let remote = state::fetch(
         &session.client,
         products,
@@ -262,13 +292,7 @@ pub async fn read_remote(
         state::Scope::Everything,
     )
     .await?;
-    progress(&format!(
-        "Read {} customers and {} licenses in {} requests ({:.1?}).",
-        remote.customers.len(),
-        remote.licenses.len(),
-        session.client.request_count() - before,
-        started.elapsed()
-    ));
+    reading.done(remote.customers.len(), remote.licenses.len());
     Ok(remote)
 }
 
