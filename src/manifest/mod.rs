@@ -11,7 +11,6 @@ mod problem;
 pub mod raw;
 mod validate;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use uuid::Uuid;
@@ -176,9 +175,11 @@ pub struct License {
     pub user_limit: Option<Located<i64>>,
     pub expires: Option<Located<Expires>>,
     pub active: Option<Located<bool>>,
-    pub features: BTreeMap<String, Located<bool>>,
-    pub limitations: BTreeMap<String, Located<i64>>,
-    pub variables: BTreeMap<String, Located<String>>,
+    /// Names with their values, in file order (names are unique). A list rather than a map:
+    /// most licenses name a few entries, where a map's node would be mostly empty space.
+    pub features: Vec<(String, Located<bool>)>,
+    pub limitations: Vec<(String, Located<i64>)>,
+    pub variables: Vec<(String, Located<String>)>,
     /// Relative field paths, e.g. `variables.Region`.
     pub ignore_changes: Vec<Located<String>>,
 }

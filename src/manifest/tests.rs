@@ -55,7 +55,8 @@ fn values_are_located_where_they_are_written() {
     let expires = license.expires.as_ref().unwrap();
     assert_eq!(expires.value, Expires::DaysAfterActivation(30));
     // Map entries are located at their name, which is what later has to resolve.
-    let export = &license.features["Export"];
+    let (name, export) = &license.features[0];
+    assert_eq!(name, "Export");
     assert!(export.value);
     assert_eq!((export.origin.line, export.origin.column), (8, 17));
 }

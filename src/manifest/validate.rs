@@ -2,7 +2,7 @@
 //! position of the value (or key) at fault.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -634,14 +634,14 @@ impl Checker<'_> {
         })
     }
 
-    /// A `name: value` map such as `features`; each entry is located at its key.
+    /// A `name: value` map such as `features`, in file order; each entry is located at its key.
     fn entries<T>(
         &mut self,
         node: Option<&Node>,
         field: &str,
         mut read: impl FnMut(&mut Self, &Node, &str) -> Option<T>,
-    ) -> BTreeMap<String, Located<T>> {
-        let mut result = BTreeMap::new();
+    ) -> Vec<(String, Located<T>)> {
+        let mut result = Vec::new();
         let Some(node) = node else {
             return result;
         };
@@ -657,9 +657,10 @@ impl Checker<'_> {
                 continue;
             }
             if let Some(value) = read(self, value, &format!("{field}.{name}")) {
-                result.insert(name.into_owned(), self.located(key, value));
+                result.push((name.into_owned(), self.located(key, value)));
             }
         }
+        result.shrink_to_fit();
         result
     }
 
