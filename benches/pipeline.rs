@@ -104,7 +104,11 @@ fn drifted_current(desired: &DesiredState) -> (CurrentState, usize) {
     }
     let drifted_licenses = common::drift_count(licenses.len(), DRIFT);
     for i in common::spread(licenses.len(), drifted_licenses) {
-        let token_limit = licenses[i].fields["token_limit"].as_i64().unwrap_or(0);
+        let token_limit = licenses[i]
+            .fields
+            .get("token_limit")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
         licenses[i]
             .fields
             .insert("token_limit".into(), Value::from(token_limit + 1));

@@ -118,6 +118,7 @@ fn resolve_customer(
         (None, Some(id)) => id.to_string(),
         (None, None) => String::new(),
     };
+    fields.shrink_to_fit();
     DesiredCustomer {
         key,
         id,
@@ -213,6 +214,7 @@ fn resolve_license(
     }
     let legacy_license_key = license.legacy_license_key.as_ref().map(|k| k.value.clone());
     let id = license.id.as_ref().map(|id| id.value);
+    fields.shrink_to_fit();
     Some(DesiredLicense {
         key: license_key(&product.product.name, legacy_license_key.as_deref(), id),
         id,

@@ -370,6 +370,7 @@ pub fn current_customer(catalog: &Catalog, customer: &CustomerDto) -> CurrentCus
             json!(name.unwrap_or_else(|| customer_type.id.to_string())),
         );
     }
+    fields.shrink_to_fit();
     CurrentCustomer {
         id: customer.id,
         customer_number: customer.customer_number.clone(),
@@ -429,6 +430,7 @@ pub fn current_license(catalog: &Catalog, license: &LicenseDto) -> Option<Curren
         let name = variable_name(product, entry.variable_id, entry.variable_name.as_deref());
         fields.insert(format!("variables.{name}"), json!(entry.value));
     }
+    fields.shrink_to_fit();
     Some(CurrentLicense {
         id: license.id,
         product: product.product.name.clone(),

@@ -218,7 +218,7 @@ async fn finish_customer(
 ) -> Result<(), Failure> {
     let current = state::current_customer(&shared.catalog, existing);
     let pending: Vec<(&str, &Value)> = after_values(change)
-        .filter(|(path, value)| current.fields.get(*path) != Some(*value))
+        .filter(|(path, value)| current.fields.get(path) != Some(*value))
         .collect();
     if pending.is_empty() {
         return Ok(());
@@ -399,7 +399,7 @@ async fn finish_license(
     let pending: Vec<(&str, &Value)> = after_values(change)
         .filter(|(path, value)| match *path {
             "customer" => value.as_str().and_then(|key| customers.get(key)) != Some(&owner),
-            _ => current.as_ref().and_then(|c| c.fields.get(*path)) != Some(*value),
+            _ => current.as_ref().and_then(|c| c.fields.get(path)) != Some(*value),
         })
         .collect();
     if pending.is_empty() {
