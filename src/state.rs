@@ -257,8 +257,43 @@ pub async fn fetch_licenses(
     products: &BTreeSet<String>,
     parallelism: usize,
 ) -> Result<Vec<LicenseDto>, ApiError> {
+    let mut licenses =
+        list_licenses_with(client, catalog, products, parallelism, |page, _| page).await?;
+    licenses.sort_by_key(|license| license.id);
+    Ok(licenses)
+}
+
+/// [`fetch_licenses`] reduced to the model page by page, sorted by id, for callers that do not
+/// write licenses back (`plan`): each page's wire objects are freed as soon as it is reduced,
+/// so the listing never holds them all.
+pub async fn fetch_current_licenses(
+    client: &Client,
+    catalog: &Catalog,
+    products: &BTreeSet<String>,
+    parallelism: usize,
+) -> Result<Vec<CurrentLicense>, ApiError> {
+    let mut licenses =
+        list_licenses_with(client, catalog, products, parallelism, |page, catalog| {
+            page.iter()
+                .filter_map(|license| current_license(catalog, license))
+                .collect()
+        })
+        .await?;
+    licenses.sort_by_key(|license| license.id);
+    Ok(licenses)
+}
+
+/// Lists the licenses of `products`, turning each page into `T`s with `convert`.
+async fn list_licenses_with<T: Send + 'static>(
+    client: &Client,
+    catalog: &Catalog,
+    products: &BTreeSet<String>,
+    parallelism: usize,
+    convert: fn(Vec<LicenseDto>, &Catalog) -> Vec<T>,
+) -> Result<Vec<T>, ApiError> {
     let semaphore = Arc::new(Semaphore::new(parallelism.max(1)));
-    let mut tasks: JoinSet<Result<Vec<LicenseDto>, ApiError>> = JoinSet::new();
+    let shared = Arc::new(catalog.clone());
+    let mut tasks: JoinSet<Result<Vec<T>, ApiError>> = JoinSet::new();
     for product in catalog.products.values() {
         if !products.contains(&product.product.name) {
             continue;
@@ -266,20 +301,24 @@ pub async fn fetch_licenses(
         let client = client.clone();
         let id = product.product.id;
         let semaphore = Arc::clone(&semaphore);
+        let catalog = Arc::clone(&shared);
         tasks.spawn(async move {
             let _permit = semaphore.acquire_owned().await;
-            client.list_licenses(id).await
+            let mut out = Vec::new();
+            client
+                .list_licenses_each(id, |page| out.extend(convert(page, &catalog)))
+                .await?;
+            Ok(out)
         });
     }
-    let mut licenses = Vec::new();
+    let mut all = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         match joined {
-            Ok(result) => licenses.extend(result?),
+            Ok(result) => all.extend(result?),
             Err(err) => std::panic::resume_unwind(err.into_panic()),
         }
     }
-    licenses.sort_by_key(|license| license.id);
-    Ok(licenses)
+    Ok(all)
 }
 
 #[derive(Clone, Copy)]

@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::cli::{GlobalArgs, ReadArgs};
 use crate::manifest::Problems;
 use crate::manifest::{self, Manifests};
-use crate::model::{DesiredState, Kind};
+use crate::model::{CurrentState, DesiredState, Kind};
 use crate::plan::{Action, DiffContext, Plan, Target};
 use crate::remote::{AdminKey, Client, ClientConfig};
 use crate::resolve;
@@ -197,26 +197,41 @@ pub async fn make_plan(
         let catalog = catalog.clone();
         tokio::task::spawn_blocking(move || resolve::resolve_customers(customers, &catalog))
     };
-    let mut wire_licenses =
-        state::fetch_licenses(&session.client, &catalog, &products, parallelism).await?;
-    reading.done(wire_customers.len(), wire_licenses.len());
-    let started = Instant::now();
+    let client = &session.client;
+    let started;
+    let (current, wire_licenses) = match keep {
+        Keep::WireObjects => {
+            let wire_licenses =
+                state::fetch_licenses(client, &catalog, &products, parallelism).await?;
+            reading.done(wire_customers.len(), wire_licenses.len());
+            started = Instant::now();
+            let current = state::current_state_of(
+                &catalog,
+                wire_customers.iter().collect(),
+                wire_licenses.iter().collect(),
+            );
+            (current, wire_licenses)
+        }
+        Keep::Nothing => {
+            let licenses =
+                state::fetch_current_licenses(client, &catalog, &products, parallelism).await?;
+            reading.done(wire_customers.len(), licenses.len());
+            started = Instant::now();
+            let customers = std::mem::take(&mut wire_customers)
+                .iter()
+                .map(|customer| state::current_customer(&catalog, customer))
+                .collect();
+            let current = CurrentState {
+                customers,
+                licenses,
+            };
+            (current, Vec::new())
+        }
+    };
     let desired = match resolving.await {
         Ok(Ok(desired)) => desired,
         Ok(Err(problems)) => return Ok(Err(problems)),
         Err(err) => std::panic::resume_unwind(err.into_panic()),
-    };
-    let current = match keep {
-        Keep::WireObjects => state::current_state_of(
-            &catalog,
-            wire_customers.iter().collect(),
-            wire_licenses.iter().collect(),
-        ),
-        Keep::Nothing => state::current_state_of(
-            &catalog,
-            std::mem::take(&mut wire_customers),
-            std::mem::take(&mut wire_licenses),
-        ),
     };
     let remote = Remote {
         catalog,

@@ -435,6 +435,20 @@ impl Client {
     /// count then still needs are requested at once (within `max_in_flight`) and taken in
     /// order, so a long listing costs a few round trips instead of one per page.
     pub async fn list_licenses(&self, product_id: Uuid) -> Result<Vec<LicenseDto>, ApiError> {
+        let mut out = Vec::new();
+        self.list_licenses_each(product_id, |rows| out.extend(rows))
+            .await?;
+        Ok(out)
+    }
+
+    /// [`Self::list_licenses`], handing each page's new licenses to `take` as they arrive
+    /// instead of collecting them, so a caller can reduce them and let the wire objects go.
+    /// Returns how many licenses there were.
+    pub async fn list_licenses_each(
+        &self,
+        product_id: Uuid,
+        mut take: impl FnMut(Vec<LicenseDto>),
+    ) -> Result<usize, ApiError> {
         let filter = LicenseFilterDto {
             page_size: self.inner.config.page_size.max(1),
             product_filter: Some(product_id),
@@ -443,7 +457,7 @@ impl Client {
         let expected = self.count_licenses(&filter).await?;
         let expected_len = usize::try_from(expected).unwrap_or(0);
         if expected_len == 0 {
-            return Ok(Vec::new());
+            return Ok(0);
         }
         let incomplete = |message: String| ApiError::Incomplete {
             method: "POST".into(),
@@ -454,7 +468,6 @@ impl Client {
         let page = usize::try_from(self.inner.config.page_size).unwrap_or(1);
         let reserve = expected_len.min(page.saturating_mul(4));
         let mut seen: HashSet<Uuid> = HashSet::with_capacity(reserve);
-        let mut out: Vec<LicenseDto> = Vec::with_capacity(reserve);
         let mut page = i64::from(self.inner.page_base.load(Ordering::Relaxed));
         let mut previous_page_len = 0usize;
         // Pages requested ahead, by number. Handles dropped on an error return do not stop their
@@ -481,15 +494,13 @@ impl Client {
                 }
             };
             let rows_len = rows.len();
-            let before = out.len();
-            for row in rows {
-                if seen.insert(row.id) {
-                    out.push(row);
-                }
+            let new: Vec<LicenseDto> = rows.into_iter().filter(|row| seen.insert(row.id)).collect();
+            let added = new.len();
+            if added > 0 {
+                take(new);
             }
-            let added = out.len() - before;
-            if last_page.is_none() && added > 0 && out.len() < expected_len {
-                let pages = (expected_len - out.len()).div_ceil(rows_len);
+            if last_page.is_none() && added > 0 && seen.len() < expected_len {
+                let pages = (expected_len - seen.len()).div_ceil(rows_len);
                 last_page = Some(page.saturating_add(i64::try_from(pages).unwrap_or(i64::MAX)));
                 requested = page;
             }
@@ -517,19 +528,19 @@ impl Client {
                 page += 1;
                 continue;
             }
-            if added == 0 || out.len() >= expected_len {
+            if added == 0 || seen.len() >= expected_len {
                 break;
             }
             previous_page_len = rows_len;
             page += 1;
         }
-        if out.len() != expected_len {
+        if seen.len() != expected_len {
             return Err(incomplete(format!(
                 "read {} licenses of product {product_id}, but SLASCONE counts {expected}; the listing changed while it was read, or pages were skipped",
-                out.len()
+                seen.len()
             )));
         }
-        Ok(out)
+        Ok(seen.len())
     }
 
     /// Licenses of a product whose legacy key or id matches `key_search`: the lookup that
