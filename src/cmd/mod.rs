@@ -160,6 +160,8 @@ pub struct Planned {
     /// Without its customers and licenses unless they were asked to be kept.
     pub remote: Remote,
     pub desired: DesiredState,
+    /// Returned rather than freed here, so a caller about to exit can skip freeing it.
+    pub current: CurrentState,
     pub plan: Plan,
 }
 
@@ -257,6 +259,7 @@ pub async fn make_plan(
     Ok(Ok(Planned {
         remote,
         desired,
+        current,
         plan,
     }))
 }
