@@ -74,7 +74,11 @@ fn check_files(files: &[PathBuf]) -> Vec<Checked> {
     let check = |file: &PathBuf| {
         let mut problems = Vec::new();
         let mut customers = Vec::new();
-        if let Some(documents) = read_yaml(file, &mut problems) {
+        let text = read_text(file, &mut problems);
+        if let Some(documents) = text
+            .as_deref()
+            .and_then(|text| parse_yaml(file, text, &mut problems))
+        {
             let mut checker = Checker {
                 file: Arc::from(file.as_path()),
                 problems: &mut problems,
@@ -171,10 +175,10 @@ fn manifest_files(dir: &Path, catalog: Option<&Path>) -> std::io::Result<Vec<Pat
     Ok(files)
 }
 
-/// Reads and parses one file; on failure records why and returns `None`.
-fn read_yaml(file: &Path, problems: &mut Vec<Problem>) -> Option<Vec<Node>> {
+/// Reads one file; on failure records why and returns `None`.
+fn read_text(file: &Path, problems: &mut Vec<Problem>) -> Option<String> {
     match read_limited(file) {
-        Ok(text) => parse_yaml(file, &text, problems),
+        Ok(text) => Some(text),
         Err(message) => {
             problems.push(Problem::general(format!("{}: {message}", file.display())));
             None
@@ -182,7 +186,11 @@ fn read_yaml(file: &Path, problems: &mut Vec<Problem>) -> Option<Vec<Node>> {
     }
 }
 
-fn parse_yaml(file: &Path, text: &str, problems: &mut Vec<Problem>) -> Option<Vec<Node>> {
+fn parse_yaml<'t>(
+    file: &Path,
+    text: &'t str,
+    problems: &mut Vec<Problem>,
+) -> Option<Vec<Node<'t>>> {
     match node::parse_documents(text) {
         Ok(documents) => Some(documents),
         Err(err) => {
@@ -241,7 +249,8 @@ fn load_project(dir: &Path, env: Option<&str>, problems: &mut Vec<Problem>) -> O
         );
         return None;
     }
-    let documents = read_yaml(&file, problems)?;
+    let text = read_text(&file, problems)?;
+    let documents = parse_yaml(&file, &text, problems)?;
     let mut checker = Checker {
         file: Arc::from(file.as_path()),
         problems,
@@ -348,7 +357,7 @@ fn load_project(dir: &Path, env: Option<&str>, problems: &mut Vec<Problem>) -> O
 fn apply_target<'n>(
     checker: &mut Checker<'_>,
     project: &mut Project,
-    get: impl Fn(&str) -> Option<&'n Node>,
+    get: impl Fn(&str) -> Option<&'n Node<'n>>,
 ) {
     if let Some(url) = get("api_url").and_then(|node| checker.url(node, "api_url")) {
         project.api_url = url.value;

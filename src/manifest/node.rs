@@ -23,28 +23,31 @@ pub const MAX_NODES: usize = 4_000_000;
 pub const MAX_ALIAS_EXPANSION: usize = 100_000;
 
 /// One YAML node and where it starts (1-based line and column).
+///
+/// Text borrows from the file's text where it can (plain and most quoted scalars), so building
+/// the tree copies only what validation keeps.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Node {
+pub struct Node<'t> {
     pub line: usize,
     pub column: usize,
-    pub value: Value,
+    pub value: Value<'t>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
+pub enum Value<'t> {
     Null,
     Bool(bool),
     /// An integer together with its text as written.
-    Int(i128, String),
+    Int(i128, Cow<'t, str>),
     /// A number with a fraction or exponent, kept as written.
-    Float(String),
-    Str(String),
-    Seq(Vec<Node>),
+    Float(Cow<'t, str>),
+    Str(Cow<'t, str>),
+    Seq(Vec<Node<'t>>),
     /// Entries in document order; repeated keys are kept so that they can be reported.
-    Map(Vec<(Node, Node)>),
+    Map(Vec<(Node<'t>, Node<'t>)>),
 }
 
-impl Node {
+impl Node<'_> {
     /// The text of a scalar as written: strings as they are, numbers in their original spelling
     /// (so `zip: 01234` or `version: 1.10` keep every character).
     pub fn scalar_text(&self) -> Option<&str> {
@@ -79,7 +82,7 @@ pub struct ParseError {
 ///
 /// The tree is built straight from the parser's event stream: going through serde with a
 /// position wrapper around every node cost several times the parse itself on large repositories.
-pub fn parse_documents(text: &str) -> Result<Vec<Node>, ParseError> {
+pub fn parse_documents(text: &str) -> Result<Vec<Node<'_>>, ParseError> {
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
     while let Some(event) = parser.next_event() {
@@ -123,30 +126,30 @@ fn syntax_error(text: &str) -> ParseError {
 }
 
 /// A collection being built.
-enum Open {
+enum Open<'t> {
     Seq {
-        node: Node,
+        node: Node<'t>,
         anchor: usize,
     },
     Map {
-        node: Node,
+        node: Node<'t>,
         anchor: usize,
         /// A key waiting for its value; `true` when it is the merge key `<<`.
-        key: Option<(Node, bool)>,
+        key: Option<(Node<'t>, bool)>,
         /// The mappings `<<` brings in, in order: the first one to have a key wins.
-        merged: Vec<Node>,
+        merged: Vec<Node<'t>>,
     },
 }
 
 /// Builds the documents from parser events, within the node, depth and alias budgets.
 #[derive(Default)]
-struct Builder {
-    documents: Vec<Node>,
+struct Builder<'t> {
+    documents: Vec<Node<'t>>,
     /// The current document's root, once complete.
-    root: Option<Node>,
-    open: Vec<Open>,
+    root: Option<Node<'t>>,
+    open: Vec<Open<'t>>,
     /// Finished anchored nodes by anchor id, with their size in events.
-    anchors: HashMap<usize, (Node, usize)>,
+    anchors: HashMap<usize, (Node<'t>, usize)>,
     nodes: usize,
     /// Events aliases replayed.
     replayed: usize,
@@ -154,8 +157,8 @@ struct Builder {
     recorded: usize,
 }
 
-impl Builder {
-    fn event(&mut self, event: Event<'_>, span: Span) -> Result<(), ParseError> {
+impl<'t> Builder<'t> {
+    fn event(&mut self, event: Event<'t>, span: Span) -> Result<(), ParseError> {
         let (line, column) = (span.start.line(), span.start.col() + 1);
         let at = |value| Node {
             line,
@@ -242,7 +245,7 @@ impl Builder {
     }
 
     /// Adds a complete node to whatever is open: a list, a mapping, or the document.
-    fn finish(&mut self, node: Node, anchor: usize, merge_key: bool) -> Result<(), ParseError> {
+    fn finish(&mut self, node: Node<'t>, anchor: usize, merge_key: bool) -> Result<(), ParseError> {
         self.nodes += 1;
         if self.nodes > MAX_NODES {
             return Err(refused(node.line, node.column, size_message()));
@@ -296,7 +299,7 @@ impl Builder {
 
 /// Adds the entries of `merged` mappings whose keys the mapping does not have yet: keys written
 /// in the mapping win over merged ones, and an earlier merged mapping wins over a later one.
-fn merge(entries: &mut Vec<(Node, Node)>, merged: Vec<Node>) {
+fn merge<'t>(entries: &mut Vec<(Node<'t>, Node<'t>)>, merged: Vec<Node<'t>>) {
     if merged.is_empty() {
         return;
     }
@@ -313,17 +316,17 @@ fn merge(entries: &mut Vec<(Node, Node)>, merged: Vec<Node>) {
     }
 }
 
-fn key_text(key: &Node) -> Option<String> {
+fn key_text(key: &Node<'_>) -> Option<String> {
     match &key.value {
         Value::Null => Some("~".to_owned()),
         Value::Bool(value) => Some(value.to_string()),
-        Value::Int(_, text) | Value::Float(text) | Value::Str(text) => Some(text.clone()),
+        Value::Int(_, text) | Value::Float(text) | Value::Str(text) => Some(text.to_string()),
         Value::Seq(_) | Value::Map(_) => None,
     }
 }
 
 /// How many parser events a node stands for: what replaying it through an alias costs.
-fn events(node: &Node) -> usize {
+fn events(node: &Node<'_>) -> usize {
     match &node.value {
         Value::Seq(items) => 2 + items.iter().map(events).sum::<usize>(),
         Value::Map(entries) => {
@@ -339,7 +342,11 @@ fn events(node: &Node) -> usize {
 /// The value of a scalar under the YAML 1.2 core schema, with the loader's exceptions: only
 /// `true`/`false` are booleans (`country: NO` stays text), and numbers with leading zeros or
 /// underscores (`zip: 01234`, `1_000`) stay text.
-fn scalar(text: Cow<'_, str>, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
+fn scalar<'t>(
+    text: Cow<'t, str>,
+    style: ScalarStyle,
+    tag: Option<&Tag>,
+) -> Result<Value<'t>, String> {
     let core = tag.and_then(|tag| {
         // The non-specific tag `!` makes a plain scalar a string.
         if tag.handle().is_empty() && tag.suffix() == "!" {
@@ -350,7 +357,7 @@ fn scalar(text: Cow<'_, str>, style: ScalarStyle, tag: Option<&Tag>) -> Result<V
     });
     let invalid = |kind: &str| format!("`{text}` is tagged as {kind} but is not one");
     match core {
-        Some("str") => return Ok(Value::Str(text.into_owned())),
+        Some("str") => return Ok(Value::Str(text)),
         Some("null") => return Ok(Value::Null),
         Some("bool") => {
             return core_bool(&text)
@@ -359,12 +366,12 @@ fn scalar(text: Cow<'_, str>, style: ScalarStyle, tag: Option<&Tag>) -> Result<V
         }
         Some("int") => {
             return core_int(&text)
-                .map(|value| Value::Int(value, text.to_string()))
+                .map(|value| Value::Int(value, text.clone()))
                 .ok_or_else(|| invalid("an integer"));
         }
         Some("float") => {
             return if core_int(&text).is_some() || is_core_float(&text) {
-                Ok(Value::Float(text.into_owned()))
+                Ok(Value::Float(text))
             } else {
                 Err(invalid("a number"))
             };
@@ -372,7 +379,7 @@ fn scalar(text: Cow<'_, str>, style: ScalarStyle, tag: Option<&Tag>) -> Result<V
         _ => {}
     }
     if style != ScalarStyle::Plain {
-        return Ok(Value::Str(text.into_owned()));
+        return Ok(Value::Str(text));
     }
     if matches!(text.as_ref(), "" | "~" | "null" | "Null" | "NULL") {
         return Ok(Value::Null);
@@ -385,19 +392,19 @@ fn scalar(text: Cow<'_, str>, style: ScalarStyle, tag: Option<&Tag>) -> Result<V
         && unsigned.starts_with('0')
         && unsigned.bytes().all(|b| b.is_ascii_digit());
     if leading_zero || text.contains('_') {
-        return Ok(Value::Str(text.into_owned()));
+        return Ok(Value::Str(text));
     }
     // Most scalars are names and other text; only these can start a number.
     if !text.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '-' | '+' | '.')) {
-        return Ok(Value::Str(text.into_owned()));
+        return Ok(Value::Str(text));
     }
     if let Some(value) = core_int(&text) {
-        return Ok(Value::Int(value, text.into_owned()));
+        return Ok(Value::Int(value, text));
     }
     if is_core_float(&text) {
-        return Ok(Value::Float(text.into_owned()));
+        return Ok(Value::Float(text));
     }
-    Ok(Value::Str(text.into_owned()))
+    Ok(Value::Str(text))
 }
 
 fn core_bool(text: &str) -> Option<bool> {

@@ -345,7 +345,7 @@ fn agrees_with_serde_saphyr(text: &str) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-fn as_json(node: &node::Node) -> serde_json::Value {
+fn as_json(node: &node::Node<'_>) -> serde_json::Value {
     use serde_json::Value as Json;
     match &node.value {
         Value::Null => Json::Null,
@@ -359,7 +359,7 @@ fn as_json(node: &node::Node) -> serde_json::Value {
             .ok()
             .and_then(serde_json::Number::from_f64)
             .map_or(Json::Null, Json::Number),
-        Value::Str(text) => Json::String(text.clone()),
+        Value::Str(text) => Json::String(text.to_string()),
         Value::Seq(items) => Json::Array(items.iter().map(as_json).collect()),
         Value::Map(entries) => {
             let mut map = serde_json::Map::new();

@@ -113,12 +113,12 @@ pub(crate) struct Checker<'a> {
 
 /// The known keys of one mapping, each with its key and value node.
 pub(crate) struct Fields<'n> {
-    entries: Vec<(&'static str, &'n Node, &'n Node)>,
+    entries: Vec<(&'static str, &'n Node<'n>, &'n Node<'n>)>,
 }
 
 impl<'n> Fields<'n> {
     /// The value of `name`, if written.
-    pub fn get(&self, name: &str) -> Option<&'n Node> {
+    pub fn get(&self, name: &str) -> Option<&'n Node<'n>> {
         self.entries
             .iter()
             .find(|(field, _, _)| *field == name)
@@ -126,7 +126,7 @@ impl<'n> Fields<'n> {
     }
 
     /// The key of `name`, to point at the field itself.
-    pub fn key(&self, name: &str) -> Option<&'n Node> {
+    pub fn key(&self, name: &str) -> Option<&'n Node<'n>> {
         self.entries
             .iter()
             .find(|(field, _, _)| *field == name)
@@ -160,7 +160,7 @@ impl Checker<'_> {
     /// the closest known name), secrets and repeated keys. `what` names the object in messages.
     pub fn fields<'n>(
         &mut self,
-        node: &'n Node,
+        node: &'n Node<'n>,
         what: &str,
         known: &'static [&'static str],
     ) -> Option<Fields<'n>> {
@@ -171,7 +171,7 @@ impl Checker<'_> {
     /// ignored, as in Docker Compose, so that they can hold YAML anchors (`x-defaults: &pro`).
     fn fields_and_extensions<'n>(
         &mut self,
-        node: &'n Node,
+        node: &'n Node<'n>,
         what: &str,
         known: &'static [&'static str],
         extensions: bool,
@@ -199,9 +199,9 @@ impl Checker<'_> {
     /// keys that are not scalars, repeated keys (naming both places) and admin-key-like keys.
     fn mapping<'n>(
         &mut self,
-        node: &'n Node,
+        node: &'n Node<'n>,
         what: &str,
-    ) -> Option<Vec<(&'n Node, &'n Node, Cow<'n, str>)>> {
+    ) -> Option<Vec<(&'n Node<'n>, &'n Node<'n>, Cow<'n, str>)>> {
         let Value::Map(entries) = &node.value else {
             self.report(
                 node,
@@ -266,7 +266,7 @@ impl Checker<'_> {
     }
 
     /// A list; `null` (a key with nothing after it) counts as an empty list.
-    fn list<'n>(&mut self, node: &'n Node, what: &str) -> &'n [Node] {
+    fn list<'n>(&mut self, node: &'n Node<'n>, what: &str) -> &'n [Node<'n>] {
         match &node.value {
             Value::Seq(items) => items,
             Value::Null => &[],
@@ -336,7 +336,7 @@ impl Checker<'_> {
             return Some(self.located(node, value));
         }
         let hint = match &node.value {
-            Value::Str(text) if matches!(text.as_str(), "true" | "false") => {
+            Value::Str(text) if matches!(text.as_ref(), "true" | "false") => {
                 Some("write `true` or `false` without quotes".to_owned())
             }
             Value::Str(_) | Value::Int(..) => Some("write `true` or `false`".to_owned()),
@@ -724,7 +724,7 @@ impl Checker<'_> {
     }
 
     /// The profiles of `environments`: each name with its node.
-    pub fn environments<'n>(&mut self, node: &'n Node) -> Vec<(String, &'n Node)> {
+    pub fn environments<'n>(&mut self, node: &'n Node<'n>) -> Vec<(String, &'n Node<'n>)> {
         if node.value == Value::Null {
             return Vec::new();
         }
