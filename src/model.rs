@@ -70,6 +70,34 @@ impl Fields {
         self.0.iter().map(|(path, _)| path)
     }
 
+    /// Each entry together with the value `other` has at the same path. Both lists are sorted,
+    /// so this is one pass over the two rather than a search per entry: comparing the fields
+    /// of every object is most of the diff.
+    pub fn paired_with<'a>(
+        &'a self,
+        other: &'a Fields,
+    ) -> impl Iterator<
+        Item = (
+            &'a String,
+            &'a serde_json::Value,
+            Option<&'a serde_json::Value>,
+        ),
+    > {
+        let mut rest = other.0.as_slice();
+        self.0.iter().map(move |(path, value)| {
+            while let Some(((next, _), tail)) = rest.split_first()
+                && next < path
+            {
+                rest = tail;
+            }
+            let found = match rest.first() {
+                Some((next, found)) if next == path => Some(found),
+                _ => None,
+            };
+            (path, value, found)
+        })
+    }
+
     pub fn len(&self) -> usize {
         self.0.len()
     }
@@ -279,4 +307,46 @@ pub struct DesiredState {
 pub struct CurrentState {
     pub customers: Vec<CurrentCustomer>,
     pub licenses: Vec<CurrentLicense>,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::Fields;
+
+    fn entries() -> impl Strategy<Value = Vec<(String, i64)>> {
+        prop::collection::vec(("[a-d]{1,3}", 0..5i64), 0..12)
+    }
+
+    proptest! {
+        /// Fields behaves like the ordered map it replaces, and `paired_with` finds what `get`
+        /// finds.
+        #[test]
+        fn fields_behave_like_an_ordered_map(a in entries(), b in entries(), gone in "[a-d]{1,3}") {
+            let mut fields = Fields::new();
+            let mut map = BTreeMap::new();
+            for (path, value) in &a {
+                prop_assert_eq!(
+                    fields.insert(path.clone(), json!(value)),
+                    map.insert(path.clone(), json!(value))
+                );
+            }
+            prop_assert_eq!(fields.remove(&gone), map.remove(&gone));
+            prop_assert_eq!(fields.len(), map.len());
+            prop_assert!(fields.iter().eq(map.iter()));
+            prop_assert_eq!(
+                serde_json::to_string(&fields).unwrap(),
+                serde_json::to_string(&map).unwrap()
+            );
+            let other: Fields = b.iter().map(|(p, v)| (p.clone(), json!(v))).collect();
+            let paired: Vec<(&String, &Value, Option<&Value>)> = fields.paired_with(&other).collect();
+            let looked_up: Vec<(&String, &Value, Option<&Value>)> =
+                fields.iter().map(|(path, value)| (path, value, other.get(path))).collect();
+            prop_assert_eq!(paired, looked_up);
+        }
+    }
 }

@@ -127,13 +127,13 @@ pub fn diff(desired: &DesiredState, current: &CurrentState, ctx: &DiffContext) -
                 let owner_before = Value::String(customers.current_owner(found.customer_id));
                 let owner_after = owner.map(|owner| Value::String(customers.desired_owner(owner)));
                 let fields = after
-                    .iter()
-                    .filter(|(path, _)| !is_ignored(path, &ignore))
-                    .filter_map(|(path, value)| {
+                    .paired_with(&found.fields)
+                    .filter(|(path, _, _)| !is_ignored(path, &ignore))
+                    .filter_map(|(path, value, before)| {
                         let (before, compared) = if path == CUSTOMER_FIELD {
                             (&owner_before, owner_after.as_ref().unwrap_or(value))
                         } else {
-                            (found.fields.get(path).unwrap_or(&Value::Null), value)
+                            (before.unwrap_or(&Value::Null), value)
                         };
                         (before != compared).then(|| FieldChange {
                             path: path.clone(),
@@ -240,37 +240,46 @@ impl<'a> CustomerMatching<'a> {
         let current_by_id: HashMap<Uuid, &CurrentCustomer> =
             current.customers.iter().map(|c| (c.id, c)).collect();
 
-        // Sorted by id, so which of several same-numbered remote customers wins does not depend
-        // on the order SLASCONE listed them in.
-        let mut by_id: Vec<&CurrentCustomer> = current.customers.iter().collect();
-        by_id.sort_by_key(|c| c.id);
-        // Hash maps rather than ordered ones: they are only looked up, and with 100,000s of
-        // objects the ordered maps' string comparisons made the diff grow faster than linearly.
+        // Of several same-numbered remote customers the one with the lowest id wins, whatever
+        // order SLASCONE listed them in. Hash maps and linear passes rather than ordered maps or
+        // sorting: with 100,000s of objects those made the diff grow faster than linearly.
         let mut by_number: HashMap<&str, &CurrentCustomer> =
             HashMap::with_capacity(current.customers.len());
-        for found in by_id {
+        for found in &current.customers {
+            if let Some(number) = nonempty(found.customer_number.as_deref()) {
+                let winner = by_number.entry(number).or_insert(found);
+                if found.id < winner.id {
+                    *winner = found;
+                }
+            }
+        }
+        for found in &current.customers {
             let Some(number) = nonempty(found.customer_number.as_deref()) else {
                 continue;
             };
-            if let Some(first) = by_number.get(number) {
+            let first = by_number[number];
+            if first.id != found.id {
                 warnings.push(format!(
                     "SLASCONE has several customers with customer_number {number} ({} and {}); \
                      manifests without an id are matched to {}",
                     first.id, found.id, first.id
                 ));
-            } else {
-                by_number.insert(number, found);
             }
         }
 
         // Ids first: an id is the stronger identity, so it wins when an id-identified and a
-        // number-identified entry turn out to be the same remote customer.
-        let mut order: Vec<&DesiredCustomer> = desired.customers.iter().collect();
-        order.sort_by(|a, b| (a.id.is_none(), &a.key).cmp(&(b.id.is_none(), &b.key)));
+        // number-identified entry turn out to be the same remote customer. (Within each group
+        // identities are unique, so the order inside it decides nothing.)
+        let order = desired
+            .customers
+            .iter()
+            .filter(|c| c.id.is_some())
+            .chain(desired.customers.iter().filter(|c| c.id.is_none()));
 
         let mut planned = Vec::new();
         let mut remote_of = HashMap::new();
-        let mut primary_of: HashMap<Uuid, &DesiredCustomer> = HashMap::new();
+        let mut primary_of: HashMap<Uuid, &DesiredCustomer> =
+            HashMap::with_capacity(desired.customers.len());
         for wanted in order {
             let number = nonempty(wanted.customer_number.as_deref());
             let found = match wanted.id {
@@ -367,21 +376,28 @@ impl<'a> LicenseMatching<'a> {
     ) -> Self {
         let by_id: HashMap<Uuid, &CurrentLicense> =
             current.licenses.iter().map(|l| (l.id, l)).collect();
-        let mut sorted: Vec<&CurrentLicense> = current.licenses.iter().collect();
-        sorted.sort_by_key(|l| l.id);
+        // Of several remote licenses with the same legacy key, the lowest id wins.
         let mut by_legacy: HashMap<(&str, &str), &CurrentLicense> =
             HashMap::with_capacity(current.licenses.len());
-        for found in sorted {
+        for found in &current.licenses {
             if let Some(legacy) = nonempty(found.legacy_license_key.as_deref()) {
-                by_legacy.entry((&found.product, legacy)).or_insert(found);
+                let winner = by_legacy.entry((&found.product, legacy)).or_insert(found);
+                if found.id < winner.id {
+                    *winner = found;
+                }
             }
         }
 
-        let mut order: Vec<&DesiredLicense> = desired.licenses.iter().collect();
-        order.sort_by(|a, b| (a.id.is_none(), &a.key).cmp(&(b.id.is_none(), &b.key)));
+        // Ids first, as for customers.
+        let order = desired
+            .licenses
+            .iter()
+            .filter(|l| l.id.is_some())
+            .chain(desired.licenses.iter().filter(|l| l.id.is_none()));
 
         let mut planned = Vec::new();
-        let mut primary_of: HashMap<Uuid, &DesiredLicense> = HashMap::new();
+        let mut primary_of: HashMap<Uuid, &DesiredLicense> =
+            HashMap::with_capacity(desired.licenses.len());
         for wanted in order {
             let found = match wanted.id {
                 Some(id) => by_id.get(&id).copied(),
@@ -458,10 +474,10 @@ fn creation_fields(fields: &Fields) -> Vec<FieldChange> {
 /// The desired paths whose value differs from the current one; an absent current field is null.
 fn update_fields(desired: &Fields, current: &Fields, ignore: &[&str]) -> Vec<FieldChange> {
     desired
-        .iter()
-        .filter(|(path, _)| !is_ignored(path, ignore))
-        .filter_map(|(path, after)| {
-            let before = current.get(path).unwrap_or(&Value::Null);
+        .paired_with(current)
+        .filter(|(path, _, _)| !is_ignored(path, ignore))
+        .filter_map(|(path, after, before)| {
+            let before = before.unwrap_or(&Value::Null);
             (before != after).then(|| FieldChange {
                 path: path.clone(),
                 before: before.clone(),
