@@ -48,8 +48,9 @@ pub(crate) fn load(dir: &Path, env: Option<&str>) -> Result<Manifests, Problems>
             Vec::new()
         }
     };
-    let mut customers = Vec::new();
-    for (file_customers, file_problems) in check_files(&files) {
+    let checked = check_files(&files);
+    let mut customers = Vec::with_capacity(checked.iter().map(|(c, _)| c.len()).sum());
+    for (file_customers, file_problems) in checked {
         customers.extend(file_customers);
         problems.extend(file_problems);
     }
@@ -377,10 +378,11 @@ fn apply_target<'n>(
 /// Two entries with the same identity would fight over one remote object: report the later one
 /// and name where the first is.
 fn check_duplicates(customers: &[Customer], problems: &mut Vec<Problem>) {
+    let licenses = customers.iter().map(|c| c.licenses.len()).sum();
     let mut customer_ids: HashMap<Uuid, &Origin> = HashMap::new();
-    let mut customer_numbers: HashMap<&str, &Origin> = HashMap::new();
+    let mut customer_numbers: HashMap<&str, &Origin> = HashMap::with_capacity(customers.len());
     let mut license_ids: HashMap<Uuid, &Origin> = HashMap::new();
-    let mut license_keys: HashMap<(&str, &str), &Origin> = HashMap::new();
+    let mut license_keys: HashMap<(&str, &str), &Origin> = HashMap::with_capacity(licenses);
     let mut duplicate = |origin: &Origin, what: String, first: &Origin| {
         problems.push(
             Problem::at(
