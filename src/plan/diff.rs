@@ -5,6 +5,7 @@
 //! ownership); ignored paths are never reconciled on existing objects; nothing is deleted, and
 //! remote objects no manifest matches are reported as unmanaged.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_json::Value;
@@ -123,21 +124,26 @@ pub fn diff(desired: &DesiredState, current: &CurrentState, ctx: &DiffContext) -
                 let merged = edition_changes.then(|| with_edition(wanted));
                 let after = merged.as_ref().unwrap_or(&wanted.fields);
                 // Owners are compared by identity (two keys may name the same remote customer),
-                // while the plan shows the key the manifest wrote.
-                let owner_before = Value::String(customers.current_owner(found.customer_id));
-                let owner_after = owner.map(|owner| Value::String(customers.desired_owner(owner)));
+                // while the plan shows the key the manifest wrote. Compared as text, so only a
+                // change allocates values.
+                let owner_before = customers.current_owner(found.customer_id);
+                let owner_after = owner.map(|owner| customers.desired_owner(owner));
                 let fields = after
                     .paired_with(&found.fields)
                     .filter(|(path, _, _)| !is_ignored(path, &ignore))
                     .filter_map(|(path, value, before)| {
-                        let (before, compared) = if path == CUSTOMER_FIELD {
-                            (&owner_before, owner_after.as_ref().unwrap_or(value))
+                        let changed = if path == CUSTOMER_FIELD {
+                            owner_after.or_else(|| value.as_str()) != Some(owner_before.as_ref())
                         } else {
-                            (before.unwrap_or(&Value::Null), value)
+                            before.unwrap_or(&Value::Null) != value
                         };
-                        (before != compared).then(|| FieldChange {
+                        changed.then(|| FieldChange {
                             path: path.clone(),
-                            before: before.clone(),
+                            before: if path == CUSTOMER_FIELD {
+                                Value::String(owner_before.to_string())
+                            } else {
+                                before.cloned().unwrap_or(Value::Null)
+                            },
                             after: match owner {
                                 Some(owner) if path == CUSTOMER_FIELD => {
                                     Value::String(owner.to_owned())
@@ -330,24 +336,25 @@ impl<'a> CustomerMatching<'a> {
 
     /// The owner value a desired license is compared with: the key of the desired customer
     /// planned for the same remote customer, so two manifest keys for one customer compare equal.
-    fn desired_owner(&self, key: &str) -> String {
+    fn desired_owner<'k>(&'k self, key: &'k str) -> &'k str {
         self.remote_of
             .get(key)
             .and_then(|id| self.primary_of.get(id))
             .map_or(key, |primary| primary.key.as_str())
-            .to_owned()
     }
 
     /// The owner value of a remote license: the key of the desired customer matched to its
     /// customer; else that customer's own key, unless a desired customer (being created) has
     /// the same key, which would make two different customers compare equal; else the id.
-    fn current_owner(&self, customer_id: Uuid) -> String {
+    fn current_owner(&self, customer_id: Uuid) -> Cow<'a, str> {
         if let Some(primary) = self.primary_of.get(&customer_id) {
-            return primary.key.clone();
+            return Cow::Borrowed(&primary.key);
         }
         match self.current_by_id.get(&customer_id) {
-            Some(found) if !self.desired_by_key.contains_key(found.key().as_str()) => found.key(),
-            _ => customer_id.to_string(),
+            Some(found) if !self.desired_by_key.contains_key(found.key().as_str()) => {
+                Cow::Owned(found.key())
+            }
+            _ => Cow::Owned(customer_id.to_string()),
         }
     }
 
