@@ -6,7 +6,6 @@
 //! templates, one `licenses/filtered` count and the pages of `licenses/filtered/detailed` (none
 //! when the count is 0). No request per object.
 
-use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -334,39 +333,30 @@ enum Read {
 
 /// Reduces what was read to the model the diff compares.
 pub fn current_state(remote: &Remote) -> CurrentState {
-    current_state_of(
-        &remote.catalog,
-        remote.customers.iter().collect(),
-        remote.licenses.iter().collect(),
-    )
+    current_state_of(&remote.catalog, &remote.customers, &remote.licenses)
 }
 
-/// Like [`current_state`]. Given the wire objects themselves rather than references, it frees
-/// each one once reduced, for callers that do not write them back (`plan`).
-pub fn current_state_of<C, L>(
+/// [`current_state`] of wire objects held apart from a [`Remote`].
+pub fn current_state_of(
     catalog: &Catalog,
-    customers: Vec<C>,
-    mut licenses: Vec<L>,
-) -> CurrentState
-where
-    C: Borrow<CustomerDto> + Send,
-    L: Borrow<LicenseDto> + Send,
-{
+    customers: &[CustomerDto],
+    licenses: &[LicenseDto],
+) -> CurrentState {
     // Licenses are most of the work: half of them are reduced on another core.
-    let second_half = licenses.split_off(licenses.len() / 2);
-    let reduce = |licenses: Vec<L>| -> Vec<CurrentLicense> {
+    let (first_half, second_half) = licenses.split_at(licenses.len() / 2);
+    let reduce = |licenses: &[LicenseDto]| -> Vec<CurrentLicense> {
         licenses
-            .into_iter()
-            .filter_map(|license| current_license(catalog, license.borrow()))
+            .iter()
+            .filter_map(|license| current_license(catalog, license))
             .collect()
     };
     std::thread::scope(|scope| {
         let second_half = scope.spawn(|| reduce(second_half));
         let customers = customers
-            .into_iter()
-            .map(|customer| current_customer(catalog, customer.borrow()))
+            .iter()
+            .map(|customer| current_customer(catalog, customer))
             .collect();
-        let mut licenses = reduce(licenses);
+        let mut licenses = reduce(first_half);
         licenses.extend(
             second_half
                 .join()

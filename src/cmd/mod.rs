@@ -207,11 +207,7 @@ pub async fn make_plan(
                 state::fetch_licenses(client, &catalog, &products, parallelism).await?;
             reading.done(wire_customers.len(), wire_licenses.len());
             started = Instant::now();
-            let current = state::current_state_of(
-                &catalog,
-                wire_customers.iter().collect(),
-                wire_licenses.iter().collect(),
-            );
+            let current = state::current_state_of(&catalog, &wire_customers, &wire_licenses);
             (current, wire_licenses)
         }
         Keep::Nothing => {
