@@ -443,12 +443,11 @@ impl Client {
 
     /// [`Self::list_licenses`], handing each page's new licenses to `take` as they arrive
     /// instead of collecting them, so a caller can reduce them and let the wire objects go.
-    /// Returns how many licenses there were.
     pub async fn list_licenses_each(
         &self,
         product_id: Uuid,
         mut take: impl FnMut(Vec<LicenseDto>),
-    ) -> Result<usize, ApiError> {
+    ) -> Result<(), ApiError> {
         let filter = LicenseFilterDto {
             page_size: self.inner.config.page_size.max(1),
             product_filter: Some(product_id),
@@ -457,7 +456,7 @@ impl Client {
         let expected = self.count_licenses(&filter).await?;
         let expected_len = usize::try_from(expected).unwrap_or(0);
         if expected_len == 0 {
-            return Ok(0);
+            return Ok(());
         }
         let incomplete = |message: String| ApiError::Incomplete {
             method: "POST".into(),
@@ -540,7 +539,7 @@ impl Client {
                 seen.len()
             )));
         }
-        Ok(seen.len())
+        Ok(())
     }
 
     /// Licenses of a product whose legacy key or id matches `key_search`: the lookup that
