@@ -312,7 +312,7 @@ async fn run_writes(client: &Client, jobs: Vec<Write>, parallelism: usize) -> an
                         client.update_customer_by_number(&customer).await?;
                     }
                     Write::License(license) => {
-                        client.update_license(&license).await?;
+                        client.update_license(&license, false).await?;
                     }
                 }
             }

@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use uuid::Uuid;
 
 pub use crate::render::Format;
+pub use crate::sandbox::{EmptyAnswer, PageZero};
 
 /// Keep SLASCONE customers and licenses in git: plan and apply YAML manifests.
 #[derive(Debug, Parser)]
@@ -282,7 +283,20 @@ pub struct SandboxArgs {
     /// What PATCH /customers and PATCH /licenses do with fields left out of the body.
     #[arg(long, value_enum, default_value_t = PatchSemantics::Merge)]
     pub patch_semantics: PatchSemantics,
-    /// Number of the first page of the license listing (with 1, page 0 answers like page 1).
+    /// Number of the first page of the license listing.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=1))]
     pub page_base: u8,
+    /// With --page-base 1: what page 0 answers (the rows of page 1, none, 400 or 404).
+    #[arg(long, value_enum, default_value_t = PageZero::Same)]
+    pub page_zero: PageZero,
+    /// The most rows a page of the license listing holds; bigger page sizes are capped.
+    #[arg(long, value_name = "N", default_value_t = crate::sandbox::MAX_PAGE_SIZE as u32,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_page_size: u32,
+    /// How a listing with nothing in it is answered: 200 with `[]`, or 204 without a body.
+    #[arg(long, value_enum, value_name = "200|204", default_value_t = EmptyAnswer::Ok)]
+    pub empty_listing: EmptyAnswer,
+    /// How a successful write is answered: 200 with the object, or 204 without a body.
+    #[arg(long, value_enum, value_name = "200|204", default_value_t = EmptyAnswer::Ok)]
+    pub write_answer: EmptyAnswer,
 }

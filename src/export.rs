@@ -35,6 +35,8 @@ pub struct Settings {
     pub admin_key_env: Option<String>,
     /// With `--sandbox`: the catalog's text, copied beside the project file.
     pub sandbox_catalog: Option<Vec<u8>>,
+    /// Written only when it is not the default, `UTC`; dates are exported in this zone.
+    pub timezone: Option<String>,
 }
 
 /// The export: files to write and what the user should know about what was left out.
@@ -196,6 +198,7 @@ fn project_text(settings: &Settings) -> anyhow::Result<String> {
         sandbox: settings.sandbox_catalog.as_ref().map(|_| SandboxOut {
             catalog: SANDBOX_CATALOG_FILE.to_owned(),
         }),
+        timezone: settings.timezone.clone(),
     };
     let comment = "Written by `slascone-sync export`. The admin key is read from the environment \
                    variable\nnamed by `admin_key_env` (default SLASCONE_ADMIN_KEY), never from a \
@@ -460,6 +463,7 @@ mod tests {
                 .unwrap(),
             ],
             variables: Vec::new(),
+            constrained_variables: Vec::new(),
             editions: vec![
                 serde_json::from_value(json!({
                     "id": EDITION, "product_id": PRODUCT, "name": "Pro", "is_active": true,
@@ -498,6 +502,7 @@ mod tests {
             portal_url: String::new(),
             admin_key_env: None,
             sandbox_catalog: None,
+            timezone: None,
         }
     }
 

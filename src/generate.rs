@@ -110,6 +110,8 @@ pub struct ProjectOut {
     pub admin_key_env: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sandbox: Option<SandboxOut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

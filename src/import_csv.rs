@@ -533,21 +533,25 @@ fn parse_expiration(text: &str) -> Option<ExpiresOut> {
     if text.eq_ignore_ascii_case("never") {
         return Some(ExpiresOut::Text("never".to_owned()));
     }
-    let iso = time::macros::format_description!("[year]-[month]-[day]");
-    let german = time::macros::format_description!("[day].[month].[year]");
     let date_part = match text.get(..10) {
         Some(head) if text.len() == 10 || matches!(text.as_bytes()[10], b'T' | b' ') => head,
         _ => text,
     };
-    let date = time::Date::parse(date_part, &iso)
-        .or_else(|_| time::Date::parse(text, &german))
-        .ok()?;
-    Some(ExpiresOut::Text(format!(
-        "{:04}-{:02}-{:02}",
-        date.year(),
-        u8::from(date.month()),
-        date.day()
-    )))
+    let date = crate::dates::parse_date(date_part).or_else(|| german_date(text))?;
+    Some(ExpiresOut::Text(crate::dates::format_date(date)))
+}
+
+/// `DD.MM.YYYY`, as German ERP exports write dates.
+fn german_date(text: &str) -> Option<jiff::civil::Date> {
+    let mut parts = text.split('.');
+    let (day, month, year) = (parts.next()?, parts.next()?, parts.next()?);
+    let digits = |part: &str, min: usize, max: usize| {
+        (min..=max).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit())
+    };
+    if parts.next().is_some() || !digits(day, 2, 2) || !digits(month, 2, 2) || !digits(year, 4, 4) {
+        return None;
+    }
+    jiff::civil::Date::new(year.parse().ok()?, month.parse().ok()?, day.parse().ok()?).ok()
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@
 pub mod apply;
 pub mod cli;
 pub mod cmd;
+pub mod dates;
 pub mod exit;
 pub mod export;
 pub mod generate;

@@ -11,7 +11,8 @@
 //! Field paths of a license: `customer` (the owning customer's key), `edition`, `license_type`,
 //! `token_limit`, `goodwill_token_limit`, `floating_token_limit`, `user_limit`, `expires`
 //! (`"2027-12-31"`, `"never"` or `{"days_after_activation": 30}`), `active`, `features.<name>`
-//! (bool), `limitations.<name>` (integer) and `variables.<name>` (string).
+//! (bool), `limitations.<name>` (integer), `variables.<name>` (string) and
+//! `constrained_variables.<name>` (a list of strings).
 
 use std::fmt;
 use std::path::Path;
@@ -282,6 +283,30 @@ impl CurrentLicense {
             self.legacy_license_key.as_deref(),
             Some(self.id),
         )
+    }
+}
+
+/// The maps of a license whose entries override its edition's one by one
+/// (`features.Export`, `limitations.Users`, ...). A license whose manifest lists none of them is
+/// edition-based: SLASCONE applies its edition's configuration.
+pub const ENTRY_MAPS: [&str; 4] = [
+    "features",
+    "limitations",
+    "variables",
+    "constrained_variables",
+];
+
+/// The map and entry name of an entry path: `limitations.Users` → (`limitations`, `Users`).
+pub fn entry_of(path: &str) -> Option<(&str, &str)> {
+    let (map, name) = path.split_once('.')?;
+    ENTRY_MAPS.contains(&map).then_some((map, name))
+}
+
+impl DesiredLicense {
+    /// True when the manifest lists no features, limitations, variables or constrained
+    /// variables: the license takes everything its edition holds from SLASCONE.
+    pub fn is_edition_based(&self) -> bool {
+        !self.fields.keys().any(|path| entry_of(path).is_some())
     }
 }
 

@@ -241,12 +241,7 @@ fn resolve_license(
 /// The model value of an expiration.
 pub fn expires_value(expires: &Expires) -> Value {
     match expires {
-        Expires::Date(date) => json!(format!(
-            "{:04}-{:02}-{:02}",
-            date.year(),
-            u8::from(date.month()),
-            date.day()
-        )),
+        Expires::Date(date) => json!(crate::dates::format_date(*date)),
         Expires::Never => json!("never"),
         Expires::DaysAfterActivation(days) => json!({ "days_after_activation": days }),
     }

@@ -15,6 +15,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
+use crate::dates::{Zone, format_date};
 use crate::model::{CurrentCustomer, CurrentLicense, CurrentState, Fields};
 use crate::remote::wire::*;
 use crate::remote::{ApiError, Client};
@@ -26,6 +27,7 @@ pub struct ProductCatalog {
     pub features: Vec<FeatureDto>,
     pub limitations: Vec<LimitationDto>,
     pub variables: Vec<VariableDto>,
+    pub constrained_variables: Vec<ConstrainedVariableDto>,
     pub editions: Vec<TemplateDto>,
 }
 
@@ -51,15 +53,24 @@ impl ProductCatalog {
     pub fn variable(&self, name: &str) -> Option<&VariableDto> {
         self.variables.iter().find(|variable| variable.name == name)
     }
+
+    pub fn constrained_variable(&self, name: &str) -> Option<&ConstrainedVariableDto> {
+        self.constrained_variables
+            .iter()
+            .find(|variable| variable.name == name)
+    }
 }
 
-/// SLASCONE's catalog as read: what names resolve against.
+/// SLASCONE's catalog as read: what names resolve against, and the zone dates are read in.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     pub customer_types: Vec<CustomerTypeDto>,
     pub license_types: Vec<LicenseTypeDto>,
     /// Every product by name; detail and editions only for the products the manifests use.
     pub products: BTreeMap<String, ProductCatalog>,
+    /// The project's `timezone`: SLASCONE's instants are read as calendar days in it, and days
+    /// are written as instants in it ([`crate::dates`]).
+    pub zone: Zone,
 }
 
 impl Catalog {
@@ -110,6 +121,7 @@ impl Catalog {
             edition.expiration_mode,
             edition.expiration_date_utc.as_deref(),
             edition.valid_days_count,
+            &self.zone,
         ) {
             fields.insert("expires".into(), expires);
         }
@@ -128,6 +140,17 @@ impl Catalog {
         for entry in edition.variables.iter().flatten() {
             let name = variable_name(product, entry.variable_id, entry.variable_name.as_deref());
             fields.insert(format!("variables.{name}"), json!(entry.value));
+        }
+        for entry in edition.constrained_variables.iter().flatten() {
+            let name = constrained_variable_name(
+                product,
+                entry.variable_id,
+                entry.variable_name.as_deref(),
+            );
+            fields.insert(
+                format!("constrained_variables.{name}"),
+                json!(entry.values.clone().unwrap_or_default()),
+            );
         }
         fields
     }
@@ -214,6 +237,7 @@ pub async fn fetch_catalog(
         customer_types,
         license_types,
         products: BTreeMap::new(),
+        zone: Zone::utc(),
     };
     for product in all_products {
         catalog.products.insert(
@@ -223,6 +247,7 @@ pub async fn fetch_catalog(
                 features: Vec::new(),
                 limitations: Vec::new(),
                 variables: Vec::new(),
+                constrained_variables: Vec::new(),
                 editions: Vec::new(),
             },
         );
@@ -241,6 +266,7 @@ pub async fn fetch_catalog(
                 entry.features = detail.features.unwrap_or_default();
                 entry.limitations = detail.limitations.unwrap_or_default();
                 entry.variables = detail.variables.unwrap_or_default();
+                entry.constrained_variables = detail.constrained_variables.unwrap_or_default();
             }
             Read::Templates(templates) => entry.editions = templates,
         }
@@ -438,11 +464,12 @@ pub fn current_license(catalog: &Catalog, license: &LicenseDto) -> Option<Curren
     if let Some(expires) = expires_value(
         license.expiration_mode,
         license.expiration_date_utc.as_deref(),
-        license.valid_days_count,
+        license.valid_days_count.unwrap_or(0),
+        &catalog.zone,
     ) {
         fields.insert("expires".into(), expires);
     }
-    fields.insert("active".into(), json!(license.is_active));
+    fields.insert("active".into(), json!(license.is_active.unwrap_or(false)));
     for entry in license.license_features.iter().flatten() {
         let name = feature_name(product, entry.feature_id, entry.feature_name.as_deref());
         fields.insert(format!("features.{name}"), json!(entry.is_active));
@@ -459,6 +486,14 @@ pub fn current_license(catalog: &Catalog, license: &LicenseDto) -> Option<Curren
         let name = variable_name(product, entry.variable_id, entry.variable_name.as_deref());
         fields.insert(format!("variables.{name}"), json!(entry.value));
     }
+    for entry in license.license_constrained_variables.iter().flatten() {
+        let name =
+            constrained_variable_name(product, entry.variable_id, entry.variable_name.as_deref());
+        fields.insert(
+            format!("constrained_variables.{name}"),
+            json!(entry.values.clone().unwrap_or_default()),
+        );
+    }
     fields.shrink_to_fit();
     Some(CurrentLicense {
         id: license.id,
@@ -470,12 +505,24 @@ pub fn current_license(catalog: &Catalog, license: &LicenseDto) -> Option<Curren
     })
 }
 
-/// The model value of an expiration: `"YYYY-MM-DD"` (compared by day, whatever the time of day
-/// SLASCONE stores), `"never"`, or `{"days_after_activation": N}`.
-pub fn expires_value(mode: Option<i32>, date: Option<&str>, valid_days: i64) -> Option<Value> {
+/// The model value of an expiration: `"YYYY-MM-DD"` (the calendar day the stored instant falls
+/// on in `zone`, whatever its time of day), `"never"`, or `{"days_after_activation": N}`. A
+/// stored instant that cannot be read is kept as written, so it shows up as a difference.
+pub fn expires_value(
+    mode: Option<i32>,
+    date: Option<&str>,
+    valid_days: i64,
+    zone: &Zone,
+) -> Option<Value> {
     match mode? {
         expiration_mode::NEVER => Some(json!("never")),
-        expiration_mode::DATE => Some(json!(date?.get(..10)?)),
+        expiration_mode::DATE => {
+            let date = date?;
+            Some(match zone.day_of(date) {
+                Some(day) => json!(format_date(day)),
+                None => json!(date),
+            })
+        }
         expiration_mode::DAYS_AFTER_ACTIVATION => {
             Some(json!({ "days_after_activation": valid_days }))
         }
@@ -495,6 +542,14 @@ fn limitation_name(product: &ProductCatalog, id: Uuid, fallback: Option<&str>) -
 
 fn variable_name(product: &ProductCatalog, id: Uuid, fallback: Option<&str>) -> String {
     let known = product.variables.iter().map(|v| (v.id, v.name.as_str()));
+    entry_name(known, id, fallback)
+}
+
+fn constrained_variable_name(product: &ProductCatalog, id: Uuid, fallback: Option<&str>) -> String {
+    let known = product
+        .constrained_variables
+        .iter()
+        .map(|v| (v.id, v.name.as_str()));
     entry_name(known, id, fallback)
 }
 

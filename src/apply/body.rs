@@ -8,6 +8,9 @@
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::dates::Zone;
+use crate::model::entry_of;
+use crate::plan::{FieldChange, Source};
 use crate::remote::wire::*;
 use crate::state::{Catalog, ProductCatalog};
 
@@ -154,78 +157,133 @@ fn write_data_exchange_field(
     Ok(())
 }
 
-/// Writes one license field onto a `LicenseDto`. `customer_id` resolves a customer key (the
-/// value of the `customer` field) to the id SLASCONE knows it by.
+/// What a license body is written with besides the change itself.
+pub struct LicenseContext<'a> {
+    pub product: &'a ProductCatalog,
+    pub catalog: &'a Catalog,
+    /// Resolves a customer key (the value of the `customer` field) to the id SLASCONE knows it by.
+    pub customer_id: &'a (dyn Fn(&str) -> Option<Uuid> + Sync),
+}
+
+impl LicenseContext<'_> {
+    fn edition(&self, name: &str) -> Result<&TemplateDto, BodyError> {
+        self.product.edition(name).ok_or_else(|| {
+            format!(
+                "product {} has no edition `{name}`",
+                self.product.product.name
+            )
+        })
+    }
+}
+
+/// Writes one license field onto a `LicenseDto`. An entry the license does not have yet is added
+/// with the other properties `edition` gives it (a limitation's consumption reset, ...), so
+/// writing a value never changes a property the manifest does not set.
 pub fn write_license_field(
     license: &mut LicenseDto,
     path: &str,
     value: &Value,
-    product: &ProductCatalog,
-    catalog: &Catalog,
-    customer_id: &dyn Fn(&str) -> Option<Uuid>,
+    ctx: &LicenseContext<'_>,
+    edition: Option<&TemplateDto>,
 ) -> Result<(), BodyError> {
+    let product = ctx.product;
     let product_id = product.product.id;
     let product_name = &product.product.name;
-    if let Some(name) = path.strip_prefix("features.") {
-        let feature = product
-            .feature(name)
-            .ok_or_else(|| format!("product {product_name} has no feature `{name}`"))?;
-        let is_active = value
-            .as_bool()
-            .ok_or_else(|| format!("`{path}` must be true or false"))?;
-        let entries = license.license_features.get_or_insert_with(Vec::new);
-        match entries.iter_mut().find(|e| e.feature_id == feature.id) {
-            Some(entry) => entry.is_active = is_active,
-            None => entries.push(LicenseFeatureDto {
-                product_id,
-                feature_id: feature.id,
-                feature_name: Some(feature.name.clone()),
-                feature_description: None,
-                is_active,
-                feature_exceptions: None,
-            }),
-        }
-        return Ok(());
-    }
-    if let Some(name) = path.strip_prefix("limitations.") {
-        let limitation = product
-            .limitation(name)
-            .ok_or_else(|| format!("product {product_name} has no limitation `{name}`"))?;
-        let limit = optional_int(path, value)?;
-        let entries = license.license_limitations.get_or_insert_with(Vec::new);
-        match entries
-            .iter_mut()
-            .find(|e| e.limitation_id == limitation.id)
-        {
-            Some(entry) => entry.limit = limit,
-            None => entries.push(LicenseLimitationDto {
-                product_id,
-                limitation_id: limitation.id,
-                limitation_name: Some(limitation.name.clone()),
-                limitation_description: None,
-                limit,
-                consumption_reset_mode: 0,
-                consumption_reset_period_days: None,
-                current_user_transaction_id: None,
-            }),
-        }
-        return Ok(());
-    }
-    if let Some(name) = path.strip_prefix("variables.") {
-        let variable = product
-            .variable(name)
-            .ok_or_else(|| format!("product {product_name} has no variable `{name}`"))?;
-        let text = text_value(path, value)?;
-        let entries = license.license_variables.get_or_insert_with(Vec::new);
-        match entries.iter_mut().find(|e| e.variable_id == variable.id) {
-            Some(entry) => entry.value = text,
-            None => entries.push(LicenseVariableDto {
-                product_id,
-                variable_id: variable.id,
-                variable_name: Some(variable.name.clone()),
-                variable_description: None,
-                value: text,
-            }),
+    if let Some((map, name)) = entry_of(path) {
+        match map {
+            "features" => {
+                let feature = product
+                    .feature(name)
+                    .ok_or_else(|| format!("product {product_name} has no feature `{name}`"))?;
+                let is_active = value
+                    .as_bool()
+                    .ok_or_else(|| format!("`{path}` must be true or false"))?;
+                let entries = license.license_features.get_or_insert_with(Vec::new);
+                match entries.iter_mut().find(|e| e.feature_id == feature.id) {
+                    Some(entry) => entry.is_active = is_active,
+                    None => entries.push(LicenseFeatureDto {
+                        product_id,
+                        feature_id: feature.id,
+                        feature_name: Some(feature.name.clone()),
+                        feature_description: None,
+                        is_active,
+                        feature_exceptions: None,
+                    }),
+                }
+            }
+            "limitations" => {
+                let limitation = product
+                    .limitation(name)
+                    .ok_or_else(|| format!("product {product_name} has no limitation `{name}`"))?;
+                let limit = optional_int(path, value)?;
+                let entries = license.license_limitations.get_or_insert_with(Vec::new);
+                match entries
+                    .iter_mut()
+                    .find(|e| e.limitation_id == limitation.id)
+                {
+                    Some(entry) => entry.limit = limit,
+                    None => {
+                        let from_edition = edition.and_then(|e| {
+                            e.limitations
+                                .iter()
+                                .flatten()
+                                .find(|t| t.limitation_id == limitation.id)
+                        });
+                        entries.push(LicenseLimitationDto {
+                            limit,
+                            ..match from_edition {
+                                Some(template) => limitation_entry(product_id, template),
+                                None => LicenseLimitationDto {
+                                    product_id,
+                                    limitation_id: limitation.id,
+                                    limitation_name: Some(limitation.name.clone()),
+                                    limitation_description: None,
+                                    limit: None,
+                                    consumption_reset_mode: 0,
+                                    consumption_reset_period_days: None,
+                                    current_user_transaction_id: None,
+                                },
+                            }
+                        });
+                    }
+                }
+            }
+            "variables" => {
+                let variable = product
+                    .variable(name)
+                    .ok_or_else(|| format!("product {product_name} has no variable `{name}`"))?;
+                let text = text_value(path, value)?;
+                let entries = license.license_variables.get_or_insert_with(Vec::new);
+                match entries.iter_mut().find(|e| e.variable_id == variable.id) {
+                    Some(entry) => entry.value = text,
+                    None => entries.push(LicenseVariableDto {
+                        product_id,
+                        variable_id: variable.id,
+                        variable_name: Some(variable.name.clone()),
+                        variable_description: None,
+                        value: text,
+                    }),
+                }
+            }
+            _ => {
+                let variable = product.constrained_variable(name).ok_or_else(|| {
+                    format!("product {product_name} has no constrained variable `{name}`")
+                })?;
+                let values = text_list(path, value)?;
+                let entries = license
+                    .license_constrained_variables
+                    .get_or_insert_with(Vec::new);
+                match entries.iter_mut().find(|e| e.variable_id == variable.id) {
+                    Some(entry) => entry.values = Some(values),
+                    None => entries.push(LicenseConstrainedVariableDto {
+                        product_id,
+                        variable_id: variable.id,
+                        variable_name: Some(variable.name.clone()),
+                        variable_description: None,
+                        values: Some(values),
+                    }),
+                }
+            }
         }
         return Ok(());
     }
@@ -234,23 +292,20 @@ pub fn write_license_field(
             let key = value
                 .as_str()
                 .ok_or_else(|| "`customer` must be a customer key".to_string())?;
-            license.customer_id = customer_id(key)
+            license.customer_id = (ctx.customer_id)(key)
                 .ok_or_else(|| format!("customer {key} does not exist in SLASCONE"))?;
         }
         "edition" => {
             let name = value
                 .as_str()
                 .ok_or_else(|| "`edition` must be an edition name".to_string())?;
-            license.template_id = product
-                .edition(name)
-                .ok_or_else(|| format!("product {product_name} has no edition `{name}`"))?
-                .id;
+            license.template_id = ctx.edition(name)?.id;
         }
         "license_type" => {
             license.license_type_id = match text_value(path, value)? {
                 None => None,
                 Some(name) => Some(
-                    catalog
+                    ctx.catalog
                         .license_type(&name)
                         .ok_or_else(|| format!("unknown license type `{name}`"))?
                         .id,
@@ -262,30 +317,116 @@ pub fn write_license_field(
         "floating_token_limit" => license.floating_token_limit = optional_int(path, value)?,
         "user_limit" => license.user_limit = optional_int(path, value)?,
         "active" => {
-            license.is_active = value
-                .as_bool()
-                .ok_or_else(|| "`active` must be true or false".to_string())?
+            license.is_active = Some(
+                value
+                    .as_bool()
+                    .ok_or_else(|| "`active` must be true or false".to_string())?,
+            )
         }
-        "expires" => write_expires(license, value)?,
+        "expires" => write_expires(license, value, &ctx.catalog.zone)?,
         other => return Err(format!("`{other}` is not a license field")),
     }
     Ok(())
 }
 
-fn write_expires(license: &mut LicenseDto, value: &Value) -> Result<(), BodyError> {
+/// Leaves a license property out of a body, so that SLASCONE gives it the edition's value
+/// (`apply_template_properties`). `token_limit` is required and cannot be left out.
+fn clear_license_field(license: &mut LicenseDto, path: &str) {
+    match path {
+        "license_type" => license.license_type_id = None,
+        "goodwill_token_limit" => license.goodwill_token_limit = None,
+        "floating_token_limit" => license.floating_token_limit = None,
+        "user_limit" => license.user_limit = None,
+        "expires" => {
+            license.expiration_mode = None;
+            license.expiration_date_utc = None;
+            license.valid_days_count = None;
+        }
+        _ => {}
+    }
+}
+
+/// A limitation entry as the edition has it, every property included.
+fn limitation_entry(product_id: Uuid, template: &TemplateLimitationDto) -> LicenseLimitationDto {
+    LicenseLimitationDto {
+        product_id,
+        limitation_id: template.limitation_id,
+        limitation_name: template.limitation_name.clone(),
+        limitation_description: None,
+        limit: template.limit,
+        consumption_reset_mode: template.consumption_reset_mode,
+        consumption_reset_period_days: template.consumption_reset_period_days,
+        current_user_transaction_id: None,
+    }
+}
+
+/// Every entry of `edition`, with all of its properties: the lists an explicit license starts
+/// from before its manifest's overrides are written onto them.
+fn edition_entries(license: &mut LicenseDto, product_id: Uuid, edition: &TemplateDto) {
+    license.license_features = Some(
+        edition
+            .features
+            .iter()
+            .flatten()
+            .map(|f| LicenseFeatureDto {
+                product_id,
+                feature_id: f.feature_id,
+                feature_name: f.feature_name.clone(),
+                feature_description: None,
+                is_active: f.is_active,
+                feature_exceptions: None,
+            })
+            .collect(),
+    );
+    license.license_limitations = Some(
+        edition
+            .limitations
+            .iter()
+            .flatten()
+            .map(|l| limitation_entry(product_id, l))
+            .collect(),
+    );
+    license.license_variables = Some(
+        edition
+            .variables
+            .iter()
+            .flatten()
+            .map(|v| LicenseVariableDto {
+                product_id,
+                variable_id: v.variable_id,
+                variable_name: v.variable_name.clone(),
+                variable_description: None,
+                value: v.value.clone(),
+            })
+            .collect(),
+    );
+    license.license_constrained_variables = Some(
+        edition
+            .constrained_variables
+            .iter()
+            .flatten()
+            .map(|v| LicenseConstrainedVariableDto {
+                product_id,
+                variable_id: v.variable_id,
+                variable_name: v.variable_name.clone(),
+                variable_description: None,
+                values: v.values.clone(),
+            })
+            .collect(),
+    );
+}
+
+fn write_expires(license: &mut LicenseDto, value: &Value, zone: &Zone) -> Result<(), BodyError> {
     match value {
         Value::String(text) if text == "never" => {
             license.expiration_mode = Some(expiration_mode::NEVER);
             license.expiration_date_utc = None;
         }
-        Value::String(date) => {
-            time::Date::parse(
-                date,
-                time::macros::format_description!("[year]-[month]-[day]"),
-            )
-            .map_err(|_| format!("`expires` must be a date like 2027-12-31, not `{date}`"))?;
+        Value::String(text) => {
+            let date = crate::dates::parse_date(text)
+                .ok_or_else(|| format!("`expires` must be a date like 2027-12-31, not `{text}`"))?;
             license.expiration_mode = Some(expiration_mode::DATE);
-            license.expiration_date_utc = Some(format!("{date}T00:00:00Z"));
+            license.expiration_date_utc = Some(zone.end_of_day(date));
         }
         Value::Object(map) => {
             let days = map
@@ -293,7 +434,7 @@ fn write_expires(license: &mut LicenseDto, value: &Value) -> Result<(), BodyErro
                 .and_then(Value::as_i64)
                 .ok_or_else(|| "`expires` needs `days_after_activation`".to_string())?;
             license.expiration_mode = Some(expiration_mode::DAYS_AFTER_ACTIVATION);
-            license.valid_days_count = days;
+            license.valid_days_count = Some(days);
             license.expiration_date_utc = None;
         }
         _ => {
@@ -303,44 +444,116 @@ fn write_expires(license: &mut LicenseDto, value: &Value) -> Result<(), BodyErro
     Ok(())
 }
 
-/// The body of `POST /licenses`: a new license with every field of the create written onto it.
-/// A license is active unless the manifest says otherwise.
-pub fn license_create_body<'a>(
+/// The body of `POST /licenses`.
+///
+/// It sends what the manifest writes, plus what the DTO requires (`token_limit`, taken from the
+/// change, which carries the edition's when the manifest sets none), and nothing it would have
+/// to invent: SLASCONE applies the edition to the rest. An edition-based license carries no
+/// entries at all, so it gets everything its edition holds, including what manifests do not
+/// model. An explicit license carries every entry of its edition, with all their properties,
+/// and the manifest's values on top. A license is active unless the manifest says otherwise:
+/// `is_active` is sent as `true`, since the DTO's non-null boolean would otherwise read as
+/// `false`.
+pub fn license_create_body(
     id: Uuid,
     legacy_license_key: Option<&str>,
-    product: &ProductCatalog,
-    catalog: &Catalog,
-    fields: impl IntoIterator<Item = (&'a str, &'a Value)>,
-    customer_id: &dyn Fn(&str) -> Option<Uuid>,
+    fields: &[FieldChange],
+    edition_based: bool,
+    ctx: &LicenseContext<'_>,
 ) -> Result<LicenseDto, BodyError> {
+    let edition_name = fields
+        .iter()
+        .find(|f| f.path == "edition")
+        .and_then(|f| f.after.as_str())
+        .ok_or_else(|| "a license create names its edition".to_string())?;
+    let edition = ctx.edition(edition_name)?;
+    let product_id = ctx.product.product.id;
     let mut license = LicenseDto {
         id,
-        product_id: product.product.id,
+        product_id,
+        template_id: edition.id,
         legacy_license_key: legacy_license_key.map(str::to_string),
-        is_active: true,
-        expiration_mode: Some(expiration_mode::NEVER),
+        token_limit: edition.token_limit,
+        is_active: Some(true),
         ..LicenseDto::default()
     };
-    for (path, value) in fields {
-        write_license_field(&mut license, path, value, product, catalog, customer_id)?;
+    if !edition_based {
+        edition_entries(&mut license, product_id, edition);
+    }
+    for field in fields {
+        let from_edition = field.source == Some(Source::Edition);
+        let write = match entry_of(&field.path) {
+            Some(_) => !edition_based,
+            None => !from_edition || field.path == "token_limit",
+        };
+        if write {
+            write_license_field(&mut license, &field.path, &field.after, ctx, Some(edition))?;
+        }
     }
     Ok(license)
 }
 
-/// The body of `PATCH /licenses`: the current license with the changed fields written onto it.
-pub fn license_update_body<'a>(
+/// The body of `PATCH /licenses` and its `apply_template_properties` flag: the current license
+/// with the changed fields written onto it, so nothing outside the manifest is lost whether
+/// SLASCONE merges or replaces.
+///
+/// When the edition changes, the flag is set and what the new edition supplies is left out,
+/// so that SLASCONE applies the edition the way it does itself: the values it gives the
+/// license (`source: edition`), and for an edition-based license every entry, including what
+/// manifests do not model. Only `token_limit`, which the DTO requires, is sent as the change
+/// gives it.
+pub fn license_update_body(
     current: &LicenseDto,
-    product: &ProductCatalog,
-    catalog: &Catalog,
-    changes: impl IntoIterator<Item = (&'a str, &'a Value)>,
-    customer_id: &dyn Fn(&str) -> Option<Uuid>,
-) -> Result<LicenseDto, BodyError> {
+    fields: &[FieldChange],
+    edition_based: bool,
+    ctx: &LicenseContext<'_>,
+) -> Result<(LicenseDto, bool), BodyError> {
     let mut license = current.clone();
     license.clear_server_fields();
-    for (path, value) in changes {
-        write_license_field(&mut license, path, value, product, catalog, customer_id)?;
+    let new_edition = fields
+        .iter()
+        .find(|f| f.path == "edition")
+        .and_then(|f| f.after.as_str());
+    let edition = match new_edition {
+        Some(name) => Some(ctx.edition(name)?),
+        None => ctx.product.edition_by_id(current.template_id),
+    };
+    let apply_template = new_edition.is_some();
+    if apply_template {
+        license.trial_days_count = None;
+        if edition_based {
+            license.license_features = None;
+            license.license_limitations = None;
+            license.license_variables = None;
+            license.license_constrained_variables = None;
+        }
     }
-    Ok(license)
+    for field in fields {
+        if apply_template && field.source == Some(Source::Edition) && field.path != "token_limit" {
+            if entry_of(&field.path).is_none() {
+                clear_license_field(&mut license, &field.path);
+                continue;
+            }
+            if edition_based {
+                continue;
+            }
+        }
+        write_license_field(&mut license, &field.path, &field.after, ctx, edition)?;
+    }
+    Ok((license, apply_template))
+}
+
+/// A list of text values, as a constrained variable holds.
+fn text_list(path: &str, value: &Value) -> Result<Vec<String>, BodyError> {
+    value
+        .as_array()
+        .and_then(|items| {
+            items
+                .iter()
+                .map(|item| item.as_str().map(str::to_owned))
+                .collect()
+        })
+        .ok_or_else(|| format!("`{path}` must be a list of text values"))
 }
 
 fn text_value(path: &str, value: &Value) -> Result<Option<String>, BodyError> {
@@ -369,8 +582,22 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    const EDITION: Uuid = Uuid::from_u128(50);
+
     fn catalog() -> (Catalog, ProductCatalog) {
         let product_id = Uuid::from_u128(1);
+        let edition: TemplateDto = serde_json::from_value(json!({
+            "id": EDITION, "product_id": product_id, "name": "Pro", "token_limit": 10,
+            "features": [{"feature_id": Uuid::from_u128(10), "feature_name": "Export", "is_active": false}],
+            "limitations": [
+                {"limitation_id": Uuid::from_u128(20), "limitation_name": "Users", "limit": 25},
+                {"limitation_id": Uuid::from_u128(21), "limitation_name": "Projects", "limit": 100,
+                 "consumption_reset_mode": 2, "consumption_reset_period_days": 30}
+            ],
+            "variables": [{"variable_id": Uuid::from_u128(30), "variable_name": "Region", "value": "EU"}],
+            "constrained_variables": [{"variable_id": Uuid::from_u128(35), "variable_name": "Modules", "values": ["Core"]}]
+        }))
+        .unwrap();
         let product = ProductCatalog {
             product: ProductDto {
                 id: product_id,
@@ -384,20 +611,33 @@ mod tests {
                 name: "Export".into(),
                 description: None,
             }],
-            limitations: vec![LimitationDto {
-                id: Uuid::from_u128(20),
-                product_id,
-                name: "Users".into(),
-                description: None,
-                is_aggregatable: false,
-            }],
+            limitations: ["Users", "Projects"]
+                .iter()
+                .zip(20..)
+                .map(|(name, id)| LimitationDto {
+                    id: Uuid::from_u128(id),
+                    product_id,
+                    name: (*name).into(),
+                    description: None,
+                    is_aggregatable: false,
+                })
+                .collect(),
             variables: vec![VariableDto {
                 id: Uuid::from_u128(30),
                 product_id,
                 name: "Region".into(),
                 description: None,
             }],
-            editions: vec![],
+            constrained_variables: vec![ConstrainedVariableDto {
+                id: Uuid::from_u128(35),
+                product_id,
+                name: "Modules".into(),
+                description: None,
+                custom_list_id: Uuid::from_u128(36),
+                mode: 0,
+                selection_mode: 0,
+            }],
+            editions: vec![edition],
         };
         let catalog = Catalog {
             customer_types: vec![CustomerTypeDto {
@@ -407,9 +647,49 @@ mod tests {
                 modified_date_utc: None,
                 last_modified_by: None,
             }],
+            zone: Zone::named("Europe/Berlin").unwrap(),
             ..Catalog::default()
         };
         (catalog, product)
+    }
+
+    fn field(path: &str, after: Value, source: Option<Source>) -> FieldChange {
+        FieldChange {
+            path: path.into(),
+            before: Value::Null,
+            after,
+            source,
+        }
+    }
+
+    const OWNER: Uuid = Uuid::from_u128(99);
+
+    fn ctx<'a>(catalog: &'a Catalog, product: &'a ProductCatalog) -> LicenseContext<'a> {
+        LicenseContext {
+            product,
+            catalog,
+            customer_id: &|key| (key == "K1").then_some(OWNER),
+        }
+    }
+
+    /// The create fields of a license of edition Pro: what the plan lists.
+    fn create_fields(manifest: Vec<FieldChange>) -> Vec<FieldChange> {
+        let edition = Some(Source::Edition);
+        let mut fields = vec![
+            field("customer", json!("K1"), None),
+            field("edition", json!("Pro"), None),
+            field("token_limit", json!(10), edition),
+            field("features.Export", json!(false), edition),
+            field("limitations.Users", json!(25), edition),
+            field("limitations.Projects", json!(100), edition),
+            field("variables.Region", json!("EU"), edition),
+            field("constrained_variables.Modules", json!(["Core"]), edition),
+        ];
+        for wanted in manifest {
+            fields.retain(|f| f.path != wanted.path);
+            fields.push(wanted);
+        }
+        fields
     }
 
     #[test]
@@ -449,67 +729,159 @@ mod tests {
     }
 
     #[test]
-    fn license_entries_are_updated_in_place_or_added() {
+    fn an_edition_based_create_sends_what_the_manifest_sets_and_lets_slascone_apply_the_edition() {
+        let (catalog, product) = catalog();
+        let fields = create_fields(vec![field("expires", json!("2027-06-30"), None)]);
+        let body = license_create_body(
+            Uuid::from_u128(7),
+            Some("L-1"),
+            &fields,
+            true,
+            &ctx(&catalog, &product),
+        )
+        .unwrap();
+        // The required token_limit is the edition's; no entries, no invented defaults; the
+        // expiry is the last second of the day in the project's zone.
+        assert_eq!(
+            serde_json::to_value(&body).unwrap(),
+            json!({
+                "id": Uuid::from_u128(7), "customer_id": OWNER, "product_id": Uuid::from_u128(1),
+                "template_id": EDITION, "legacy_license_key": "L-1", "token_limit": 10,
+                "expiration_date_utc": "2027-06-30T21:59:59Z", "expiration_mode": 2,
+                "is_active": true
+            })
+        );
+    }
+
+    #[test]
+    fn an_explicit_create_carries_every_edition_entry_with_its_properties() {
+        let (catalog, product) = catalog();
+        let fields = create_fields(vec![
+            field("limitations.Projects", json!(200), None),
+            field("token_limit", json!(12), None),
+        ]);
+        let body = license_create_body(
+            Uuid::from_u128(7),
+            None,
+            &fields,
+            false,
+            &ctx(&catalog, &product),
+        )
+        .unwrap();
+        assert_eq!(body.token_limit, 12);
+        let limitations = body.license_limitations.unwrap();
+        assert_eq!(limitations.len(), 2);
+        let projects = limitations
+            .iter()
+            .find(|l| l.limitation_id == Uuid::from_u128(21))
+            .unwrap();
+        assert_eq!(projects.limit, Some(200), "the manifest's value");
+        assert_eq!(
+            (
+                projects.consumption_reset_mode,
+                projects.consumption_reset_period_days
+            ),
+            (2, Some(30)),
+            "the edition's reset is kept"
+        );
+        assert_eq!(body.license_features.unwrap().len(), 1);
+        assert_eq!(
+            body.license_constrained_variables.unwrap()[0].values,
+            Some(vec!["Core".to_owned()])
+        );
+        assert_eq!(body.expiration_mode, None, "left to the edition");
+    }
+
+    #[test]
+    fn an_update_keeps_entry_properties_and_adds_new_entries_as_the_edition_has_them() {
         let (catalog, product) = catalog();
         let current = LicenseDto {
+            template_id: EDITION,
             license_limitations: Some(vec![LicenseLimitationDto {
                 product_id: product.product.id,
                 limitation_id: Uuid::from_u128(20),
                 limitation_name: Some("Users".into()),
                 limitation_description: None,
                 limit: Some(25),
-                consumption_reset_mode: 2,
-                consumption_reset_period_days: Some(30),
+                consumption_reset_mode: 3,
+                consumption_reset_period_days: None,
                 current_user_transaction_id: None,
             }]),
             ..LicenseDto::default()
         };
-        let (users, export, date) = (json!(50), json!(true), json!("2027-12-31"));
         let changes = [
-            ("limitations.Users", &users),
-            ("features.Export", &export),
-            ("expires", &date),
+            field("limitations.Users", json!(50), None),
+            field("limitations.Projects", json!(150), None),
+            field("features.Export", json!(true), None),
+            field("expires", json!("2027-12-31"), None),
         ];
-        let body = license_update_body(&current, &product, &catalog, changes, &|_| None).unwrap();
-        let limitation = &body.license_limitations.as_ref().unwrap()[0];
-        assert_eq!(limitation.limit, Some(50));
+        let (body, apply_template) =
+            license_update_body(&current, &changes, false, &ctx(&catalog, &product)).unwrap();
+        assert!(!apply_template);
+        let limitations = body.license_limitations.as_ref().unwrap();
+        assert_eq!(limitations[0].limit, Some(50));
+        assert_eq!(limitations[0].consumption_reset_mode, 3, "kept as it was");
         assert_eq!(
-            limitation.consumption_reset_mode, 2,
-            "other entry fields are kept"
+            (limitations[1].limit, limitations[1].consumption_reset_mode),
+            (Some(150), 2),
+            "added with the edition's reset"
         );
         assert!(body.license_features.as_ref().unwrap()[0].is_active);
-        assert_eq!(body.expiration_mode, Some(expiration_mode::DATE));
         assert_eq!(
             body.expiration_date_utc.as_deref(),
-            Some("2027-12-31T00:00:00Z")
+            Some("2027-12-31T22:59:59Z")
         );
+    }
+
+    #[test]
+    fn a_new_edition_is_applied_by_slascone() {
+        let (catalog, product) = catalog();
+        let current = LicenseDto {
+            id: Uuid::from_u128(7),
+            template_id: Uuid::from_u128(51),
+            token_limit: 3,
+            user_limit: Some(9),
+            trial_days_count: Some(14),
+            name: Some("kept".into()),
+            license_limitations: Some(Vec::new()),
+            license_features: Some(Vec::new()),
+            ..LicenseDto::default()
+        };
+        let edition = Some(Source::Edition);
+        let changes = [
+            field("edition", json!("Pro"), None),
+            field("token_limit", json!(10), edition),
+            field("user_limit", Value::Null, edition),
+            field("limitations.Users", json!(25), edition),
+        ];
+        let (body, apply_template) =
+            license_update_body(&current, &changes, true, &ctx(&catalog, &product)).unwrap();
+        assert!(apply_template);
+        assert_eq!(body.template_id, EDITION);
+        assert_eq!(body.token_limit, 10, "required, so sent");
+        assert_eq!(
+            (body.user_limit, body.trial_days_count),
+            (None, None),
+            "left to the edition"
+        );
+        assert_eq!(
+            (body.license_limitations, body.license_features),
+            (None, None),
+            "an edition-based license takes every entry from its new edition"
+        );
+        assert_eq!(body.name.as_deref(), Some("kept"));
     }
 
     #[test]
     fn unknown_names_are_errors_not_panics() {
         let (catalog, product) = catalog();
+        let ctx = ctx(&catalog, &product);
         let mut license = LicenseDto::default();
-        let on = json!(true);
-        let err = write_license_field(
-            &mut license,
-            "features.Nope",
-            &on,
-            &product,
-            &catalog,
-            &|_| None,
-        )
-        .unwrap_err();
+        let err = write_license_field(&mut license, "features.Nope", &json!(true), &ctx, None)
+            .unwrap_err();
         assert!(err.contains("no feature `Nope`"), "{err}");
-        let customer = json!("K404");
-        let err = write_license_field(
-            &mut license,
-            "customer",
-            &customer,
-            &product,
-            &catalog,
-            &|_| None,
-        )
-        .unwrap_err();
+        let err =
+            write_license_field(&mut license, "customer", &json!("K404"), &ctx, None).unwrap_err();
         assert!(err.contains("K404"), "{err}");
     }
 }

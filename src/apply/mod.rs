@@ -1,11 +1,19 @@
 //! Apply: sends exactly one write per planned change, customers before the licenses that need
-//! them, independent changes concurrently, and makes every create safe to repeat.
+//! them, independent changes concurrently, makes every create safe to repeat, and checks that
+//! every write took.
 //!
 //! A creating POST whose outcome is unknown (timeout, dropped connection, server error) is never
 //! sent again blindly: the object is first looked up by its identity (id, customer_number, or
 //! product plus legacy_license_key). A 409 "already exists" means SLASCONE has it: it is re-read
 //! and updated if still needed. Licenses get a client-chosen id when the manifest gives none, so
-//! that lookup is one exact read.
+//! that lookup is one exact read, and so that a create whose answer was lost can be told from
+//! one someone else made.
+//!
+//! After every write the object SLASCONE answers with is compared with the fields the change
+//! asked for; a field that did not take fails the change, naming it. A write answered without a
+//! body (204) counts as applied, and the object is read back once to learn its id and state.
+//! The report says what the run did: `created`, `updated`, or `exists` for an object someone
+//! else made that already matches.
 
 pub mod body;
 pub mod report;
@@ -19,10 +27,13 @@ use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use crate::model::Kind;
-use crate::plan::{Action, Change, Plan};
+use crate::plan::{Action, Change, FieldChange, Plan, Source};
 use crate::remote::wire::{CustomerDto, LicenseDto};
 use crate::remote::{ApiError, Client};
+use crate::render::display_value;
 use crate::state::{self, Catalog, ProductCatalog};
+
+use body::LicenseContext;
 
 pub use report::{ApplyReport, Entry, Status};
 
@@ -75,7 +86,7 @@ pub async fn apply(client: &Client, input: ApplyInput<'_>) -> ApplyReport {
     let customer_entries = run_all(&shared, &semaphore, customers, &on_done).await;
     let failed: Vec<String> = customer_entries
         .iter()
-        .filter(|entry| entry.status != Status::Applied)
+        .filter(|entry| !entry.status.is_done())
         .map(|entry| entry.key.clone())
         .collect();
     entries.extend(customer_entries);
@@ -118,7 +129,7 @@ async fn run_all(
                 (Kind::License, Action::Update) => update_license(&shared, &change).await,
             };
             let entry = match result {
-                Ok(id) => Entry::applied(&change, id),
+                Ok(done) => Entry::done(&change, done),
                 Err(failure) => Entry::failed(&change, failure),
             };
             on_done(&entry);
@@ -136,10 +147,22 @@ async fn run_all(
     entries.into_iter().map(|(_, entry)| entry).collect()
 }
 
+/// What a change did to SLASCONE, with the object's id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Done {
+    /// This run made the object.
+    Created(Uuid),
+    /// This run changed the object.
+    Updated(Uuid),
+    /// The object to be created was there already, as wanted: someone else made it.
+    Exists(Uuid),
+}
+
 /// Why one change failed.
 #[derive(Debug, Clone)]
 pub enum Failure {
     Api(ApiError),
+    /// A body could not be built, or a write did not take (the message names the fields).
     Invalid(String),
 }
 
@@ -155,39 +178,50 @@ fn after_values(change: &Change) -> impl Iterator<Item = (&str, &Value)> {
 
 // ---- customers -----------------------------------------------------------------------------
 
-async fn create_customer(shared: &Shared, change: &Change) -> Result<Uuid, Failure> {
+/// Sends the create of a customer by the identity it is written by.
+async fn send_customer_create(
+    shared: &Shared,
+    change: &Change,
+) -> Result<Result<Option<CustomerDto>, ApiError>, Failure> {
     let client = &shared.client;
-    let number = change.customer_number.clone();
+    let number = change.customer_number.as_deref();
+    Ok(if change.by_customer_number() {
+        let number = number.unwrap_or(&change.key);
+        let body = body::data_exchange_create_body(number, after_values(change))
+            .map_err(Failure::Invalid)?;
+        client.create_customer_by_number(&body).await
+    } else {
+        let id = change
+            .id
+            .ok_or_else(|| Failure::Invalid("a customer created by id needs its id".into()))?;
+        let body = body::customer_create_body(id, number, after_values(change), &shared.catalog)
+            .map_err(Failure::Invalid)?;
+        client.create_customer(&body).await
+    })
+}
+
+async fn create_customer(shared: &Shared, change: &Change) -> Result<Done, Failure> {
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let sent = if change.by_customer_number() {
-            let number = number.as_deref().unwrap_or(&change.key);
-            let body = body::data_exchange_create_body(number, after_values(change))
-                .map_err(Failure::Invalid)?;
-            client.create_customer_by_number(&body).await
-        } else {
-            let id = change
-                .id
-                .ok_or_else(|| Failure::Invalid("a customer created by id needs its id".into()))?;
-            let body = body::customer_create_body(
-                id,
-                number.as_deref(),
-                after_values(change),
-                &shared.catalog,
-            )
-            .map_err(Failure::Invalid)?;
-            client.create_customer(&body).await
-        };
-        match sent {
-            Ok(created) => return Ok(remember_customer(shared, change, created.id)),
+        match send_customer_create(shared, change).await? {
+            Ok(answer) => {
+                let created = answered_customer(shared, change, answer).await?;
+                verify_customer(shared, change, &created)?;
+                return Ok(Done::Created(remember_customer(shared, change, created.id)));
+            }
             Err(error) if error.status() == Some(409) || error.is_ambiguous() => {
-                // Already there (409), or perhaps created before the answer was lost.
+                // Already there (409), or perhaps created before the answer was lost. A customer
+                // carries no id of this run's choosing, so one found now counts as someone
+                // else's.
                 match find_customer(&shared.client, change).await? {
                     Some(existing) => {
                         let id = remember_customer(shared, change, existing.id);
-                        finish_customer(shared, change, &existing).await?;
-                        return Ok(id);
+                        return Ok(if finish_customer(shared, change, &existing).await? {
+                            Done::Updated(id)
+                        } else {
+                            Done::Exists(id)
+                        });
                     }
                     None if error.is_ambiguous() && attempt < CREATE_ATTEMPTS => continue,
                     None => return Err(error.into()),
@@ -196,6 +230,25 @@ async fn create_customer(shared: &Shared, change: &Change) -> Result<Uuid, Failu
             Err(error) => return Err(error.into()),
         }
     }
+}
+
+/// The customer a write answered with, or, for an answer without a body, read back by the
+/// identity the change writes it by.
+async fn answered_customer(
+    shared: &Shared,
+    change: &Change,
+    answer: Option<CustomerDto>,
+) -> Result<CustomerDto, Failure> {
+    if let Some(customer) = answer {
+        return Ok(customer);
+    }
+    find_customer(&shared.client, change).await?.ok_or_else(|| {
+        Failure::Invalid(format!(
+            "SLASCONE answered the write of customer {} without a body, and the customer cannot \
+             be read back",
+            change.key
+        ))
+    })
 }
 
 /// The customer a create is meant to make, looked up by the identity it is written by.
@@ -210,32 +263,35 @@ pub async fn find_customer(
     }
 }
 
-/// After finding a customer that a create was meant to make: writes what still differs.
+/// After finding a customer that a create was meant to make: writes what still differs. True
+/// when something was written.
 async fn finish_customer(
     shared: &Shared,
     change: &Change,
     existing: &CustomerDto,
-) -> Result<(), Failure> {
+) -> Result<bool, Failure> {
     let current = state::current_customer(&shared.catalog, existing);
     let pending: Vec<(&str, &Value)> = after_values(change)
         .filter(|(path, value)| current.fields.get(path) != Some(*value))
         .collect();
     if pending.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
-    if change.by_customer_number() {
+    let answer = if change.by_customer_number() {
         let number = existing
             .customer_number
             .clone()
             .unwrap_or_else(|| change.key.clone());
         let body = body::data_exchange_update_body(&number, pending).map_err(Failure::Invalid)?;
-        shared.client.update_customer_by_number(&body).await?;
+        shared.client.update_customer_by_number(&body).await?
     } else {
         let body = body::customer_update_body(existing, pending, &shared.catalog)
             .map_err(Failure::Invalid)?;
-        shared.client.update_customer(&body).await?;
-    }
-    Ok(())
+        shared.client.update_customer(&body).await?
+    };
+    let updated = answered_customer(shared, change, answer).await?;
+    verify_customer(shared, change, &updated)?;
+    Ok(true)
 }
 
 fn remember_customer(shared: &Shared, change: &Change, id: Uuid) -> Uuid {
@@ -250,11 +306,11 @@ fn remember_customer(shared: &Shared, change: &Change, id: Uuid) -> Uuid {
     id
 }
 
-async fn update_customer(shared: &Shared, change: &Change) -> Result<Uuid, Failure> {
+async fn update_customer(shared: &Shared, change: &Change) -> Result<Done, Failure> {
     let id = change
         .id
         .ok_or_else(|| Failure::Invalid("an update needs the remote id".into()))?;
-    if change.by_customer_number() {
+    let answer = if change.by_customer_number() {
         let number = shared
             .customers
             .get(&id)
@@ -263,14 +319,16 @@ async fn update_customer(shared: &Shared, change: &Change) -> Result<Uuid, Failu
             .unwrap_or_else(|| change.key.clone());
         let body = body::data_exchange_update_body(&number, after_values(change))
             .map_err(Failure::Invalid)?;
-        shared.client.update_customer_by_number(&body).await?;
+        shared.client.update_customer_by_number(&body).await?
     } else {
         let current = current_customer(shared, id).await?;
         let body = body::customer_update_body(&current, after_values(change), &shared.catalog)
             .map_err(Failure::Invalid)?;
-        shared.client.update_customer(&body).await?;
-    }
-    Ok(id)
+        shared.client.update_customer(&body).await?
+    };
+    let updated = answered_customer(shared, change, answer).await?;
+    verify_customer(shared, change, &updated)?;
+    Ok(Done::Updated(id))
 }
 
 async fn current_customer(shared: &Shared, id: Uuid) -> Result<CustomerDto, Failure> {
@@ -282,6 +340,62 @@ async fn current_customer(shared: &Shared, id: Uuid) -> Result<CustomerDto, Fail
         .get_customer(id)
         .await?
         .ok_or_else(|| Failure::Invalid(format!("customer {id} no longer exists in SLASCONE")))
+}
+
+/// Fails the change when a field it asked for is not what SLASCONE now holds.
+fn verify_customer(
+    shared: &Shared,
+    change: &Change,
+    customer: &CustomerDto,
+) -> Result<(), Failure> {
+    let current = state::current_customer(&shared.catalog, customer);
+    verify(change, |path| current.fields.get(path).cloned(), None)
+}
+
+/// Compares what SLASCONE holds (`held`, by field path) with every field of the change. The
+/// owner of a license is compared by id, as `owner` gives it: (the id SLASCONE holds, the id the
+/// change's customer key stands for).
+fn verify(
+    change: &Change,
+    held: impl Fn(&str) -> Option<Value>,
+    owner: Option<(Uuid, Option<Uuid>)>,
+) -> Result<(), Failure> {
+    let mut kept = Vec::new();
+    for field in &change.fields {
+        if field.path == "customer" {
+            if let Some((held, wanted)) = owner
+                && Some(held) != wanted
+            {
+                kept.push(format!(
+                    "SLASCONE kept the license with customer {held} where {} was sent",
+                    display_value(&field.after)
+                ));
+            }
+            continue;
+        }
+        let value = held(&field.path).unwrap_or(Value::Null);
+        if value != field.after {
+            kept.push(match field.source {
+                Some(Source::Edition) => format!(
+                    "SLASCONE has {} {} where the edition gives {}",
+                    field.path,
+                    display_value(&value),
+                    display_value(&field.after)
+                ),
+                None => format!(
+                    "SLASCONE kept {} {} where {} was sent",
+                    field.path,
+                    display_value(&value),
+                    display_value(&field.after)
+                ),
+            });
+        }
+    }
+    if kept.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Invalid(kept.join("; ")))
+    }
 }
 
 // ---- licenses ------------------------------------------------------------------------------
@@ -334,34 +448,58 @@ async fn customer_lookup(
     Ok(known)
 }
 
-async fn create_license(shared: &Shared, change: &Change) -> Result<Uuid, Failure> {
+async fn create_license(shared: &Shared, change: &Change) -> Result<Done, Failure> {
     let product = product(shared, change)?;
     let customers = customer_lookup(shared, change).await?;
-    // A client-chosen id makes "did the lost create go through?" one exact read.
+    let resolve = |key: &str| customers.get(key).copied();
+    let ctx = LicenseContext {
+        product,
+        catalog: &shared.catalog,
+        customer_id: &resolve,
+    };
+    // A client-chosen id makes "did the lost create go through?" one exact read, and tells this
+    // run's license from one someone else made.
+    let chosen = change.id.is_none();
     let id = change.id.unwrap_or_else(Uuid::new_v4);
     let body = body::license_create_body(
         id,
         change.legacy_license_key.as_deref(),
-        product,
-        &shared.catalog,
-        after_values(change),
-        &|key| customers.get(key).copied(),
+        &change.fields,
+        change.edition_based,
+        &ctx,
     )
     .map_err(Failure::Invalid)?;
+    let mut lost = false;
     let mut attempt = 0;
     loop {
         attempt += 1;
         match shared.client.create_license(&body).await {
-            Ok(created) => return Ok(created.id),
+            Ok(answer) => {
+                let created = answered_license(shared, change, id, answer).await?;
+                verify_license(shared, change, &created, &customers)?;
+                return Ok(Done::Created(created.id));
+            }
             Err(error) if error.status() == Some(409) || error.is_ambiguous() => {
+                lost |= error.is_ambiguous();
                 let existing = match shared.client.get_license(id).await? {
                     Some(license) => Some(license),
                     None => find_license_by_key(&shared.client, change, product.product.id).await?,
                 };
                 match existing {
+                    // This run's create went through; only its answer was lost.
+                    Some(existing) if lost && chosen && existing.id == id => {
+                        verify_license(shared, change, &existing, &customers)?;
+                        return Ok(Done::Created(id));
+                    }
                     Some(existing) => {
-                        finish_license(shared, change, product, &existing, &customers).await?;
-                        return Ok(existing.id);
+                        let id = existing.id;
+                        return Ok(
+                            if finish_license(shared, change, &ctx, &existing, &customers).await? {
+                                Done::Updated(id)
+                            } else {
+                                Done::Exists(id)
+                            },
+                        );
                     }
                     None if error.is_ambiguous() && attempt < CREATE_ATTEMPTS => continue,
                     None => return Err(error.into()),
@@ -370,6 +508,25 @@ async fn create_license(shared: &Shared, change: &Change) -> Result<Uuid, Failur
             Err(error) => return Err(error.into()),
         }
     }
+}
+
+/// The license a write answered with, or, for an answer without a body, read back by its id.
+async fn answered_license(
+    shared: &Shared,
+    change: &Change,
+    id: Uuid,
+    answer: Option<LicenseDto>,
+) -> Result<LicenseDto, Failure> {
+    if let Some(license) = answer {
+        return Ok(license);
+    }
+    shared.client.get_license(id).await?.ok_or_else(|| {
+        Failure::Invalid(format!(
+            "SLASCONE answered the write of license {} without a body, and license {id} cannot \
+             be read back",
+            change.key
+        ))
+    })
 }
 
 /// The license a create is meant to make, looked up by (product, legacy_license_key).
@@ -387,52 +544,82 @@ pub async fn find_license_by_key(
         .find(|l| l.product_id == product_id && l.legacy_license_key.as_deref() == Some(legacy)))
 }
 
+/// After finding a license that a create was meant to make: writes what still differs. True
+/// when something was written.
 async fn finish_license(
     shared: &Shared,
     change: &Change,
-    product: &ProductCatalog,
+    ctx: &LicenseContext<'_>,
     existing: &LicenseDto,
     customers: &HashMap<String, Uuid>,
-) -> Result<(), Failure> {
+) -> Result<bool, Failure> {
     let current = state::current_license(&shared.catalog, existing);
     let owner = existing.customer_id;
-    let pending: Vec<(&str, &Value)> = after_values(change)
-        .filter(|(path, value)| match *path {
-            "customer" => value.as_str().and_then(|key| customers.get(key)) != Some(&owner),
-            _ => current.as_ref().and_then(|c| c.fields.get(path)) != Some(*value),
+    let pending: Vec<FieldChange> = change
+        .fields
+        .iter()
+        .filter(|field| match field.path.as_str() {
+            "customer" => field.after.as_str().and_then(|key| customers.get(key)) != Some(&owner),
+            path => current.as_ref().and_then(|c| c.fields.get(path)) != Some(&field.after),
         })
+        .cloned()
         .collect();
     if pending.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
-    let body = body::license_update_body(existing, product, &shared.catalog, pending, &|key| {
-        customers.get(key).copied()
-    })
-    .map_err(Failure::Invalid)?;
-    shared.client.update_license(&body).await?;
-    Ok(())
+    let (body, apply_template) =
+        body::license_update_body(existing, &pending, change.edition_based, ctx)
+            .map_err(Failure::Invalid)?;
+    let answer = shared.client.update_license(&body, apply_template).await?;
+    let updated = answered_license(shared, change, existing.id, answer).await?;
+    verify_license(shared, change, &updated, customers)?;
+    Ok(true)
 }
 
-async fn update_license(shared: &Shared, change: &Change) -> Result<Uuid, Failure> {
+async fn update_license(shared: &Shared, change: &Change) -> Result<Done, Failure> {
     let id = change
         .id
         .ok_or_else(|| Failure::Invalid("an update needs the remote id".into()))?;
     let product = product(shared, change)?;
     let customers = customer_lookup(shared, change).await?;
+    let resolve = |key: &str| customers.get(key).copied();
+    let ctx = LicenseContext {
+        product,
+        catalog: &shared.catalog,
+        customer_id: &resolve,
+    };
     let current = match shared.licenses.get(&id) {
         Some(license) => license.clone(),
         None => shared.client.get_license(id).await?.ok_or_else(|| {
             Failure::Invalid(format!("license {id} no longer exists in SLASCONE"))
         })?,
     };
-    let body = body::license_update_body(
-        &current,
-        product,
-        &shared.catalog,
-        after_values(change),
-        &|key| customers.get(key).copied(),
+    let (body, apply_template) =
+        body::license_update_body(&current, &change.fields, change.edition_based, &ctx)
+            .map_err(Failure::Invalid)?;
+    let answer = shared.client.update_license(&body, apply_template).await?;
+    let updated = answered_license(shared, change, id, answer).await?;
+    verify_license(shared, change, &updated, &customers)?;
+    Ok(Done::Updated(id))
+}
+
+/// Fails the change when a field it asked for is not what SLASCONE now holds.
+fn verify_license(
+    shared: &Shared,
+    change: &Change,
+    license: &LicenseDto,
+    customers: &HashMap<String, Uuid>,
+) -> Result<(), Failure> {
+    let current = state::current_license(&shared.catalog, license);
+    let wanted_owner = change
+        .fields
+        .iter()
+        .find(|f| f.path == "customer")
+        .and_then(|f| f.after.as_str())
+        .and_then(|key| customers.get(key).copied());
+    verify(
+        change,
+        |path| current.as_ref().and_then(|c| c.fields.get(path).cloned()),
+        Some((license.customer_id, wanted_owner)),
     )
-    .map_err(Failure::Invalid)?;
-    shared.client.update_license(&body).await?;
-    Ok(id)
 }

@@ -6,17 +6,30 @@ use std::io::{self, Write};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::Failure;
+use super::{Done, Failure};
 use crate::model::{Kind, Origin};
 use crate::plan::{Action, Change};
 use crate::render::Format;
 
+/// What happened to one change: what this run did, not what it intended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
-    Applied,
+    /// This run made the object.
+    Created,
+    /// This run changed the object.
+    Updated,
+    /// The object to be created was in SLASCONE already, as wanted: someone else made it.
+    Exists,
     Failed,
     Skipped,
+}
+
+impl Status {
+    /// True when SLASCONE now holds what the change wanted.
+    pub fn is_done(self) -> bool {
+        matches!(self, Status::Created | Status::Updated | Status::Exists)
+    }
 }
 
 /// What happened to one change.
@@ -53,10 +66,15 @@ impl Entry {
         }
     }
 
-    pub fn applied(change: &Change, id: Uuid) -> Entry {
+    pub fn done(change: &Change, done: Done) -> Entry {
+        let (status, id) = match done {
+            Done::Created(id) => (Status::Created, id),
+            Done::Updated(id) => (Status::Updated, id),
+            Done::Exists(id) => (Status::Exists, id),
+        };
         Entry {
             id: Some(id),
-            ..Entry::base(change, Status::Applied)
+            ..Entry::base(change, status)
         }
     }
 
@@ -80,14 +98,19 @@ impl Entry {
     }
 }
 
-/// Counts of an apply.
+/// Counts of an apply, one per status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct ApplySummary {
     pub created: usize,
     pub updated: usize,
+    pub exists: usize,
     pub failed: usize,
     pub skipped: usize,
 }
+
+/// The version of the apply report's JSON: 2 since `status` says what the run did (`created`,
+/// `updated`, `exists`) rather than `applied`.
+pub const REPORT_FORMAT_VERSION: u32 = 2;
 
 /// Everything apply did, in plan order (customers, then licenses).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -101,15 +124,16 @@ impl ApplyReport {
     pub fn new(results: Vec<Entry>) -> ApplyReport {
         let mut summary = ApplySummary::default();
         for entry in &results {
-            match (entry.status, entry.action) {
-                (Status::Applied, Action::Create) => summary.created += 1,
-                (Status::Applied, Action::Update) => summary.updated += 1,
-                (Status::Failed, _) => summary.failed += 1,
-                (Status::Skipped, _) => summary.skipped += 1,
-            }
+            *match entry.status {
+                Status::Created => &mut summary.created,
+                Status::Updated => &mut summary.updated,
+                Status::Exists => &mut summary.exists,
+                Status::Failed => &mut summary.failed,
+                Status::Skipped => &mut summary.skipped,
+            } += 1;
         }
         ApplyReport {
-            format_version: 1,
+            format_version: REPORT_FORMAT_VERSION,
             summary,
             results,
         }
@@ -120,16 +144,22 @@ impl ApplyReport {
         self.summary.failed + self.summary.skipped > 0
     }
 
-    /// `Apply complete: 1 created, 2 updated, 0 failed.` (and the skipped count when there are any).
+    /// `Apply complete: 1 created, 2 updated, 0 failed.`, with the objects that already existed
+    /// and the skipped ones when there are any.
     pub fn summary_line(&self) -> String {
         let s = &self.summary;
+        let existed = if s.exists > 0 {
+            format!(" {} already existed,", s.exists)
+        } else {
+            String::new()
+        };
         let skipped = if s.skipped > 0 {
             format!(", {} skipped", s.skipped)
         } else {
             String::new()
         };
         format!(
-            "Apply complete: {} created, {} updated, {} failed{skipped}.",
+            "Apply complete: {} created, {} updated,{existed} {} failed{skipped}.",
             s.created, s.updated, s.failed
         )
     }
@@ -147,21 +177,21 @@ impl ApplyReport {
 
     fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
         for entry in &self.results {
-            let verb = match (entry.status, entry.action) {
-                (Status::Applied, Action::Create) => "created",
-                (Status::Applied, Action::Update) => "updated",
-                (Status::Failed, _) => "failed ",
-                (Status::Skipped, _) => "skipped",
+            let verb = match entry.status {
+                Status::Created => "created",
+                Status::Updated => "updated",
+                Status::Exists => "exists ",
+                Status::Failed => "failed ",
+                Status::Skipped => "skipped",
             };
             write!(out, "{verb} {} {}", entry.kind, entry.key)?;
+            if entry.status == Status::Exists {
+                write!(out, ": already in SLASCONE as the manifest wants it")?;
+            }
             if let Some(reason) = &entry.reason {
                 write!(out, ": {reason}")?;
             }
-            if let Some(origin) = entry
-                .origin
-                .as_ref()
-                .filter(|_| entry.status != Status::Applied)
-            {
+            if let Some(origin) = entry.origin.as_ref().filter(|_| !entry.status.is_done()) {
                 write!(out, " ({origin})")?;
             }
             writeln!(out)?;
@@ -174,14 +204,15 @@ impl ApplyReport {
         writeln!(out, "| | kind | key | result |")?;
         writeln!(out, "|---|---|---|---|")?;
         for entry in &self.results {
-            let (mark, result) = match (entry.status, entry.action) {
-                (Status::Applied, Action::Create) => ("✅", "created".to_string()),
-                (Status::Applied, Action::Update) => ("✅", "updated".to_string()),
-                (Status::Failed, _) => (
+            let (mark, result) = match entry.status {
+                Status::Created => ("✅", "created".to_string()),
+                Status::Updated => ("✅", "updated".to_string()),
+                Status::Exists => ("✅", "already existed".to_string()),
+                Status::Failed => (
                     "❌",
                     format!("failed: {}", entry.reason.as_deref().unwrap_or("")),
                 ),
-                (Status::Skipped, _) => (
+                Status::Skipped => (
                     "⏭️",
                     format!("skipped: {}", entry.reason.as_deref().unwrap_or("")),
                 ),

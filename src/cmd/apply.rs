@@ -72,8 +72,9 @@ async fn run_in(
                 .iter()
                 .filter_map(|c| c.product.clone())
                 .collect();
-            let remote =
+            let mut remote =
                 state::fetch(&session.client, &products, parallelism, Scope::CatalogOnly).await?;
+            remote.catalog.zone = manifests.project.timezone.clone();
             let product_ids: HashMap<String, Uuid> = remote
                 .catalog
                 .products

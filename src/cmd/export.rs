@@ -29,7 +29,8 @@ pub async fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<Outco
     let session = Session::connect(global, &source, &args.read).await?;
     let read = read_chosen(&session, args).await;
     session.close().await;
-    let remote = read?;
+    let mut remote = read?;
+    remote.catalog.zone = source.project.timezone.clone();
 
     let project = &source.project;
     let sandbox_catalog = match (&project.sandbox_catalog, global.sandbox) {
@@ -49,6 +50,8 @@ pub async fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<Outco
         admin_key_env: (project.admin_key_env != DEFAULT_ADMIN_KEY_ENV)
             .then(|| project.admin_key_env.clone()),
         sandbox_catalog,
+        timezone: (project.timezone != crate::dates::Zone::utc())
+            .then(|| project.timezone.name().to_owned()),
     };
     let mut export = export::export(&remote, &args.customer, &settings)?;
     if global.sandbox {

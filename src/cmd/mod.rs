@@ -187,13 +187,14 @@ pub async fn make_plan(
     let products = resolve::products_used(&manifests);
     let parallelism = usize::from(read.parallelism);
     let reading = Reading::start(session, &products);
-    let (catalog, mut wire_customers) = state::fetch_catalog(
+    let (mut catalog, mut wire_customers) = state::fetch_catalog(
         &session.client,
         &products,
         parallelism,
         state::Scope::Everything,
     )
     .await?;
+    catalog.zone = manifests.project.timezone.clone();
     let customers = std::mem::take(&mut manifests.customers);
     let resolving = {
         let catalog = catalog.clone();

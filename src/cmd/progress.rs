@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::apply::{Entry, Status};
+use crate::apply::Entry;
 
 pub struct Progress {
     bar: Option<ProgressBar>,
@@ -37,7 +37,7 @@ impl Progress {
 
     pub fn record(&self, entry: &Entry) {
         let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-        let failed = if entry.status == Status::Applied {
+        let failed = if entry.status.is_done() {
             self.failed.load(Ordering::Relaxed)
         } else {
             self.failed.fetch_add(1, Ordering::Relaxed) + 1

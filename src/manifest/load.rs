@@ -304,6 +304,12 @@ fn load_project(dir: &Path, env: Option<&str>, problems: &mut Vec<Problem>) -> O
                 );
             }
         }
+        if let Some(zone) = fields
+            .get("timezone")
+            .and_then(|node| checker.timezone(node))
+        {
+            project.timezone = zone.value;
+        }
         if let Some(node) = fields.get("environments") {
             environments_key = fields.key("environments");
             environments = checker.environments(node);

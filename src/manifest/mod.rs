@@ -103,6 +103,8 @@ pub struct Project {
     pub ignore_changes: Vec<Located<String>>,
     /// `sandbox.catalog`, resolved relative to `dir`.
     pub sandbox_catalog: Option<Located<PathBuf>>,
+    /// `timezone`: the zone calendar days (`expires`) are read and written in.
+    pub timezone: crate::dates::Zone,
     /// The profile applied, if any.
     pub env: Option<String>,
 }
@@ -120,6 +122,7 @@ impl Project {
             max_changes: DEFAULT_MAX_CHANGES,
             ignore_changes: Vec::new(),
             sandbox_catalog: None,
+            timezone: crate::dates::Zone::utc(),
             env: None,
         }
     }
@@ -188,7 +191,7 @@ pub struct License {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expires {
     /// At the end of this day (compared by date only).
-    Date(time::Date),
+    Date(jiff::civil::Date),
     Never,
     /// This many days after the license is activated.
     DaysAfterActivation(u32),

@@ -134,14 +134,15 @@ pub struct RawLicense {
     /// The name of a license type defined in SLASCONE, e.g. `Commercial`.
     pub license_type: Option<Text>,
     /// Number of tokens (activations) allowed.
-    pub token_limit: Option<u64>,
+    pub token_limit: Option<Int32>,
     /// Extra tokens allowed beyond `token_limit` as goodwill.
-    pub goodwill_token_limit: Option<u64>,
+    pub goodwill_token_limit: Option<Int32>,
     /// Number of floating tokens allowed.
-    pub floating_token_limit: Option<u64>,
+    pub floating_token_limit: Option<Int32>,
     /// Number of named users allowed.
-    pub user_limit: Option<u64>,
-    /// When the license expires: a date (`2027-12-31`, compared by day), `never`, or
+    pub user_limit: Option<Int32>,
+    /// When the license expires: a date (`2027-12-31`: the end of that day in the project's
+    /// `timezone`, compared by day), `never`, or
     /// `{ days_after_activation: 30 }`.
     pub expires: Option<RawExpires>,
     /// Whether the license is active.
@@ -151,7 +152,7 @@ pub struct RawLicense {
     pub features: BTreeMap<String, bool>,
     /// Limitation name → value. Overrides the edition's limitation of that name.
     #[serde(default)]
-    pub limitations: BTreeMap<String, u64>,
+    pub limitations: BTreeMap<String, Int32>,
     /// Variable name → value. Overrides the edition's variable of that name.
     #[serde(default)]
     pub variables: BTreeMap<String, Text>,
@@ -185,6 +186,10 @@ pub struct ProjectFile {
     pub environments: BTreeMap<String, Environment>,
     /// Settings of the local sandbox (`--sandbox`).
     pub sandbox: Option<Sandbox>,
+    /// The time zone calendar days are meant in (an IANA name such as `Europe/Berlin`). An
+    /// `expires` date is sent as the last second of that day there, and a date SLASCONE holds is
+    /// compared by its calendar day there. Default: `UTC`.
+    pub timezone: Option<String>,
 }
 
 /// Safety limits of `apply`.
@@ -237,6 +242,25 @@ impl JsonSchema for Text {
     }
 }
 
+/// A whole number SLASCONE stores as a 32-bit integer: 0 to 2,147,483,647.
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+pub struct Int32(pub u32);
+
+impl JsonSchema for Int32 {
+    fn schema_name() -> Cow<'static, str> {
+        "Int32".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "integer", "minimum": 0, "maximum": i32::MAX })
+    }
+}
+
 /// `2027-12-31`, `never`, or `{ days_after_activation: 30 }`.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
@@ -257,7 +281,7 @@ impl JsonSchema for RawExpires {
         json_schema!({
             "anyOf": [
                 {
-                    "description": "Expires at the end of this day (YYYY-MM-DD).",
+                    "description": "Expires at the end of this day (YYYY-MM-DD) in the project's `timezone`.",
                     "type": "string",
                     "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
                 },
@@ -268,7 +292,8 @@ impl JsonSchema for RawExpires {
                         "days_after_activation": {
                             "description": "Expires this many days after the license is activated.",
                             "type": "integer",
-                            "minimum": 0
+                            "minimum": 0,
+                            "maximum": i32::MAX
                         }
                     },
                     "required": ["days_after_activation"],

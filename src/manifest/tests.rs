@@ -76,7 +76,7 @@ fn expires_takes_a_date_never_or_days_after_activation() {
             problems,
         )
     };
-    let date = time::Date::from_calendar_date(2027, time::Month::December, 31).unwrap();
+    let date = jiff::civil::date(2027, 12, 31);
     assert_eq!(license("2027-12-31").0, Some(Expires::Date(date)));
     assert_eq!(license("never").0, Some(Expires::Never));
     assert_eq!(

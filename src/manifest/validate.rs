@@ -58,6 +58,7 @@ pub(crate) const PROJECT_FIELDS: &[&str] = &[
     "ignore_changes",
     "environments",
     "sandbox",
+    "timezone",
 ];
 pub(crate) const ENVIRONMENT_FIELDS: &[&str] =
     &["api_url", "isv_id", "admin_key_env", "portal_url"];
@@ -380,12 +381,50 @@ impl Checker<'_> {
         }
     }
 
+    /// A whole number SLASCONE keeps as a 32-bit integer (`int32` in its DTOs): token limits,
+    /// limitations and valid days. A larger one would be refused or cut short by SLASCONE.
+    fn int32(&mut self, node: &Node, field: &str) -> Option<Located<i64>> {
+        let located = self.count(node, field)?;
+        if located.value > i64::from(i32::MAX) {
+            self.report(
+                node,
+                format!(
+                    "`{field}` must be at most {}, found {}",
+                    i32::MAX,
+                    located.value
+                ),
+                Some("SLASCONE stores it as a 32-bit integer".to_owned()),
+            );
+            return None;
+        }
+        Some(located)
+    }
+
+    /// The project's `timezone`: an IANA name such as `Europe/Berlin`.
+    pub fn timezone(&mut self, node: &Node) -> Option<Located<crate::dates::Zone>> {
+        let name = self.name(node, "timezone")?;
+        match crate::dates::Zone::named(name.value.trim()) {
+            Ok(zone) => Some(self.located(node, zone)),
+            Err(message) => {
+                let known: Vec<String> =
+                    jiff::tz::db().available().map(|n| n.to_string()).collect();
+                let hint = closest(&name.value, known.iter().map(String::as_str))
+                    .map(|close| format!("did you mean `{close}`?"))
+                    .unwrap_or_else(|| {
+                        "use an IANA time zone name such as `Europe/Berlin` or `UTC`".to_owned()
+                    });
+                self.report(node, format!("`timezone`: {message}"), Some(hint));
+                None
+            }
+        }
+    }
+
     fn expires(&mut self, node: &Node) -> Option<Located<Expires>> {
         const HINT: &str =
             "write a date as `2027-12-31`, or `never`, or `{ days_after_activation: 30 }`";
         match &node.value {
             Value::Str(text) if text == "never" => Some(self.located(node, Expires::Never)),
-            Value::Str(text) => match parse_date(text) {
+            Value::Str(text) => match crate::dates::parse_date(text) {
                 Some(date) => Some(self.located(node, Expires::Date(date))),
                 None => {
                     self.report(
@@ -406,14 +445,9 @@ impl Checker<'_> {
                     );
                     return None;
                 };
-                let days = self.count(days_node, "days_after_activation")?;
-                match u32::try_from(days.value) {
-                    Ok(value) => Some(self.located(node, Expires::DaysAfterActivation(value))),
-                    Err(_) => {
-                        self.report(days_node, "`days_after_activation` is too large", None);
-                        None
-                    }
-                }
+                let days = self.int32(days_node, "days_after_activation")?;
+                let days = u32::try_from(days.value).ok()?;
+                Some(self.located(node, Expires::DaysAfterActivation(days)))
             }
             _ => {
                 self.report(
@@ -551,7 +585,7 @@ impl Checker<'_> {
         let count = |checker: &mut Self, name: &str| {
             fields
                 .get(name)
-                .and_then(|value| checker.count(value, name))
+                .and_then(|value| checker.int32(value, name))
         };
         let token_limit = count(self, "token_limit");
         let goodwill_token_limit = count(self, "goodwill_token_limit");
@@ -576,7 +610,7 @@ impl Checker<'_> {
         let limitations = self.entries(
             fields.get("limitations"),
             "limitations",
-            |checker, value, name| checker.count(value, name).map(|located| located.value),
+            |checker, value, name| checker.int32(value, name).map(|located| located.value),
         );
         let variables = self.entries(
             fields.get("variables"),
@@ -734,21 +768,6 @@ impl Checker<'_> {
             .map(|(_, value, name)| (name.into_owned(), value))
             .collect()
     }
-}
-
-/// `YYYY-MM-DD`, a real calendar day.
-fn parse_date(text: &str) -> Option<time::Date> {
-    let bytes = text.as_bytes();
-    let shape = bytes.len() == 10
-        && bytes.iter().enumerate().all(|(index, byte)| match index {
-            4 | 7 => *byte == b'-',
-            _ => byte.is_ascii_digit(),
-        });
-    if !shape {
-        return None;
-    }
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    time::Date::parse(text, &format).ok()
 }
 
 /// Whether a key looks like it holds the admin key itself (`admin_key`, `AdminKey`, `adminkey`,

@@ -12,7 +12,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::{
-    Action, Change, FORMAT_VERSION, FieldChange, Plan, Request, Summary, Target, Unmanaged,
+    Action, Change, FORMAT_VERSION, FieldChange, Plan, Request, Source, Summary, Target, Unmanaged,
 };
 use crate::model::{
     CurrentCustomer, CurrentLicense, CurrentState, DesiredCustomer, DesiredLicense, DesiredState,
@@ -96,6 +96,7 @@ pub fn diff(desired: &DesiredState, current: &CurrentState, ctx: &DiffContext) -
             customer_number: number.map(str::to_owned),
             product: None,
             legacy_license_key: None,
+            edition_based: false,
             request: request(action, isv, collection),
             fields,
             links: portal_links(&ctx.portal_url, number),
@@ -109,11 +110,11 @@ pub fn diff(desired: &DesiredState, current: &CurrentState, ctx: &DiffContext) -
         let ignore = ignore_list(&wanted.ignore, &ctx.ignore_license);
         let owner = wanted.fields.get(CUSTOMER_FIELD).and_then(Value::as_str);
         let (action, id, fields) = match found {
-            None => (
-                Action::Create,
-                wanted.id,
-                creation_fields(&with_edition(wanted)),
-            ),
+            None => {
+                let mut fields = creation_fields(&with_edition(wanted));
+                mark_edition_values(&mut fields, wanted);
+                (Action::Create, wanted.id, fields)
+            }
             Some(found) => {
                 identity_warnings(wanted, found, &mut warnings);
                 let edition_changes = !is_ignored(EDITION_FIELD, &ignore)
@@ -128,7 +129,7 @@ pub fn diff(desired: &DesiredState, current: &CurrentState, ctx: &DiffContext) -
                 // change allocates values.
                 let owner_before = customers.current_owner(found.customer_id);
                 let owner_after = owner.map(|owner| customers.desired_owner(owner));
-                let fields = after
+                let mut fields: Vec<FieldChange> = after
                     .paired_with(&found.fields)
                     .filter(|(path, _, _)| !is_ignored(path, &ignore))
                     .filter_map(|(path, value, before)| {
@@ -150,9 +151,13 @@ pub fn diff(desired: &DesiredState, current: &CurrentState, ctx: &DiffContext) -
                                 }
                                 _ => value.clone(),
                             },
+                            source: None,
                         })
                     })
                     .collect();
+                if merged.is_some() {
+                    mark_edition_values(&mut fields, wanted);
+                }
                 (Action::Update, Some(found.id), fields)
             }
         };
@@ -169,6 +174,7 @@ pub fn diff(desired: &DesiredState, current: &CurrentState, ctx: &DiffContext) -
             customer_number: None,
             product: Some(wanted.product.clone()),
             legacy_license_key: wanted.legacy_license_key.clone(),
+            edition_based: wanted.is_edition_based(),
             request: request(action, isv, "licenses"),
             fields,
             links: portal_links(&ctx.portal_url, number),
@@ -464,6 +470,15 @@ pub(crate) fn with_edition(license: &DesiredLicense) -> Fields {
     fields
 }
 
+/// Marks the fields a license gets from its edition rather than from its manifest.
+fn mark_edition_values(fields: &mut [FieldChange], license: &DesiredLicense) {
+    for field in fields {
+        if !license.fields.contains_key(&field.path) {
+            field.source = Some(Source::Edition);
+        }
+    }
+}
+
 /// A create sets every field it has, ignored ones included: `ignore_changes` only stops later
 /// reconciliation.
 fn creation_fields(fields: &Fields) -> Vec<FieldChange> {
@@ -474,6 +489,7 @@ fn creation_fields(fields: &Fields) -> Vec<FieldChange> {
             path: path.clone(),
             before: Value::Null,
             after: after.clone(),
+            source: None,
         })
         .collect()
 }
@@ -489,6 +505,7 @@ fn update_fields(desired: &Fields, current: &Fields, ignore: &[&str]) -> Vec<Fie
                 path: path.clone(),
                 before: before.clone(),
                 after: after.clone(),
+                source: None,
             })
         })
         .collect()

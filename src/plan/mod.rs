@@ -123,6 +123,10 @@ pub struct Change {
     /// A license's legacy key, which a create sends and apply looks the license up by.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub legacy_license_key: Option<String>,
+    /// A license whose manifest lists no features, limitations, variables or constrained
+    /// variables: it is written without them, so SLASCONE applies its edition's configuration.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub edition_based: bool,
     pub request: Request,
     /// Field paths in order. A create lists every field it sets (`before` null); an update
     /// lists only the fields that differ.
@@ -167,6 +171,18 @@ pub struct FieldChange {
     pub path: String,
     pub before: serde_json::Value,
     pub after: serde_json::Value,
+    /// Where the value comes from when the manifest does not write it: `edition` for what the
+    /// license's edition gives it. Absent for fields the manifest writes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+}
+
+/// Where a field's value comes from, when not from the manifest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// The license's edition: SLASCONE applies it; the manifest does not write the field.
+    Edition,
 }
 
 /// A remote object no manifest mentions.

@@ -239,7 +239,7 @@ impl Client {
     pub async fn list_customers(&self) -> Result<Vec<CustomerDto>, ApiError> {
         self.call(Method::GET, "/customers", &[], None::<&()>, Repeat::Safe)
             .await?
-            .json()
+            .list()
     }
 
     /// `GET /customers/{id}`; `None` when there is no such customer.
@@ -257,8 +257,13 @@ impl Client {
             .await
     }
 
-    /// `POST /customers`: creates a customer keyed by id.
-    pub async fn create_customer(&self, customer: &CustomerDto) -> Result<CustomerDto, ApiError> {
+    /// `POST /customers`: creates a customer keyed by id. `None` when SLASCONE answered without
+    /// a body (204, documented for customer writes): the write was applied, and the caller
+    /// reads the customer back to learn its state.
+    pub async fn create_customer(
+        &self,
+        customer: &CustomerDto,
+    ) -> Result<Option<CustomerDto>, ApiError> {
         self.call(
             Method::POST,
             "/customers",
@@ -267,11 +272,15 @@ impl Client {
             Repeat::Create,
         )
         .await?
-        .json()
+        .written()
     }
 
-    /// `PATCH /customers`: updates a customer keyed by id (the id is in the body).
-    pub async fn update_customer(&self, customer: &CustomerDto) -> Result<CustomerDto, ApiError> {
+    /// `PATCH /customers`: updates a customer keyed by id (the id is in the body). `None` for
+    /// an answer without a body, as for [`Self::create_customer`].
+    pub async fn update_customer(
+        &self,
+        customer: &CustomerDto,
+    ) -> Result<Option<CustomerDto>, ApiError> {
         self.call(
             Method::PATCH,
             "/customers",
@@ -280,29 +289,31 @@ impl Client {
             Repeat::Safe,
         )
         .await?
-        .json()
+        .written()
     }
 
-    /// `POST /data_exchange/customers`: creates a customer keyed by customer_number.
+    /// `POST /data_exchange/customers`: creates a customer keyed by customer_number. `None` for
+    /// an answer without a body.
     pub async fn create_customer_by_number(
         &self,
         customer: &DataExchangeAddCustomerDto,
-    ) -> Result<CustomerDto, ApiError> {
+    ) -> Result<Option<CustomerDto>, ApiError> {
         let endpoint = "/data_exchange/customers";
         self.call(Method::POST, endpoint, &[], Some(customer), Repeat::Create)
             .await?
-            .json()
+            .written()
     }
 
-    /// `PATCH /data_exchange/customers`: merge-style update keyed by customer_number.
+    /// `PATCH /data_exchange/customers`: merge-style update keyed by customer_number. `None` for
+    /// an answer without a body.
     pub async fn update_customer_by_number(
         &self,
         customer: &DataExchangeUpdateCustomerDto,
-    ) -> Result<CustomerDto, ApiError> {
+    ) -> Result<Option<CustomerDto>, ApiError> {
         let endpoint = "/data_exchange/customers";
         self.call(Method::PATCH, endpoint, &[], Some(customer), Repeat::Safe)
             .await?
-            .json()
+            .written()
     }
 
     // ---- catalog ---------------------------------------------------------------------------
@@ -317,7 +328,7 @@ impl Client {
             Repeat::Safe,
         )
         .await?
-        .json()
+        .list()
     }
 
     /// `GET /licenses/types`.
@@ -330,14 +341,14 @@ impl Client {
             Repeat::Safe,
         )
         .await?
-        .json()
+        .list()
     }
 
     /// `GET /products`.
     pub async fn products(&self) -> Result<Vec<ProductDto>, ApiError> {
         self.call(Method::GET, "/products", &[], None::<&()>, Repeat::Safe)
             .await?
-            .json()
+            .list()
     }
 
     /// `GET /products/{id}/detail`: the product's features, limitations and variables.
@@ -345,7 +356,7 @@ impl Client {
         let endpoint = format!("/products/{product_id}/detail");
         self.call(Method::GET, &endpoint, &[], None::<&()>, Repeat::Safe)
             .await?
-            .json()
+            .object_or_default()
     }
 
     /// `GET /templates?product_id=`: the editions of a product.
@@ -354,7 +365,7 @@ impl Client {
         let query = [("product_id", id.as_str())];
         self.call(Method::GET, "/templates", &query, None::<&()>, Repeat::Safe)
             .await?
-            .json()
+            .list()
     }
 
     // ---- licenses --------------------------------------------------------------------------
@@ -366,8 +377,11 @@ impl Client {
     }
 
     /// `POST /licenses`: creates a license (edition-based when it lists no features,
-    /// limitations or variables).
-    pub async fn create_license(&self, license: &LicenseDto) -> Result<LicenseDto, ApiError> {
+    /// limitations or variables). `None` for an answer without a body.
+    pub async fn create_license(
+        &self,
+        license: &LicenseDto,
+    ) -> Result<Option<LicenseDto>, ApiError> {
         self.call(
             Method::POST,
             "/licenses",
@@ -376,12 +390,23 @@ impl Client {
             Repeat::Create,
         )
         .await?
-        .json()
+        .written()
     }
 
-    /// `PATCH /licenses?apply_template_properties=false`: updates a license (id in the body).
-    pub async fn update_license(&self, license: &LicenseDto) -> Result<LicenseDto, ApiError> {
-        let query = [("apply_template_properties", "false")];
+    /// `PATCH /licenses?apply_template_properties=…`: updates a license (id in the body). With
+    /// `apply_template_properties`, SLASCONE gives every property the body leaves out its
+    /// edition's value. `None` for an answer without a body.
+    pub async fn update_license(
+        &self,
+        license: &LicenseDto,
+        apply_template_properties: bool,
+    ) -> Result<Option<LicenseDto>, ApiError> {
+        let flag = if apply_template_properties {
+            "true"
+        } else {
+            "false"
+        };
+        let query = [("apply_template_properties", flag)];
         self.call(
             Method::PATCH,
             "/licenses",
@@ -390,17 +415,19 @@ impl Client {
             Repeat::Safe,
         )
         .await?
-        .json()
+        .written()
     }
 
-    /// `POST /licenses/filtered`: the number of licenses matching a filter (`max_count`).
+    /// `POST /licenses/filtered`: the number of licenses matching a filter (`max_count`). No
+    /// page is named, so the count does not depend on where the server's pages start; an
+    /// answer without a body counts none.
     pub async fn count_licenses(&self, filter: &LicenseFilterDto) -> Result<i64, ApiError> {
         let filter = LicenseFilterDto {
             page_size: 1,
-            page: Some(i64::from(self.inner.page_base.load(Ordering::Relaxed))),
+            page: None,
             ..filter.clone()
         };
-        let answer: LicenseLazyLoadDto = self
+        let answer: Option<LicenseLazyLoadDto> = self
             .call(
                 Method::POST,
                 "/licenses/filtered",
@@ -409,11 +436,11 @@ impl Client {
                 Repeat::Safe,
             )
             .await?
-            .json()?;
-        Ok(answer.max_count)
+            .written()?;
+        Ok(answer.map_or(0, |answer| answer.max_count))
     }
 
-    /// One page of `POST /licenses/filtered/detailed`.
+    /// One page of `POST /licenses/filtered/detailed`; an answer without a body is an empty page.
     pub async fn licenses_page(
         &self,
         filter: &LicenseFilterDto,
@@ -421,15 +448,18 @@ impl Client {
         let endpoint = "/licenses/filtered/detailed";
         self.call(Method::POST, endpoint, &[], Some(filter), Repeat::Safe)
             .await?
-            .json()
+            .list()
     }
 
     /// Every license of a product, read page by page through `licenses/filtered/detailed`.
     ///
     /// SLASCONE documents neither the number of the first page nor the largest page size, so the
-    /// listing starts at page 0, recognises a server whose page 0 repeats page 1, keeps going
-    /// while pages bring new licenses, and checks the total against the `max_count` of
-    /// `licenses/filtered`. A listing that does not add up is an error, never a partial result.
+    /// listing starts at page 0 and takes a server to count from 1 when its page 0 repeats
+    /// page 1, is empty although the count is not, or is refused (400 or 404); the client then
+    /// starts its later listings at page 1. It follows the page length the server actually
+    /// answers with (a server may cap `page_size`), keeps going while pages bring new licenses,
+    /// and checks the total against the `max_count` of `licenses/filtered`. A listing that does
+    /// not add up is an error, never a partial result.
     ///
     /// The first page is read alone; it shows how many rows a page really holds. The pages the
     /// count then still needs are requested at once (within `max_in_flight`) and taken in
@@ -485,14 +515,30 @@ impl Client {
                     .await
                     .unwrap_or_else(|err| std::panic::resume_unwind(err.into_panic()))?,
                 None => {
-                    self.licenses_page(&LicenseFilterDto {
-                        page: Some(page),
-                        ..filter.clone()
-                    })
-                    .await?
+                    let read = self
+                        .licenses_page(&LicenseFilterDto {
+                            page: Some(page),
+                            ..filter.clone()
+                        })
+                        .await;
+                    match read {
+                        // Page 0 refused: this server counts pages from 1.
+                        Err(err) if page == 0 && matches!(err.status(), Some(400 | 404)) => {
+                            self.inner.page_base.store(1, Ordering::Relaxed);
+                            page = 1;
+                            continue;
+                        }
+                        read => read?,
+                    }
                 }
             };
             let rows_len = rows.len();
+            if page == 0 && rows_len == 0 {
+                // Page 0 is empty while the count says there are licenses: pages count from 1.
+                self.inner.page_base.store(1, Ordering::Relaxed);
+                page = 1;
+                continue;
+            }
             let new: Vec<LicenseDto> = rows.into_iter().filter(|row| seen.insert(row.id)).collect();
             let added = new.len();
             if added > 0 {
@@ -551,7 +597,7 @@ impl Client {
     ) -> Result<Vec<LicenseDto>, ApiError> {
         let filter = LicenseFilterDto {
             page_size: 100,
-            page: Some(i64::from(self.inner.page_base.load(Ordering::Relaxed))),
+            page: None,
             product_filter: Some(product_id),
             key_search: Some(key_search.to_string()),
             ..LicenseFilterDto::default()
@@ -572,9 +618,7 @@ impl Client {
         {
             // SLASCONE answers "not found" with 204 on customer endpoints; 404 and a 409 on a
             // read by id are taken to mean the same.
-            Ok(answer) if answer.status == StatusCode::NO_CONTENT || answer.body.is_empty() => {
-                Ok(None)
-            }
+            Ok(answer) if answer.is_empty() => Ok(None),
             Ok(answer) => answer.json().map(Some),
             Err(ApiError::Status { status: 404, .. }) | Err(ApiError::Business { .. }) => Ok(None),
             Err(err) => Err(err),
@@ -821,12 +865,43 @@ struct Answer {
 }
 
 impl Answer {
+    /// True for `204 No Content` and for a success whose body is empty (or only whitespace):
+    /// SLASCONE's clients document 204 for empty listings and for customer writes.
+    fn is_empty(&self) -> bool {
+        self.status == StatusCode::NO_CONTENT || self.body.iter().all(u8::is_ascii_whitespace)
+    }
+
     fn json<T: DeserializeOwned>(self) -> Result<T, ApiError> {
         serde_json::from_slice(&self.body).map_err(|err| ApiError::Decode {
             method: self.method,
             path: self.path,
             message: format!("{err}"),
         })
+    }
+
+    /// A listing: an answer without a body is an empty list.
+    fn list<T: DeserializeOwned>(self) -> Result<Vec<T>, ApiError> {
+        if self.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.json()
+    }
+
+    /// An object whose absence means "nothing there" (e.g. a product without details).
+    fn object_or_default<T: DeserializeOwned + Default>(self) -> Result<T, ApiError> {
+        if self.is_empty() {
+            return Ok(T::default());
+        }
+        self.json()
+    }
+
+    /// The object a write answered with; `None` when it answered without a body, in which case
+    /// the write was applied and the object has to be read back.
+    fn written<T: DeserializeOwned>(self) -> Result<Option<T>, ApiError> {
+        if self.is_empty() {
+            return Ok(None);
+        }
+        self.json().map(Some)
     }
 }
 

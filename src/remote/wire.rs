@@ -224,6 +224,19 @@ pub struct LicenseVariableDto {
     pub value: Option<String>,
 }
 
+/// `LicenseConstrainedVariableDto`: the values of one constrained variable of a license.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LicenseConstrainedVariableDto {
+    pub product_id: Uuid,
+    pub variable_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variable_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variable_description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<String>>,
+}
+
 /// `LicenseDto`, read and written by `GET/POST/PATCH /licenses` and `licenses/filtered/detailed`.
 ///
 /// The writable fields of the reference are modelled, the nested ones we never interpret as raw
@@ -256,24 +269,27 @@ pub struct LicenseDto {
     pub expiration_date_utc: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expiration_mode: Option<i32>,
-    #[serde(default)]
-    pub valid_days_count: i64,
-    #[serde(default)]
-    pub trial_days_count: i64,
-    #[serde(default)]
-    pub is_active: bool,
+    /// Optional and non-null in the reference, like `trial_days_count`, `is_active` and
+    /// `is_temporary`: left out of a body unless meant, so SLASCONE takes the edition's value
+    /// rather than a default the client made up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_days_count: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trial_days_count: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_active: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_date_utc: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub software_release_limitation_id: Option<Uuid>,
-    #[serde(default)]
-    pub is_temporary: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_temporary: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub license_features: Option<Vec<LicenseFeatureDto>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub license_limitations: Option<Vec<LicenseLimitationDto>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub license_constrained_variables: Option<Vec<serde_json::Value>>,
+    pub license_constrained_variables: Option<Vec<LicenseConstrainedVariableDto>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub license_variables: Option<Vec<LicenseVariableDto>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -381,6 +397,22 @@ pub struct VariableDto {
     pub description: Option<String>,
 }
 
+/// `ConstrainedVariableDto`: a variable whose values come from a custom list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConstrainedVariableDto {
+    pub id: Uuid,
+    pub product_id: Uuid,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub custom_list_id: Uuid,
+    #[serde(default)]
+    pub mode: i32,
+    #[serde(default)]
+    pub selection_mode: i32,
+}
+
 /// `ProductDetailsDto`, the answer of `GET /products/{id}/detail`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProductDetailsDto {
@@ -390,6 +422,8 @@ pub struct ProductDetailsDto {
     pub limitations: Option<Vec<LimitationDto>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variables: Option<Vec<VariableDto>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constrained_variables: Option<Vec<ConstrainedVariableDto>>,
 }
 
 /// `TemplateFeatureDto`: a feature entry of an edition.
@@ -440,6 +474,20 @@ pub struct TemplateVariableDto {
     pub value: Option<String>,
 }
 
+/// `TemplateConstrainedVariableDto`: a constrained variable entry of an edition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemplateConstrainedVariableDto {
+    #[serde(default)]
+    pub template_id: Uuid,
+    pub variable_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variable_name: Option<String>,
+    #[serde(default)]
+    pub is_adjustable: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<String>>,
+}
+
 /// `TemplateDto`: an edition of a product. Only what the reconciler reads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TemplateDto {
@@ -476,6 +524,10 @@ pub struct TemplateDto {
     pub limitations: Option<Vec<TemplateLimitationDto>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variables: Option<Vec<TemplateVariableDto>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constrained_variables: Option<Vec<TemplateConstrainedVariableDto>>,
+    #[serde(default)]
+    pub is_temporary: bool,
 }
 
 /// Golden tests: the exact JSON every request body puts on the wire. A renamed field, or an
@@ -590,11 +642,9 @@ mod golden {
             goodwill_token_limit: Some(2),
             floating_token_limit: Some(3),
             user_limit: Some(4),
-            expiration_date_utc: Some("2027-12-31T00:00:00Z".into()),
+            expiration_date_utc: Some("2027-12-31T22:59:59Z".into()),
             expiration_mode: Some(expiration_mode::DATE),
-            valid_days_count: 0,
-            trial_days_count: 0,
-            is_active: true,
+            is_active: Some(true),
             license_features: Some(vec![LicenseFeatureDto {
                 product_id: id(3),
                 feature_id: id(6),
@@ -636,12 +686,9 @@ mod golden {
                 "goodwill_token_limit": 2,
                 "floating_token_limit": 3,
                 "user_limit": 4,
-                "expiration_date_utc": "2027-12-31T00:00:00Z",
+                "expiration_date_utc": "2027-12-31T22:59:59Z",
                 "expiration_mode": 2,
-                "valid_days_count": 0,
-                "trial_days_count": 0,
                 "is_active": true,
-                "is_temporary": false,
                 "license_features": [{"product_id": p, "feature_id": "00000000-0000-0000-0000-000000000006", "is_active": true}],
                 "license_limitations": [{"product_id": p, "limitation_id": "00000000-0000-0000-0000-000000000007", "limit": 50, "consumption_reset_mode": 0}],
                 "license_variables": [{"product_id": p, "variable_id": "00000000-0000-0000-0000-000000000008", "value": "EU"}]

@@ -167,7 +167,10 @@ fn full_block(change: &Change) -> String {
             Action::Update => block.push_str("| Field | Before | After |\n|---|---|---|\n"),
         }
         for field in &change.fields {
-            let after = code(&display_value(&field.after));
+            let mut after = code(&display_value(&field.after));
+            if field.source.is_some() {
+                after.push_str(" (edition)");
+            }
             match change.action {
                 Action::Create => block.push_str(&format!("| {} | {after} |\n", code(&field.path))),
                 Action::Update => block.push_str(&format!(

@@ -44,7 +44,7 @@ pub fn render(plan: &Plan, format: Format, out: &mut impl Write, style: Style) -
 
 /// A field value as people read it: JSON (strings quoted, so `"25"` and `25` differ), with
 /// `(none)` for an absent value.
-pub(crate) fn display_value(value: &Value) -> String {
+pub fn display_value(value: &Value) -> String {
     match value {
         Value::Null => "(none)".to_owned(),
         other => other.to_string(),

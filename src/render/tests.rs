@@ -181,6 +181,7 @@ fn huge_plan(n: usize) -> Plan {
                     path: format!("variables.V{f}"),
                     before: json!("x".repeat(40)),
                     after: json!("y".repeat(40)),
+                    source: None,
                 })
                 .collect(),
             links: vec![],
@@ -189,6 +190,7 @@ fn huge_plan(n: usize) -> Plan {
             customer_number: None,
             product: None,
             legacy_license_key: None,
+            edition_based: false,
             origin: None,
         })
         .collect();

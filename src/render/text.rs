@@ -103,7 +103,10 @@ fn write_change(
         .unwrap_or(0);
     for field in &change.fields {
         let label = format!("{}:", field.path);
-        let after = display_value(&field.after);
+        let mut after = display_value(&field.after);
+        if field.source.is_some() {
+            after.push_str(" (edition)");
+        }
         match change.action {
             Action::Create => writeln!(out, "    {label:<width$} {after}")?,
             Action::Update => writeln!(

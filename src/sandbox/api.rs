@@ -12,6 +12,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -20,12 +21,13 @@ use super::catalog::Product;
 use super::countries;
 use super::server::App;
 use super::store::{LicenseQuery, Store};
+use super::{EmptyAnswer, PageZero};
 use crate::cli::PatchSemantics;
 use crate::remote::wire::{
     CustomerDto, CustomerTypeDto, DataExchangeAddCustomerDto, DataExchangeUpdateCustomerDto,
-    ErrorResultObjects, LicenseDto, LicenseFeatureDto, LicenseFilterDto, LicenseLazyLoadDto,
-    LicenseLimitationDto, LicenseTreeDto, LicenseTypeDto, LicenseVariableDto, ProblemDetails,
-    ProductDetailsDto, ProductDto, TemplateDto,
+    ErrorResultObjects, LicenseConstrainedVariableDto, LicenseDto, LicenseFeatureDto,
+    LicenseFilterDto, LicenseLazyLoadDto, LicenseLimitationDto, LicenseTreeDto, LicenseVariableDto,
+    ProblemDetails, ProductDetailsDto, ProductDto, TemplateDto,
 };
 
 /// The largest page the license listings return; bigger `page_size` values are capped silently.
@@ -44,6 +46,8 @@ mod code {
     pub const UNKNOWN_FEATURE: i64 = 3001;
     pub const UNKNOWN_VARIABLE: i64 = 3002;
     pub const UNKNOWN_LIMITATION: i64 = 3003;
+    /// Guessed: no documented id for "a value not in the constrained variable's custom list".
+    pub const VALUE_NOT_ALLOWED: i64 = 3005;
     pub const UNKNOWN_CUSTOMER: i64 = 4000;
     /// Guessed: no documented id for "a customer with this id exists".
     pub const CUSTOMER_ID_EXISTS: i64 = 4001;
@@ -58,7 +62,7 @@ mod code {
 const SERVER_FIELDS: [&str; 3] = ["created_date_utc", "modified_date_utc", "last_modified_by"];
 
 /// License properties an edition provides when a body leaves them out.
-const EDITION_PROPERTIES: [&str; 8] = [
+const EDITION_PROPERTIES: [&str; 10] = [
     "token_limit",
     "goodwill_token_limit",
     "floating_token_limit",
@@ -67,6 +71,8 @@ const EDITION_PROPERTIES: [&str; 8] = [
     "expiration_mode",
     "expiration_date_utc",
     "valid_days_count",
+    "trial_days_count",
+    "is_temporary",
 ];
 
 #[derive(Debug)]
@@ -76,6 +82,8 @@ pub(crate) enum ApiError {
     /// 400 with a `ProblemDetails` body.
     BadRequest(String),
     UnsupportedMediaType,
+    /// 404 with a `ProblemDetails` body.
+    NotFound,
     Internal(String),
 }
 
@@ -128,6 +136,7 @@ impl IntoResponse for ApiError {
                 "One or more validation errors occurred.",
                 Some(detail),
             ),
+            ApiError::NotFound => problem(StatusCode::NOT_FOUND, "Not Found", None),
             ApiError::UnsupportedMediaType => problem(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "Unsupported Media Type",
@@ -143,6 +152,24 @@ impl IntoResponse for ApiError {
 }
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
+
+/// A listing's answer: `204 No Content` instead of `[]` when the sandbox answers empty listings
+/// so (`--empty-listing 204`).
+fn listing<T: Serialize>(app: &App, rows: Vec<T>) -> Response {
+    if rows.is_empty() && app.empty_listing == EmptyAnswer::NoContent {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        Json(rows).into_response()
+    }
+}
+
+/// A successful write's answer: the object, or `204 No Content` (`--write-answer 204`).
+fn written<T: Serialize>(app: &App, object: T) -> Result<Response, ApiError> {
+    Ok(match app.write_answer {
+        EmptyAnswer::Ok => Json(object).into_response(),
+        EmptyAnswer::NoContent => StatusCode::NO_CONTENT.into_response(),
+    })
+}
 
 /// The request body as a JSON object.
 fn json_object(headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, ApiError> {
@@ -187,12 +214,9 @@ fn modified_by(headers: &HeaderMap) -> String {
 }
 
 fn now() -> String {
-    let format = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
-    time::OffsetDateTime::now_utc()
-        .format(&format)
-        .unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".to_owned())
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
 }
 
 /// Returns once the state file holds the store as of `version` (or later). Called after the store
@@ -248,16 +272,17 @@ fn with_default_id(mut map: Map<String, Value>) -> Map<String, Value> {
 // ---------------------------------------------------------------------------------------------
 // Catalog reads
 
-pub(crate) async fn customer_types(State(app): State<Arc<App>>) -> Json<Vec<CustomerTypeDto>> {
-    Json(app.catalog.customer_types.clone())
+pub(crate) async fn customer_types(State(app): State<Arc<App>>) -> Response {
+    listing(&app, app.catalog.customer_types.clone())
 }
 
-pub(crate) async fn license_types(State(app): State<Arc<App>>) -> Json<Vec<LicenseTypeDto>> {
-    Json(app.catalog.license_types.clone())
+pub(crate) async fn license_types(State(app): State<Arc<App>>) -> Response {
+    listing(&app, app.catalog.license_types.clone())
 }
 
-pub(crate) async fn products(State(app): State<Arc<App>>) -> Json<Vec<ProductDto>> {
-    Json(app.catalog.products.iter().map(|p| p.dto.clone()).collect())
+pub(crate) async fn products(State(app): State<Arc<App>>) -> Response {
+    let products: Vec<ProductDto> = app.catalog.products.iter().map(|p| p.dto.clone()).collect();
+    listing(&app, products)
 }
 
 pub(crate) async fn product_detail(
@@ -273,28 +298,29 @@ pub(crate) async fn product_detail(
         features: Some(product.features.clone()),
         limitations: Some(product.limitations.clone()),
         variables: Some(product.variables.clone()),
+        constrained_variables: Some(product.constrained_variables.clone()),
     }))
 }
 
 pub(crate) async fn templates(
     State(app): State<Arc<App>>,
     Query(query): Query<HashMap<String, String>>,
-) -> ApiResult<Vec<TemplateDto>> {
+) -> Result<Response, ApiError> {
     let product_id = match query.get("product_id").filter(|v| !v.is_empty()) {
         Some(text) => Some(parse_id(text, "product id")?),
         None => None,
     };
     let name = query.get("name").filter(|v| !v.is_empty());
-    Ok(Json(
-        app.catalog
-            .products
-            .iter()
-            .filter(|p| product_id.is_none_or(|id| id == p.dto.id))
-            .flat_map(|p| p.templates.iter())
-            .filter(|t| name.is_none_or(|n| t.name.eq_ignore_ascii_case(n)))
-            .cloned()
-            .collect(),
-    ))
+    let templates: Vec<TemplateDto> = app
+        .catalog
+        .products
+        .iter()
+        .filter(|p| product_id.is_none_or(|id| id == p.dto.id))
+        .flat_map(|p| p.templates.iter())
+        .filter(|t| name.is_none_or(|n| t.name.eq_ignore_ascii_case(n)))
+        .cloned()
+        .collect();
+    Ok(listing(&app, templates))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -303,26 +329,25 @@ pub(crate) async fn templates(
 pub(crate) async fn list_customers(
     State(app): State<Arc<App>>,
     Query(query): Query<HashMap<String, String>>,
-) -> Json<Vec<CustomerDto>> {
+) -> Response {
     let needle = query
         .get("name")
         .map(|n| n.trim().to_lowercase())
         .filter(|n| !n.is_empty());
     let store = app.store.lock().await;
-    Json(
-        store
-            .customers()
-            .iter()
-            .filter(|c| match &needle {
-                None => true,
-                Some(needle) => c
-                    .company_name
-                    .as_deref()
-                    .is_some_and(|n| n.to_lowercase().contains(needle.as_str())),
-            })
-            .cloned()
-            .collect(),
-    )
+    let customers: Vec<CustomerDto> = store
+        .customers()
+        .iter()
+        .filter(|c| match &needle {
+            None => true,
+            Some(needle) => c
+                .company_name
+                .as_deref()
+                .is_some_and(|n| n.to_lowercase().contains(needle.as_str())),
+        })
+        .cloned()
+        .collect();
+    listing(&app, customers)
 }
 
 fn found_or_no_content(customer: Option<CustomerDto>) -> Response {
@@ -409,7 +434,7 @@ pub(crate) async fn create_customer(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     body: Bytes,
-) -> ApiResult<CustomerDto> {
+) -> Result<Response, ApiError> {
     let map = with_default_id(json_object(&headers, &body)?);
     let mut customer: CustomerDto = decode(&map)?;
     let mut store = app.store.lock().await;
@@ -430,14 +455,14 @@ pub(crate) async fn create_customer(
     let version = store.version();
     drop(store);
     persist(&app, version).await?;
-    Ok(Json(customer))
+    written(&app, customer)
 }
 
 pub(crate) async fn update_customer(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     body: Bytes,
-) -> ApiResult<CustomerDto> {
+) -> Result<Response, ApiError> {
     let map = json_object(&headers, &body)?;
     let wanted: CustomerDto = decode(&map)?;
     let mut store = app.store.lock().await;
@@ -455,7 +480,7 @@ pub(crate) async fn update_customer(
     let version = store.version();
     drop(store);
     persist(&app, version).await?;
-    Ok(Json(customer))
+    written(&app, customer)
 }
 
 fn customer_type_by_name(app: &App, name: &str) -> Result<CustomerTypeDto, ApiError> {
@@ -478,7 +503,7 @@ pub(crate) async fn data_exchange_create_customer(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     body: Bytes,
-) -> ApiResult<CustomerDto> {
+) -> Result<Response, ApiError> {
     let add: DataExchangeAddCustomerDto = decode(&json_object(&headers, &body)?)?;
     if add.customer_name.trim().is_empty() {
         return Err(conflict(
@@ -517,14 +542,14 @@ pub(crate) async fn data_exchange_create_customer(
     let version = store.version();
     drop(store);
     persist(&app, version).await?;
-    Ok(Json(customer))
+    written(&app, customer)
 }
 
 pub(crate) async fn data_exchange_update_customer(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     body: Bytes,
-) -> ApiResult<CustomerDto> {
+) -> Result<Response, ApiError> {
     let update: DataExchangeUpdateCustomerDto = decode(&json_object(&headers, &body)?)?;
     let mut store = app.store.lock().await;
     let pos = store
@@ -564,7 +589,7 @@ pub(crate) async fn data_exchange_update_customer(
     let version = store.version();
     drop(store);
     persist(&app, version).await?;
-    Ok(Json(customer))
+    written(&app, customer)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -641,6 +666,24 @@ fn edition_limitations(product_id: Uuid, template: &TemplateDto) -> Vec<LicenseL
         .collect()
 }
 
+fn edition_constrained_variables(
+    product_id: Uuid,
+    template: &TemplateDto,
+) -> Vec<LicenseConstrainedVariableDto> {
+    template
+        .constrained_variables
+        .iter()
+        .flatten()
+        .map(|v| LicenseConstrainedVariableDto {
+            product_id,
+            variable_id: v.variable_id,
+            variable_name: None,
+            variable_description: None,
+            values: v.values.clone(),
+        })
+        .collect()
+}
+
 fn edition_variables(product_id: Uuid, template: &TemplateDto) -> Vec<LicenseVariableDto> {
     template
         .variables
@@ -685,7 +728,9 @@ fn fill_from_edition(license: &mut LicenseDto, body: &Map<String, Value>, templa
             "expiration_date_utc" => {
                 license.expiration_date_utc = template.expiration_date_utc.clone()
             }
-            _ => license.valid_days_count = template.valid_days_count,
+            "valid_days_count" => license.valid_days_count = Some(template.valid_days_count),
+            "trial_days_count" => license.trial_days_count = Some(template.trial_days_count),
+            _ => license.is_temporary = Some(template.is_temporary),
         }
     }
 }
@@ -715,6 +760,28 @@ fn check_entries(product: &Product, license: &mut LicenseDto) -> Result<(), ApiE
         limitation.product_id = product_id;
         limitation.limitation_name = Some(known.name.clone());
     }
+    for variable in license
+        .license_constrained_variables
+        .get_or_insert_with(Vec::new)
+    {
+        let known = product
+            .constrained_variable(variable.variable_id)
+            .ok_or(conflict(code::UNKNOWN_VARIABLE, "Unknown variable"))?;
+        let allowed = &product.allowed_values[&known.id];
+        if variable
+            .values
+            .iter()
+            .flatten()
+            .any(|value| !allowed.contains(value))
+        {
+            return Err(conflict(
+                code::VALUE_NOT_ALLOWED,
+                "A value is not in the custom list of the constrained variable",
+            ));
+        }
+        variable.product_id = product_id;
+        variable.variable_name = Some(known.name.clone());
+    }
     Ok(())
 }
 
@@ -742,11 +809,11 @@ pub(crate) async fn create_license(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     body: Bytes,
-) -> ApiResult<LicenseDto> {
+) -> Result<Response, ApiError> {
     let map = with_default_id(json_object(&headers, &body)?);
     let mut license: LicenseDto = decode(&map)?;
-    if !map.contains_key("is_active") {
-        license.is_active = true;
+    if license.is_active.is_none() {
+        license.is_active = Some(true);
     }
     let mut store = app.store.lock().await;
     let (product, template) = check_references(&app, &store, &license)?;
@@ -770,6 +837,11 @@ pub(crate) async fn create_license(
         license.license_variables.take(),
         |v| v.variable_id,
     ));
+    license.license_constrained_variables = Some(overlay(
+        edition_constrained_variables(product_id, &template),
+        license.license_constrained_variables.take(),
+        |v| v.variable_id,
+    ));
     check_entries(product, &mut license)?;
     check_legacy_key(&store, &license, None)?;
     if license.id.is_nil() {
@@ -788,7 +860,7 @@ pub(crate) async fn create_license(
     let version = store.version();
     drop(store);
     persist(&app, version).await?;
-    Ok(Json(license))
+    written(&app, license)
 }
 
 /// `apply_template_properties` from the query string (`true`/`false`, any case).
@@ -816,7 +888,7 @@ pub(crate) async fn update_license(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
-) -> ApiResult<LicenseDto> {
+) -> Result<Response, ApiError> {
     let apply_template = apply_template_properties(query.as_deref())?;
     let map = json_object(&headers, &body)?;
     let wanted: LicenseDto = decode(&map)?;
@@ -840,6 +912,10 @@ pub(crate) async fn update_license(
         if !map.contains_key("license_variables") {
             license.license_variables = Some(edition_variables(product_id, &template));
         }
+        if !map.contains_key("license_constrained_variables") {
+            license.license_constrained_variables =
+                Some(edition_constrained_variables(product_id, &template));
+        }
     }
     check_entries(product, &mut license)?;
     check_legacy_key(&store, &license, Some(pos))?;
@@ -850,7 +926,7 @@ pub(crate) async fn update_license(
     let version = store.version();
     drop(store);
     persist(&app, version).await?;
-    Ok(Json(license))
+    written(&app, license)
 }
 
 /// Decodes a listing filter and runs it.
@@ -867,16 +943,26 @@ async fn list<T>(
         ));
     }
     let limit = usize::try_from(filter.page_size)
-        .unwrap_or(MAX_PAGE_SIZE)
-        .min(MAX_PAGE_SIZE);
+        .unwrap_or(app.max_page_size)
+        .min(app.max_page_size);
     let base = i64::from(app.page_base);
     let page = filter.page.unwrap_or(base);
     if page < 0 {
         return Err(ApiError::BadRequest("page must not be negative".to_owned()));
     }
-    // With base 1, page 0 answers like page 1.
-    let index = usize::try_from((page - base).max(0)).unwrap_or(usize::MAX);
-    let offset = index.saturating_mul(limit);
+    let mut offset = usize::try_from(page - base)
+        .unwrap_or(0)
+        .saturating_mul(limit);
+    if page < base {
+        match app.page_zero {
+            PageZero::Same => {}
+            PageZero::Empty => offset = usize::MAX,
+            PageZero::BadRequest => {
+                return Err(ApiError::BadRequest("page numbers start at 1".to_owned()));
+            }
+            PageZero::NotFound => return Err(ApiError::NotFound),
+        }
+    }
     let store = app.store.lock().await;
     let page = store.list_licenses(&LicenseQuery {
         product: filter.product_filter.filter(|id| !id.is_nil()),
@@ -892,8 +978,8 @@ pub(crate) async fn licenses_filtered(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     body: Bytes,
-) -> ApiResult<LicenseLazyLoadDto> {
-    list(&app, &headers, &body, |page| LicenseLazyLoadDto {
+) -> Result<Response, ApiError> {
+    let Json(answer) = list(&app, &headers, &body, |page| LicenseLazyLoadDto {
         licenses: Some(
             page.rows
                 .iter()
@@ -909,18 +995,24 @@ pub(crate) async fn licenses_filtered(
         max_count: i64::try_from(page.total).unwrap_or(i64::MAX),
         customer_count: i64::try_from(page.customer_count).unwrap_or(i64::MAX),
     })
-    .await
+    .await?;
+    // Nothing matches: as empty as a listing gets.
+    if answer.max_count == 0 && app.empty_listing == EmptyAnswer::NoContent {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    Ok(Json(answer).into_response())
 }
 
 pub(crate) async fn licenses_filtered_detailed(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     body: Bytes,
-) -> ApiResult<Vec<LicenseDto>> {
-    list(&app, &headers, &body, |page| {
+) -> Result<Response, ApiError> {
+    let Json(rows) = list(&app, &headers, &body, |page| -> Vec<LicenseDto> {
         page.rows.into_iter().cloned().collect()
     })
-    .await
+    .await?;
+    Ok(listing(&app, rows))
 }
 
 #[cfg(test)]

@@ -13,8 +13,9 @@ use serde_saphyr::Spanned;
 use uuid::Uuid;
 
 use crate::remote::wire::{
-    CustomerTypeDto, FeatureDto, LicenseTypeDto, LimitationDto, ProductDto, TemplateDto,
-    TemplateFeatureDto, TemplateLimitationDto, TemplateVariableDto, VariableDto, expiration_mode,
+    ConstrainedVariableDto, CustomerTypeDto, FeatureDto, LicenseTypeDto, LimitationDto, ProductDto,
+    TemplateConstrainedVariableDto, TemplateDto, TemplateFeatureDto, TemplateLimitationDto,
+    TemplateVariableDto, VariableDto, expiration_mode,
 };
 
 /// Namespace of the catalog's UUID v5 ids.
@@ -50,6 +51,9 @@ struct ProductDef {
     limitations: Vec<Spanned<String>>,
     #[serde(default)]
     variables: Vec<Spanned<String>>,
+    /// Name → the values its custom list allows.
+    #[serde(default)]
+    constrained_variables: Option<Spanned<EntryMap<Vec<String>>>>,
     #[serde(default)]
     editions: Vec<EditionDef>,
 }
@@ -73,9 +77,37 @@ struct EditionDef {
     #[serde(default)]
     features: Option<Spanned<EntryMap<bool>>>,
     #[serde(default)]
-    limitations: Option<Spanned<EntryMap<i64>>>,
+    limitations: Option<Spanned<EntryMap<LimitationDef>>>,
     #[serde(default)]
     variables: Option<Spanned<EntryMap<String>>>,
+    #[serde(default)]
+    constrained_variables: Option<Spanned<EntryMap<Vec<String>>>>,
+}
+
+/// An edition's limitation: its limit, or its limit and how consumption resets.
+#[derive(Clone, Deserialize)]
+#[serde(untagged)]
+enum LimitationDef {
+    Limit(i64),
+    Detailed(DetailedLimitation),
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DetailedLimitation {
+    limit: i64,
+    #[serde(default)]
+    consumption_reset: Option<ResetDef>,
+}
+
+/// `ConsumptionResetPeriod` (0 Disabled, 1 Never, 2 Periodically, 3 FirstDayOfMonth,
+/// 4 FirstDayEachQuarter, 5 FirstDayOfYear) and, for a periodic reset, its period in days.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResetDef {
+    mode: i32,
+    #[serde(default)]
+    period_days: Option<i32>,
 }
 
 type EntryMap<V> = std::collections::BTreeMap<String, V>;
@@ -100,6 +132,9 @@ pub(crate) struct Product {
     pub(crate) features: Vec<FeatureDto>,
     pub(crate) limitations: Vec<LimitationDto>,
     pub(crate) variables: Vec<VariableDto>,
+    pub(crate) constrained_variables: Vec<ConstrainedVariableDto>,
+    /// The values each constrained variable's custom list allows, by variable id.
+    pub(crate) allowed_values: HashMap<Uuid, Vec<String>>,
     pub(crate) templates: Vec<TemplateDto>,
 }
 
@@ -112,6 +147,9 @@ impl Product {
     }
     pub(crate) fn variable(&self, id: Uuid) -> Option<&VariableDto> {
         self.variables.iter().find(|v| v.id == id)
+    }
+    pub(crate) fn constrained_variable(&self, id: Uuid) -> Option<&ConstrainedVariableDto> {
+        self.constrained_variables.iter().find(|v| v.id == id)
     }
     pub(crate) fn template(&self, id: Uuid) -> Option<&TemplateDto> {
         self.templates.iter().find(|t| t.id == id)
@@ -282,6 +320,33 @@ fn build_product(
     let limitation_names = unique_names(file, "limitation", &def.limitations)?;
     let variable_names = unique_names(file, "variable", &def.variables)?;
     unique_names(file, "edition", def.editions.iter().map(|e| &e.name))?;
+    let mut constrained_variables = Vec::new();
+    let mut allowed_values = HashMap::new();
+    if let Some(declared) = &def.constrained_variables {
+        for (name, values) in &declared.value {
+            if name.trim().is_empty() || values.iter().any(|v| v.trim().is_empty()) {
+                bail!(
+                    "{}: constrained variable names and their values must not be empty",
+                    at(file, declared)
+                );
+            }
+            let id = catalog_id("constrained_variable", &[pname, name]);
+            constrained_variables.push(ConstrainedVariableDto {
+                id,
+                product_id,
+                name: name.clone(),
+                description: None,
+                custom_list_id: catalog_id("custom_list", &[pname, name]),
+                mode: 0,
+                selection_mode: 0,
+            });
+            allowed_values.insert(id, values.clone());
+        }
+    }
+    let constrained_names: Vec<String> = constrained_variables
+        .iter()
+        .map(|v| v.name.clone())
+        .collect();
 
     let features: Vec<FeatureDto> = feature_names
         .iter()
@@ -337,6 +402,58 @@ fn build_product(
             edition.variables.as_ref(),
             &variable_names,
         )?;
+        let constrained_values = entries(
+            file,
+            "constrained variable",
+            pname,
+            edition.constrained_variables.as_ref(),
+            &constrained_names,
+        )?;
+        for (name, values) in &constrained_values {
+            let variable = constrained_variables
+                .iter()
+                .find(|v| &v.name == name)
+                .map(|v| &allowed_values[&v.id]);
+            if let Some(wrong) = values
+                .iter()
+                .find(|value| !variable.is_some_and(|allowed| allowed.contains(value)))
+            {
+                bail!(
+                    "{}: `{wrong}` is not a value of constrained variable `{name}` (it allows: {})",
+                    at(
+                        file,
+                        edition
+                            .constrained_variables
+                            .as_ref()
+                            .expect("entries came from it")
+                    ),
+                    variable.map(|a| a.join(", ")).unwrap_or_default()
+                );
+            }
+        }
+        for (name, limitation) in &limitation_values {
+            if let LimitationDef::Detailed(DetailedLimitation {
+                consumption_reset: Some(reset),
+                ..
+            }) = limitation
+            {
+                let map = edition.limitations.as_ref().expect("entries came from it");
+                if !(0..=5).contains(&reset.mode) {
+                    bail!(
+                        "{}: limitation `{name}`: consumption_reset mode must be 0 to 5 \
+                         (ConsumptionResetPeriod), not {}",
+                        at(file, map),
+                        reset.mode
+                    );
+                }
+                if reset.period_days.is_some_and(|days| days < 1) {
+                    bail!(
+                        "{}: limitation `{name}`: period_days must be at least 1",
+                        at(file, map)
+                    );
+                }
+            }
+        }
         let license_type_id = match &edition.license_type {
             None => None,
             Some(lt) if license_types.contains(&lt.value) => {
@@ -408,17 +525,23 @@ fn build_product(
                 limitations
                     .iter()
                     .filter_map(|l| {
-                        limitation_values
-                            .get(&l.name)
-                            .map(|&limit| TemplateLimitationDto {
+                        limitation_values.get(&l.name).map(|limitation| {
+                            let (limit, reset) = match limitation {
+                                LimitationDef::Limit(limit) => (*limit, None),
+                                LimitationDef::Detailed(detailed) => {
+                                    (detailed.limit, detailed.consumption_reset.as_ref())
+                                }
+                            };
+                            TemplateLimitationDto {
                                 template_id,
                                 limitation_id: l.id,
                                 limitation_name: Some(l.name.clone()),
                                 is_adjustable: true,
                                 limit: Some(limit),
-                                consumption_reset_mode: 0,
-                                consumption_reset_period_days: None,
-                            })
+                                consumption_reset_mode: reset.map_or(0, |r| r.mode),
+                                consumption_reset_period_days: reset.and_then(|r| r.period_days),
+                            }
+                        })
                     })
                     .collect(),
             ),
@@ -439,6 +562,23 @@ fn build_product(
                     })
                     .collect(),
             ),
+            constrained_variables: Some(
+                constrained_variables
+                    .iter()
+                    .filter_map(|v| {
+                        constrained_values.get(&v.name).map(|values| {
+                            TemplateConstrainedVariableDto {
+                                template_id,
+                                variable_id: v.id,
+                                variable_name: Some(v.name.clone()),
+                                is_adjustable: true,
+                                values: Some(values.clone()),
+                            }
+                        })
+                    })
+                    .collect(),
+            ),
+            is_temporary: false,
         });
     }
 
@@ -452,15 +592,18 @@ fn build_product(
         features,
         limitations,
         variables,
+        constrained_variables,
+        allowed_values,
         templates,
     })
 }
 
-/// `2027-12-31` as the wire's date-time at midnight UTC.
+/// `2027-12-31` as the wire's date-time at noon UTC: the catalog names no time zone, and noon
+/// UTC falls on the same calendar day in every zone from UTC-11 to UTC+11, so a project reads
+/// the edition's date as written whatever its `timezone`.
 fn parse_date(text: &str) -> Option<String> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    let date = time::Date::parse(text, &format).ok()?;
-    Some(format!("{date}T00:00:00Z"))
+    let date = crate::dates::parse_date(text)?;
+    Some(format!("{}T12:00:00Z", crate::dates::format_date(date)))
 }
 
 #[cfg(test)]
@@ -498,7 +641,7 @@ products:
         assert_eq!(pro.expiration_mode, Some(expiration_mode::DATE));
         assert_eq!(
             pro.expiration_date_utc.as_deref(),
-            Some("2027-12-31T00:00:00Z")
+            Some("2027-12-31T12:00:00Z")
         );
         assert_eq!(pro.license_type_id, Some(a.license_types[0].id));
         let trial = &a.products[0].templates[1];

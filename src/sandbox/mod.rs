@@ -13,7 +13,9 @@
 //!   expiration fields gets the edition's on create (and on PATCH with
 //!   `apply_template_properties=true`); a created license without `is_active` is active;
 //! - `country` is stored with the built-in list's spelling; data_exchange `tags` are ignored;
-//! - license listings return at most [`MAX_PAGE_SIZE`] rows per page, in creation order.
+//! - license listings return at most [`MAX_PAGE_SIZE`] rows per page by default, in creation
+//!   order;
+//! - a constrained variable value its custom list does not allow is 409 id 3005 (guessed).
 
 mod api;
 mod catalog;
@@ -62,6 +64,44 @@ pub struct SandboxConfig {
     pub patch_semantics: PatchSemantics,
     /// Number of the first page of the license listings (0 or 1).
     pub page_base: u8,
+    /// With `page_base` 1: what a request for page 0 gets.
+    pub page_zero: PageZero,
+    /// The most rows a license listing page holds; a bigger `page_size` is capped to it.
+    pub max_page_size: usize,
+    /// How a listing with nothing to list is answered.
+    pub empty_listing: EmptyAnswer,
+    /// How a successful write (POST/PATCH of customers, data_exchange customers, licenses) is
+    /// answered: with the object, or with 204 and no body.
+    pub write_answer: EmptyAnswer,
+}
+
+/// What page 0 of a listing answers on a server whose pages count from 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum PageZero {
+    /// The same rows as page 1.
+    #[default]
+    Same,
+    /// No rows.
+    Empty,
+    /// 400 Bad Request.
+    #[value(name = "400")]
+    BadRequest,
+    /// 404 Not Found.
+    #[value(name = "404")]
+    NotFound,
+}
+
+/// Whether an answer that may carry nothing is `200` with a body or `204 No Content`, which
+/// SLASCONE's clients document for customer endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum EmptyAnswer {
+    /// 200 with the body (`[]` for an empty listing).
+    #[default]
+    #[value(name = "200")]
+    Ok,
+    /// 204 and no body.
+    #[value(name = "204")]
+    NoContent,
 }
 
 impl SandboxConfig {
@@ -77,6 +117,10 @@ impl SandboxConfig {
             drop_after_commit: 0.0,
             patch_semantics: PatchSemantics::Merge,
             page_base: 0,
+            page_zero: PageZero::Same,
+            max_page_size: MAX_PAGE_SIZE,
+            empty_listing: EmptyAnswer::Ok,
+            write_answer: EmptyAnswer::Ok,
         }
     }
 }
@@ -94,6 +138,10 @@ impl fmt::Debug for SandboxConfig {
             .field("drop_after_commit", &self.drop_after_commit)
             .field("patch_semantics", &self.patch_semantics)
             .field("page_base", &self.page_base)
+            .field("page_zero", &self.page_zero)
+            .field("max_page_size", &self.max_page_size)
+            .field("empty_listing", &self.empty_listing)
+            .field("write_answer", &self.write_answer)
             .finish()
     }
 }
@@ -144,6 +192,9 @@ pub async fn start(config: SandboxConfig, listen: SocketAddr) -> anyhow::Result<
     if config.page_base > 1 {
         bail!("the page base must be 0 or 1, not {}", config.page_base);
     }
+    if config.max_page_size == 0 {
+        bail!("the largest page size must be at least 1");
+    }
     let store = match &config.state_file {
         Some(path) if path.exists() => store::Store::load(path)?,
         _ => store::Store::default(),
@@ -161,6 +212,10 @@ pub async fn start(config: SandboxConfig, listen: SocketAddr) -> anyhow::Result<
         saved_version: tokio::sync::Mutex::new(0),
         patch_semantics: config.patch_semantics,
         page_base: config.page_base,
+        page_zero: config.page_zero,
+        max_page_size: config.max_page_size,
+        empty_listing: config.empty_listing,
+        write_answer: config.write_answer,
         latency: config.latency,
         fail_rate: config.fail_rate,
         rate_limit: config.rate_limit,
@@ -229,6 +284,10 @@ pub async fn run_cli(args: SandboxArgs) -> anyhow::Result<Outcome> {
     config.drop_after_commit = args.drop_after_commit;
     config.patch_semantics = args.patch_semantics;
     config.page_base = args.page_base;
+    config.page_zero = args.page_zero;
+    config.max_page_size = usize::try_from(args.max_page_size).unwrap_or(usize::MAX);
+    config.empty_listing = args.empty_listing;
+    config.write_answer = args.write_answer;
     let signals = StopSignals::register()?;
     let handle = start(config, args.listen).await?;
     {

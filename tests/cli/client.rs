@@ -53,7 +53,7 @@ fn new_license(argus: &Argus, customer_id: Uuid, legacy: &str) -> LicenseDto {
         template_id: professional.id,
         legacy_license_key: Some(legacy.into()),
         token_limit: 10,
-        is_active: true,
+        is_active: Some(true),
         expiration_mode: Some(expiration_mode::NEVER),
         ..LicenseDto::default()
     }
@@ -109,7 +109,8 @@ async fn customers_in_both_families() {
     let created = client
         .create_customer_by_number(&add_customer("K001"))
         .await
-        .unwrap();
+        .unwrap()
+        .expect("an answer with a body");
     assert_eq!(created.company_name.as_deref(), Some("Company K001"));
     assert_eq!(created.postalcode, None);
     let update = DataExchangeUpdateCustomerDto {
@@ -117,7 +118,11 @@ async fn customers_in_both_families() {
         zip: Some("10115".into()),
         ..DataExchangeUpdateCustomerDto::default()
     };
-    let updated = client.update_customer_by_number(&update).await.unwrap();
+    let updated = client
+        .update_customer_by_number(&update)
+        .await
+        .unwrap()
+        .expect("an answer with a body");
     assert_eq!(updated.postalcode.as_deref(), Some("10115"));
     assert_eq!(
         updated.city.as_deref(),
@@ -137,14 +142,23 @@ async fn customers_in_both_families() {
         ..CustomerDto::default()
     };
     assert_eq!(
-        client.create_customer(&customer).await.unwrap().id,
+        client
+            .create_customer(&customer)
+            .await
+            .unwrap()
+            .expect("an answer with a body")
+            .id,
         id,
         "a given id is kept"
     );
     let mut changed = client.get_customer(id).await.unwrap().unwrap();
     changed.email = Some("it@globex.example".into());
     changed.clear_server_fields();
-    client.update_customer(&changed).await.unwrap();
+    client
+        .update_customer(&changed)
+        .await
+        .unwrap()
+        .expect("an answer with a body");
 
     let by_number = client
         .get_customer_by_number("K001")
@@ -180,7 +194,8 @@ async fn business_errors_carry_slascone_ids() {
     client
         .create_customer_by_number(&add_customer("K001"))
         .await
-        .unwrap();
+        .unwrap()
+        .expect("an answer with a body");
 
     let cases = [
         (add_customer("K001"), 4002),
@@ -239,7 +254,8 @@ async fn business_errors_carry_slascone_ids() {
     client
         .create_license(&new_license(&argus, customer.id, "SUB-1"))
         .await
-        .unwrap();
+        .unwrap()
+        .expect("an answer with a body");
     let err = client
         .create_license(&new_license(&argus, customer.id, "SUB-1"))
         .await
@@ -280,14 +296,16 @@ async fn licenses_created_listed_and_updated() {
     let customer = client
         .create_customer_by_number(&add_customer("K001"))
         .await
-        .unwrap();
+        .unwrap()
+        .expect("an answer with a body");
     let argus = argus(&client).await;
 
     // Edition-based: no features, limitations or variables gives the edition's.
     let created = client
         .create_license(&new_license(&argus, customer.id, "SUB-1"))
         .await
-        .unwrap();
+        .unwrap()
+        .expect("an answer with a body");
     assert_ne!(created.id, Uuid::nil(), "an id is generated");
     let limits: Vec<_> = created
         .license_limitations
@@ -300,7 +318,11 @@ async fn licenses_created_listed_and_updated() {
     let mut license = client.get_license(created.id).await.unwrap().unwrap();
     license.token_limit = 30;
     license.clear_server_fields();
-    let updated = client.update_license(&license).await.unwrap();
+    let updated = client
+        .update_license(&license, false)
+        .await
+        .unwrap()
+        .expect("an answer with a body");
     assert_eq!(updated.token_limit, 30);
     assert!(
         client
@@ -323,12 +345,20 @@ async fn seed_licenses(client: &slascone_sync::remote::Client, count: usize) -> 
     let customer = client
         .create_customer_by_number(&add_customer("K001"))
         .await
-        .unwrap();
+        .unwrap()
+        .expect("an answer with a body");
     let argus = argus(client).await;
     let mut ids = Vec::new();
     for n in 0..count {
         let license = new_license(&argus, customer.id, &format!("SUB-{n}"));
-        ids.push(client.create_license(&license).await.unwrap().id);
+        ids.push(
+            client
+                .create_license(&license)
+                .await
+                .unwrap()
+                .expect("an answer with a body")
+                .id,
+        );
     }
     ids.sort();
     (argus, ids)
@@ -532,18 +562,24 @@ async fn whole_object_patches_keep_everything_under_replace_semantics() {
     let customer = client
         .create_customer_by_number(&add_customer("K001"))
         .await
-        .unwrap();
+        .unwrap()
+        .expect("an answer with a body");
     let argus = argus(&client).await;
     let created = client
         .create_license(&new_license(&argus, customer.id, "SUB-1"))
         .await
-        .unwrap();
+        .unwrap()
+        .expect("an answer with a body");
 
     // The whole object with one field changed: nothing else may be lost.
     let mut license = client.get_license(created.id).await.unwrap().unwrap();
     license.token_limit = 11;
     license.clear_server_fields();
-    client.update_license(&license).await.unwrap();
+    client
+        .update_license(&license, false)
+        .await
+        .unwrap()
+        .expect("an answer with a body");
     let after = client.get_license(created.id).await.unwrap().unwrap();
     assert_eq!(after.token_limit, 11);
     assert_eq!(after.license_limitations, created.license_limitations);
@@ -558,14 +594,22 @@ async fn whole_object_patches_keep_everything_under_replace_semantics() {
         token_limit: 12,
         ..LicenseDto::default()
     };
-    client.update_license(&partial).await.unwrap();
+    client
+        .update_license(&partial, false)
+        .await
+        .unwrap()
+        .expect("an answer with a body");
     let cleared = client.get_license(created.id).await.unwrap().unwrap();
     assert_eq!(cleared.legacy_license_key, None);
 
     let mut whole = client.get_customer(customer.id).await.unwrap().unwrap();
     whole.phone = Some("+49 1".into());
     whole.clear_server_fields();
-    client.update_customer(&whole).await.unwrap();
+    client
+        .update_customer(&whole)
+        .await
+        .unwrap()
+        .expect("an answer with a body");
     let after = client.get_customer(customer.id).await.unwrap().unwrap();
     assert_eq!(after.city.as_deref(), Some("Berlin"));
     assert_eq!(after.phone.as_deref(), Some("+49 1"));
@@ -579,13 +623,18 @@ async fn merge_semantics_keeps_fields_left_out() {
     let customer = client
         .create_customer_by_number(&add_customer("K001"))
         .await
-        .unwrap();
+        .unwrap()
+        .expect("an answer with a body");
     let partial = CustomerDto {
         id: customer.id,
         phone: Some("+49 2".into()),
         ..CustomerDto::default()
     };
-    client.update_customer(&partial).await.unwrap();
+    client
+        .update_customer(&partial)
+        .await
+        .unwrap()
+        .expect("an answer with a body");
     let after = client.get_customer(customer.id).await.unwrap().unwrap();
     assert_eq!(after.city.as_deref(), Some("Berlin"));
     assert_eq!(after.company_name.as_deref(), Some("Company K001"));
@@ -604,12 +653,14 @@ async fn state_survives_a_restart() {
     let customer = client
         .create_customer_by_number(&add_customer("K001"))
         .await
-        .unwrap();
+        .unwrap()
+        .expect("an answer with a body");
     let argus = argus(&client).await;
     let license = client
         .create_license(&new_license(&argus, customer.id, "SUB-1"))
         .await
-        .unwrap();
+        .unwrap()
+        .expect("an answer with a body");
     sandbox.shutdown().await;
 
     let restarted = support::start(config).await;

@@ -677,7 +677,7 @@ async fn the_apply_report_comes_in_three_formats() {
     );
     assert_eq!(
         report["summary"],
-        serde_json::json!({"created": 3, "updated": 0, "failed": 1, "skipped": 1})
+        serde_json::json!({"created": 3, "updated": 0, "exists": 0, "failed": 1, "skipped": 1})
     );
     let failed = report["results"]
         .as_array()

@@ -100,7 +100,7 @@ async fn seeded() -> SandboxHandle {
         feature.is_active = !feature.is_active;
     }
     license.clear_server_fields();
-    client.update_license(&license).await.unwrap();
+    client.update_license(&license, false).await.unwrap();
     let extra = slascone_sync::remote::wire::DataExchangeAddCustomerDto {
         customer_number: "K 3/ü".into(),
         customer_name: "  leading spaces".into(),

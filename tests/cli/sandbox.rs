@@ -301,7 +301,8 @@ async fn catalog_endpoints_serve_the_catalog_with_stable_ids() {
         ))
         .await;
     assert_eq!(hermes[0]["expiration_mode"], 2);
-    assert_eq!(hermes[0]["expiration_date_utc"], "2027-12-31T00:00:00Z");
+    // Noon UTC: the same calendar day in every project time zone from UTC-11 to UTC+11.
+    assert_eq!(hermes[0]["expiration_date_utc"], "2027-12-31T12:00:00Z");
 
     sb.get(&format!("products/{}/detail", Uuid::new_v4()))
         .await
