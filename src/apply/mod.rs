@@ -86,7 +86,7 @@ pub async fn apply(client: &Client, input: ApplyInput<'_>) -> ApplyReport {
     let customer_entries = run_all(&shared, &semaphore, customers, &on_done).await;
     let failed: Vec<String> = customer_entries
         .iter()
-        .filter(|entry| !entry.status.is_done())
+        .filter(|entry| !entry.status.is_done() && entry.id.is_none())
         .map(|entry| entry.key.clone())
         .collect();
     entries.extend(customer_entries);
@@ -162,8 +162,14 @@ pub enum Done {
 #[derive(Debug, Clone)]
 pub enum Failure {
     Api(ApiError),
-    /// A body could not be built, or a write did not take (the message names the fields).
+    /// A body could not be built.
     Invalid(String),
+    /// The write was applied, but SLASCONE holds other values than it asked for (the message
+    /// names each field). The object exists, so what depends on it can go ahead.
+    Kept {
+        id: Uuid,
+        message: String,
+    },
 }
 
 impl From<ApiError> for Failure {
@@ -207,8 +213,9 @@ async fn create_customer(shared: &Shared, change: &Change) -> Result<Done, Failu
         match send_customer_create(shared, change).await? {
             Ok(answer) => {
                 let created = answered_customer(shared, change, answer).await?;
+                let id = remember_customer(shared, change, created.id);
                 verify_customer(shared, change, &created)?;
-                return Ok(Done::Created(remember_customer(shared, change, created.id)));
+                return Ok(Done::Created(id));
             }
             Err(error) if error.status() == Some(409) || error.is_ambiguous() => {
                 // Already there (409), or perhaps created before the answer was lost. A customer
@@ -349,7 +356,12 @@ fn verify_customer(
     customer: &CustomerDto,
 ) -> Result<(), Failure> {
     let current = state::current_customer(&shared.catalog, customer);
-    verify(change, |path| current.fields.get(path).cloned(), None)
+    verify(change, |path| current.fields.get(path).cloned(), None).map_err(|message| {
+        Failure::Kept {
+            id: customer.id,
+            message,
+        }
+    })
 }
 
 /// Compares what SLASCONE holds (`held`, by field path) with every field of the change. The
@@ -359,7 +371,7 @@ fn verify(
     change: &Change,
     held: impl Fn(&str) -> Option<Value>,
     owner: Option<(Uuid, Option<Uuid>)>,
-) -> Result<(), Failure> {
+) -> Result<(), String> {
     let mut kept = Vec::new();
     for field in &change.fields {
         if field.path == "customer" {
@@ -394,7 +406,7 @@ fn verify(
     if kept.is_empty() {
         Ok(())
     } else {
-        Err(Failure::Invalid(kept.join("; ")))
+        Err(kept.join("; "))
     }
 }
 
@@ -622,4 +634,8 @@ fn verify_license(
         |path| current.as_ref().and_then(|c| c.fields.get(path).cloned()),
         Some((license.customer_id, wanted_owner)),
     )
+    .map_err(|message| Failure::Kept {
+        id: license.id,
+        message,
+    })
 }

@@ -79,11 +79,13 @@ impl Entry {
     }
 
     pub fn failed(change: &Change, failure: Failure) -> Entry {
-        let (reason, slascone_error_id) = match failure {
-            Failure::Api(error) => (error.to_string(), error.business_id()),
-            Failure::Invalid(message) => (message, None),
+        let (reason, slascone_error_id, id) = match failure {
+            Failure::Api(error) => (error.to_string(), error.business_id(), None),
+            Failure::Invalid(message) => (message, None, None),
+            Failure::Kept { id, message } => (message, None, Some(id)),
         };
         Entry {
+            id,
             reason: Some(reason),
             slascone_error_id,
             ..Entry::base(change, Status::Failed)

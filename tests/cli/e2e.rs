@@ -10,7 +10,7 @@ use slascone_sync::cli::PatchSemantics;
 use slascone_sync::remote::wire::DataExchangeUpdateCustomerDto;
 use slascone_sync::sandbox::{SandboxConfig, SandboxHandle};
 
-use crate::support::{self, ISV, stderr, stdout};
+use crate::support::{self, ISV, cli, code, project, stderr, stdout};
 
 const ACME: &str = r#"customers:
   - customer_number: K001
@@ -40,33 +40,6 @@ const ACME: &str = r#"customers:
         product: Borealis
         edition: Basic
 "#;
-
-/// A manifest directory pointing at `sandbox`, holding `files`.
-fn project(sandbox: &SandboxHandle, files: &[(&str, &str)], extra: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let project = format!(
-        "api_url: {}\nisv_id: {ISV}\nportal_url: https://my.slascone.com\n{extra}",
-        sandbox.base_url()
-    );
-    std::fs::write(dir.path().join("slascone.yaml"), project).unwrap();
-    for (name, text) in files {
-        let path = dir.path().join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-    dir
-}
-
-async fn cli(args: &[&str], dir: &Path) -> std::process::Output {
-    let mut all: Vec<&str> = args.to_vec();
-    let dir_text = dir.to_str().unwrap();
-    all.push(dir_text);
-    support::run(&all, None).await
-}
-
-fn code(output: &std::process::Output) -> i32 {
-    output.status.code().unwrap_or(-1)
-}
 
 #[tokio::test]
 async fn empty_slascone_gives_only_creates_then_apply_converges() {

@@ -6,7 +6,7 @@ use std::path::Path;
 use serde_json::Value;
 use slascone_sync::sandbox::SandboxHandle;
 
-use crate::support::{self, ISV, stderr, stdout};
+use crate::support::{self, ISV, code, stderr, stdout};
 
 /// Both identity styles, both license models, all three expiration modes, and text that YAML
 /// would misread if written carelessly.
@@ -69,10 +69,6 @@ fn project_dir(sandbox: &SandboxHandle, manifest: &str) -> tempfile::TempDir {
     std::fs::write(dir.path().join("slascone.yaml"), project).unwrap();
     std::fs::write(dir.path().join("seed.yaml"), manifest).unwrap();
     dir
-}
-
-fn code(output: &std::process::Output) -> i32 {
-    output.status.code().unwrap_or(-1)
 }
 
 fn path(path: &Path) -> &str {

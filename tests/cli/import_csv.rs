@@ -3,14 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::{self, ISV, stderr, stdout};
+use crate::support::{self, ISV, code, stderr, stdout};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/csv")
-}
-
-fn code(output: &std::process::Output) -> i32 {
-    output.status.code().unwrap_or(-1)
 }
 
 fn path(path: &Path) -> &str {

@@ -87,6 +87,9 @@ pub fn client_for(base_url: &str, key: &str) -> Client {
 pub struct Logged {
     pub method: String,
     pub path: String,
+    /// The query string, where the request had one.
+    #[serde(default)]
+    pub query: Option<String>,
     pub status: u16,
     /// Requests in flight when this one arrived, itself included.
     pub concurrent: usize,
@@ -169,4 +172,39 @@ fn copy_into(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), &target).expect("a copy");
         }
     }
+}
+
+/// The exit code of a finished command (-1 when a signal ended it).
+pub fn code(output: &Output) -> i32 {
+    output.status.code().unwrap_or(-1)
+}
+
+/// A manifest directory pointing at `sandbox`, holding `files`; `extra` is appended to its
+/// slascone.yaml.
+pub fn project(sandbox: &SandboxHandle, files: &[(&str, &str)], extra: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let project = format!(
+        "api_url: {}\nisv_id: {ISV}\nportal_url: https://my.slascone.com\n{extra}",
+        sandbox.base_url()
+    );
+    std::fs::write(dir.path().join("slascone.yaml"), project).unwrap();
+    write_files(dir.path(), files);
+    dir
+}
+
+/// Writes `files` (relative paths and their text) below `dir`.
+pub fn write_files(dir: &Path, files: &[(&str, &str)]) {
+    for (name, text) in files {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+}
+
+/// Runs the binary with `args` and the manifest directory `dir` as its last argument.
+pub async fn cli(args: &[&str], dir: &Path) -> Output {
+    let mut all: Vec<&str> = args.to_vec();
+    let dir_text = dir.to_str().unwrap();
+    all.push(dir_text);
+    run(&all, None).await
 }
