@@ -654,6 +654,58 @@ products:
     }
 
     #[test]
+    fn editions_carry_limitation_resets_and_constrained_variables() {
+        let text = GOOD
+            .replace(
+                "    variables: [Region]\n",
+                "    variables: [Region]\n    constrained_variables: { Modules: [Core, Analytics] }\n",
+            )
+            .replace(
+                "limitations: { Users: 25, Projects: 100 }",
+                "limitations: { Users: 25, Projects: { limit: 100, consumption_reset: { mode: 2, period_days: 30 } } }\n        constrained_variables: { Modules: [Core] }",
+            );
+        let catalog = Catalog::from_yaml_str(&text, "c.yaml").unwrap();
+        let product = &catalog.products[0];
+        assert_eq!(product.constrained_variables[0].name, "Modules");
+        let pro = &product.templates[0];
+        let projects = pro
+            .limitations
+            .iter()
+            .flatten()
+            .find(|l| l.limitation_name.as_deref() == Some("Projects"))
+            .unwrap();
+        assert_eq!(
+            (
+                projects.limit,
+                projects.consumption_reset_mode,
+                projects.consumption_reset_period_days
+            ),
+            (Some(100), 2, Some(30))
+        );
+        let modules = &pro.constrained_variables.as_ref().unwrap()[0];
+        assert_eq!(modules.values.as_deref(), Some(&["Core".to_owned()][..]));
+
+        let bad_value = text.replace("Modules: [Core] }", "Modules: [Reporting] }");
+        let err = format!(
+            "{:#}",
+            Catalog::from_yaml_str(&bad_value, "c.yaml").unwrap_err()
+        );
+        assert_eq!(
+            err,
+            "c.yaml:16:32: `Reporting` is not a value of constrained variable `Modules` (it allows: Core, Analytics)"
+        );
+        let bad_mode = text.replace("mode: 2", "mode: 9");
+        let err = format!(
+            "{:#}",
+            Catalog::from_yaml_str(&bad_mode, "c.yaml").unwrap_err()
+        );
+        assert_eq!(
+            err,
+            "c.yaml:15:22: limitation `Projects`: consumption_reset mode must be 0 to 5 (ConsumptionResetPeriod), not 9"
+        );
+    }
+
+    #[test]
     fn undeclared_feature_is_an_error_with_a_position() {
         let text = GOOD.replace("Reporting: false", "Printing: false");
         let err = Catalog::from_yaml_str(&text, "c.yaml").unwrap_err();

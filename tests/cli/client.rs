@@ -411,6 +411,121 @@ async fn paging_reads_every_license_with_either_page_base() {
     }
 }
 
+/// A 1-based server whose page 0 is empty or refused is listed in full from page 1, and the
+/// client starts its next listing there.
+#[tokio::test]
+async fn a_one_based_server_whose_page_zero_is_empty_or_refused_is_listed_in_full() {
+    use slascone_sync::sandbox::PageZero;
+    for page_zero in [PageZero::Empty, PageZero::BadRequest, PageZero::NotFound] {
+        let mut config = support::config();
+        config.page_base = 1;
+        config.page_zero = page_zero;
+        let sandbox = support::start(config).await;
+        let (argus, ids) = seed_licenses(&support::client(&sandbox), 7).await;
+        let client = paging_client(&sandbox, 3, 4);
+        support::clear_requests(&sandbox).await;
+        for round in 0..2 {
+            let mut listed: Vec<Uuid> = client
+                .list_licenses(argus.product.id)
+                .await
+                .unwrap_or_else(|err| panic!("{page_zero:?}: {err}"))
+                .into_iter()
+                .map(|l| l.id)
+                .collect();
+            listed.sort();
+            assert_eq!(listed, ids, "{page_zero:?}");
+            let log = support::requests(&sandbox).await;
+            let pages: Vec<u16> = log
+                .iter()
+                .filter(|r| r.path.ends_with("/licenses/filtered/detailed"))
+                .map(|r| r.status)
+                .collect();
+            let expected: &[u16] = match (round, page_zero) {
+                (0, PageZero::Empty) => &[200, 200, 200, 200],
+                (0, PageZero::BadRequest) => &[400, 200, 200, 200],
+                (0, _) => &[404, 200, 200, 200],
+                // Learnt: the second listing starts at page 1.
+                _ => &[200, 200, 200],
+            };
+            assert_eq!(pages, expected, "{page_zero:?}, listing {round}: {log:?}");
+            support::clear_requests(&sandbox).await;
+        }
+        sandbox.shutdown().await;
+    }
+}
+
+/// A server that caps the page size: the client follows the pages it gets.
+#[tokio::test]
+async fn a_capped_page_size_is_followed() {
+    let mut config = support::config();
+    config.max_page_size = 2;
+    let sandbox = support::start(config).await;
+    let (argus, ids) = seed_licenses(&support::client(&sandbox), 7).await;
+    let client = paging_client(&sandbox, 500, 4);
+    support::clear_requests(&sandbox).await;
+    let listed = client.list_licenses(argus.product.id).await.unwrap();
+    let mut listed: Vec<Uuid> = listed.into_iter().map(|l| l.id).collect();
+    listed.sort();
+    assert_eq!(listed, ids);
+    let log = support::requests(&sandbox).await;
+    // The count and four pages of at most two.
+    assert_eq!(log.len(), 1 + 4, "{log:?}");
+    sandbox.shutdown().await;
+}
+
+/// SLASCONE's clients document 204 for empty customer listings and for customer writes.
+#[tokio::test]
+async fn answers_without_a_body_are_empty_listings_and_applied_writes() {
+    use slascone_sync::sandbox::EmptyAnswer;
+    let mut config = support::config();
+    config.empty_listing = EmptyAnswer::NoContent;
+    config.write_answer = EmptyAnswer::NoContent;
+    let sandbox = support::start(config).await;
+    let client = support::client(&sandbox);
+    assert!(client.list_customers().await.unwrap().is_empty());
+    let argus = argus(&client).await;
+    assert!(
+        client
+            .list_licenses(argus.product.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let created = client
+        .create_customer_by_number(&add_customer("K001"))
+        .await
+        .unwrap();
+    assert_eq!(created, None, "applied, answered without a body");
+    let stored = client
+        .get_customer_by_number("K001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.company_name.as_deref(), Some("Company K001"));
+    let license = new_license(&argus, stored.id, "SUB-1");
+    assert_eq!(client.create_license(&license).await.unwrap(), None);
+    assert_eq!(
+        client.list_licenses(argus.product.id).await.unwrap().len(),
+        1
+    );
+    let log = support::requests(&sandbox).await;
+    let empty: Vec<&str> = log
+        .iter()
+        .filter(|r| r.status == 204)
+        .map(|r| r.path.as_str())
+        .collect();
+    assert_eq!(
+        empty,
+        [
+            support::api("/customers"),
+            support::api("/licenses/filtered"),
+            support::api("/data_exchange/customers"),
+            support::api("/licenses"),
+        ]
+    );
+    sandbox.shutdown().await;
+}
+
 #[tokio::test]
 async fn pages_after_the_first_are_read_together_within_the_in_flight_limit() {
     for max_in_flight in [1, 3] {

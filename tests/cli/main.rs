@@ -7,6 +7,7 @@ mod completions;
 mod crash;
 mod e2e;
 mod export;
+mod fidelity;
 mod hostile;
 mod import_csv;
 mod manifest;
