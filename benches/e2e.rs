@@ -12,6 +12,9 @@
 //! read), and a blind upsert through the library's client (one PATCH per object, what a
 //! hand-written ERP sync does). Requests are counted from the sandbox's request log.
 
+// Test and benchmark reports go to the terminal.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 mod common;
 
 use std::ffi::OsString;

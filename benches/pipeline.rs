@@ -2,6 +2,9 @@
 //! resolving names against the catalog, and the pure diff, at 10,000 and 100,000 customers (twice
 //! as many licenses), to show how each scales. `cargo bench --bench pipeline`.
 
+// Test and benchmark reports go to the terminal.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 mod common;
 
 use std::collections::{BTreeSet, HashMap};

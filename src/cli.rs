@@ -3,11 +3,12 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use uuid::Uuid;
 
+pub use crate::manifest::SchemaKind;
 pub use crate::render::Format;
-pub use crate::sandbox::{EmptyAnswer, PageZero};
+pub use crate::sandbox::{EmptyAnswer, PageZero, PatchSemantics};
 
 /// Keep SLASCONE customers and licenses in git: plan and apply YAML manifests.
 #[derive(Debug, Parser)]
@@ -224,31 +225,11 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
-pub enum SchemaKind {
-    /// Manifest files (customers and their licenses).
-    #[default]
-    Manifest,
-    /// The project file, slascone.yaml.
-    Project,
-    /// The plan JSON of `plan --format json` and `plan --out`.
-    Plan,
-}
-
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
     /// Which schema to print.
     #[arg(long, value_enum, default_value_t = SchemaKind::Manifest)]
     pub kind: SchemaKind,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
-pub enum PatchSemantics {
-    /// Fields left out of a PATCH body keep their value.
-    #[default]
-    Merge,
-    /// Fields left out of a PATCH body are cleared.
-    Replace,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -13,7 +13,7 @@ use anyhow::{Context, bail};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::cli::SchemaKind;
+use crate::manifest::SchemaKind;
 use crate::manifest::raw;
 
 /// Where the generated directory keeps the JSON Schemas its `$schema` lines point to. Written by

@@ -11,8 +11,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::cli::ImportCsvArgs;
-use crate::exit::Outcome;
 use crate::generate::{self, CUSTOMERS_DIR, CustomerOut, ExpiresOut, LicenseOut, ProjectOut};
 use crate::manifest::{DEFAULT_API_URL, DEFAULT_PORTAL_URL, PROJECT_FILE, Problem, Problems};
 use crate::model::Origin;
@@ -70,35 +68,6 @@ pub fn parse_delimiter(text: &str) -> Result<u8, String> {
             "the delimiter is one character such as `,`, `;` or `tab`, not `{text}`"
         )),
     }
-}
-
-pub fn run(args: &ImportCsvArgs) -> anyhow::Result<Outcome> {
-    generate::check_out_dir(&args.out, args.force)?;
-    let customers = match convert(&args.customers, args.licenses.as_deref(), args.delimiter) {
-        Ok(customers) => customers,
-        Err(problems) => {
-            crate::cmd::print_problems(&problems);
-            eprintln!("Nothing was written.");
-            return Ok(Outcome::Error);
-        }
-    };
-    let files = files(&customers)?;
-    generate::write_tree(&args.out, &files, args.force)?;
-    let licenses: usize = customers.iter().map(|c| c.licenses.len()).sum();
-    eprintln!(
-        "Wrote {} customer{} and {} license{} to {}.",
-        customers.len(),
-        if customers.len() == 1 { "" } else { "s" },
-        licenses,
-        if licenses == 1 { "" } else { "s" },
-        args.out.display()
-    );
-    eprintln!(
-        "Next: set isv_id in {}, then run `slascone-sync plan {}`.",
-        args.out.join(PROJECT_FILE).display(),
-        args.out.display()
-    );
-    Ok(Outcome::Success)
 }
 
 /// The files of the manifest directory: the project file with placeholders, the schemas, and one

@@ -21,6 +21,7 @@ pub mod cmd;
 pub mod dates;
 pub mod exit;
 pub mod export;
+pub mod fs;
 pub mod generate;
 pub mod import_csv;
 pub mod manifest;

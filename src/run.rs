@@ -1,10 +1,12 @@
-//! Sequences the stages of each command; the one place that maps outcomes to exit codes.
+//! Dispatches each command to `cmd::<name>::run`, and maps outcomes and errors to the exit code.
+
+// The one place, with run.rs and main.rs, that prints.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::process::ExitCode;
 
-use clap::CommandFactory;
-
-use crate::cli::{Cli, Command, CompletionsArgs};
+use crate::cli::{Cli, Command};
+use crate::cmd;
 use crate::exit::Outcome;
 
 /// Runs a parsed command line and returns the process exit code. Errors are printed to stderr
@@ -32,22 +34,13 @@ pub fn main(cli: Cli) -> ExitCode {
 /// Runs one command.
 pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
-        Command::Validate(args) => crate::manifest::command::validate(&cli.global, &args),
-        Command::Plan(args) => crate::cmd::plan::run(&cli.global, &args).await,
-        Command::Apply(args) => crate::cmd::apply::run(&cli.global, &args).await,
-        Command::Schema(args) => crate::manifest::command::schema(&args),
-        Command::Sandbox(args) => crate::sandbox::run_cli(args).await,
-        Command::Export(args) => crate::cmd::export::run(&cli.global, &args).await,
-        Command::ImportCsv(args) => crate::import_csv::run(&args),
-        Command::Completions(args) => completions(&args),
+        Command::Validate(args) => cmd::validate::run(&cli.global, &args),
+        Command::Plan(args) => cmd::plan::run(&cli.global, &args).await,
+        Command::Apply(args) => cmd::apply::run(&cli.global, &args).await,
+        Command::Export(args) => cmd::export::run(&cli.global, &args).await,
+        Command::ImportCsv(args) => cmd::import_csv::run(&args),
+        Command::Sandbox(args) => cmd::sandbox::run(args).await,
+        Command::Schema(args) => cmd::schema::run(&args),
+        Command::Completions(args) => cmd::completions::run(&args),
     }
-}
-
-/// Prints the completion script, generated from the same clap definition that parses the
-/// command line, so it never lists a flag the binary lacks.
-fn completions(args: &CompletionsArgs) -> anyhow::Result<Outcome> {
-    let mut command = Cli::command();
-    let mut stdout = std::io::stdout().lock();
-    clap_complete::generate(args.shell, &mut command, "slascone-sync", &mut stdout);
-    Ok(Outcome::Success)
 }

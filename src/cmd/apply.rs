@@ -20,9 +20,8 @@ use crate::remote::{ApiError, Client};
 use crate::render::{self, Format, Style};
 use crate::state::{self, Scope};
 
-use super::{
-    Keep, Session, customer_keys, load_manifests, make_plan, print_problems, progress, use_color,
-};
+use super::pipeline::{Keep, customer_keys, make_plan};
+use super::{Session, load_manifests, print_problems, progress, use_color};
 
 pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
     let Some(manifests) = load_manifests(&args.dir, global) else {

@@ -162,5 +162,5 @@ async fn read_chosen(session: &Session, args: &ExportArgs) -> anyhow::Result<sta
             names(all.iter().collect())
         );
     }
-    super::read_remote(session, &products, &args.read).await
+    super::pipeline::read_remote(session, &products, &args.read).await
 }

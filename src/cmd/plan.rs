@@ -2,13 +2,14 @@
 
 use std::io::Write;
 
+use anyhow::Context;
+
 use crate::cli::{GlobalArgs, PlanArgs};
 use crate::exit::Outcome;
 use crate::render::{self, Format, Style};
 
-use super::{
-    Keep, Session, load_manifests, make_plan, print_problems, use_color, write_atomically,
-};
+use super::pipeline::{Keep, make_plan};
+use super::{Session, load_manifests, print_problems, use_color};
 
 pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome> {
     let Some(manifests) = load_manifests(&args.dir, global) else {
@@ -31,7 +32,8 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome
     if let Some(path) = &args.out {
         let mut bytes = Vec::new();
         render::render(plan, Format::Json, &mut bytes, Style { color: false })?;
-        write_atomically(path, &bytes)?;
+        crate::fs::write_atomically(path, &bytes)
+            .with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("Saved the plan to {}.", path.display());
     }
     let style = Style {

@@ -4,7 +4,6 @@
 //! of every value, or every problem found in every file. Nothing here talks to SLASCONE: names of
 //! products, editions and the like are resolved later, against the live catalog.
 
-pub mod command;
 mod load;
 mod node;
 mod problem;
@@ -20,6 +19,7 @@ use crate::model::Origin;
 pub use load::{MAX_FILE_BYTES, PROJECT_FILE};
 pub use node::{MAX_ALIAS_EXPANSION, MAX_DEPTH, MAX_NODES};
 pub use problem::{Problem, Problems};
+pub use raw::{SchemaKind, schema};
 pub use validate::{CUSTOMER_PATHS, LICENSE_PATH_MAPS, LICENSE_PATHS};
 
 /// Reads and validates `slascone.yaml` (with the `env` profile applied) and every manifest file

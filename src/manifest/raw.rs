@@ -12,7 +12,18 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::validate::{CUSTOMER_PATHS, LICENSE_PATH_MAPS, LICENSE_PATHS};
-use crate::cli::SchemaKind;
+
+/// Which file a JSON Schema describes (`slascone-sync schema --kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum SchemaKind {
+    /// Manifest files (customers and their licenses).
+    #[default]
+    Manifest,
+    /// The project file, slascone.yaml.
+    Project,
+    /// The plan JSON of `plan --format json` and `plan --out`.
+    Plan,
+}
 
 /// The JSON Schema of one kind of file, as printed by `slascone-sync schema`.
 pub fn schema(kind: SchemaKind) -> serde_json::Value {

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 
 use super::node::{self, Value};
 use super::{Expires, load, raw, validate};
-use crate::cli::SchemaKind;
+use crate::manifest::SchemaKind;
 
 fn check(text: &str) -> (Vec<super::Customer>, Vec<String>) {
     let (customers, problems) = load::check_text(Path::new("m.yaml"), text);

@@ -86,6 +86,16 @@ impl Default for RetryPolicy {
     }
 }
 
+/// Where a client reports each request it sends; it never prints.
+#[derive(Clone)]
+pub struct RequestLog(pub Arc<dyn Fn(&str) + Send + Sync>);
+
+impl fmt::Debug for RequestLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RequestLog")
+    }
+}
+
 /// Everything needed to talk to one SLASCONE tenant.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -105,8 +115,8 @@ pub struct ClientConfig {
     /// The most requests of this client (and its clones) in flight at once, whichever task
     /// sends them: pages of a listing are fetched concurrently within it.
     pub max_in_flight: usize,
-    /// Log every request (method, path, status, time) to stderr.
-    pub verbose: bool,
+    /// Called with one line per request (method, path, status, time), when set: `--verbose`.
+    pub log: Option<RequestLog>,
     /// The largest answer accepted, in bytes.
     pub max_body_bytes: usize,
 }
@@ -123,7 +133,7 @@ impl ClientConfig {
             retry: RetryPolicy::default(),
             page_size: 500,
             max_in_flight: 8,
-            verbose: false,
+            log: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         }
     }
@@ -734,12 +744,12 @@ impl Client {
             Ok(response) => response,
             Err(err) => {
                 let failure = self.transport_failure(&method_name, path, &err, repeat, timeout);
-                if config.verbose {
-                    eprintln!(
+                if let Some(log) = &config.log {
+                    (log.0)(&format!(
                         "{method_name} {path} -> {} ({:.0?})",
                         failure.error,
                         started.elapsed()
-                    );
+                    ));
                 }
                 return Err(failure);
             }
@@ -747,12 +757,12 @@ impl Client {
         let status = response.status();
         let retry_after = parse_retry_after(response.headers().get("retry-after"));
         let bytes = read_body(response, config.max_body_bytes).await;
-        if config.verbose {
-            eprintln!(
+        if let Some(log) = &config.log {
+            (log.0)(&format!(
                 "{method_name} {path} -> {} ({:.0?})",
                 status.as_u16(),
                 started.elapsed()
-            );
+            ));
         }
         let bytes = match bytes {
             Ok(bytes) => bytes,

@@ -7,6 +7,6 @@ pub mod wire;
 
 pub use client::{
     AdminKey, Client, ClientConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES,
-    DEFAULT_REQUEST_TIMEOUT, DEFAULT_TOTAL_TIMEOUT, RetryPolicy,
+    DEFAULT_REQUEST_TIMEOUT, DEFAULT_TOTAL_TIMEOUT, RequestLog, RetryPolicy,
 };
 pub use error::ApiError;

@@ -21,8 +21,7 @@ use super::catalog::Product;
 use super::countries;
 use super::server::App;
 use super::store::{LicenseQuery, Store};
-use super::{EmptyAnswer, PageZero};
-use crate::cli::PatchSemantics;
+use super::{EmptyAnswer, PageZero, PatchSemantics};
 use crate::remote::wire::{
     CustomerDto, CustomerTypeDto, DataExchangeAddCustomerDto, DataExchangeUpdateCustomerDto,
     ErrorResultObjects, LicenseConstrainedVariableDto, LicenseDto, LicenseFeatureDto,
@@ -230,7 +229,7 @@ async fn persist(app: &Arc<App>, version: u64) -> Result<(), ApiError> {
     match saving.await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(err)) => {
-            eprintln!("sandbox: {err:#}");
+            (app.events)(&format!("{err:#}"));
             Err(ApiError::Internal(
                 "the sandbox could not persist its state".to_owned(),
             ))

@@ -24,7 +24,6 @@ mod server;
 mod store;
 
 use std::fmt;
-use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicUsize;
@@ -39,9 +38,6 @@ use uuid::Uuid;
 
 pub use api::MAX_PAGE_SIZE;
 pub use catalog::Catalog;
-
-use crate::cli::{PatchSemantics, SandboxArgs};
-use crate::exit::Outcome;
 
 /// How a sandbox behaves. [`SandboxConfig::new`] gives a well-behaved one: no faults, merge-style
 /// PATCH, license pages numbered from 0, state in memory only.
@@ -73,7 +69,24 @@ pub struct SandboxConfig {
     /// How a successful write (POST/PATCH of customers, data_exchange customers, licenses) is
     /// answered: with the object, or with 204 and no body.
     pub write_answer: EmptyAnswer,
+    /// Where events outside any one request are reported; by default nowhere.
+    pub events: EventSink,
 }
+
+/// What `PATCH /customers` and `PATCH /licenses` do with fields a body leaves out: SLASCONE does
+/// not document it, so the sandbox does either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum PatchSemantics {
+    /// Fields left out of a PATCH body keep their value.
+    #[default]
+    Merge,
+    /// Fields left out of a PATCH body are cleared.
+    Replace,
+}
+
+/// Where the sandbox reports what goes wrong outside any one request (a failed accept, a state
+/// file it cannot write); whoever runs it decides where that goes.
+pub type EventSink = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// What page 0 of a listing answers on a server whose pages count from 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -121,6 +134,7 @@ impl SandboxConfig {
             max_page_size: MAX_PAGE_SIZE,
             empty_listing: EmptyAnswer::Ok,
             write_answer: EmptyAnswer::Ok,
+            events: Arc::new(|_| {}),
         }
     }
 }
@@ -216,6 +230,7 @@ pub async fn start(config: SandboxConfig, listen: SocketAddr) -> anyhow::Result<
         max_page_size: config.max_page_size,
         empty_listing: config.empty_listing,
         write_answer: config.write_answer,
+        events: config.events,
         latency: config.latency,
         fail_rate: config.fail_rate,
         rate_limit: config.rate_limit,
@@ -225,80 +240,14 @@ pub async fn start(config: SandboxConfig, listen: SocketAddr) -> anyhow::Result<
         in_flight: AtomicUsize::new(0),
     });
     let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(server::serve(listener, server::router(app), stopped));
+    let events = app.events.clone();
+    let task = tokio::spawn(server::serve(
+        listener,
+        server::router(app),
+        events,
+        stopped,
+    ));
     Ok(SandboxHandle { addr, stop, task })
-}
-
-/// The signals that stop `slascone-sync sandbox`: Ctrl-C, and SIGTERM on Unix. They are
-/// registered before the sandbox announces itself, so a signal sent right after the `listening on`
-/// line stops it cleanly instead of killing the process.
-struct StopSignals {
-    #[cfg(unix)]
-    interrupt: tokio::signal::unix::Signal,
-    #[cfg(unix)]
-    terminate: tokio::signal::unix::Signal,
-}
-
-impl StopSignals {
-    fn register() -> anyhow::Result<StopSignals> {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            Ok(StopSignals {
-                interrupt: signal(SignalKind::interrupt()).context("cannot listen for Ctrl-C")?,
-                terminate: signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?,
-            })
-        }
-        #[cfg(not(unix))]
-        Ok(StopSignals {})
-    }
-
-    async fn recv(self) -> anyhow::Result<()> {
-        #[cfg(unix)]
-        {
-            let StopSignals {
-                mut interrupt,
-                mut terminate,
-            } = self;
-            tokio::select! {
-                _ = interrupt.recv() => {}
-                _ = terminate.recv() => {}
-            }
-        }
-        #[cfg(not(unix))]
-        tokio::signal::ctrl_c()
-            .await
-            .context("cannot listen for Ctrl-C")?;
-        Ok(())
-    }
-}
-
-/// `slascone-sync sandbox`: serves until interrupted.
-pub async fn run_cli(args: SandboxArgs) -> anyhow::Result<Outcome> {
-    let catalog = Catalog::load(&args.catalog)?;
-    let mut config = SandboxConfig::new(args.isv_id, args.admin_key, catalog);
-    config.state_file = args.state;
-    config.latency = Duration::from_millis(args.latency_ms);
-    config.fail_rate = args.fail_rate;
-    config.rate_limit = args.rate_limit;
-    config.drop_after_commit = args.drop_after_commit;
-    config.patch_semantics = args.patch_semantics;
-    config.page_base = args.page_base;
-    config.page_zero = args.page_zero;
-    config.max_page_size = usize::try_from(args.max_page_size).unwrap_or(usize::MAX);
-    config.empty_listing = args.empty_listing;
-    config.write_answer = args.write_answer;
-    let signals = StopSignals::register()?;
-    let handle = start(config, args.listen).await?;
-    {
-        let mut stdout = std::io::stdout().lock();
-        writeln!(stdout, "listening on http://{}", handle.addr())?;
-        stdout.flush()?;
-    }
-    let stopped = signals.recv().await;
-    handle.shutdown().await;
-    stopped?;
-    Ok(Outcome::Success)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -26,7 +27,7 @@ use uuid::Uuid;
 use super::api::{self, problem};
 use super::catalog::Catalog;
 use super::store::Store;
-use crate::cli::PatchSemantics;
+use super::{EventSink, PatchSemantics};
 
 /// Everything the handlers share.
 pub(crate) struct App {
@@ -38,6 +39,7 @@ pub(crate) struct App {
     /// The store version the state file holds; its lock is held while a save runs.
     pub(crate) saved_version: tokio::sync::Mutex<u64>,
     pub(crate) patch_semantics: PatchSemantics,
+    pub(crate) events: EventSink,
     pub(crate) page_base: u8,
     pub(crate) page_zero: super::PageZero,
     pub(crate) max_page_size: usize,
@@ -299,13 +301,22 @@ pub(crate) async fn save_state(app: Arc<App>, version: u64) -> anyhow::Result<()
         let store = app.store.lock().await;
         (store.to_json()?, store.version())
     };
-    tokio::task::spawn_blocking(move || super::store::write_atomically(&path, &bytes)).await??;
+    tokio::task::spawn_blocking(move || {
+        crate::fs::write_atomically(&path, &bytes)
+            .with_context(|| format!("cannot write the state file {}", path.display()))
+    })
+    .await??;
     *saved = current;
     Ok(())
 }
 
 /// Accepts connections until `stop` changes; open connections are closed then.
-pub(crate) async fn serve(listener: TcpListener, router: Router, mut stop: watch::Receiver<bool>) {
+pub(crate) async fn serve(
+    listener: TcpListener,
+    router: Router,
+    events: EventSink,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
@@ -315,7 +326,7 @@ pub(crate) async fn serve(listener: TcpListener, router: Router, mut stop: watch
                 }
                 Err(err) => {
                     // Typically out of file descriptors: back off instead of spinning.
-                    eprintln!("sandbox: accept failed: {err}");
+                    events(&format!("accept failed: {err}"));
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             },

@@ -2,7 +2,6 @@
 //! keep every request proportional to its answer, and the atomic state file.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
@@ -60,32 +59,6 @@ pub(crate) struct LicensePage<'a> {
     pub(crate) rows: Vec<&'a LicenseDto>,
     pub(crate) total: usize,
     pub(crate) customer_count: usize,
-}
-
-/// Writes `bytes` to `path` atomically: a temporary file in the same directory, flushed and
-/// synced, then renamed over the old one, so a killed process leaves either file whole.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "state".to_owned());
-    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.flush()?;
-        file.sync_all()?;
-        drop(file);
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("cannot write the state file {}", path.display()))
 }
 
 fn number_key(number: Option<&str>) -> Option<&str> {
@@ -408,7 +381,7 @@ mod tests {
             ..CustomerDto::default()
         });
         store.insert_license(license(Uuid::new_v4(), Uuid::new_v4(), "X"));
-        write_atomically(&path, &store.to_json().unwrap()).unwrap();
+        crate::fs::write_atomically(&path, &store.to_json().unwrap()).unwrap();
         let loaded = Store::load(&path).unwrap();
         assert_eq!(loaded.customers(), store.customers());
         assert_eq!(loaded.customer_by_number("K1"), Some(0));

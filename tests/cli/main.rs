@@ -1,6 +1,9 @@
 //! The integration test binary: everything here runs the real thing (the built binary, the
 //! sandbox over HTTP on loopback, the manifest loader on files).
 
+// Test and benchmark reports go to the terminal.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 mod ci_examples;
 mod client;
 mod completions;

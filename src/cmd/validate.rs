@@ -1,17 +1,18 @@
-//! The `validate` and `schema` commands.
+//! `slascone-sync validate`: every problem of every manifest file, offline.
 
-use crate::cli::{GlobalArgs, SchemaArgs, ValidateArgs};
+use crate::cli::{GlobalArgs, ValidateArgs};
 use crate::exit::Outcome;
+use crate::manifest;
 
-/// Validates a manifest directory offline. Prints one summary line on success, and otherwise
-/// exactly the problem list (to stderr) and ends with exit code 1.
-pub fn validate(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outcome> {
-    match super::load(&args.dir, global.env.as_deref()) {
+/// Prints one summary line on success, and otherwise exactly the problem list (to stderr) and
+/// ends with exit code 1.
+pub fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outcome> {
+    match manifest::load(&args.dir, global.env.as_deref()) {
         Ok(manifests) => {
             // Offline, but with the key at hand (CI exports it) a key pasted into a file is
             // caught before it reaches a plan.
             if let Ok(key) = std::env::var(&manifests.project.admin_key_env) {
-                let written = super::key_written_in_files(&manifests.project, key.trim());
+                let written = manifest::key_written_in_files(&manifests.project, key.trim());
                 if !written.0.is_empty() {
                     eprintln!("{written}");
                     return Ok(Outcome::Error);
@@ -26,18 +27,11 @@ pub fn validate(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outc
             Ok(Outcome::Success)
         }
         Err(mut problems) => {
-            if let Some(key) = super::admin_key_from_env(&args.dir, global.env.as_deref()) {
+            if let Some(key) = manifest::admin_key_from_env(&args.dir, global.env.as_deref()) {
                 problems.redact(&key);
             }
             eprintln!("{problems}");
             Ok(Outcome::Error)
         }
     }
-}
-
-/// Prints the JSON Schema of the manifest or project files.
-pub fn schema(args: &SchemaArgs) -> anyhow::Result<Outcome> {
-    let schema = super::raw::schema(args.kind);
-    println!("{}", serde_json::to_string_pretty(&schema)?);
-    Ok(Outcome::Success)
 }

@@ -1,0 +1,227 @@
+//! read → resolve → diff: what `plan`, `apply` and `export` share.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Instant;
+
+use uuid::Uuid;
+
+use crate::cli::ReadArgs;
+use crate::manifest::{self, Manifests, Problems};
+use crate::model::{CurrentState, DesiredState, Kind};
+use crate::plan::{Action, DiffContext, Plan};
+use crate::resolve;
+use crate::state::{self, Remote};
+
+use super::progress;
+use super::session::Session;
+
+/// Everything plan computed, kept for apply.
+pub struct Planned {
+    /// Without its customers and licenses unless they were asked to be kept.
+    pub remote: Remote,
+    pub desired: DesiredState,
+    /// Returned rather than freed here, so a caller about to exit can skip freeing it.
+    #[expect(
+        dead_code,
+        reason = "held so that its memory is freed by the caller, or never"
+    )]
+    pub current: CurrentState,
+    pub plan: Plan,
+}
+
+/// Whether [`make_plan`] keeps the wire objects it read (apply writes them back whole).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    WireObjects,
+    Nothing,
+}
+
+/// Reads SLASCONE, resolves the manifests' names and diffs. `Err(problems)` for names that do
+/// not resolve or creates SLASCONE would refuse.
+///
+/// Names are resolved while the licenses are read, since resolving needs only the catalog. The
+/// manifests are taken because resolving frees them: on a large repository the manifests, the
+/// wire objects and the two states would not all fit in memory at once.
+pub async fn make_plan(
+    session: &Session,
+    mut manifests: Manifests,
+    read: &ReadArgs,
+    keep: Keep,
+) -> anyhow::Result<Result<Planned, Problems>> {
+    let products = resolve::products_used(&manifests);
+    let parallelism = usize::from(read.parallelism);
+    let reading = Reading::start(session, &products);
+    let (mut catalog, mut wire_customers) = state::fetch_catalog(
+        &session.client,
+        &products,
+        parallelism,
+        state::Scope::Everything,
+    )
+    .await?;
+    catalog.zone = manifests.project.timezone.clone();
+    let customers = std::mem::take(&mut manifests.customers);
+    let resolving = {
+        let catalog = catalog.clone();
+        tokio::task::spawn_blocking(move || resolve::resolve_customers(customers, &catalog))
+    };
+    let client = &session.client;
+    let started;
+    let (current, wire_licenses) = match keep {
+        Keep::WireObjects => {
+            let wire_licenses =
+                state::fetch_licenses(client, &catalog, &products, parallelism).await?;
+            reading.done(wire_customers.len(), wire_licenses.len());
+            started = Instant::now();
+            let current = state::current_state_of(&catalog, &wire_customers, &wire_licenses);
+            (current, wire_licenses)
+        }
+        Keep::Nothing => {
+            let licenses =
+                state::fetch_current_licenses(client, &catalog, &products, parallelism).await?;
+            reading.done(wire_customers.len(), licenses.len());
+            started = Instant::now();
+            let customers = std::mem::take(&mut wire_customers)
+                .iter()
+                .map(|customer| state::current_customer(&catalog, customer))
+                .collect();
+            let current = CurrentState {
+                customers,
+                licenses,
+            };
+            (current, Vec::new())
+        }
+    };
+    let desired = match resolving.await {
+        Ok(Ok(desired)) => desired,
+        Ok(Err(problems)) => return Ok(Err(problems)),
+        Err(err) => std::panic::resume_unwind(err.into_panic()),
+    };
+    let remote = Remote {
+        catalog,
+        customers: wire_customers,
+        licenses: wire_licenses,
+    };
+    let (ignore_customer, ignore_license) = resolve::project_ignores(&manifests);
+    let context = DiffContext {
+        target: session.target.clone(),
+        portal_url: manifests.project.portal_url.clone(),
+        ignore_customer,
+        ignore_license,
+    };
+    let plan = crate::plan::diff(&desired, &current, &context);
+    progress(&format!(
+        "Compared them with the manifests ({:.1?}).",
+        started.elapsed()
+    ));
+    let problems = create_problems(&plan);
+    if !problems.0.is_empty() {
+        return Ok(Err(problems));
+    }
+    Ok(Ok(Planned {
+        remote,
+        desired,
+        current,
+        plan,
+    }))
+}
+
+/// The progress lines around a read of SLASCONE.
+struct Reading<'s> {
+    session: &'s Session,
+    started: Instant,
+    before: u64,
+}
+
+impl<'s> Reading<'s> {
+    fn start(session: &'s Session, products: &BTreeSet<String>) -> Self {
+        progress(&format!(
+            "Reading SLASCONE ({}, {} product{})...",
+            session.target.api_url,
+            products.len(),
+            if products.len() == 1 { "" } else { "s" }
+        ));
+        Reading {
+            session,
+            started: Instant::now(),
+            before: session.client.request_count(),
+        }
+    }
+
+    fn done(self, customers: usize, licenses: usize) {
+        progress(&format!(
+            "Read {customers} customers and {licenses} licenses in {} requests ({:.1?}).",
+            self.session.client.request_count() - self.before,
+            self.started.elapsed()
+        ));
+    }
+}
+
+/// Reads everything a plan compares against (the catalog, all customers, the licenses of
+/// `products`), with progress lines on stderr.
+pub async fn read_remote(
+    session: &Session,
+    products: &BTreeSet<String>,
+    read: &ReadArgs,
+) -> anyhow::Result<Remote> {
+    let reading = Reading::start(session, products);
+    let remote = state::fetch(
+        &session.client,
+        products,
+        usize::from(read.parallelism),
+        state::Scope::Everything,
+    )
+    .await?;
+    reading.done(remote.customers.len(), remote.licenses.len());
+    Ok(remote)
+}
+
+/// Creates SLASCONE is known to refuse, found before anything is sent: a customer created by
+/// customer_number needs company_name, customer_type and country; one created by id needs a
+/// company_name.
+fn create_problems(plan: &Plan) -> Problems {
+    let mut problems = Vec::new();
+    for change in &plan.changes {
+        if change.kind != Kind::Customer || change.action != Action::Create {
+            continue;
+        }
+        let has = |path: &str| {
+            change
+                .fields
+                .iter()
+                .any(|f| f.path == path && f.after.as_str().is_some_and(|v| !v.is_empty()))
+        };
+        let required: &[&str] = if change.by_customer_number() {
+            &["company_name", "customer_type", "country"]
+        } else {
+            &["company_name"]
+        };
+        let missing: Vec<&str> = required.iter().copied().filter(|path| !has(path)).collect();
+        if missing.is_empty() {
+            continue;
+        }
+        let message = format!(
+            "customer {} does not exist in SLASCONE yet, and creating it needs {}",
+            change.key,
+            missing
+                .iter()
+                .map(|m| format!("`{m}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let problem = match &change.origin {
+            Some(origin) => manifest::Problem::at(origin.clone(), message),
+            None => manifest::Problem::general(message),
+        };
+        problems.push(problem.with_hint("add the missing fields to the customer in its manifest"));
+    }
+    Problems(problems)
+}
+
+/// Keys of the manifests' customers that carry an id, so apply can name their licenses' owner.
+pub fn customer_keys(desired: &DesiredState) -> HashMap<String, Uuid> {
+    desired
+        .customers
+        .iter()
+        .filter_map(|customer| customer.id.map(|id| (customer.key.clone(), id)))
+        .collect()
+}
