@@ -1,7 +1,5 @@
-//! The apply report: one entry per planned change (applied, failed with the reason, or skipped),
-//! rendered as text, JSON or markdown.
-
-use std::io::{self, Write};
+//! The apply report as data: one entry per planned change, what this run did with it.
+//! [`crate::render::apply_report`] shows it as text, JSON or markdown.
 
 use serde::Serialize;
 use uuid::Uuid;
@@ -9,7 +7,6 @@ use uuid::Uuid;
 use super::{Done, Failure};
 use crate::model::{Kind, Origin};
 use crate::plan::{Action, Change};
-use crate::render::Format;
 
 /// What happened to one change: what this run did, not what it intended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -145,94 +142,4 @@ impl ApplyReport {
     pub fn is_partial(&self) -> bool {
         self.summary.failed + self.summary.skipped > 0
     }
-
-    /// `Apply complete: 1 created, 2 updated, 0 failed.`, with the objects that already existed
-    /// and the skipped ones when there are any.
-    pub fn summary_line(&self) -> String {
-        let s = &self.summary;
-        let existed = if s.exists > 0 {
-            format!(" {} already existed,", s.exists)
-        } else {
-            String::new()
-        };
-        let skipped = if s.skipped > 0 {
-            format!(", {} skipped", s.skipped)
-        } else {
-            String::new()
-        };
-        format!(
-            "Apply complete: {} created, {} updated,{existed} {} failed{skipped}.",
-            s.created, s.updated, s.failed
-        )
-    }
-
-    pub fn render(&self, format: Format, out: &mut dyn Write) -> io::Result<()> {
-        match format {
-            Format::Text => self.render_text(out),
-            Format::Json => {
-                serde_json::to_writer_pretty(&mut *out, self).map_err(io::Error::other)?;
-                writeln!(out)
-            }
-            Format::Markdown => self.render_markdown(out),
-        }
-    }
-
-    fn render_text(&self, out: &mut dyn Write) -> io::Result<()> {
-        for entry in &self.results {
-            let verb = match entry.status {
-                Status::Created => "created",
-                Status::Updated => "updated",
-                Status::Exists => "exists ",
-                Status::Failed => "failed ",
-                Status::Skipped => "skipped",
-            };
-            write!(out, "{verb} {} {}", entry.kind, entry.key)?;
-            if entry.status == Status::Exists {
-                write!(out, ": already in SLASCONE as the manifest wants it")?;
-            }
-            if let Some(reason) = &entry.reason {
-                write!(out, ": {reason}")?;
-            }
-            if let Some(origin) = entry.origin.as_ref().filter(|_| !entry.status.is_done()) {
-                write!(out, " ({origin})")?;
-            }
-            writeln!(out)?;
-        }
-        writeln!(out, "{}", self.summary_line())
-    }
-
-    fn render_markdown(&self, out: &mut dyn Write) -> io::Result<()> {
-        writeln!(out, "### slascone-sync apply\n")?;
-        writeln!(out, "| | kind | key | result |")?;
-        writeln!(out, "|---|---|---|---|")?;
-        for entry in &self.results {
-            let (mark, result) = match entry.status {
-                Status::Created => ("✅", "created".to_string()),
-                Status::Updated => ("✅", "updated".to_string()),
-                Status::Exists => ("✅", "already existed".to_string()),
-                Status::Failed => (
-                    "❌",
-                    format!("failed: {}", entry.reason.as_deref().unwrap_or("")),
-                ),
-                Status::Skipped => (
-                    "⏭️",
-                    format!("skipped: {}", entry.reason.as_deref().unwrap_or("")),
-                ),
-            };
-            writeln!(
-                out,
-                "| {mark} | {} | `{}` | {} |",
-                entry.kind,
-                escape(&entry.key),
-                escape(&result)
-            )?;
-        }
-        writeln!(out, "\n{}", self.summary_line())
-    }
-}
-
-fn escape(text: &str) -> String {
-    text.replace('|', "\\|")
-        .replace('`', "'")
-        .replace('<', "&lt;")
 }

@@ -179,7 +179,7 @@ async fn run_in(
         session.client.request_count() - before
     ));
     let mut stdout = std::io::stdout().lock();
-    report.render(args.format, &mut stdout)?;
+    render::apply_report::render(&report, args.format, &mut stdout)?;
     stdout.flush()?;
     Ok(if report.is_partial() {
         Outcome::PartialFailure

@@ -1,12 +1,15 @@
-//! Renderings of a [`Plan`]: terraform-style text for terminals, the plan JSON (the contract
-//! `apply --plan` and scripts read), and markdown for pull-request comments.
+//! Renderings of a [`Plan`] (terraform-style text for terminals, the plan JSON that
+//! `apply --plan` and scripts read, and markdown for pull-request comments) and of the apply
+//! report.
 //!
 //! Every renderer writes into a caller-supplied writer and does nothing else: no terminal
 //! detection, no environment lookups. The caller decides on colour through [`Style`].
 
-pub mod json;
-pub mod markdown;
-pub mod text;
+pub mod apply_report;
+mod escape;
+pub mod plan_json;
+pub mod plan_markdown;
+pub mod plan_text;
 
 use std::io::{self, Write};
 
@@ -36,9 +39,9 @@ pub struct Style {
 /// Writes `plan` to `out` in `format`.
 pub fn render(plan: &Plan, format: Format, out: &mut impl Write, style: Style) -> io::Result<()> {
     match format {
-        Format::Text => text::render(plan, out, style),
-        Format::Json => json::render(plan, out),
-        Format::Markdown => markdown::render(plan, out),
+        Format::Text => plan_text::render(plan, out, style),
+        Format::Json => plan_json::render(plan, out),
+        Format::Markdown => plan_markdown::render(plan, out),
     }
 }
 

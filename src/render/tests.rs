@@ -203,7 +203,7 @@ fn long_markdown_is_folded_under_the_comment_limit() {
     for n in [150, 600, 5000] {
         let markdown = rendered(&huge_plan(n), Format::Markdown, Style::default());
         assert!(
-            markdown.chars().count() <= markdown::MAX_CHARS,
+            markdown.chars().count() <= plan_markdown::MAX_CHARS,
             "{n} changes"
         );
         assert!(
