@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use uuid::Uuid;
 
-pub use crate::manifest::SchemaKind;
 pub use crate::render::Format;
 pub use crate::sandbox::{EmptyAnswer, PageZero, PatchSemantics};
+pub use crate::schema::SchemaKind;
 
 /// Keep SLASCONE customers and licenses in git: plan and apply YAML manifests.
 #[derive(Debug, Parser)]

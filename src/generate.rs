@@ -13,8 +13,7 @@ use anyhow::{Context, bail};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::manifest::SchemaKind;
-use crate::manifest::raw;
+use crate::schema::SchemaKind;
 
 /// Where the generated directory keeps the JSON Schemas its `$schema` lines point to. Written by
 /// the binary itself, so editors validate against the schema of the version that wrote the files,
@@ -195,7 +194,7 @@ pub fn schema_files() -> anyhow::Result<Vec<(PathBuf, Vec<u8>)>> {
         (SchemaKind::Manifest, "manifest"),
         (SchemaKind::Project, "project"),
     ] {
-        let mut text = serde_json::to_string_pretty(&raw::schema(kind))?;
+        let mut text = serde_json::to_string_pretty(&crate::schema::schema(kind))?;
         text.push('\n');
         files.push((
             Path::new(SCHEMA_DIR).join(format!("{name}.schema.json")),

@@ -32,4 +32,5 @@ pub mod render;
 pub mod resolve;
 pub mod run;
 pub mod sandbox;
+pub mod schema;
 pub mod state;

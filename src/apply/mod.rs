@@ -27,7 +27,7 @@ use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use crate::model::Kind;
-use crate::plan::{Action, Change, FieldChange, Plan, Source};
+use crate::plan::{Action, Change, Endpoint, FieldChange, Identity, Plan, Source};
 use crate::remote::wire::{CustomerDto, LicenseDto};
 use crate::remote::{ApiError, Client};
 use crate::render::display_value;
@@ -81,7 +81,7 @@ pub async fn apply(client: &Client, input: ApplyInput<'_>) -> ApplyReport {
         .plan
         .changes
         .iter()
-        .partition(|change| change.kind == Kind::Customer);
+        .partition(|change| change.kind() == Kind::Customer);
     let on_done = input.on_done;
     let customer_entries = run_all(&shared, &semaphore, customers, &on_done).await;
     let failed: Vec<String> = customer_entries
@@ -122,7 +122,7 @@ async fn run_all(
         let on_done = Arc::clone(on_done);
         tasks.spawn(async move {
             let _permit = semaphore.acquire_owned().await;
-            let result = match (change.kind, change.action) {
+            let result = match (change.kind(), change.action) {
                 (Kind::Customer, Action::Create) => create_customer(&shared, &change).await,
                 (Kind::Customer, Action::Update) => update_customer(&shared, &change).await,
                 (Kind::License, Action::Create) => create_license(&shared, &change).await,
@@ -190,19 +190,30 @@ async fn send_customer_create(
     change: &Change,
 ) -> Result<Result<Option<CustomerDto>, ApiError>, Failure> {
     let client = &shared.client;
-    let number = change.customer_number.as_deref();
-    Ok(if change.by_customer_number() {
-        let number = number.unwrap_or(&change.key);
-        let body = body::data_exchange_create_body(number, after_values(change))
+    Ok(match &change.identity {
+        Identity::CustomerByNumber {
+            customer_number, ..
+        } => {
+            let body = body::data_exchange_create_body(customer_number, after_values(change))
+                .map_err(Failure::Invalid)?;
+            client.create_customer_by_number(&body).await
+        }
+        Identity::CustomerById {
+            id,
+            customer_number,
+        } => {
+            let body = body::customer_create_body(
+                *id,
+                customer_number.as_deref(),
+                after_values(change),
+                &shared.catalog,
+            )
             .map_err(Failure::Invalid)?;
-        client.create_customer_by_number(&body).await
-    } else {
-        let id = change
-            .id
-            .ok_or_else(|| Failure::Invalid("a customer created by id needs its id".into()))?;
-        let body = body::customer_create_body(id, number, after_values(change), &shared.catalog)
-            .map_err(Failure::Invalid)?;
-        client.create_customer(&body).await
+            client.create_customer(&body).await
+        }
+        Identity::License { .. } => {
+            return Err(Failure::Invalid("a license is not a customer".into()));
+        }
     })
 }
 
@@ -263,10 +274,12 @@ pub async fn find_customer(
     client: &Client,
     change: &Change,
 ) -> Result<Option<CustomerDto>, ApiError> {
-    match (change.id, &change.customer_number) {
-        (Some(id), _) if !change.by_customer_number() => client.get_customer(id).await,
-        (_, Some(number)) => client.get_customer_by_number(number).await,
-        _ => client.get_customer_by_number(&change.key).await,
+    match &change.identity {
+        Identity::CustomerById { id, .. } => client.get_customer(*id).await,
+        Identity::CustomerByNumber {
+            customer_number, ..
+        } => client.get_customer_by_number(customer_number).await,
+        Identity::License { .. } => Ok(None),
     }
 }
 
@@ -284,7 +297,7 @@ async fn finish_customer(
     if pending.is_empty() {
         return Ok(false);
     }
-    let answer = if change.by_customer_number() {
+    let answer = if change.identity.endpoint() == Endpoint::DataExchangeCustomers {
         let number = existing
             .customer_number
             .clone()
@@ -307,22 +320,22 @@ fn remember_customer(shared: &Shared, change: &Change, id: Uuid) -> Uuid {
         .lock()
         .unwrap_or_else(|e| e.into_inner());
     ids.insert(change.key.clone(), id);
-    if let Some(number) = &change.customer_number {
-        ids.insert(number.clone(), id);
+    if let Some(number) = change.identity.customer_number() {
+        ids.insert(number.to_owned(), id);
     }
     id
 }
 
 async fn update_customer(shared: &Shared, change: &Change) -> Result<Done, Failure> {
     let id = change
-        .id
+        .id()
         .ok_or_else(|| Failure::Invalid("an update needs the remote id".into()))?;
-    let answer = if change.by_customer_number() {
+    let answer = if change.identity.endpoint() == Endpoint::DataExchangeCustomers {
         let number = shared
             .customers
             .get(&id)
             .and_then(|c| c.customer_number.clone())
-            .or_else(|| change.customer_number.clone())
+            .or_else(|| change.identity.customer_number().map(str::to_owned))
             .unwrap_or_else(|| change.key.clone());
         let body = body::data_exchange_update_body(&number, after_values(change))
             .map_err(Failure::Invalid)?;
@@ -414,8 +427,8 @@ fn verify(
 
 fn product<'a>(shared: &'a Shared, change: &Change) -> Result<&'a ProductCatalog, Failure> {
     let name = change
-        .product
-        .as_deref()
+        .identity
+        .product()
         .ok_or_else(|| Failure::Invalid("a license change needs its product".into()))?;
     shared
         .catalog
@@ -471,13 +484,13 @@ async fn create_license(shared: &Shared, change: &Change) -> Result<Done, Failur
     };
     // A client-chosen id makes "did the lost create go through?" one exact read, and tells this
     // run's license from one someone else made.
-    let chosen = change.id.is_none();
-    let id = change.id.unwrap_or_else(Uuid::new_v4);
+    let chosen = change.id().is_none();
+    let id = change.id().unwrap_or_else(Uuid::new_v4);
     let body = body::license_create_body(
         id,
-        change.legacy_license_key.as_deref(),
+        change.identity.legacy_license_key(),
         &change.fields,
-        change.edition_based,
+        change.identity.edition_based(),
         &ctx,
     )
     .map_err(Failure::Invalid)?;
@@ -547,7 +560,7 @@ pub async fn find_license_by_key(
     change: &Change,
     product_id: Uuid,
 ) -> Result<Option<LicenseDto>, ApiError> {
-    let Some(legacy) = change.legacy_license_key.as_deref() else {
+    let Some(legacy) = change.identity.legacy_license_key() else {
         return Ok(None);
     };
     let found = client.find_licenses(product_id, legacy).await?;
@@ -580,7 +593,7 @@ async fn finish_license(
         return Ok(false);
     }
     let (body, apply_template) =
-        body::license_update_body(existing, &pending, change.edition_based, ctx)
+        body::license_update_body(existing, &pending, change.identity.edition_based(), ctx)
             .map_err(Failure::Invalid)?;
     let answer = shared.client.update_license(&body, apply_template).await?;
     let updated = answered_license(shared, change, existing.id, answer).await?;
@@ -590,7 +603,7 @@ async fn finish_license(
 
 async fn update_license(shared: &Shared, change: &Change) -> Result<Done, Failure> {
     let id = change
-        .id
+        .id()
         .ok_or_else(|| Failure::Invalid("an update needs the remote id".into()))?;
     let product = product(shared, change)?;
     let customers = customer_lookup(shared, change).await?;
@@ -606,9 +619,13 @@ async fn update_license(shared: &Shared, change: &Change) -> Result<Done, Failur
             Failure::Invalid(format!("license {id} no longer exists in SLASCONE"))
         })?,
     };
-    let (body, apply_template) =
-        body::license_update_body(&current, &change.fields, change.edition_based, &ctx)
-            .map_err(Failure::Invalid)?;
+    let (body, apply_template) = body::license_update_body(
+        &current,
+        &change.fields,
+        change.identity.edition_based(),
+        &ctx,
+    )
+    .map_err(Failure::Invalid)?;
     let answer = shared.client.update_license(&body, apply_template).await?;
     let updated = answered_license(shared, change, id, answer).await?;
     verify_license(shared, change, &updated, &customers)?;

@@ -52,7 +52,7 @@ pub struct Entry {
 impl Entry {
     fn base(change: &Change, status: Status) -> Entry {
         Entry {
-            kind: change.kind,
+            kind: change.kind(),
             key: change.key.clone(),
             action: change.action,
             status,

@@ -69,7 +69,7 @@ async fn run_in(
             let products: BTreeSet<String> = plan
                 .changes
                 .iter()
-                .filter_map(|c| c.product.clone())
+                .filter_map(|c| c.identity.product().map(str::to_owned))
                 .collect();
             let mut remote =
                 state::fetch(&session.client, &products, parallelism, Scope::CatalogOnly).await?;
@@ -223,8 +223,8 @@ async fn recheck(
         let change = change.clone();
         let semaphore = Arc::clone(&semaphore);
         let product_id = change
-            .product
-            .as_ref()
+            .identity
+            .product()
             .and_then(|p| product_ids.get(p))
             .copied();
         tasks.spawn(async move {
@@ -263,10 +263,10 @@ async fn recheck_one(
     change: &Change,
     product_id: Option<Uuid>,
 ) -> Result<Checked, ApiError> {
-    let name = format!("{} {}", change.kind, change.key);
-    match (change.kind, change.action) {
+    let name = format!("{} {}", change.kind(), change.key);
+    match (change.kind(), change.action) {
         (Kind::Customer, Action::Update) => {
-            let found = match change.id {
+            let found = match change.id() {
                 Some(id) => client.get_customer(id).await?,
                 None => None,
             };
@@ -285,7 +285,7 @@ async fn recheck_one(
             })
         }
         (Kind::License, Action::Update) => {
-            let found = match change.id {
+            let found = match change.id() {
                 Some(id) => client.get_license(id).await?,
                 None => None,
             };
@@ -299,7 +299,7 @@ async fn recheck_one(
         }
         (Kind::License, Action::Create) => {
             let created = Checked::Stale(format!("{name} was created by someone else"));
-            if let Some(id) = change.id
+            if let Some(id) = change.id()
                 && client.get_license(id).await?.is_some()
             {
                 return Ok(created);

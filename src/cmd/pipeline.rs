@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::cli::ReadArgs;
 use crate::manifest::{self, Manifests, Problems};
 use crate::model::{CurrentState, DesiredState, Kind};
-use crate::plan::{Action, DiffContext, Plan};
+use crate::plan::{Action, DiffContext, Endpoint, Plan};
 use crate::resolve;
 use crate::state::{self, Remote};
 
@@ -181,7 +181,7 @@ pub async fn read_remote(
 fn create_problems(plan: &Plan) -> Problems {
     let mut problems = Vec::new();
     for change in &plan.changes {
-        if change.kind != Kind::Customer || change.action != Action::Create {
+        if change.kind() != Kind::Customer || change.action != Action::Create {
             continue;
         }
         let has = |path: &str| {
@@ -190,7 +190,7 @@ fn create_problems(plan: &Plan) -> Problems {
                 .iter()
                 .any(|f| f.path == path && f.after.as_str().is_some_and(|v| !v.is_empty()))
         };
-        let required: &[&str] = if change.by_customer_number() {
+        let required: &[&str] = if change.identity.endpoint() == Endpoint::DataExchangeCustomers {
             &["company_name", "customer_type", "country"]
         } else {
             &["company_name"]

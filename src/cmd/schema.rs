@@ -2,10 +2,10 @@
 
 use crate::cli::SchemaArgs;
 use crate::exit::Outcome;
-use crate::manifest;
+use crate::schema;
 
 pub fn run(args: &SchemaArgs) -> anyhow::Result<Outcome> {
-    let schema = manifest::schema(args.kind);
+    let schema = schema::schema(args.kind);
     println!("{}", serde_json::to_string_pretty(&schema)?);
     Ok(Outcome::Success)
 }

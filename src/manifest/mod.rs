@@ -19,7 +19,6 @@ use crate::model::Origin;
 pub use load::{MAX_FILE_BYTES, PROJECT_FILE};
 pub use node::{MAX_ALIAS_EXPANSION, MAX_DEPTH, MAX_NODES};
 pub use problem::{Problem, Problems};
-pub use raw::{SchemaKind, schema};
 pub use validate::{CUSTOMER_PATHS, LICENSE_PATH_MAPS, LICENSE_PATHS};
 
 /// Reads and validates `slascone.yaml` (with the `env` profile applied) and every manifest file

@@ -13,31 +13,23 @@ use uuid::Uuid;
 
 use super::validate::{CUSTOMER_PATHS, LICENSE_PATH_MAPS, LICENSE_PATHS};
 
-/// Which file a JSON Schema describes (`slascone-sync schema --kind`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum SchemaKind {
-    /// Manifest files (customers and their licenses).
-    #[default]
-    Manifest,
-    /// The project file, slascone.yaml.
-    Project,
-    /// The plan JSON of `plan --format json` and `plan --out`.
-    Plan,
+/// The JSON Schema of manifest files.
+pub fn manifest_schema() -> serde_json::Value {
+    root_schema::<ManifestDocument>()
 }
 
-/// The JSON Schema of one kind of file, as printed by `slascone-sync schema`.
-pub fn schema(kind: SchemaKind) -> serde_json::Value {
+/// The JSON Schema of the project file, slascone.yaml.
+pub fn project_schema() -> serde_json::Value {
+    root_schema::<ProjectFile>()
+}
+
+fn root_schema<T: JsonSchema>() -> serde_json::Value {
     // Draft 07 and no `$ref`s: what yaml-language-server and other editors handle best, and a
     // description beside a `$ref` would be ignored under draft 07.
     let generator = schemars::generate::SchemaSettings::draft07()
         .with(|settings| settings.inline_subschemas = true)
         .into_generator();
-    let schema = match kind {
-        SchemaKind::Manifest => generator.into_root_schema_for::<ManifestDocument>(),
-        SchemaKind::Project => generator.into_root_schema_for::<ProjectFile>(),
-        SchemaKind::Plan => return crate::plan::plan_schema(),
-    };
-    let mut value = schema.to_value();
+    let mut value = generator.into_root_schema_for::<T>().to_value();
     strip_null(&mut value);
     value
 }

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 
 use super::node::{self, Value};
 use super::{Expires, load, raw, validate};
-use crate::manifest::SchemaKind;
+use crate::schema::SchemaKind;
 
 fn check(text: &str) -> (Vec<super::Customer>, Vec<String>) {
     let (customers, problems) = load::check_text(Path::new("m.yaml"), text);
@@ -236,7 +236,7 @@ fn sorted(fields: &[&str]) -> Vec<String> {
 /// fields that `validate` refuses (or hide ones it accepts).
 #[test]
 fn schema_and_validator_know_the_same_fields() {
-    let manifest = raw::schema(SchemaKind::Manifest);
+    let manifest = crate::schema::schema(SchemaKind::Manifest);
     assert_eq!(properties(&manifest), sorted(validate::DOCUMENT_FIELDS));
     let customer = &manifest["properties"]["customers"]["items"];
     assert_eq!(properties(customer), sorted(validate::CUSTOMER_FIELDS));
@@ -249,7 +249,7 @@ fn schema_and_validator_know_the_same_fields() {
     let days = &license["properties"]["expires"]["anyOf"][2];
     assert_eq!(properties(days), sorted(validate::EXPIRES_FIELDS));
 
-    let project = raw::schema(SchemaKind::Project);
+    let project = crate::schema::schema(SchemaKind::Project);
     assert_eq!(properties(&project), sorted(validate::PROJECT_FIELDS));
     let environment = &project["properties"]["environments"]["additionalProperties"];
     assert_eq!(

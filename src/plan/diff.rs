@@ -12,7 +12,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::{
-    Action, Change, FORMAT_VERSION, FieldChange, Plan, Request, Source, Summary, Target, Unmanaged,
+    Action, Change, FORMAT_VERSION, FieldChange, Identity, Plan, Source, Summary, Target, Unmanaged,
 };
 use crate::model::{
     CurrentCustomer, CurrentLicense, CurrentState, DesiredCustomer, DesiredLicense, DesiredState,
@@ -41,7 +41,6 @@ pub fn diff(desired: &DesiredState, current: &CurrentState, ctx: &DiffContext) -
     let mut warnings = Vec::new();
     let customers = CustomerMatching::new(desired, current, &mut warnings);
     let licenses = LicenseMatching::new(desired, current, &mut warnings);
-    let isv = ctx.target.isv_id;
 
     let mut changes = Vec::new();
     let mut unchanged = 0;
@@ -79,25 +78,24 @@ pub fn diff(desired: &DesiredState, current: &CurrentState, ctx: &DiffContext) -
             unchanged += 1;
             continue;
         }
-        let collection = if wanted.id.is_some() {
-            "customers"
-        } else {
-            "data_exchange/customers"
-        };
         let number = wanted
             .customer_number
             .as_deref()
             .or_else(|| found.and_then(|found| found.customer_number.as_deref()));
+        let identity = match wanted.id {
+            Some(id) => Identity::CustomerById {
+                id,
+                customer_number: number.map(str::to_owned),
+            },
+            None => Identity::CustomerByNumber {
+                customer_number: number.unwrap_or(&wanted.key).to_owned(),
+                id,
+            },
+        };
         changes.push(Change {
-            kind: Kind::Customer,
             key: wanted.key.clone(),
             action,
-            id,
-            customer_number: number.map(str::to_owned),
-            product: None,
-            legacy_license_key: None,
-            edition_based: false,
-            request: request(action, isv, collection),
+            identity,
             fields,
             links: portal_links(&ctx.portal_url, number),
             fingerprint: found.map(|found| found.fingerprint.clone()),
@@ -167,15 +165,14 @@ pub fn diff(desired: &DesiredState, current: &CurrentState, ctx: &DiffContext) -
         }
         let number = owner.and_then(|owner| customers.number_of(owner));
         changes.push(Change {
-            kind: Kind::License,
             key: wanted.key.clone(),
             action,
-            id,
-            customer_number: None,
-            product: Some(wanted.product.clone()),
-            legacy_license_key: wanted.legacy_license_key.clone(),
-            edition_based: wanted.is_edition_based(),
-            request: request(action, isv, "licenses"),
+            identity: Identity::License {
+                id,
+                product: wanted.product.clone(),
+                legacy_license_key: wanted.legacy_license_key.clone(),
+                edition_based: wanted.is_edition_based(),
+            },
             fields,
             links: portal_links(&ctx.portal_url, number),
             fingerprint: found.map(|found| found.fingerprint.clone()),
@@ -186,7 +183,7 @@ pub fn diff(desired: &DesiredState, current: &CurrentState, ctx: &DiffContext) -
         });
     }
 
-    changes.sort_by(|a, b| (a.kind, &a.key).cmp(&(b.kind, &b.key)));
+    changes.sort_by(|a, b| (a.kind(), &a.key).cmp(&(b.kind(), &b.key)));
 
     let mut unmanaged: Vec<Unmanaged> = current
         .customers
@@ -521,17 +518,6 @@ pub(crate) fn is_ignored(path: &str, ignore: &[&str]) -> bool {
         path.strip_prefix(ignored)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
     })
-}
-
-fn request(action: Action, isv: Uuid, collection: &str) -> Request {
-    Request {
-        method: match action {
-            Action::Create => "POST",
-            Action::Update => "PATCH",
-        }
-        .to_owned(),
-        path: format!("/api/v2/isv/{isv}/{collection}"),
-    }
 }
 
 /// The portal pages of a customer: its analytics and its licenses.

@@ -8,9 +8,6 @@
 pub mod diff;
 pub mod simulate;
 
-use std::path::Path;
-use std::sync::Arc;
-
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -22,12 +19,10 @@ pub use simulate::apply_changes;
 /// The version of the plan JSON; bumped on any incompatible change of its shape.
 pub const FORMAT_VERSION: u32 = 1;
 
-/// Every change that would make SLASCONE match the manifests, plus what was left alone.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
+/// Every change that would make SLASCONE match the manifests, plus what was left alone. Its JSON
+/// form, both ways, is in [`crate::render::plan_json`].
+#[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
-    /// Always 1 for this shape of plan.
-    #[schemars(extend("const" = 1))]
     pub format_version: u32,
     /// The SLASCONE account the plan was made against; `apply --plan` refuses another one.
     pub target: Target,
@@ -102,65 +97,128 @@ impl Action {
     }
 }
 
-/// One POST or PATCH.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
+/// One POST or PATCH, as data: which object, what it does, and to which fields. Where it is sent
+/// follows from its identity ([`Identity::endpoint`]); `remote` turns that into a method and path.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Change {
-    pub kind: Kind,
     /// The object's key: a customer's number (else its id), a license's
     /// `<product>/<legacy_license_key>` (else `<product>/<id>`).
     pub key: String,
     pub action: Action,
-    /// The remote id for an update; for a create, the id the manifest gives, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<Uuid>,
-    /// A customer's number, which a create sends and apply looks the customer up by.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub customer_number: Option<String>,
-    /// A license's product name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub product: Option<String>,
-    /// A license's legacy key, which a create sends and apply looks the license up by.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub legacy_license_key: Option<String>,
-    /// A license whose manifest lists no features, limitations, variables or constrained
-    /// variables: it is written without them, so SLASCONE applies its edition's configuration.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub edition_based: bool,
-    pub request: Request,
+    pub identity: Identity,
     /// Field paths in order. A create lists every field it sets (`before` null); an update
     /// lists only the fields that differ.
     pub fields: Vec<FieldChange>,
     /// Deep links into the SLASCONE portal for the customer concerned.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<String>,
     /// Identifies the remote object as read (updates only); `apply --plan` refuses to patch an
     /// object whose fingerprint has changed since.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
     /// The key of the customer this license belongs to, when that customer is created by this
     /// plan: it must be created first.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub depends_on: Option<String>,
-    /// Where the object is written in the manifests, as `file:line:column`.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "origin_string"
-    )]
-    #[schemars(with = "Option<String>")]
+    /// Where the object is written in the manifests.
     pub origin: Option<Origin>,
 }
 
-/// The HTTP request that carries a change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Request {
-    /// `POST` or `PATCH`.
-    #[schemars(extend("enum" = ["POST", "PATCH"]))]
-    pub method: String,
-    /// The full path, `/api/v2/isv/<isv_id>/...`.
-    pub path: String,
+/// Which SLASCONE object a change is for: what it is matched and written by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    /// A customer with an id in its manifest: matched and written by id.
+    CustomerById {
+        id: Uuid,
+        customer_number: Option<String>,
+    },
+    /// A customer known by its number only: matched and written by number. `id` is the remote
+    /// id, once SLASCONE has the customer.
+    CustomerByNumber {
+        customer_number: String,
+        id: Option<Uuid>,
+    },
+    /// A license: matched by id when known, else by product and legacy key.
+    License {
+        /// The remote id for an update; for a create, the id the manifest gives, if any.
+        id: Option<Uuid>,
+        product: String,
+        legacy_license_key: Option<String>,
+        /// The manifest lists no features, limitations, variables or constrained variables: the
+        /// license is written without them, so SLASCONE applies its edition's configuration.
+        edition_based: bool,
+    },
+}
+
+/// The collection of SLASCONE's API a change is written to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    /// `/customers`: customers by id.
+    Customers,
+    /// `/data_exchange/customers`: customers by number (SLASCONE's sync guide).
+    DataExchangeCustomers,
+    /// `/licenses`.
+    Licenses,
+}
+
+impl Identity {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Identity::CustomerById { .. } | Identity::CustomerByNumber { .. } => Kind::Customer,
+            Identity::License { .. } => Kind::License,
+        }
+    }
+
+    pub fn endpoint(&self) -> Endpoint {
+        match self {
+            Identity::CustomerById { .. } => Endpoint::Customers,
+            Identity::CustomerByNumber { .. } => Endpoint::DataExchangeCustomers,
+            Identity::License { .. } => Endpoint::Licenses,
+        }
+    }
+
+    /// The remote id (updates), or the id the manifest gives (creates).
+    pub fn id(&self) -> Option<Uuid> {
+        match self {
+            Identity::CustomerById { id, .. } => Some(*id),
+            Identity::CustomerByNumber { id, .. } | Identity::License { id, .. } => *id,
+        }
+    }
+
+    pub fn customer_number(&self) -> Option<&str> {
+        match self {
+            Identity::CustomerById {
+                customer_number, ..
+            } => customer_number.as_deref(),
+            Identity::CustomerByNumber {
+                customer_number, ..
+            } => Some(customer_number),
+            Identity::License { .. } => None,
+        }
+    }
+
+    pub fn product(&self) -> Option<&str> {
+        match self {
+            Identity::License { product, .. } => Some(product),
+            _ => None,
+        }
+    }
+
+    pub fn legacy_license_key(&self) -> Option<&str> {
+        match self {
+            Identity::License {
+                legacy_license_key, ..
+            } => legacy_license_key.as_deref(),
+            _ => None,
+        }
+    }
+
+    pub fn edition_based(&self) -> bool {
+        matches!(
+            self,
+            Identity::License {
+                edition_based: true,
+                ..
+            }
+        )
+    }
 }
 
 /// One field's value before and after the change; `null` means absent.
@@ -208,61 +266,13 @@ impl Plan {
 }
 
 impl Change {
-    /// True for a customer written through `/data_exchange/customers`, i.e. keyed by its
-    /// customer_number rather than its id.
-    pub fn by_customer_number(&self) -> bool {
-        self.request.path.contains("/data_exchange/")
+    pub fn kind(&self) -> Kind {
+        self.identity.kind()
     }
 
-    /// The request path without the `/api/v2/isv/<isv_id>` prefix every path shares, for
-    /// display: `/data_exchange/customers`, `/licenses`.
-    pub fn short_path(&self) -> &str {
-        let path = self.request.path.as_str();
-        path.strip_prefix("/api/v2/isv/")
-            .and_then(|rest| rest.find('/').map(|slash| &rest[slash..]))
-            .unwrap_or(path)
-    }
-}
-
-/// The JSON Schema of the plan JSON, as committed in `schema/plan.schema.json`.
-pub fn plan_schema() -> serde_json::Value {
-    serde_json::to_value(schemars::schema_for!(Plan))
-        .expect("a JSON Schema is always representable as a JSON value")
-}
-
-/// `Origin` as one `file:line:column` string: what editors and terminals recognise as a
-/// clickable location.
-mod origin_string {
-    use super::*;
-
-    pub fn serialize<S: serde::Serializer>(
-        origin: &Option<Origin>,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match origin {
-            Some(origin) => serializer.collect_str(origin),
-            None => serializer.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Option<Origin>, D::Error> {
-        let Some(text) = Option::<String>::deserialize(deserializer)? else {
-            return Ok(None);
-        };
-        parse(&text)
-            .map(Some)
-            .ok_or_else(|| serde::de::Error::custom(format!("not a file:line:column: {text}")))
-    }
-
-    /// Splits from the right, so a file name holding `:` (a Windows drive) survives.
-    fn parse(text: &str) -> Option<Origin> {
-        let mut parts = text.rsplitn(3, ':');
-        let column = parts.next()?.parse().ok()?;
-        let line = parts.next()?.parse().ok()?;
-        let file = Arc::from(Path::new(parts.next()?));
-        Some(Origin { file, line, column })
+    /// The remote id (updates), or the id the manifest gives (creates).
+    pub fn id(&self) -> Option<Uuid> {
+        self.identity.id()
     }
 }
 

@@ -270,7 +270,7 @@ proptest! {
     ) {
         let plan = diff(&desired, &current, &ctx);
         for change in &plan.changes {
-            let allowed: BTreeSet<&String> = match change.kind {
+            let allowed: BTreeSet<&String> = match change.kind() {
                 Kind::Customer => {
                     let wanted = desired.customers.iter().find(|d| d.key == change.key).unwrap();
                     wanted.fields.keys().collect()
@@ -298,7 +298,7 @@ proptest! {
     ) {
         let plan = diff(&desired, &current, &ctx);
         for change in plan.changes.iter().filter(|c| c.action == Action::Update) {
-            let (own, project) = match change.kind {
+            let (own, project) = match change.kind() {
                 Kind::Customer => (
                     &desired.customers.iter().find(|d| d.key == change.key).unwrap().ignore,
                     &ctx.ignore_customer,
@@ -343,7 +343,7 @@ proptest! {
         prop_assert_eq!(s.unmanaged, plan.unmanaged.len());
         prop_assert!(s.create + s.update + s.unchanged <= desired.customers.len() + desired.licenses.len());
         let mut sorted = plan.changes.clone();
-        sorted.sort_by(|a, b| (a.kind, &a.key).cmp(&(b.kind, &b.key)));
+        sorted.sort_by(|a, b| (a.kind(), &a.key).cmp(&(b.kind(), &b.key)));
         prop_assert_eq!(sorted, plan.changes);
     }
 }

@@ -19,7 +19,7 @@ use crate::model::{CurrentCustomer, CurrentLicense, CurrentState, DesiredState, 
 pub fn apply_changes(current: &CurrentState, plan: &Plan, desired: &DesiredState) -> CurrentState {
     let mut state = current.clone();
 
-    for change in plan.changes.iter().filter(|c| c.kind == Kind::Customer) {
+    for change in plan.changes.iter().filter(|c| c.kind() == Kind::Customer) {
         match change.action {
             Action::Create => {
                 let number = desired
@@ -30,14 +30,18 @@ pub fn apply_changes(current: &CurrentState, plan: &Plan, desired: &DesiredState
                 let mut fields = Fields::new();
                 write(&mut fields, change);
                 state.customers.push(CurrentCustomer {
-                    id: change.id.unwrap_or_else(|| derived_id(change)),
+                    id: change.id().unwrap_or_else(|| derived_id(change)),
                     customer_number: number,
                     fields,
                     fingerprint: String::new(),
                 });
             }
             Action::Update => {
-                if let Some(found) = state.customers.iter_mut().find(|c| Some(c.id) == change.id) {
+                if let Some(found) = state
+                    .customers
+                    .iter_mut()
+                    .find(|c| Some(c.id) == change.id())
+                {
                     write(&mut found.fields, change);
                 }
             }
@@ -71,7 +75,7 @@ pub fn apply_changes(current: &CurrentState, plan: &Plan, desired: &DesiredState
             .unwrap_or(Uuid::nil())
     };
 
-    for change in plan.changes.iter().filter(|c| c.kind == Kind::License) {
+    for change in plan.changes.iter().filter(|c| c.kind() == Kind::License) {
         let owner = change
             .fields
             .iter()
@@ -86,7 +90,7 @@ pub fn apply_changes(current: &CurrentState, plan: &Plan, desired: &DesiredState
                 let mut fields = Fields::new();
                 write(&mut fields, change);
                 state.licenses.push(CurrentLicense {
-                    id: change.id.unwrap_or_else(|| derived_id(change)),
+                    id: change.id().unwrap_or_else(|| derived_id(change)),
                     product: wanted.product.clone(),
                     legacy_license_key: wanted.legacy_license_key.clone(),
                     customer_id: owner.unwrap_or(Uuid::nil()),
@@ -95,7 +99,11 @@ pub fn apply_changes(current: &CurrentState, plan: &Plan, desired: &DesiredState
                 });
             }
             Action::Update => {
-                if let Some(found) = state.licenses.iter_mut().find(|l| Some(l.id) == change.id) {
+                if let Some(found) = state
+                    .licenses
+                    .iter_mut()
+                    .find(|l| Some(l.id) == change.id())
+                {
                     write(&mut found.fields, change);
                     if let Some(owner) = owner {
                         found.customer_id = owner;
@@ -111,7 +119,7 @@ pub fn apply_changes(current: &CurrentState, plan: &Plan, desired: &DesiredState
 /// remote license, so it is left to the caller.
 fn write(fields: &mut Fields, change: &Change) {
     for field in &change.fields {
-        if change.kind == Kind::License && field.path == "customer" {
+        if change.kind() == Kind::License && field.path == "customer" {
             continue;
         }
         if field.after == Value::Null {
@@ -125,8 +133,8 @@ fn write(fields: &mut Fields, change: &Change) {
 /// A stable stand-in for the id SLASCONE would assign, so a simulated state is reproducible.
 fn derived_id(change: &Change) -> Uuid {
     let mut high = DefaultHasher::new();
-    (change.kind, &change.key, 1u8).hash(&mut high);
+    (change.kind(), &change.key, 1u8).hash(&mut high);
     let mut low = DefaultHasher::new();
-    (change.kind, &change.key, 2u8).hash(&mut low);
+    (change.kind(), &change.key, 2u8).hash(&mut low);
     Uuid::from_u64_pair(high.finish(), low.finish())
 }

@@ -12,6 +12,7 @@ use crate::model::{
     CurrentCustomer, CurrentLicense, CurrentState, DesiredCustomer, DesiredLicense, DesiredState,
     Fields, Origin,
 };
+use crate::remote::endpoint;
 
 pub(crate) const ISV: Uuid = Uuid::from_u128(0x2af5fe02_6207_4214_946e_b00ac5309f53);
 
@@ -136,7 +137,7 @@ fn describe(change: &Change) -> String {
     format!(
         "{} {} {}: {}",
         change.action.symbol(),
-        change.kind,
+        change.kind(),
         change.key,
         fields.join("; ")
     )
@@ -601,13 +602,16 @@ fn requests_links_ids_and_fingerprints() {
     let isv = ISV;
 
     assert_eq!((acme.key.as_str(), acme.action), ("K001", Action::Create));
-    assert_eq!(acme.request.method, "POST");
+    assert_eq!(endpoint::method(acme.action), "POST");
     assert_eq!(
-        acme.request.path,
+        endpoint::path(isv, acme.identity.endpoint()),
         format!("/api/v2/isv/{isv}/data_exchange/customers")
     );
-    assert_eq!(acme.short_path(), "/data_exchange/customers");
-    assert_eq!((acme.id, acme.fingerprint.as_deref()), (None, None));
+    assert_eq!(
+        endpoint::collection(acme.identity.endpoint()),
+        "/data_exchange/customers"
+    );
+    assert_eq!((acme.id(), acme.fingerprint.as_deref()), (None, None));
     assert_eq!(
         acme.links,
         [
@@ -620,9 +624,12 @@ fn requests_links_ids_and_fingerprints() {
         Some("customers/acme.yaml:2:5")
     );
 
-    assert_eq!((beta.action, beta.id), (Action::Update, Some(id(2))));
-    assert_eq!(beta.request.method, "PATCH");
-    assert_eq!(beta.request.path, format!("/api/v2/isv/{isv}/customers"));
+    assert_eq!((beta.action, beta.id()), (Action::Update, Some(id(2))));
+    assert_eq!(endpoint::method(beta.action), "PATCH");
+    assert_eq!(
+        endpoint::path(isv, beta.identity.endpoint()),
+        format!("/api/v2/isv/{isv}/customers")
+    );
     assert_eq!(beta.fingerprint.as_deref(), Some("fp-customer-2"));
     assert_eq!(
         beta.links[0],
@@ -633,14 +640,17 @@ fn requests_links_ids_and_fingerprints() {
         (l1.action, l1.depends_on.as_deref()),
         (Action::Create, Some("K001"))
     );
-    assert_eq!(l1.request.path, format!("/api/v2/isv/{isv}/licenses"));
+    assert_eq!(
+        endpoint::path(isv, l1.identity.endpoint()),
+        format!("/api/v2/isv/{isv}/licenses")
+    );
     assert_eq!(l1.links, acme.links, "a license links to its customer");
 
     assert_eq!(
-        (l2.action, l2.id, l2.depends_on.as_deref()),
+        (l2.action, l2.id(), l2.depends_on.as_deref()),
         (Action::Update, Some(id(11)), None)
     );
-    assert_eq!(l2.request.method, "PATCH");
+    assert_eq!(endpoint::method(l2.action), "PATCH");
     assert_eq!(l2.fingerprint.as_deref(), Some("fp-license-11"));
 }
 
@@ -751,7 +761,7 @@ fn a_remote_customer_with_a_desired_key_is_not_mistaken_for_it() {
     let license = plan
         .changes
         .iter()
-        .find(|c| c.kind == Kind::License)
+        .find(|c| c.kind() == Kind::License)
         .expect("an owner change");
     assert_eq!(license.fields[0].before, json!(id(1).to_string()));
     assert_eq!(license.depends_on.as_deref(), Some("K001"));
@@ -791,7 +801,8 @@ fn plan_json_round_trips() {
 #[test]
 fn committed_schema_is_current() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/plan.schema.json");
-    let mut generated = serde_json::to_string_pretty(&plan_schema()).expect("a schema serialises");
+    let mut generated = serde_json::to_string_pretty(&crate::render::plan_json::schema())
+        .expect("a schema serialises");
     generated.push('\n');
     if std::env::var_os("SLASCONE_UPDATE_SCHEMA").is_some() {
         std::fs::write(&path, &generated).expect("schema/plan.schema.json is writable");
@@ -856,7 +867,7 @@ fn remote_customers_sharing_a_number_warn_and_match_one() {
     );
     let plan = diff(&state(vec![acme()], vec![]), &current, &ctx());
     // The lower id wins whatever the listing order, so the plan does not flap between runs.
-    assert_eq!(plan.changes[0].id, Some(id(1)));
+    assert_eq!(plan.changes[0].id(), Some(id(1)));
     assert_eq!(
         plan.unmanaged,
         [Unmanaged {

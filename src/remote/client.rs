@@ -20,8 +20,10 @@ use serde::de::DeserializeOwned;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use super::endpoint;
 use super::error::ApiError;
 use super::wire::*;
+use crate::plan::Endpoint;
 
 /// The value sent as `LastModifiedBy`, so SLASCONE's audit log shows which tool made a change.
 pub const LAST_MODIFIED_BY: &str = "slascone-sync";
@@ -276,7 +278,7 @@ impl Client {
     ) -> Result<Option<CustomerDto>, ApiError> {
         self.call(
             Method::POST,
-            "/customers",
+            endpoint::collection(Endpoint::Customers),
             &[],
             Some(customer),
             Repeat::Create,
@@ -293,7 +295,7 @@ impl Client {
     ) -> Result<Option<CustomerDto>, ApiError> {
         self.call(
             Method::PATCH,
-            "/customers",
+            endpoint::collection(Endpoint::Customers),
             &[],
             Some(customer),
             Repeat::Safe,
@@ -308,7 +310,7 @@ impl Client {
         &self,
         customer: &DataExchangeAddCustomerDto,
     ) -> Result<Option<CustomerDto>, ApiError> {
-        let endpoint = "/data_exchange/customers";
+        let endpoint = endpoint::collection(Endpoint::DataExchangeCustomers);
         self.call(Method::POST, endpoint, &[], Some(customer), Repeat::Create)
             .await?
             .written()
@@ -320,7 +322,7 @@ impl Client {
         &self,
         customer: &DataExchangeUpdateCustomerDto,
     ) -> Result<Option<CustomerDto>, ApiError> {
-        let endpoint = "/data_exchange/customers";
+        let endpoint = endpoint::collection(Endpoint::DataExchangeCustomers);
         self.call(Method::PATCH, endpoint, &[], Some(customer), Repeat::Safe)
             .await?
             .written()
@@ -394,7 +396,7 @@ impl Client {
     ) -> Result<Option<LicenseDto>, ApiError> {
         self.call(
             Method::POST,
-            "/licenses",
+            endpoint::collection(Endpoint::Licenses),
             &[],
             Some(license),
             Repeat::Create,
@@ -419,7 +421,7 @@ impl Client {
         let query = [("apply_template_properties", flag)];
         self.call(
             Method::PATCH,
-            "/licenses",
+            endpoint::collection(Endpoint::Licenses),
             &query,
             Some(license),
             Repeat::Safe,

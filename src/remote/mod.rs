@@ -2,6 +2,7 @@
 //! client.
 
 pub mod client;
+pub mod endpoint;
 pub mod error;
 pub mod wire;
 

@@ -11,6 +11,7 @@ use std::io::{self, Write};
 use super::escape::{code, escape, html, link};
 use super::{count, display_value};
 use crate::plan::{Action, Change, Plan};
+use crate::remote::endpoint;
 
 /// GitHub's limit on the body of an issue or pull-request comment, in characters.
 pub const MAX_CHARS: usize = 65_536;
@@ -146,10 +147,10 @@ fn summary_html(change: &Change) -> String {
         "<code>{}</code> {} {} <b>{}</b> · <code>{} {}</code>",
         change.action.symbol(),
         change.action.as_str(),
-        change.kind,
+        change.kind(),
         html(&change.key),
-        html(&change.request.method),
-        html(change.short_path())
+        endpoint::method(change.action),
+        endpoint::collection(change.identity.endpoint())
     )
 }
 
@@ -203,7 +204,7 @@ fn compact_line(change: &Change) -> String {
         "- `{}` {} {} {} · {}\n",
         change.action.symbol(),
         change.action.as_str(),
-        change.kind,
+        change.kind(),
         escape(&change.key),
         count(change.fields.len(), "field", "fields")
     )

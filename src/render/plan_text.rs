@@ -6,6 +6,7 @@ use std::io::{self, Write};
 
 use super::{Style, count, display_value};
 use crate::plan::{Action, Change, Plan};
+use crate::remote::endpoint;
 
 /// How many unmanaged objects the text names before it only counts the rest.
 const UNMANAGED_SHOWN: usize = 10;
@@ -88,10 +89,10 @@ fn write_change(
     let header = format!(
         "{} {} {} ({} {}{after})",
         change.action.symbol(),
-        change.kind,
+        change.kind(),
         change.key,
-        change.request.method,
-        change.short_path()
+        endpoint::method(change.action),
+        endpoint::collection(change.identity.endpoint())
     );
     writeln!(out, "{}", paint(colour, &header))?;
 

@@ -5,12 +5,12 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::model::{DesiredLicense, Kind};
+use crate::model::DesiredLicense;
 use crate::plan::tests::{
-    ISV, ctx, customer, customer_by_id, id, license, professional, remote, remote_customer,
+    ctx, customer, customer_by_id, id, license, professional, remote, remote_customer,
     remote_license, state,
 };
-use crate::plan::{Action, Change, FieldChange, Request, diff};
+use crate::plan::{Action, Change, FieldChange, Identity, diff};
 
 /// Creates (one depending on another), updates by number and by id, an owner change, an
 /// edition-based license, awkward characters, unmanaged objects and a warning.
@@ -168,13 +168,13 @@ fn huge_plan(n: usize) -> Plan {
     let mut plan = empty_plan(300);
     plan.changes = (0..n)
         .map(|i| Change {
-            kind: Kind::License,
             key: format!("Argus/SUB-{i:05}"),
             action: Action::Update,
-            id: Some(id(i as u128)),
-            request: Request {
-                method: "PATCH".to_owned(),
-                path: format!("/api/v2/isv/{ISV}/licenses"),
+            identity: Identity::License {
+                id: Some(id(i as u128)),
+                product: "Argus".to_owned(),
+                legacy_license_key: None,
+                edition_based: false,
             },
             fields: (0..4)
                 .map(|f| FieldChange {
@@ -187,10 +187,6 @@ fn huge_plan(n: usize) -> Plan {
             links: vec![],
             fingerprint: Some("fp".to_owned()),
             depends_on: None,
-            customer_number: None,
-            product: None,
-            legacy_license_key: None,
-            edition_based: false,
             origin: None,
         })
         .collect();

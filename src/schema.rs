@@ -1,0 +1,25 @@
+//! The JSON Schemas slascone-sync publishes (`slascone-sync schema`, `schema/*.json`): for
+//! manifest files, the project file and the plan JSON.
+
+use crate::{manifest, render};
+
+/// Which file a JSON Schema describes (`slascone-sync schema --kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum SchemaKind {
+    /// Manifest files (customers and their licenses).
+    #[default]
+    Manifest,
+    /// The project file, slascone.yaml.
+    Project,
+    /// The plan JSON of `plan --format json` and `plan --out`.
+    Plan,
+}
+
+/// The JSON Schema of one kind of file.
+pub fn schema(kind: SchemaKind) -> serde_json::Value {
+    match kind {
+        SchemaKind::Manifest => manifest::raw::manifest_schema(),
+        SchemaKind::Project => manifest::raw::project_schema(),
+        SchemaKind::Plan => render::plan_json::schema(),
+    }
+}
