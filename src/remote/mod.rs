@@ -1,13 +1,24 @@
-//! The SLASCONE API: wire types and the async client. The only place that does network I/O as a
-//! client.
+//! The SLASCONE API: the only place that does network I/O as a client.
+//!
+//! - [`client`]: the client and one method per endpoint the reconciler calls;
+//! - [`transport`]: sending, retrying and answering one request;
+//! - [`paging`]: the paged license listing;
+//! - [`secret`]: the admin key, never shown;
+//! - [`endpoint`]: the method and path each planned change is written to;
+//! - [`wire`]: SLASCONE's DTOs, with their exact JSON names;
+//! - [`error`]: every failure, naming its request.
 
 pub mod client;
 pub mod endpoint;
 pub mod error;
+mod paging;
+mod secret;
+mod transport;
 pub mod wire;
 
 pub use client::{
-    AdminKey, Client, ClientConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES,
-    DEFAULT_REQUEST_TIMEOUT, DEFAULT_TOTAL_TIMEOUT, RequestLog, RetryPolicy,
+    Client, ClientConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_TOTAL_TIMEOUT, RequestLog, RetryPolicy,
 };
 pub use error::ApiError;
+pub use secret::AdminKey;
