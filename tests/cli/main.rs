@@ -9,6 +9,7 @@ mod e2e;
 mod export;
 mod hostile;
 mod import_csv;
+mod install;
 mod manifest;
 mod sandbox;
 mod secrets;
