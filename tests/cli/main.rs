@@ -1,6 +1,7 @@
 //! The integration test binary: everything here runs the real thing (the built binary, the
 //! sandbox over HTTP on loopback, the manifest loader on files).
 
+mod action;
 mod ci_examples;
 mod client;
 mod completions;
