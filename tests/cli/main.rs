@@ -12,6 +12,7 @@ mod hostile;
 mod import_csv;
 mod install;
 mod manifest;
+mod packaging;
 mod sandbox;
 mod secrets;
 mod support;
