@@ -1,11 +1,16 @@
 //! The CI examples (examples/ci) are valid YAML of the expected shape, and every `slascone-sync`
-//! command line in them uses only subcommands and flags the binary has, as clap defines them.
+//! command line in them uses only subcommands and flags the binary has, as clap defines them:
+//! those in scripts, and those the action runs for the examples' `uses:` steps.
 
 use std::path::{Path, PathBuf};
 
 use clap::CommandFactory;
 use serde_json::Value;
 use slascone_sync::cli::Cli;
+
+use crate::action::{Inputs, Recorder, action, run_step};
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 fn workflow_files() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ci");
@@ -194,7 +199,10 @@ fn workflows_are_yaml_and_use_only_real_commands_and_flags() {
         );
         let mut found = Vec::new();
         scripts(&yaml, &mut found);
-        let lines: Vec<Vec<String>> = found.iter().flat_map(|s| commands(s)).collect();
+        let mut lines: Vec<Vec<String>> = found.iter().flat_map(|s| commands(s)).collect();
+        if is_github {
+            lines.extend(action_command_lines(file, &yaml, &text));
+        }
         assert!(
             !lines.is_empty(),
             "{}: no slascone-sync command",
@@ -218,6 +226,126 @@ fn workflows_are_yaml_and_use_only_real_commands_and_flags() {
         "--detailed-exitcode"
     ]));
     assert!(has(&["apply", "--plan plan.json", "--auto-approve"]));
+    // plan.yml's `comment: true`: the action renders markdown and saves the JSON plan.
+    assert!(has(&["plan slascone --format markdown --out /"]));
+}
+
+/// The command lines the action runs for a workflow's steps that use it, as its run step
+/// composes them (the binary it calls only records its arguments), after checking each step's
+/// inputs, the release it pins, and the outputs the workflow reads.
+fn action_command_lines(file: &Path, workflow: &Value, text: &str) -> Vec<Vec<String>> {
+    let action = action();
+    let mut lines = Vec::new();
+    for (job, body) in workflow["jobs"].as_object().unwrap() {
+        for step in body["steps"].as_array().unwrap() {
+            let Some(uses) = step["uses"].as_str() else {
+                continue;
+            };
+            let Some((_, reference)) = uses.split_once("/slascone-sync@") else {
+                continue;
+            };
+            let place = format!("{}: job {job}, step {}", file.display(), step["name"]);
+            assert_eq!(
+                reference,
+                format!("v{VERSION}"),
+                "{place}: examples pin the release of this version"
+            );
+            let with = step["with"].as_object().expect("with");
+            for key in with.keys() {
+                assert!(
+                    action["inputs"].get(key).is_some(),
+                    "{place}: the action has no input `{key}`"
+                );
+            }
+            if let Some(id) = step["id"].as_str() {
+                let prefix = format!("steps.{id}.outputs.");
+                for (at, _) in text.match_indices(&prefix) {
+                    let name: String = text[at + prefix.len()..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                        .collect();
+                    assert!(
+                        action["outputs"].get(&name).is_some(),
+                        "{place}: the action has no output `{name}`"
+                    );
+                }
+            }
+            let input = |name: &str| -> String {
+                let value = with.get(name).map_or(String::new(), |v| match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                });
+                resolve_env(&value, workflow)
+            };
+            let (command, directory, args, comment) = (
+                input("command"),
+                input("directory"),
+                input("args"),
+                input("comment"),
+            );
+            let recorder = Recorder::new();
+            let cwd = tempfile::tempdir().unwrap();
+            let comment = if comment.is_empty() {
+                "false"
+            } else {
+                &comment
+            };
+            let run = run_step(
+                Inputs {
+                    command: &command,
+                    directory: &directory,
+                    args: &args,
+                    comment,
+                },
+                recorder.dir.path(),
+                cwd.path(),
+            );
+            let argv = recorder.argv().unwrap_or_else(|| {
+                panic!(
+                    "{place}: the action refused its inputs: {}",
+                    String::from_utf8_lossy(&run.output.stderr)
+                )
+            });
+            lines.push(
+                std::iter::once("slascone-sync".to_owned())
+                    .chain(argv)
+                    .collect(),
+            );
+        }
+    }
+    lines
+}
+
+/// `${{ env.NAME }}` replaced by the workflow's value of NAME.
+fn resolve_env(value: &str, workflow: &Value) -> String {
+    let mut resolved = value.to_owned();
+    while let Some(start) = resolved.find("${{ env.") {
+        let end = start + resolved[start..].find("}}").expect("closed expression") + 2;
+        let name = resolved[start + "${{ env.".len()..end - 2].trim();
+        let env = workflow["env"][name]
+            .as_str()
+            .unwrap_or_else(|| panic!("the workflow sets no env {name}"));
+        resolved.replace_range(start..end, env);
+    }
+    resolved
+}
+
+#[test]
+fn gitlab_runs_the_release_image_with_a_shell() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ci/gitlab/.gitlab-ci.yml");
+    let yaml: Value = serde_saphyr::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let image = &yaml[".slascone"]["image"];
+    let name = image["name"].as_str().unwrap();
+    assert!(name.starts_with("ghcr.io/"), "{name}");
+    assert!(
+        name.ends_with(&format!("/slascone-sync:{VERSION}")),
+        "{name}: the image of this version"
+    );
+    // The image's entrypoint is the binary; GitLab must start its own shell for the script.
+    assert_eq!(image["entrypoint"], serde_json::json!([""]));
+    for job in ["plan", "apply", "drift"] {
+        assert_eq!(yaml[job]["extends"], ".slascone", "{job}");
+    }
 }
 
 #[test]

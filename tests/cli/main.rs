@@ -4,6 +4,7 @@
 // Test and benchmark reports go to the terminal.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod action;
 mod ci_examples;
 mod client;
 mod completions;
@@ -13,7 +14,9 @@ mod export;
 mod fidelity;
 mod hostile;
 mod import_csv;
+mod install;
 mod manifest;
+mod packaging;
 mod sandbox;
 mod secrets;
 mod support;
