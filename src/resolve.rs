@@ -12,7 +12,8 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::manifest::{Customer, Expires, License, Located, Manifests, Problem, Problems};
+use crate::manifest::{Customer, License, Located, Manifests, Problem, Problems};
+use crate::model::fields::Names;
 use crate::model::{DesiredCustomer, DesiredLicense, DesiredState, Fields, license_key};
 use crate::state::{Catalog, ProductCatalog};
 
@@ -86,30 +87,11 @@ fn resolve_customer(
     problems: &mut Vec<Problem>,
 ) -> DesiredCustomer {
     let mut fields = Fields::new();
-    let texts = [
-        ("company_name", &customer.company_name),
-        ("country", &customer.country),
-        ("email", &customer.email),
-        ("street", &customer.street),
-        ("zip", &customer.zip),
-        ("city", &customer.city),
-        ("phone", &customer.phone),
-        ("prospect_number", &customer.prospect_number),
-    ];
-    for (path, value) in texts {
-        if let Some(value) = value {
-            fields.insert(path.into(), json!(value.value));
+    for (field, value) in &customer.fields {
+        if let Some(names) = field.names {
+            check_name(names, value, catalog, None, problems);
         }
-    }
-    if let Some(customer_type) = &customer.customer_type {
-        if catalog.customer_type(&customer_type.value).is_none() {
-            let known = catalog
-                .customer_types
-                .iter()
-                .filter_map(|t| t.customer_type_name.as_deref());
-            problems.push(unknown("customer type", customer_type, known));
-        }
-        fields.insert("customer_type".into(), json!(customer_type.value));
+        fields.insert(field.name.into(), value.value.clone());
     }
     let customer_number = customer.customer_number.as_ref().map(|n| n.value.clone());
     let id = customer.id.as_ref().map(|id| id.value);
@@ -159,58 +141,22 @@ fn resolve_license(
         let known = product.editions.iter().map(|e| &e.name);
         problems.push(unknown_in("edition", &license.edition, product, known));
     }
-    if let Some(license_type) = &license.license_type {
-        if catalog.license_type(&license_type.value).is_none() {
-            let known = catalog
-                .license_types
-                .iter()
-                .filter_map(|t| t.name.as_deref());
-            problems.push(unknown("license type", license_type, known));
+    for (field, value) in &license.fields {
+        if let Some(names) = field.names {
+            check_name(names, value, catalog, Some(product), problems);
         }
-        fields.insert("license_type".into(), json!(license_type.value));
+        fields.insert(field.name.into(), value.value.clone());
     }
-    let limits = [
-        ("token_limit", &license.token_limit),
-        ("goodwill_token_limit", &license.goodwill_token_limit),
-        ("floating_token_limit", &license.floating_token_limit),
-        ("user_limit", &license.user_limit),
-    ];
-    for (path, value) in limits {
-        if let Some(value) = value {
-            fields.insert(path.into(), json!(value.value));
-        }
-    }
-    if let Some(expires) = &license.expires {
-        fields.insert("expires".into(), expires_value(&expires.value));
-    }
-    if let Some(active) = &license.active {
-        fields.insert("active".into(), json!(active.value));
-    }
-    for (name, value) in &license.features {
-        if product.feature(name).is_none() {
-            let known = product.features.iter().map(|f| &f.name);
-            problems.push(unknown_in("feature", &named(name, value), product, known));
-        }
-        fields.insert(format!("features.{name}"), json!(value.value));
-    }
-    for (name, value) in &license.limitations {
-        if product.limitation(name).is_none() {
-            let known = product.limitations.iter().map(|l| &l.name);
-            problems.push(unknown_in(
-                "limitation",
-                &named(name, value),
-                product,
-                known,
-            ));
-        }
-        fields.insert(format!("limitations.{name}"), json!(value.value));
-    }
-    for (name, value) in &license.variables {
-        if product.variable(name).is_none() {
-            let known = product.variables.iter().map(|v| &v.name);
-            problems.push(unknown_in("variable", &named(name, value), product, known));
-        }
-        fields.insert(format!("variables.{name}"), json!(value.value));
+    for entry in &license.entries {
+        let name = Located {
+            value: entry.name.clone(),
+            origin: entry.value.origin.clone(),
+        };
+        check_entry(entry.map.names, &name, product, problems);
+        fields.insert(
+            format!("{}.{}", entry.map.name, entry.name),
+            entry.value.value.clone(),
+        );
     }
     let legacy_license_key = license.legacy_license_key.as_ref().map(|k| k.value.clone());
     let id = license.id.as_ref().map(|id| id.value);
@@ -238,20 +184,84 @@ fn resolve_license(
     })
 }
 
-/// The model value of an expiration.
-pub fn expires_value(expires: &Expires) -> Value {
-    match expires {
-        Expires::Date(date) => json!(crate::dates::format_date(*date)),
-        Expires::Never => json!("never"),
-        Expires::DaysAfterActivation(days) => json!({ "days_after_activation": days }),
+/// Reports a value that names nothing in the catalog list `names`.
+fn check_name(
+    names: Names,
+    value: &Located<Value>,
+    catalog: &Catalog,
+    product: Option<&ProductCatalog>,
+    problems: &mut Vec<Problem>,
+) {
+    let Some(text) = value.value.as_str() else {
+        return;
+    };
+    let name = Located {
+        value: text.to_owned(),
+        origin: value.origin.clone(),
+    };
+    match names {
+        Names::CustomerType => {
+            if catalog.customer_type(text).is_none() {
+                let known = catalog
+                    .customer_types
+                    .iter()
+                    .filter_map(|t| t.customer_type_name.as_deref());
+                problems.push(unknown("customer type", &name, known));
+            }
+        }
+        Names::LicenseType => {
+            if catalog.license_type(text).is_none() {
+                let known = catalog
+                    .license_types
+                    .iter()
+                    .filter_map(|t| t.name.as_deref());
+                problems.push(unknown("license type", &name, known));
+            }
+        }
+        entry => {
+            if let Some(product) = product {
+                check_entry(entry, &name, product, problems);
+            }
+        }
     }
 }
 
-/// A map entry's name with the position of its key.
-fn named<T>(name: &str, entry: &Located<T>) -> Located<String> {
-    Located {
-        value: name.to_string(),
-        origin: entry.origin.clone(),
+/// Reports a name the product has no edition, feature, limitation or variable of.
+fn check_entry(
+    names: Names,
+    name: &Located<String>,
+    product: &ProductCatalog,
+    problems: &mut Vec<Problem>,
+) {
+    let (what, known): (&str, Vec<&String>) = match names {
+        Names::Feature => (
+            "feature",
+            product.features.iter().map(|f| &f.name).collect(),
+        ),
+        Names::Limitation => (
+            "limitation",
+            product.limitations.iter().map(|l| &l.name).collect(),
+        ),
+        Names::Variable => (
+            "variable",
+            product.variables.iter().map(|v| &v.name).collect(),
+        ),
+        Names::ConstrainedVariable => (
+            "constrained variable",
+            product
+                .constrained_variables
+                .iter()
+                .map(|v| &v.name)
+                .collect(),
+        ),
+        Names::Edition => (
+            "edition",
+            product.editions.iter().map(|e| &e.name).collect(),
+        ),
+        Names::CustomerType | Names::LicenseType | Names::Product => return,
+    };
+    if !known.contains(&&name.value) {
+        problems.push(unknown_in(what, name, product, known));
     }
 }
 

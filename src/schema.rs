@@ -18,8 +18,8 @@ pub enum SchemaKind {
 /// The JSON Schema of one kind of file.
 pub fn schema(kind: SchemaKind) -> serde_json::Value {
     match kind {
-        SchemaKind::Manifest => manifest::raw::manifest_schema(),
-        SchemaKind::Project => manifest::raw::project_schema(),
+        SchemaKind::Manifest => manifest::schema::manifest_schema(),
+        SchemaKind::Project => manifest::schema::project_schema(),
         SchemaKind::Plan => render::plan_json::schema(),
     }
 }

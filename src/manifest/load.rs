@@ -10,13 +10,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use uuid::Uuid;
 
+use super::check::Checker;
 use super::node::{self, Node};
-use super::validate::{Checker, ENVIRONMENT_FIELDS, PROJECT_FIELDS, PathScope};
-use super::{Customer, DEFAULT_ADMIN_KEY_ENV, Manifests, Problem, Problems, Project};
+use super::{
+    Customer, DEFAULT_ADMIN_KEY_ENV, MIN_SECRET_LEN, Manifests, PROJECT_FILE, Problem, Problems,
+    Project, in_dir, project,
+};
 use crate::model::Origin;
 
-/// The project file's name, directly inside the manifest directory.
-pub const PROJECT_FILE: &str = "slascone.yaml";
 /// The largest file read, in bytes (16 MiB); bigger files are refused before they are parsed.
 pub const MAX_FILE_BYTES: u64 = node::MAX_FILE_BYTES;
 
@@ -252,133 +253,7 @@ fn load_project(dir: &Path, env: Option<&str>, problems: &mut Vec<Problem>) -> O
     }
     let text = read_text(&file, problems)?;
     let documents = parse_yaml(&file, &text, problems)?;
-    let mut checker = Checker {
-        file: Arc::from(file.as_path()),
-        problems,
-    };
-    let mut project = Project {
-        env: env.map(str::to_owned),
-        ..Project::with_defaults(dir.to_path_buf(), file.clone())
-    };
-    let mut documents = documents.iter();
-    let root = documents.next();
-    if let Some(extra) = documents.next() {
-        checker.report(
-            extra,
-            "slascone.yaml holds one YAML document; customers belong in manifest files",
-            None,
-        );
-    }
-    let fields = match root {
-        Some(root) if root.value != node::Value::Null => {
-            checker.fields(root, "slascone.yaml", PROJECT_FIELDS)
-        }
-        _ => None,
-    };
-    let mut environments = Vec::new();
-    let mut environments_key = None;
-    if let Some(fields) = &fields {
-        apply_target(&mut checker, &mut project, |name| fields.get(name));
-        if let Some(node) = fields.get("safety")
-            && let Some(max) = checker.safety(node)
-        {
-            project.max_changes = usize::try_from(max.value).unwrap_or(usize::MAX);
-        }
-        if let Some(node) = fields.get("ignore_changes") {
-            project.ignore_changes = checker.ignore_changes(node, PathScope::Project);
-        }
-        if let Some(node) = fields.get("sandbox") {
-            project.sandbox_catalog = checker.sandbox(node, dir);
-            if let Some(catalog) = &project.sandbox_catalog
-                && !catalog.value.is_file()
-            {
-                checker.problems.push(
-                    Problem::at(
-                        catalog.origin.clone(),
-                        format!(
-                            "sandbox catalog `{}` does not exist",
-                            catalog.value.display()
-                        ),
-                    )
-                    .with_hint("the path is relative to the directory of slascone.yaml"),
-                );
-            }
-        }
-        if let Some(zone) = fields
-            .get("timezone")
-            .and_then(|node| checker.timezone(node))
-        {
-            project.timezone = zone.value;
-        }
-        if let Some(node) = fields.get("environments") {
-            environments_key = fields.key("environments");
-            environments = checker.environments(node);
-        }
-    }
-    // Every profile is checked, not only the one picked, so a typo in `prod` shows up in the
-    // pull request that adds it rather than in the deployment that uses it.
-    let mut picked = false;
-    for (name, profile) in &environments {
-        let is_picked = env == Some(name.as_str());
-        picked |= is_picked;
-        if profile.value == node::Value::Null {
-            continue;
-        }
-        let what = format!("environment `{name}`");
-        let Some(profile_fields) = checker.fields(profile, &what, ENVIRONMENT_FIELDS) else {
-            continue;
-        };
-        let mut scratch = project.clone();
-        let target = if is_picked {
-            &mut project
-        } else {
-            &mut scratch
-        };
-        apply_target(&mut checker, target, |field| profile_fields.get(field));
-    }
-    if let Some(name) = env
-        && !picked
-    {
-        let known: Vec<&str> = environments.iter().map(|(name, _)| name.as_str()).collect();
-        let message = if known.is_empty() {
-            format!("unknown environment `{name}` (--env): slascone.yaml defines no `environments`")
-        } else {
-            format!(
-                "unknown environment `{name}` (--env); slascone.yaml defines: {}",
-                known.join(", ")
-            )
-        };
-        let mut problem = match environments_key {
-            Some(key) => Problem::at(checker.origin(key), message),
-            None => Problem::general(format!("{}: {message}", file.display())),
-        };
-        if let Some(close) = super::validate::closest(name, known.iter().copied()) {
-            problem = problem.with_hint(format!("did you mean `{close}`?"));
-        }
-        checker.problems.push(problem);
-    }
-    Some(project)
-}
-
-/// Applies the fields a profile and the top level share: where to connect and with which key.
-fn apply_target<'n>(
-    checker: &mut Checker<'_>,
-    project: &mut Project,
-    get: impl Fn(&str) -> Option<&'n Node<'n>>,
-) {
-    if let Some(url) = get("api_url").and_then(|node| checker.url(node, "api_url")) {
-        project.api_url = url.value;
-    }
-    if let Some(url) = get("portal_url").and_then(|node| checker.url(node, "portal_url")) {
-        project.portal_url = url.value;
-    }
-    if let Some(id) = get("isv_id").and_then(|node| checker.uuid(node, "isv_id")) {
-        project.isv_id = Some(id.value);
-    }
-    if let Some(name) = get("admin_key_env").and_then(|node| checker.env_var(node, "admin_key_env"))
-    {
-        project.admin_key_env = name.value;
-    }
+    Some(project::read(dir, env, &file, &documents, problems))
 }
 
 /// Two entries with the same identity would fight over one remote object: report the later one
@@ -439,19 +314,6 @@ fn check_duplicates(customers: &[Customer], problems: &mut Vec<Problem>) {
         }
     }
 }
-
-/// `path` inside `dir`; inside the current directory, without a leading `./`, so that messages
-/// read `customers/acme.yaml:3:5` when `validate` runs without a directory argument.
-pub(crate) fn in_dir(dir: &Path, path: &Path) -> PathBuf {
-    if dir == Path::new(".") || dir.as_os_str().is_empty() {
-        path.to_path_buf()
-    } else {
-        dir.join(path)
-    }
-}
-
-/// Keys shorter than this are not searched for: they would be found by chance in ordinary text.
-pub(crate) const MIN_SECRET_LEN: usize = 8;
 
 /// The `admin_key_env` of the project file in `dir`, read even when the rest of the directory has
 /// problems; the default when the project file gives none.

@@ -4,22 +4,42 @@
 //! of every value, or every problem found in every file. Nothing here talks to SLASCONE: names of
 //! products, editions and the like are resolved later, against the live catalog.
 
+mod check;
+mod document;
 mod load;
 mod node;
+mod paths;
 mod problem;
-pub mod raw;
-mod validate;
+mod project;
+pub mod schema;
 
 use std::path::{Path, PathBuf};
 
 use uuid::Uuid;
 
 use crate::model::Origin;
+use crate::model::fields::{Field, Map};
 
-pub use load::{MAX_FILE_BYTES, PROJECT_FILE};
+pub use load::MAX_FILE_BYTES;
 pub use node::{MAX_ALIAS_EXPANSION, MAX_DEPTH, MAX_NODES};
+pub use paths::{customer_paths, license_maps, license_paths};
 pub use problem::{Problem, Problems};
-pub use validate::{CUSTOMER_PATHS, LICENSE_PATH_MAPS, LICENSE_PATHS};
+
+/// The project file's name, directly inside the manifest directory.
+pub const PROJECT_FILE: &str = "slascone.yaml";
+
+/// Keys shorter than this are not searched for: they would be found by chance in ordinary text.
+const MIN_SECRET_LEN: usize = 8;
+
+/// `path` inside `dir`; inside the current directory, without a leading `./`, so that messages
+/// read `customers/acme.yaml:3:5` when a command runs without a directory argument.
+fn in_dir(dir: &Path, path: &Path) -> PathBuf {
+    if dir == Path::new(".") || dir.as_os_str().is_empty() {
+        path.to_path_buf()
+    } else {
+        dir.join(path)
+    }
+}
 
 /// Reads and validates `slascone.yaml` (with the `env` profile applied) and every manifest file
 /// below `dir`. Collects all problems of all files before giving up.
@@ -140,6 +160,18 @@ pub struct Located<T> {
     pub origin: Origin,
 }
 
+/// A field written in a manifest entry, as the model holds its value, with where it is written.
+pub type Written = (&'static Field, Located<serde_json::Value>);
+
+/// One entry of a license map such as `features: { Export: true }`, located at its name (what
+/// has to resolve against the catalog).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub map: &'static Map,
+    pub name: String,
+    pub value: Located<serde_json::Value>,
+}
+
 /// One entry of a `customers:` list.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Customer {
@@ -147,15 +179,8 @@ pub struct Customer {
     pub origin: Origin,
     pub id: Option<Located<Uuid>>,
     pub customer_number: Option<Located<String>>,
-    pub company_name: Option<Located<String>>,
-    pub customer_type: Option<Located<String>>,
-    pub country: Option<Located<String>>,
-    pub email: Option<Located<String>>,
-    pub street: Option<Located<String>>,
-    pub zip: Option<Located<String>>,
-    pub city: Option<Located<String>>,
-    pub phone: Option<Located<String>>,
-    pub prospect_number: Option<Located<String>>,
+    /// The fields written besides the identity, in declaration order (`model::fields`).
+    pub fields: Vec<Written>,
     /// Relative field paths, e.g. `phone`.
     pub ignore_changes: Vec<Located<String>>,
     pub licenses: Vec<License>,
@@ -170,30 +195,20 @@ pub struct License {
     pub legacy_license_key: Option<Located<String>>,
     pub product: Located<String>,
     pub edition: Located<String>,
-    pub license_type: Option<Located<String>>,
-    pub token_limit: Option<Located<i64>>,
-    pub goodwill_token_limit: Option<Located<i64>>,
-    pub floating_token_limit: Option<Located<i64>>,
-    pub user_limit: Option<Located<i64>>,
-    pub expires: Option<Located<Expires>>,
-    pub active: Option<Located<bool>>,
-    /// Names with their values, in file order (names are unique). A list rather than a map:
-    /// most licenses name a few entries, where a map's node would be mostly empty space.
-    pub features: Vec<(String, Located<bool>)>,
-    pub limitations: Vec<(String, Located<i64>)>,
-    pub variables: Vec<(String, Located<String>)>,
+    /// The fields written besides the identity and the edition, in declaration order.
+    pub fields: Vec<Written>,
+    /// Map entries in declaration order of the maps, then file order.
+    pub entries: Vec<Entry>,
     /// Relative field paths, e.g. `variables.Region`.
     pub ignore_changes: Vec<Located<String>>,
 }
 
-/// When a license expires.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Expires {
-    /// At the end of this day (compared by date only).
-    Date(jiff::civil::Date),
-    Never,
-    /// This many days after the license is activated.
-    DaysAfterActivation(u32),
+/// The value of a field written in `fields`, by name.
+pub fn written<'a>(fields: &'a [Written], name: &str) -> Option<&'a Located<serde_json::Value>> {
+    fields
+        .iter()
+        .find(|(field, _)| field.name == name)
+        .map(|(_, value)| value)
 }
 
 #[cfg(test)]

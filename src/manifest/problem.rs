@@ -68,7 +68,7 @@ impl Problems {
     /// Replaces `secret` wherever a message or hint quotes it (a key pasted as, say, an
     /// `isv_id` is quoted by "not a valid UUID"); the position still shows where it is written.
     pub fn redact(&mut self, secret: &str) {
-        if secret.len() < super::load::MIN_SECRET_LEN {
+        if secret.len() < super::MIN_SECRET_LEN {
             return;
         }
         const SHOWN: &str = "<the admin key>";

@@ -5,8 +5,11 @@ use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 
+use serde_json::json;
+
 use super::node::{self, Value};
-use super::{Expires, load, raw, validate};
+use super::{check, document, load, paths, project, written};
+use crate::model::fields::{CUSTOMER, LICENSE};
 use crate::schema::SchemaKind;
 
 fn check(text: &str) -> (Vec<super::Customer>, Vec<String>) {
@@ -25,13 +28,13 @@ fn scalars_keep_the_text_as_written() {
     );
     assert_eq!(problems, Vec::<String>::new());
     let customer = &customers[0];
-    let text = |field: &Option<super::Located<String>>| field.as_ref().unwrap().value.clone();
-    assert_eq!(text(&customer.customer_number), "1001");
-    assert_eq!(text(&customer.zip), "01234");
-    assert_eq!(text(&customer.phone), "+43 1 234");
-    assert_eq!(text(&customer.country), "NO");
-    assert_eq!(text(&customer.street), "1_000");
-    assert_eq!(text(&customer.city), "1.10");
+    let text = |name: &str| written(&customer.fields, name).unwrap().value.clone();
+    assert_eq!(customer.customer_number.as_ref().unwrap().value, "1001");
+    assert_eq!(text("zip"), "01234");
+    assert_eq!(text("phone"), "+43 1 234");
+    assert_eq!(text("country"), "NO");
+    assert_eq!(text("street"), "1_000");
+    assert_eq!(text("city"), "1.10");
 }
 
 #[test]
@@ -52,13 +55,19 @@ fn values_are_located_where_they_are_written() {
         (license.edition.origin.line, license.edition.origin.column),
         (6, 14)
     );
-    let expires = license.expires.as_ref().unwrap();
-    assert_eq!(expires.value, Expires::DaysAfterActivation(30));
+    let expires = written(&license.fields, "expires").unwrap();
+    assert_eq!(expires.value, json!({ "days_after_activation": 30 }));
     // Map entries are located at their name, which is what later has to resolve.
-    let (name, export) = &license.features[0];
-    assert_eq!(name, "Export");
-    assert!(export.value);
-    assert_eq!((export.origin.line, export.origin.column), (8, 17));
+    let export = &license.entries[0];
+    assert_eq!(
+        (export.map.name, export.name.as_str()),
+        ("features", "Export")
+    );
+    assert_eq!(export.value.value, json!(true));
+    assert_eq!(
+        (export.value.origin.line, export.value.origin.column),
+        (8, 17)
+    );
 }
 
 #[test]
@@ -72,16 +81,15 @@ fn expires_takes_a_date_never_or_days_after_activation() {
             customers
                 .first()
                 .and_then(|c| c.licenses.first())
-                .and_then(|l| l.expires.as_ref().map(|e| e.value)),
+                .and_then(|l| written(&l.fields, "expires").map(|e| e.value.clone())),
             problems,
         )
     };
-    let date = jiff::civil::date(2027, 12, 31);
-    assert_eq!(license("2027-12-31").0, Some(Expires::Date(date)));
-    assert_eq!(license("never").0, Some(Expires::Never));
+    assert_eq!(license("2027-12-31").0, Some(json!("2027-12-31")));
+    assert_eq!(license("never").0, Some(json!("never")));
     assert_eq!(
         license("{ days_after_activation: 0 }").0,
-        Some(Expires::DaysAfterActivation(0))
+        Some(json!({ "days_after_activation": 0 }))
     );
     assert_eq!(
         license("2027-12-32").1,
@@ -168,16 +176,16 @@ fn admin_key_like_names_are_recognised() {
         "ADMIN-KEY",
         "slascone_admin_key",
     ] {
-        assert!(validate::is_secret_key(name), "{name}");
+        assert!(check::is_secret_key(name), "{name}");
     }
     for name in ["admin_key_env", "AdminKeyEnv", "key", "admin"] {
-        assert!(!validate::is_secret_key(name), "{name}");
+        assert!(!check::is_secret_key(name), "{name}");
     }
 }
 
 #[test]
 fn ignore_changes_paths_follow_the_model() {
-    use validate::{PathScope, check_path};
+    use paths::{PathScope, check_path};
     assert_eq!(check_path("phone", PathScope::Customer), Ok(()));
     assert_eq!(
         check_path("fone", PathScope::Customer),
@@ -237,32 +245,31 @@ fn sorted(fields: &[&str]) -> Vec<String> {
 #[test]
 fn schema_and_validator_know_the_same_fields() {
     let manifest = crate::schema::schema(SchemaKind::Manifest);
-    assert_eq!(properties(&manifest), sorted(validate::DOCUMENT_FIELDS));
+    assert_eq!(properties(&manifest), sorted(document::DOCUMENT_FIELDS));
     let customer = &manifest["properties"]["customers"]["items"];
-    assert_eq!(properties(customer), sorted(validate::CUSTOMER_FIELDS));
+    let keys: Vec<&str> = CUSTOMER.keys().collect();
+    assert_eq!(properties(customer), sorted(&keys));
     let license = &customer["properties"]["licenses"]["items"];
-    assert_eq!(properties(license), sorted(validate::LICENSE_FIELDS));
+    let keys: Vec<&str> = LICENSE.keys().collect();
+    assert_eq!(properties(license), sorted(&keys));
     assert_eq!(
         license["required"],
         serde_json::json!(["product", "edition"])
     );
     let days = &license["properties"]["expires"]["anyOf"][2];
-    assert_eq!(properties(days), sorted(validate::EXPIRES_FIELDS));
+    assert_eq!(properties(days), sorted(check::EXPIRES_FIELDS));
 
     let project = crate::schema::schema(SchemaKind::Project);
-    assert_eq!(properties(&project), sorted(validate::PROJECT_FIELDS));
+    assert_eq!(properties(&project), sorted(project::PROJECT_FIELDS));
     let environment = &project["properties"]["environments"]["additionalProperties"];
-    assert_eq!(
-        properties(environment),
-        sorted(validate::ENVIRONMENT_FIELDS)
-    );
+    assert_eq!(properties(environment), sorted(project::ENVIRONMENT_FIELDS));
     assert_eq!(
         properties(&project["properties"]["safety"]),
-        sorted(validate::SAFETY_FIELDS)
+        sorted(project::SAFETY_FIELDS)
     );
     assert_eq!(
         properties(&project["properties"]["sandbox"]),
-        sorted(validate::SANDBOX_FIELDS)
+        sorted(project::SANDBOX_FIELDS)
     );
 }
 
@@ -297,20 +304,122 @@ fn example_files(kind: &str) -> Vec<std::path::PathBuf> {
     found
 }
 
-/// What the validator accepts must also fit the serde types the schema is generated from.
+/// Whether `value` fits `schema`, for the keywords our schemas use; `Err` names the first
+/// place it does not.
+fn fits(value: &serde_json::Value, schema: &serde_json::Value, at: &str) -> Result<(), String> {
+    use serde_json::Value as J;
+    if let Some(alternatives) = schema.get("anyOf").and_then(J::as_array) {
+        return if alternatives.iter().any(|s| fits(value, s, at).is_ok()) {
+            Ok(())
+        } else {
+            Err(format!("{at}: {value} fits no alternative"))
+        };
+    }
+    if let Some(constant) = schema.get("const")
+        && constant != value
+    {
+        return Err(format!("{at}: {value} is not {constant}"));
+    }
+    if let Some(allowed) = schema.get("enum").and_then(J::as_array)
+        && !allowed.contains(value)
+    {
+        return Err(format!("{at}: {value} is not among {allowed:?}"));
+    }
+    let types: Vec<&str> = match schema.get("type") {
+        Some(J::String(one)) => vec![one.as_str()],
+        Some(J::Array(many)) => many.iter().filter_map(J::as_str).collect(),
+        _ => Vec::new(),
+    };
+    let kind = match value {
+        J::Null => "null",
+        J::Bool(_) => "boolean",
+        J::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        J::Number(_) => "number",
+        J::String(_) => "string",
+        J::Array(_) => "array",
+        J::Object(_) => "object",
+    };
+    let accepted = types.contains(&kind) || (kind == "integer" && types.contains(&"number"));
+    if !types.is_empty() && !accepted {
+        return Err(format!("{at}: {value} is {kind}, not {types:?}"));
+    }
+    if let (Some(minimum), Some(n)) = (schema.get("minimum").and_then(J::as_i64), value.as_i64())
+        && n < minimum
+    {
+        return Err(format!("{at}: {n} is below {minimum}"));
+    }
+    if let (Some(maximum), Some(n)) = (schema.get("maximum").and_then(J::as_i64), value.as_i64())
+        && n > maximum
+    {
+        return Err(format!("{at}: {n} is above {maximum}"));
+    }
+    if let J::Array(items) = value
+        && let Some(item) = schema.get("items")
+    {
+        for (index, element) in items.iter().enumerate() {
+            fits(element, item, &format!("{at}[{index}]"))?;
+        }
+    }
+    if let J::Object(map) = value {
+        let properties = schema.get("properties").and_then(J::as_object);
+        for (key, inner) in map {
+            let at = format!("{at}.{key}");
+            match properties.and_then(|p| p.get(key)) {
+                Some(property) => fits(inner, property, &at)?,
+                None => match schema.get("additionalProperties") {
+                    Some(J::Bool(false)) => {
+                        let extension = schema
+                            .get("patternProperties")
+                            .and_then(J::as_object)
+                            .is_some_and(|_| key.starts_with("x-"));
+                        if !extension {
+                            return Err(format!("{at}: not allowed"));
+                        }
+                    }
+                    Some(other @ J::Object(_)) => fits(inner, other, &at)?,
+                    _ => {}
+                },
+            }
+        }
+        for required in schema
+            .get("required")
+            .and_then(J::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if !map.contains_key(required.as_str().unwrap_or_default()) {
+                return Err(format!("{at}: {required} is missing"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What the validator accepts also fits the JSON Schema editors check by; and a value the
+/// schema refuses is one the validator refuses too.
 #[test]
-fn examples_fit_the_schema_types() {
+fn examples_fit_the_schema() {
+    let manifest = crate::schema::schema(SchemaKind::Manifest);
     for file in example_files("manifest") {
         let text = std::fs::read_to_string(&file).unwrap();
-        let documents: Vec<raw::ManifestDocument> = serde_saphyr::from_multiple(&text)
+        let documents: Vec<serde_json::Value> = serde_saphyr::from_multiple(&text)
             .unwrap_or_else(|err| panic!("{}: {err}", file.display()));
         assert!(!documents.is_empty(), "{}", file.display());
+        for document in documents {
+            fits(&document, &manifest, &file.display().to_string()).unwrap();
+        }
     }
+    let project = crate::schema::schema(SchemaKind::Project);
     for file in example_files("project") {
         let text = std::fs::read_to_string(&file).unwrap();
-        let _: raw::ProjectFile =
+        let value: serde_json::Value =
             serde_saphyr::from_str(&text).unwrap_or_else(|err| panic!("{}: {err}", file.display()));
+        fits(&value, &project, &file.display().to_string()).unwrap();
     }
+    let wrong = json!({ "customers": [{ "customer_number": "K1", "licenses": [
+        { "legacy_license_key": "L1", "product": "Argus", "edition": "Pro", "token_limit": -1 }
+    ]}]});
+    assert!(fits(&wrong, &manifest, "wrong").is_err());
 }
 
 /// Every example catalog is one the sandbox accepts, as `--sandbox` will load it.

@@ -4,7 +4,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use slascone_sync::manifest::{self, Expires, MAX_FILE_BYTES};
+use slascone_sync::manifest::{self, MAX_FILE_BYTES};
 
 const FIXTURES: &str = "tests/fixtures/manifests";
 const PROJECT: &str = "isv_id: 2af5fe02-6207-4214-946e-b00ac5309f53\n";
@@ -252,11 +252,10 @@ fn the_examples_load() {
         .customers
         .iter()
         .flat_map(|c| &c.licenses)
-        .filter_map(|l| l.expires.as_ref())
-        .map(|e| match e.value {
-            Expires::Date(date) => date.to_string(),
-            Expires::Never => "never".to_owned(),
-            Expires::DaysAfterActivation(days) => format!("{days} days"),
+        .filter_map(|l| manifest::written(&l.fields, "expires"))
+        .map(|e| match &e.value {
+            serde_json::Value::String(text) => text.clone(),
+            other => format!("{} days", other["days_after_activation"]),
         })
         .collect();
     expires.sort();

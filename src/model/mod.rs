@@ -14,6 +14,8 @@
 //! (bool), `limitations.<name>` (integer), `variables.<name>` (string) and
 //! `constrained_variables.<name>` (a list of strings).
 
+pub mod fields;
+
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
