@@ -14,13 +14,14 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::{Value, json};
+use slascone_sync::current::{self, Scope};
 use slascone_sync::manifest;
 use slascone_sync::model::{CurrentCustomer, CurrentLicense, CurrentState, DesiredState, Fields};
 use slascone_sync::plan::{DiffContext, Target, diff};
+use slascone_sync::remote::catalog::Catalog;
 use slascone_sync::remote::{AdminKey, Client, ClientConfig};
 use slascone_sync::resolve;
 use slascone_sync::sandbox::{self, SandboxConfig};
-use slascone_sync::state::{self, Catalog, Scope};
 use uuid::Uuid;
 
 const SIZES: [usize; 2] = [10_000, 100_000];
@@ -44,7 +45,7 @@ fn catalog() -> Catalog {
         ))
         .expect("a loopback client");
         let products: BTreeSet<String> = ["Argus", "Borealis", "Cygnus"].map(String::from).into();
-        let remote = state::fetch(&client, &products, 4, Scope::CatalogOnly)
+        let remote = current::fetch(&client, &products, 4, Scope::CatalogOnly)
             .await
             .expect("the catalog reads");
         handle.shutdown().await;

@@ -1,7 +1,7 @@
 //! `export`'s core: what SLASCONE holds, as manifests that `plan` finds nothing to change in.
 //!
 //! Pure: the remote state comes in as data, the files go out as bytes. Values are taken from the
-//! same model the diff compares ([`state::current_state`]), so every value written reads back as
+//! same model the diff compares ([`current::current_state`]), so every value written reads back as
 //! exactly what plan compares it with. A value is left out when the manifest would mean the same
 //! without it: equal to the license's edition (every `features`/`limitations`/`variables` entry,
 //! `token_limit` and the other limits, `license_type`, `expires`), `active: true`, an optional
@@ -15,12 +15,12 @@ use anyhow::bail;
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::current::{self, Remote};
 use crate::generate::{
     self, CUSTOMERS_DIR, CustomerOut, ExpiresOut, LicenseOut, ProjectOut, SandboxOut,
 };
 use crate::model::{CurrentCustomer, CurrentLicense};
 use crate::remote::wire::LicenseDto;
-use crate::state::{self, Remote};
 
 /// The file the sandbox catalog is copied to by `export --sandbox`.
 pub const SANDBOX_CATALOG_FILE: &str = "sandbox-catalog.yaml";
@@ -57,7 +57,7 @@ pub fn export(
     settings: &Settings,
 ) -> anyhow::Result<Export> {
     let mut warnings = Vec::new();
-    let current = state::current_state(remote);
+    let current = current::current_state(remote);
 
     // A customer number several customers share cannot be an identity (the manifest loader
     // refuses duplicates): such customers are exported by id.
@@ -310,7 +310,7 @@ fn license_out(
         ));
         return None;
     };
-    let defaults = catalog.edition_fields(product, edition);
+    let defaults = crate::remote::convert::edition_fields(catalog, product, edition);
     let key = describe(license);
     let mut out = LicenseOut {
         id: legacy.is_none().then_some(license.id),
@@ -416,7 +416,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::state::{Catalog, ProductCatalog};
+    use crate::remote::catalog::{Catalog, ProductCatalog};
 
     const PRODUCT: &str = "00000000-0000-0000-0000-0000000000a1";
     const EDITION: &str = "00000000-0000-0000-0000-0000000000e1";

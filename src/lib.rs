@@ -18,6 +18,7 @@
 pub mod apply;
 pub mod cli;
 pub mod cmd;
+pub mod current;
 pub mod dates;
 pub mod exit;
 pub mod export;
@@ -33,4 +34,3 @@ pub mod resolve;
 pub mod run;
 pub mod sandbox;
 pub mod schema;
-pub mod state;

@@ -15,7 +15,8 @@ use uuid::Uuid;
 use crate::manifest::{Customer, License, Located, Manifests, Problem, Problems};
 use crate::model::fields::Names;
 use crate::model::{DesiredCustomer, DesiredLicense, DesiredState, Fields, license_key};
-use crate::state::{Catalog, ProductCatalog};
+use crate::remote::catalog::{Catalog, ProductCatalog};
+use crate::remote::convert::edition_fields;
 
 /// The product names the manifests use: only their licenses and editions are read.
 pub fn products_used(manifests: &Manifests) -> BTreeSet<String> {
@@ -171,7 +172,7 @@ fn resolve_license(
             .map(|edition| {
                 editions
                     .entry(edition.id)
-                    .or_insert_with(|| Arc::new(catalog.edition_fields(product, edition)))
+                    .or_insert_with(|| Arc::new(edition_fields(catalog, product, edition)))
                     .clone()
             })
             .unwrap_or_default(),

@@ -15,7 +15,6 @@
 //! The report says what the run did: `created`, `updated`, or `exists` for an object someone
 //! else made that already matches.
 
-pub mod body;
 pub mod report;
 
 use std::collections::HashMap;
@@ -26,14 +25,16 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
+use crate::current;
 use crate::model::Kind;
 use crate::plan::{Action, Change, Endpoint, FieldChange, Identity, Plan, Source};
+use crate::remote::catalog::{Catalog, ProductCatalog};
+use crate::remote::convert;
 use crate::remote::wire::{CustomerDto, LicenseDto};
 use crate::remote::{ApiError, Client};
 use crate::render::display_value;
-use crate::state::{self, Catalog, ProductCatalog};
 
-use body::LicenseContext;
+use crate::remote::convert::LicenseContext;
 
 pub use report::{ApplyReport, Entry, Status};
 
@@ -65,7 +66,7 @@ struct Shared {
 
 /// Applies every change of the plan and reports each one.
 pub async fn apply(client: &Client, input: ApplyInput<'_>) -> ApplyReport {
-    let mut customer_ids = state::customer_ids(&input.customers);
+    let mut customer_ids = current::customer_ids(&input.customers);
     customer_ids.extend(input.customer_keys);
     let shared = Arc::new(Shared {
         client: client.clone(),
@@ -194,7 +195,7 @@ async fn send_customer_create(
         Identity::CustomerByNumber {
             customer_number, ..
         } => {
-            let body = body::data_exchange_create_body(customer_number, after_values(change))
+            let body = convert::data_exchange_create_body(customer_number, after_values(change))
                 .map_err(Failure::Invalid)?;
             client.create_customer_by_number(&body).await
         }
@@ -202,7 +203,7 @@ async fn send_customer_create(
             id,
             customer_number,
         } => {
-            let body = body::customer_create_body(
+            let body = convert::customer_create_body(
                 *id,
                 customer_number.as_deref(),
                 after_values(change),
@@ -290,7 +291,7 @@ async fn finish_customer(
     change: &Change,
     existing: &CustomerDto,
 ) -> Result<bool, Failure> {
-    let current = state::current_customer(&shared.catalog, existing);
+    let current = convert::current_customer(&shared.catalog, existing);
     let pending: Vec<(&str, &Value)> = after_values(change)
         .filter(|(path, value)| current.fields.get(path) != Some(*value))
         .collect();
@@ -302,10 +303,11 @@ async fn finish_customer(
             .customer_number
             .clone()
             .unwrap_or_else(|| change.key.clone());
-        let body = body::data_exchange_update_body(&number, pending).map_err(Failure::Invalid)?;
+        let body =
+            convert::data_exchange_update_body(&number, pending).map_err(Failure::Invalid)?;
         shared.client.update_customer_by_number(&body).await?
     } else {
-        let body = body::customer_update_body(existing, pending, &shared.catalog)
+        let body = convert::customer_update_body(existing, pending, &shared.catalog)
             .map_err(Failure::Invalid)?;
         shared.client.update_customer(&body).await?
     };
@@ -337,12 +339,12 @@ async fn update_customer(shared: &Shared, change: &Change) -> Result<Done, Failu
             .and_then(|c| c.customer_number.clone())
             .or_else(|| change.identity.customer_number().map(str::to_owned))
             .unwrap_or_else(|| change.key.clone());
-        let body = body::data_exchange_update_body(&number, after_values(change))
+        let body = convert::data_exchange_update_body(&number, after_values(change))
             .map_err(Failure::Invalid)?;
         shared.client.update_customer_by_number(&body).await?
     } else {
         let current = current_customer(shared, id).await?;
-        let body = body::customer_update_body(&current, after_values(change), &shared.catalog)
+        let body = convert::customer_update_body(&current, after_values(change), &shared.catalog)
             .map_err(Failure::Invalid)?;
         shared.client.update_customer(&body).await?
     };
@@ -368,7 +370,7 @@ fn verify_customer(
     change: &Change,
     customer: &CustomerDto,
 ) -> Result<(), Failure> {
-    let current = state::current_customer(&shared.catalog, customer);
+    let current = convert::current_customer(&shared.catalog, customer);
     verify(change, |path| current.fields.get(path).cloned(), None).map_err(|message| {
         Failure::Kept {
             id: customer.id,
@@ -486,7 +488,7 @@ async fn create_license(shared: &Shared, change: &Change) -> Result<Done, Failur
     // run's license from one someone else made.
     let chosen = change.id().is_none();
     let id = change.id().unwrap_or_else(Uuid::new_v4);
-    let body = body::license_create_body(
+    let body = convert::license_create_body(
         id,
         change.identity.legacy_license_key(),
         &change.fields,
@@ -578,7 +580,7 @@ async fn finish_license(
     existing: &LicenseDto,
     customers: &HashMap<String, Uuid>,
 ) -> Result<bool, Failure> {
-    let current = state::current_license(&shared.catalog, existing);
+    let current = convert::current_license(&shared.catalog, existing);
     let owner = existing.customer_id;
     let pending: Vec<FieldChange> = change
         .fields
@@ -593,7 +595,7 @@ async fn finish_license(
         return Ok(false);
     }
     let (body, apply_template) =
-        body::license_update_body(existing, &pending, change.identity.edition_based(), ctx)
+        convert::license_update_body(existing, &pending, change.identity.edition_based(), ctx)
             .map_err(Failure::Invalid)?;
     let answer = shared.client.update_license(&body, apply_template).await?;
     let updated = answered_license(shared, change, existing.id, answer).await?;
@@ -619,7 +621,7 @@ async fn update_license(shared: &Shared, change: &Change) -> Result<Done, Failur
             Failure::Invalid(format!("license {id} no longer exists in SLASCONE"))
         })?,
     };
-    let (body, apply_template) = body::license_update_body(
+    let (body, apply_template) = convert::license_update_body(
         &current,
         &change.fields,
         change.identity.edition_based(),
@@ -639,7 +641,7 @@ fn verify_license(
     license: &LicenseDto,
     customers: &HashMap<String, Uuid>,
 ) -> Result<(), Failure> {
-    let current = state::current_license(&shared.catalog, license);
+    let current = convert::current_license(&shared.catalog, license);
     let wanted_owner = change
         .fields
         .iter()

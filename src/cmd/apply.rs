@@ -12,13 +12,14 @@ use uuid::Uuid;
 
 use crate::apply::{self, ApplyInput};
 use crate::cli::{ApplyArgs, GlobalArgs};
+use crate::current::{self, Scope};
 use crate::exit::Outcome;
 use crate::model::Kind;
 use crate::plan::{Action, Change, Plan};
+use crate::remote::convert;
 use crate::remote::wire::{CustomerDto, LicenseDto};
 use crate::remote::{ApiError, Client};
 use crate::render::{self, Format, Style};
-use crate::state::{self, Scope};
 
 use super::pipeline::{Keep, customer_keys, make_plan};
 use super::{Session, load_manifests, print_problems, progress, use_color};
@@ -72,7 +73,7 @@ async fn run_in(
                 .filter_map(|c| c.identity.product().map(str::to_owned))
                 .collect();
             let mut remote =
-                state::fetch(&session.client, &products, parallelism, Scope::CatalogOnly).await?;
+                current::fetch(&session.client, &products, parallelism, Scope::CatalogOnly).await?;
             remote.catalog.zone = manifests.project.timezone.clone();
             let product_ids: HashMap<String, Uuid> = remote
                 .catalog
@@ -272,7 +273,7 @@ async fn recheck_one(
             };
             Ok(match found {
                 None => Checked::Stale(format!("{name} no longer exists")),
-                Some(c) if Some(state::fingerprint(&c)) != change.fingerprint => {
+                Some(c) if Some(convert::fingerprint(&c)) != change.fingerprint => {
                     Checked::Stale(format!("{name} changed"))
                 }
                 Some(c) => Checked::Customer(c),
@@ -291,7 +292,7 @@ async fn recheck_one(
             };
             Ok(match found {
                 None => Checked::Stale(format!("{name} no longer exists")),
-                Some(l) if Some(state::fingerprint(&l)) != change.fingerprint => {
+                Some(l) if Some(convert::fingerprint(&l)) != change.fingerprint => {
                     Checked::Stale(format!("{name} changed"))
                 }
                 Some(l) => Checked::License(l),

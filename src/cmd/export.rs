@@ -11,13 +11,13 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 
 use crate::cli::{ExportArgs, GlobalArgs};
+use crate::current;
 use crate::exit::Outcome;
 use crate::export::{self, Settings};
 use crate::generate;
 use crate::manifest::{
     self, DEFAULT_ADMIN_KEY_ENV, DEFAULT_API_URL, Manifests, PROJECT_FILE, Project,
 };
-use crate::state;
 
 use super::{SANDBOX_STATE_FILE, Session, print_problems};
 
@@ -135,7 +135,7 @@ fn source_project(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<Opti
 
 /// Reads the catalog, all customers, and the licenses of the chosen products (all of them
 /// without `--product`).
-async fn read_chosen(session: &Session, args: &ExportArgs) -> anyhow::Result<state::Remote> {
+async fn read_chosen(session: &Session, args: &ExportArgs) -> anyhow::Result<current::Remote> {
     let all: BTreeSet<String> = session
         .client
         .products()

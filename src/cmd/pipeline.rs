@@ -6,11 +6,12 @@ use std::time::Instant;
 use uuid::Uuid;
 
 use crate::cli::ReadArgs;
+use crate::current::{self, Remote};
 use crate::manifest::{self, Manifests, Problems};
 use crate::model::{CurrentState, DesiredState, Kind};
 use crate::plan::{Action, DiffContext, Endpoint, Plan};
+use crate::remote::convert;
 use crate::resolve;
-use crate::state::{self, Remote};
 
 use super::progress;
 use super::session::Session;
@@ -51,11 +52,11 @@ pub async fn make_plan(
     let products = resolve::products_used(&manifests);
     let parallelism = usize::from(read.parallelism);
     let reading = Reading::start(session, &products);
-    let (mut catalog, mut wire_customers) = state::fetch_catalog(
+    let (mut catalog, mut wire_customers) = current::fetch_catalog(
         &session.client,
         &products,
         parallelism,
-        state::Scope::Everything,
+        current::Scope::Everything,
     )
     .await?;
     catalog.zone = manifests.project.timezone.clone();
@@ -69,20 +70,20 @@ pub async fn make_plan(
     let (current, wire_licenses) = match keep {
         Keep::WireObjects => {
             let wire_licenses =
-                state::fetch_licenses(client, &catalog, &products, parallelism).await?;
+                current::fetch_licenses(client, &catalog, &products, parallelism).await?;
             reading.done(wire_customers.len(), wire_licenses.len());
             started = Instant::now();
-            let current = state::current_state_of(&catalog, &wire_customers, &wire_licenses);
+            let current = current::current_state_of(&catalog, &wire_customers, &wire_licenses);
             (current, wire_licenses)
         }
         Keep::Nothing => {
             let licenses =
-                state::fetch_current_licenses(client, &catalog, &products, parallelism).await?;
+                current::fetch_current_licenses(client, &catalog, &products, parallelism).await?;
             reading.done(wire_customers.len(), licenses.len());
             started = Instant::now();
             let customers = std::mem::take(&mut wire_customers)
                 .iter()
-                .map(|customer| state::current_customer(&catalog, customer))
+                .map(|customer| convert::current_customer(&catalog, customer))
                 .collect();
             let current = CurrentState {
                 customers,
@@ -164,11 +165,11 @@ pub async fn read_remote(
     read: &ReadArgs,
 ) -> anyhow::Result<Remote> {
     let reading = Reading::start(session, products);
-    let remote = state::fetch(
+    let remote = current::fetch(
         &session.client,
         products,
         usize::from(read.parallelism),
-        state::Scope::Everything,
+        current::Scope::Everything,
     )
     .await?;
     reading.done(remote.customers.len(), remote.licenses.len());

@@ -1,6 +1,8 @@
 //! The SLASCONE API: the only place that does network I/O as a client.
 //!
 //! - [`client`]: the client and one method per endpoint the reconciler calls;
+//! - [`catalog`]: SLASCONE's catalog as read, which names resolve against;
+//! - [`convert`]: wire ↔ model, both directions, by the field declarations;
 //! - [`transport`]: sending, retrying and answering one request;
 //! - [`paging`]: the paged license listing;
 //! - [`secret`]: the admin key, never shown;
@@ -8,7 +10,9 @@
 //! - [`wire`]: SLASCONE's DTOs, with their exact JSON names;
 //! - [`error`]: every failure, naming its request.
 
+pub mod catalog;
 pub mod client;
+pub mod convert;
 pub mod endpoint;
 pub mod error;
 mod paging;

@@ -10,6 +10,31 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// Access by JSON name to the members that hold one field each as it is: the field
+/// declarations (`model::fields`) name them, so a member is spelled only here and in its DTO.
+/// The JSON name of each is its member's name.
+macro_rules! by_json_name {
+    ($dto:ty { $($get:ident, $get_mut:ident: $t:ty => [$($member:ident),* $(,)?];)* }) => {
+        impl $dto {
+            $(
+                pub fn $get(&self, name: &str) -> Option<&$t> {
+                    match name {
+                        $(stringify!($member) => Some(&self.$member),)*
+                        _ => None,
+                    }
+                }
+
+                pub fn $get_mut(&mut self, name: &str) -> Option<&mut $t> {
+                    match name {
+                        $(stringify!($member) => Some(&mut self.$member),)*
+                        _ => None,
+                    }
+                }
+            )*
+        }
+    };
+}
+
 /// `ExpirationMode` (an integer enum on the wire).
 pub mod expiration_mode {
     pub const NEVER: i32 = 1;
@@ -529,6 +554,28 @@ pub struct TemplateDto {
     #[serde(default)]
     pub is_temporary: bool,
 }
+
+by_json_name!(CustomerDto {
+    text, text_mut: Option<String> => [
+        company_name, email, street, city, postalcode, country, phone, prospect_number,
+    ];
+});
+
+by_json_name!(DataExchangeUpdateCustomerDto {
+    text, text_mut: Option<String> => [
+        customer_name, customer_type, country, street, zip, city, phone, email, prospect_number,
+    ];
+});
+
+by_json_name!(TemplateDto {
+    count, count_mut: Option<i64> => [goodwill_token_limit, floating_token_limit, user_limit];
+});
+
+by_json_name!(LicenseDto {
+    count, count_mut: Option<i64> => [goodwill_token_limit, floating_token_limit, user_limit];
+    flag, flag_mut: Option<bool> => [is_active, is_temporary];
+    text, text_mut: Option<String> => [name, description];
+});
 
 /// Golden tests: the exact JSON every request body puts on the wire. A renamed field, or an
 /// unset optional field sent as `null`, fails here.

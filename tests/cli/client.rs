@@ -555,19 +555,19 @@ async fn pages_after_the_first_are_read_together_within_the_in_flight_limit() {
 
 #[tokio::test]
 async fn licenses_reduced_page_by_page_equal_the_reduced_listing() {
-    use slascone_sync::state::{self, Scope};
+    use slascone_sync::current::{self, Scope};
     let sandbox = support::sandbox().await;
     let (argus, _) = seed_licenses(&support::client(&sandbox), 9).await;
     let client = paging_client(&sandbox, 2, 3);
     let products = [argus.product.name.clone()].into();
-    let remote = state::fetch(&client, &products, 4, Scope::Everything)
+    let remote = current::fetch(&client, &products, 4, Scope::Everything)
         .await
         .unwrap();
-    let streamed = state::fetch_current_licenses(&client, &remote.catalog, &products, 4)
+    let streamed = current::fetch_current_licenses(&client, &remote.catalog, &products, 4)
         .await
         .unwrap();
     assert_eq!(streamed.len(), 9);
-    assert_eq!(streamed, state::current_state(&remote).licenses);
+    assert_eq!(streamed, current::current_state(&remote).licenses);
     sandbox.shutdown().await;
 }
 
