@@ -13,11 +13,11 @@ use anyhow::{Context, bail};
 use crate::cli::{ExportArgs, GlobalArgs};
 use crate::current;
 use crate::exit::Outcome;
-use crate::export::{self, Settings};
-use crate::generate;
 use crate::manifest::{
     self, DEFAULT_ADMIN_KEY_ENV, DEFAULT_API_URL, Manifests, PROJECT_FILE, Project,
 };
+use crate::scaffold::export::{self, Settings};
+use crate::scaffold::generate;
 
 use super::{SANDBOX_STATE_FILE, Session, print_problems};
 

@@ -3,9 +3,9 @@
 
 use crate::cli::ImportCsvArgs;
 use crate::exit::Outcome;
-use crate::generate;
-use crate::import_csv::{convert, files};
 use crate::manifest::PROJECT_FILE;
+use crate::scaffold::generate;
+use crate::scaffold::import_csv::{convert, files};
 
 pub fn run(args: &ImportCsvArgs) -> anyhow::Result<Outcome> {
     generate::check_out_dir(&args.out, args.force)?;
@@ -19,7 +19,7 @@ pub fn run(args: &ImportCsvArgs) -> anyhow::Result<Outcome> {
     };
     let files = files(&customers)?;
     generate::write_tree(&args.out, &files, args.force)?;
-    let licenses: usize = customers.iter().map(|c| c.licenses.len()).sum();
+    let licenses: usize = customers.iter().map(|c| c.count("licenses")).sum();
     eprintln!(
         "Wrote {} customer{} and {} license{} to {}.",
         customers.len(),

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::cli::ReadArgs;
 use crate::current::{self, Remote};
 use crate::manifest::{self, Manifests, Problems};
+use crate::model::fields::{CUSTOMER, Role};
 use crate::model::{CurrentState, DesiredState, Kind};
 use crate::plan::{Action, DiffContext, Endpoint, Plan};
 use crate::remote::convert;
@@ -176,9 +177,8 @@ pub async fn read_remote(
     Ok(remote)
 }
 
-/// Creates SLASCONE is known to refuse, found before anything is sent: a customer created by
-/// customer_number needs company_name, customer_type and country; one created by id needs a
-/// company_name.
+/// Creates SLASCONE is known to refuse, found before anything is sent: a customer created lacks
+/// a field its declaration says SLASCONE requires for that way of creating it.
 fn create_problems(plan: &Plan) -> Problems {
     let mut problems = Vec::new();
     for change in &plan.changes {
@@ -191,12 +191,21 @@ fn create_problems(plan: &Plan) -> Problems {
                 .iter()
                 .any(|f| f.path == path && f.after.as_str().is_some_and(|v| !v.is_empty()))
         };
-        let required: &[&str] = if change.identity.endpoint() == Endpoint::DataExchangeCustomers {
-            &["company_name", "customer_type", "country"]
-        } else {
-            &["company_name"]
-        };
-        let missing: Vec<&str> = required.iter().copied().filter(|path| !has(path)).collect();
+        let by_number = change.identity.endpoint() == Endpoint::DataExchangeCustomers;
+        let missing: Vec<&str> = CUSTOMER
+            .fields
+            .iter()
+            .filter(|f| f.role == Role::Managed)
+            .filter(|f| {
+                if by_number {
+                    f.required_by_number
+                } else {
+                    f.required_by_id
+                }
+            })
+            .map(|f| f.name)
+            .filter(|path| !has(path))
+            .collect();
         if missing.is_empty() {
             continue;
         }

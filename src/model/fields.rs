@@ -104,6 +104,8 @@ pub struct Field {
     pub wire: Member,
     /// Its JSON name on `/data_exchange/customers`, where it travels there.
     pub data_exchange: Option<&'static str>,
+    /// A customer created by id (`POST /customers`) must have it.
+    pub required_by_id: bool,
     /// A customer created by number (`POST /data_exchange/customers`) must have it.
     pub required_by_number: bool,
     pub export: Export,
@@ -211,6 +213,7 @@ const fn customer_text(
         doc,
         wire: Member::Named(wire),
         data_exchange: Some(data_exchange),
+        required_by_id: false,
         required_by_number: false,
         export: Export::UnlessEmpty,
         csv: column(data_exchange, order, false),
@@ -232,6 +235,7 @@ pub static CUSTOMER: Entity = Entity {
             doc: "The customer's SLASCONE id (UUID). With an id, the customer is matched and written by id.",
             wire: Member::Named("id"),
             data_exchange: None,
+            required_by_id: false,
             required_by_number: false,
             export: Export::Always,
             csv: None,
@@ -245,11 +249,13 @@ pub static CUSTOMER: Entity = Entity {
             doc: "The customer number from your ERP/CRM. Without an `id`, the customer is matched by this\nnumber. Unique across all manifests.",
             wire: Member::Named("customer_number"),
             data_exchange: Some("customer_number"),
+            required_by_id: false,
             required_by_number: true,
             export: Export::Always,
             csv: column("customer_number", 0, true),
         },
         Field {
+            required_by_id: false,
             required_by_number: true,
             csv: column("customer_name", 1, true),
             ..customer_text(
@@ -269,11 +275,13 @@ pub static CUSTOMER: Entity = Entity {
             doc: "The name of a customer type defined in SLASCONE, e.g. `Enterprise`.",
             wire: Member::Converted,
             data_exchange: Some("customer_type"),
+            required_by_id: false,
             required_by_number: true,
             export: Export::UnlessEmpty,
             csv: column("customer_type", 2, true),
         },
         Field {
+            required_by_id: false,
             required_by_number: true,
             csv: column("country", 3, true),
             ..customer_text(
@@ -322,6 +330,7 @@ const fn license_count(name: &'static str, doc: &'static str, order: u8, in_head
         doc,
         wire: Member::Named(name),
         data_exchange: None,
+        required_by_id: false,
         required_by_number: false,
         export: Export::UnlessEdition,
         csv: Some(Column {
@@ -348,6 +357,7 @@ pub static LICENSE: Entity = Entity {
             doc: "The customer the license belongs to: the one it is listed under.",
             wire: Member::Converted,
             data_exchange: None,
+            required_by_id: false,
             required_by_number: false,
             export: Export::Never,
             csv: column("customer_number", 0, true),
@@ -361,6 +371,7 @@ pub static LICENSE: Entity = Entity {
             doc: "The license's SLASCONE id (UUID). With an id, the license is matched by id.",
             wire: Member::Named("id"),
             data_exchange: None,
+            required_by_id: false,
             required_by_number: false,
             export: Export::Always,
             csv: None,
@@ -374,6 +385,7 @@ pub static LICENSE: Entity = Entity {
             doc: "Your own key for the license, e.g. a subscription number. Without an `id`, the license is\nmatched by product and this key, which SLASCONE keeps unique per product.",
             wire: Member::Named("legacy_license_key"),
             data_exchange: None,
+            required_by_id: false,
             required_by_number: false,
             export: Export::Always,
             csv: column("legacy_license_key", 3, true),
@@ -387,6 +399,7 @@ pub static LICENSE: Entity = Entity {
             doc: "The name of a product defined in SLASCONE.",
             wire: Member::Converted,
             data_exchange: None,
+            required_by_id: false,
             required_by_number: false,
             export: Export::Always,
             csv: column("product", 1, true),
@@ -400,6 +413,7 @@ pub static LICENSE: Entity = Entity {
             doc: "The name of an edition (license template) of the product.",
             wire: Member::Converted,
             data_exchange: None,
+            required_by_id: false,
             required_by_number: false,
             export: Export::Always,
             csv: column("edition", 2, true),
@@ -413,6 +427,7 @@ pub static LICENSE: Entity = Entity {
             doc: "The name of a license type defined in SLASCONE, e.g. `Commercial`.",
             wire: Member::Converted,
             data_exchange: None,
+            required_by_id: false,
             required_by_number: false,
             export: Export::UnlessEdition,
             csv: Some(Column {
@@ -453,6 +468,7 @@ pub static LICENSE: Entity = Entity {
             doc: "When the license expires: a date (`2027-12-31`: the end of that day in the project's\n`timezone`, compared by day), `never`, or\n`{ days_after_activation: 30 }`.",
             wire: Member::Converted,
             data_exchange: None,
+            required_by_id: false,
             required_by_number: false,
             export: Export::UnlessEdition,
             csv: Some(Column {
@@ -471,6 +487,7 @@ pub static LICENSE: Entity = Entity {
             doc: "Whether the license is active.",
             wire: Member::Named("is_active"),
             data_exchange: None,
+            required_by_id: false,
             required_by_number: false,
             export: Export::OnlyFalse,
             csv: Some(Column {

@@ -323,7 +323,9 @@ fn every_declared_member_exists_on_its_dto() {
         if let Member::Named(member) = field.wire {
             assert!(customer.text_mut(member).is_some(), "{}", field.name);
         }
-        let name = field.data_exchange.expect("a managed customer field travels by number too");
+        let name = field
+            .data_exchange
+            .expect("a managed customer field travels by number too");
         assert!(update.text_mut(name).is_some(), "{}", field.name);
     }
     let mut license = LicenseDto::default();

@@ -11,51 +11,23 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::generate::{self, CUSTOMERS_DIR, CustomerOut, ExpiresOut, LicenseOut, ProjectOut};
+use serde_json::json;
+
+use super::generate::{self, CUSTOMERS_DIR, EntryOut, ProjectOut};
 use crate::manifest::{DEFAULT_API_URL, DEFAULT_PORTAL_URL, PROJECT_FILE, Problem, Problems};
 use crate::model::Origin;
+use crate::model::fields::{CUSTOMER, Column, Entity, Field, LICENSE, Role, Type};
 
-/// Customer columns: (name, value required). All four required ones are what SLASCONE needs to
-/// create a customer by number.
-pub const CUSTOMER_COLUMNS: &[(&str, bool)] = &[
-    ("customer_number", true),
-    ("customer_name", true),
-    ("customer_type", true),
-    ("country", true),
-    ("street", false),
-    ("zip", false),
-    ("city", false),
-    ("phone", false),
-    ("email", false),
-    ("prospect_number", false),
-];
-
-/// License columns the header must have.
-pub const LICENSE_COLUMNS: &[&str] = &[
-    "customer_number",
-    "product",
-    "edition",
-    "legacy_license_key",
-    "token_limit",
-    "expiration_date",
-];
-
-/// License columns the header may have.
-pub const OPTIONAL_LICENSE_COLUMNS: &[&str] = &[
-    "license_type",
-    "goodwill_token_limit",
-    "floating_token_limit",
-    "user_limit",
-    "active",
-];
-
-/// License columns whose value may not be empty.
-const REQUIRED_LICENSE_VALUES: &[&str] = &[
-    "customer_number",
-    "product",
-    "edition",
-    "legacy_license_key",
-];
+/// The columns of `entity` in SLASCONE's CSV layout, with their fields.
+fn columns(entity: &'static Entity) -> Vec<(&'static Field, Column)> {
+    let mut columns: Vec<(&'static Field, Column)> = entity
+        .fields
+        .iter()
+        .filter_map(|field| field.csv.map(|column| (field, column)))
+        .collect();
+    columns.sort_by_key(|(_, column)| column.order);
+    columns
+}
 
 /// `--delimiter`: one ASCII character; `tab` or `\t` for a tab, which is hard to type in a shell.
 pub fn parse_delimiter(text: &str) -> Result<u8, String> {
@@ -72,7 +44,7 @@ pub fn parse_delimiter(text: &str) -> Result<u8, String> {
 
 /// The files of the manifest directory: the project file with placeholders, the schemas, and one
 /// manifest per customer.
-pub fn files(customers: &[CustomerOut]) -> anyhow::Result<Vec<(PathBuf, Vec<u8>)>> {
+pub fn files(customers: &[EntryOut]) -> anyhow::Result<Vec<(PathBuf, Vec<u8>)>> {
     let project = ProjectOut {
         api_url: Some(DEFAULT_API_URL.to_owned()),
         portal_url: Some(DEFAULT_PORTAL_URL.to_owned()),
@@ -94,7 +66,7 @@ pub fn files(customers: &[CustomerOut]) -> anyhow::Result<Vec<(PathBuf, Vec<u8>)
     files.extend(generate::schema_files()?);
     let keys: Vec<&str> = customers
         .iter()
-        .map(|c| c.customer_number.as_deref().unwrap_or_default())
+        .map(|c| c.text("customer_number").unwrap_or_default())
         .collect();
     for (customer, name) in customers.iter().zip(generate::file_names(keys)) {
         files.push((
@@ -111,9 +83,9 @@ pub fn convert(
     customers_file: &Path,
     licenses_file: Option<&Path>,
     delimiter: u8,
-) -> Result<Vec<CustomerOut>, Problems> {
+) -> Result<Vec<EntryOut>, Problems> {
     let mut problems = Vec::new();
-    let mut customers: BTreeMap<String, (usize, CustomerOut)> = BTreeMap::new();
+    let mut customers: BTreeMap<String, (usize, EntryOut)> = BTreeMap::new();
     if let Some(table) = Table::read(customers_file, delimiter, &mut problems) {
         read_customers(&table, &mut customers, &mut problems);
     }
@@ -128,9 +100,17 @@ pub fn convert(
     Ok(customers
         .into_values()
         .map(|(_, mut customer)| {
-            customer.licenses.sort_by(|a, b| {
-                (&a.product, &a.legacy_license_key).cmp(&(&b.product, &b.legacy_license_key))
-            });
+            if let Some(licenses) = customer.list_mut("licenses") {
+                licenses.sort_by_cached_key(|license| {
+                    (
+                        license.text("product").unwrap_or_default().to_owned(),
+                        license
+                            .text("legacy_license_key")
+                            .unwrap_or_default()
+                            .to_owned(),
+                    )
+                });
+            }
             customer
         })
         .collect())
@@ -342,14 +322,15 @@ fn origin(file: &Path, line: usize, column: usize) -> Origin {
 
 fn read_customers(
     table: &Table,
-    customers: &mut BTreeMap<String, (usize, CustomerOut)>,
+    customers: &mut BTreeMap<String, (usize, EntryOut)>,
     problems: &mut Vec<Problem>,
 ) {
-    let known: Vec<&str> = CUSTOMER_COLUMNS.iter().map(|(name, _)| *name).collect();
-    let required: Vec<&str> = CUSTOMER_COLUMNS
+    let columns = columns(&CUSTOMER);
+    let known: Vec<&str> = columns.iter().map(|(_, c)| c.name).collect();
+    let required: Vec<&str> = columns
         .iter()
-        .filter(|(_, required)| *required)
-        .map(|(name, _)| *name)
+        .filter(|(_, c)| c.in_header)
+        .map(|(_, c)| c.name)
         .collect();
     if !table.check_header(&known, &required, problems) {
         return;
@@ -358,49 +339,50 @@ fn read_customers(
         if !table.check_width(row, problems) {
             continue;
         }
-        let values: Vec<Option<&str>> = required
-            .iter()
-            .map(|column| table.required(row, column, problems))
-            .collect();
-        let [Some(number), Some(name), Some(customer_type), Some(country)] = values[..] else {
+        let mut customer = EntryOut::default();
+        let mut complete = true;
+        for (field, column) in &columns {
+            let value = if column.value_required {
+                table.required(row, column.name, problems)
+            } else {
+                table.get(row, column.name)
+            };
+            match value {
+                Some(text) => customer.set(field.name, json!(text)),
+                None => complete &= !column.value_required,
+            }
+        }
+        if !complete {
             continue;
-        };
-        if let Some((first, _)) = customers.get(number) {
+        }
+        let number = customer
+            .text("customer_number")
+            .unwrap_or_default()
+            .to_owned();
+        if let Some((first, _)) = customers.get(&number) {
             problems.push(Problem::at(
                 table.at(row, "customer_number"),
                 format!("customer_number `{number}` is already on row {first}"),
             ));
             continue;
         }
-        let text = |column: &str| table.get(row, column).map(str::to_owned);
-        let customer = CustomerOut {
-            customer_number: Some(number.to_owned()),
-            company_name: Some(name.to_owned()),
-            customer_type: Some(customer_type.to_owned()),
-            country: Some(country.to_owned()),
-            street: text("street"),
-            zip: text("zip"),
-            city: text("city"),
-            phone: text("phone"),
-            email: text("email"),
-            prospect_number: text("prospect_number"),
-            ..CustomerOut::default()
-        };
-        customers.insert(number.to_owned(), (row.line, customer));
+        customers.insert(number, (row.line, customer.ordered(&CUSTOMER)));
     }
 }
 
 fn read_licenses(
     table: &Table,
-    customers: &mut BTreeMap<String, (usize, CustomerOut)>,
+    customers: &mut BTreeMap<String, (usize, EntryOut)>,
     problems: &mut Vec<Problem>,
 ) {
-    let known: Vec<&str> = LICENSE_COLUMNS
+    let columns = columns(&LICENSE);
+    let known: Vec<&str> = columns.iter().map(|(_, c)| c.name).collect();
+    let required: Vec<&str> = columns
         .iter()
-        .chain(OPTIONAL_LICENSE_COLUMNS)
-        .copied()
+        .filter(|(_, c)| c.in_header)
+        .map(|(_, c)| c.name)
         .collect();
-    if !table.check_header(&known, LICENSE_COLUMNS, problems) {
+    if !table.check_header(&known, &required, problems) {
         return;
     }
     let mut seen: HashMap<(String, String), usize> = HashMap::new();
@@ -408,70 +390,43 @@ fn read_licenses(
         if !table.check_width(row, problems) {
             continue;
         }
-        let values: Vec<Option<&str>> = REQUIRED_LICENSE_VALUES
-            .iter()
-            .map(|column| table.required(row, column, problems))
-            .collect();
-        let count = |column: &str, problems: &mut Vec<Problem>| {
-            let text = table.get(row, column)?;
-            match text.parse::<u64>() {
-                Ok(value) if i64::try_from(value).is_ok() => Some(value),
-                _ => {
-                    problems.push(Problem::at(
-                        table.at(row, column),
-                        format!("`{column}` must be a whole number of zero or more, not `{text}`"),
-                    ));
-                    None
-                }
+        let mut license = EntryOut::default();
+        let mut complete = true;
+        let mut owner = None;
+        for (field, column) in &columns {
+            let text = if column.value_required {
+                table.required(row, column.name, problems)
+            } else {
+                table.get(row, column.name)
+            };
+            let Some(text) = text else {
+                complete &= !column.value_required;
+                continue;
+            };
+            if field.role == Role::Implicit {
+                owner = Some(text);
+                continue;
             }
-        };
-        let token_limit = count("token_limit", problems);
-        let goodwill_token_limit = count("goodwill_token_limit", problems);
-        let floating_token_limit = count("floating_token_limit", problems);
-        let user_limit = count("user_limit", problems);
-        let expires =
-            table
-                .get(row, "expiration_date")
-                .and_then(|text| match parse_expiration(text) {
-                    Some(expires) => Some(expires),
-                    None => {
-                        problems.push(
-                        Problem::at(
-                            table.at(row, "expiration_date"),
-                            format!("`expiration_date` is not a date: `{text}`"),
-                        )
-                        .with_hint(
-                            "write a date as 2027-12-31 or 31.12.2027, `never`, or leave it empty \
-                             for the edition's expiration",
-                        ),
-                    );
-                        None
-                    }
-                });
-        let active = table
-            .get(row, "active")
-            .and_then(|text| match text.to_lowercase().as_str() {
-                "true" | "yes" | "1" => Some(true),
-                "false" | "no" | "0" => Some(false),
-                _ => {
-                    problems.push(Problem::at(
-                        table.at(row, "active"),
-                        format!("`active` must be true or false (or yes/no, 1/0), not `{text}`"),
-                    ));
-                    None
-                }
-            });
-        let [Some(number), Some(product), Some(edition), Some(legacy)] = values[..] else {
+            if let Some(value) = cell_value(table, row, field, column.name, text, problems) {
+                license.set(field.name, value);
+            }
+        }
+        let (Some(number), true) = (owner, complete) else {
             continue;
         };
-        let Some((_, owner)) = customers.get_mut(number) else {
+        let Some((_, customer)) = customers.get_mut(number) else {
             problems.push(Problem::at(
                 table.at(row, "customer_number"),
                 format!("no customer with customer_number `{number}` in the customers file"),
             ));
             continue;
         };
-        if let Some(first) = seen.insert((product.to_owned(), legacy.to_owned()), row.line) {
+        let product = license.text("product").unwrap_or_default().to_owned();
+        let legacy = license
+            .text("legacy_license_key")
+            .unwrap_or_default()
+            .to_owned();
+        if let Some(first) = seen.insert((product.clone(), legacy.clone()), row.line) {
             problems.push(Problem::at(
                 table.at(row, "legacy_license_key"),
                 format!(
@@ -481,33 +436,73 @@ fn read_licenses(
             ));
             continue;
         }
-        owner.licenses.push(LicenseOut {
-            legacy_license_key: Some(legacy.to_owned()),
-            product: product.to_owned(),
-            edition: edition.to_owned(),
-            license_type: table.get(row, "license_type").map(str::to_owned),
-            token_limit,
-            goodwill_token_limit,
-            floating_token_limit,
-            user_limit,
-            expires,
-            active,
-            ..LicenseOut::default()
-        });
+        customer.push("licenses", license.ordered(&LICENSE));
+    }
+}
+
+/// The model value of a license cell, by its field's type; `None` (reported) when it does not
+/// fit.
+fn cell_value(
+    table: &Table,
+    row: &Row,
+    field: &Field,
+    column: &str,
+    text: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<serde_json::Value> {
+    match field.ty {
+        Type::Count => match text.parse::<u64>() {
+            Ok(value) if i64::try_from(value).is_ok() => Some(json!(value)),
+            _ => {
+                problems.push(Problem::at(
+                    table.at(row, column),
+                    format!("`{column}` must be a whole number of zero or more, not `{text}`"),
+                ));
+                None
+            }
+        },
+        Type::Expires => match parse_expiration(text) {
+            Some(expires) => Some(json!(expires)),
+            None => {
+                problems.push(
+                    Problem::at(
+                        table.at(row, column),
+                        format!("`{column}` is not a date: `{text}`"),
+                    )
+                    .with_hint(
+                        "write a date as 2027-12-31 or 31.12.2027, `never`, or leave it empty \
+                         for the edition's expiration",
+                    ),
+                );
+                None
+            }
+        },
+        Type::Bool => match text.to_lowercase().as_str() {
+            "true" | "yes" | "1" => Some(json!(true)),
+            "false" | "no" | "0" => Some(json!(false)),
+            _ => {
+                problems.push(Problem::at(
+                    table.at(row, column),
+                    format!("`{column}` must be true or false (or yes/no, 1/0), not `{text}`"),
+                ));
+                None
+            }
+        },
+        _ => Some(json!(text)),
     }
 }
 
 /// `never`, `YYYY-MM-DD` (optionally followed by a time, which is dropped), or `DD.MM.YYYY`.
-fn parse_expiration(text: &str) -> Option<ExpiresOut> {
+fn parse_expiration(text: &str) -> Option<String> {
     if text.eq_ignore_ascii_case("never") {
-        return Some(ExpiresOut::Text("never".to_owned()));
+        return Some("never".to_owned());
     }
     let date_part = match text.get(..10) {
         Some(head) if text.len() == 10 || matches!(text.as_bytes()[10], b'T' | b' ') => head,
         _ => text,
     };
     let date = crate::dates::parse_date(date_part).or_else(|| german_date(text))?;
-    Some(ExpiresOut::Text(crate::dates::format_date(date)))
+    Some(crate::dates::format_date(date))
 }
 
 /// `DD.MM.YYYY`, as German ERP exports write dates.
@@ -529,10 +524,7 @@ mod tests {
 
     #[test]
     fn expiration_dates() {
-        let text = |t: &str| match parse_expiration(t) {
-            Some(ExpiresOut::Text(text)) => Some(text),
-            _ => None,
-        };
+        let text = parse_expiration;
         assert_eq!(text("2027-12-31").as_deref(), Some("2027-12-31"));
         assert_eq!(text("2027-12-31T00:00:00Z").as_deref(), Some("2027-12-31"));
         assert_eq!(text("31.12.2027").as_deref(), Some("2027-12-31"));

@@ -12,13 +12,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use anyhow::bail;
-use serde_json::Value;
+use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::generate::{self, CUSTOMERS_DIR, EntryOut, ProjectOut, SandboxOut};
 use crate::current::{self, Remote};
-use crate::generate::{
-    self, CUSTOMERS_DIR, CustomerOut, ExpiresOut, LicenseOut, ProjectOut, SandboxOut,
-};
+use crate::model::fields::{self, CUSTOMER, LICENSE, Names, Role, Type};
 use crate::model::{CurrentCustomer, CurrentLicense};
 use crate::remote::wire::LicenseDto;
 
@@ -95,7 +94,7 @@ pub fn export(
         })
         .collect();
 
-    let mut customers: BTreeMap<Uuid, CustomerOut> = BTreeMap::new();
+    let mut customers: BTreeMap<Uuid, EntryOut> = BTreeMap::new();
     for customer in &selected {
         let by_number = number_of(customer).filter(|n| number_count.get(n) == Some(&1));
         customers.insert(
@@ -142,7 +141,7 @@ pub fn export(
             continue;
         };
         if let Some(out) = license_out(remote, dto, license, unique_legacy, &mut warnings) {
-            owner.licenses.push(out);
+            owner.push("licenses", out);
             licenses += 1;
         }
     }
@@ -154,11 +153,16 @@ pub fn export(
         ));
     }
 
-    let mut ordered: Vec<CustomerOut> = customers.into_values().collect();
+    let mut ordered: Vec<EntryOut> = customers.into_values().collect();
     for customer in &mut ordered {
-        customer.licenses.sort_by(|a, b| {
-            (&a.product, license_identity(a)).cmp(&(&b.product, license_identity(b)))
-        });
+        if let Some(licenses) = customer.list_mut("licenses") {
+            licenses.sort_by_cached_key(|license| {
+                (
+                    license.text("product").unwrap_or_default().to_owned(),
+                    license_identity(license),
+                )
+            });
+        }
     }
     ordered.sort_by_key(customer_identity);
 
@@ -233,61 +237,54 @@ fn legacy_of(license: &CurrentLicense) -> Option<&str> {
         .filter(|k| !k.trim().is_empty())
 }
 
-fn customer_identity(customer: &CustomerOut) -> String {
-    match (&customer.customer_number, customer.id) {
-        (Some(number), _) => number.clone(),
-        (None, Some(id)) => id.to_string(),
-        (None, None) => String::new(),
-    }
+fn customer_identity(customer: &EntryOut) -> String {
+    customer
+        .text("customer_number")
+        .or_else(|| customer.text("id"))
+        .unwrap_or_default()
+        .to_owned()
 }
 
-fn license_identity(license: &LicenseOut) -> String {
-    match (&license.legacy_license_key, license.id) {
-        (Some(legacy), _) => legacy.clone(),
-        (None, Some(id)) => id.to_string(),
-        (None, None) => String::new(),
-    }
+fn license_identity(license: &EntryOut) -> String {
+    license
+        .text("legacy_license_key")
+        .or_else(|| license.text("id"))
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn customer_out(
     customer: &CurrentCustomer,
     by_number: Option<&str>,
     warnings: &mut Vec<String>,
-) -> CustomerOut {
-    let text = |path: &str| {
-        customer
+) -> EntryOut {
+    let mut out = EntryOut::default();
+    match by_number {
+        Some(number) => out.set("customer_number", json!(number)),
+        None => out.set("id", json!(customer.id)),
+    }
+    for field in CUSTOMER.fields.iter().filter(|f| f.role == Role::Managed) {
+        let Some(text) = customer
             .fields
-            .get(path)
+            .get(field.name)
             .and_then(Value::as_str)
             .filter(|text| !text.is_empty())
-            .map(str::to_owned)
-    };
-    let mut customer_type = text("customer_type");
-    if customer_type
-        .as_deref()
-        .is_some_and(|t| Uuid::parse_str(t).is_ok())
-    {
-        warnings.push(format!(
-            "customer {}: its customer type {} has no name in SLASCONE's list; customer_type \
-             is left out",
-            customer.key(),
-            customer_type.take().unwrap_or_default()
-        ));
+        else {
+            continue;
+        };
+        debug_assert_eq!(field.export, fields::Export::UnlessEmpty);
+        // A name SLASCONE's list lacks is held as the id it has instead.
+        if field.names == Some(Names::CustomerType) && Uuid::parse_str(text).is_ok() {
+            warnings.push(format!(
+                "customer {}: its customer type {text} has no name in SLASCONE's list; \
+                 customer_type is left out",
+                customer.key(),
+            ));
+            continue;
+        }
+        out.set(field.name, json!(text));
     }
-    CustomerOut {
-        id: by_number.is_none().then_some(customer.id),
-        customer_number: by_number.map(str::to_owned),
-        company_name: text("company_name"),
-        customer_type,
-        country: text("country"),
-        email: text("email"),
-        street: text("street"),
-        zip: text("zip"),
-        city: text("city"),
-        phone: text("phone"),
-        prospect_number: text("prospect_number"),
-        licenses: Vec::new(),
-    }
+    out.ordered(&CUSTOMER)
 }
 
 /// The manifest entry of one license; `None` (with a warning) when its edition is unknown, since
@@ -298,7 +295,7 @@ fn license_out(
     license: &CurrentLicense,
     legacy: Option<&str>,
     warnings: &mut Vec<String>,
-) -> Option<LicenseOut> {
+) -> Option<EntryOut> {
     let catalog = &remote.catalog;
     let product = catalog.product_by_id(dto.product_id)?;
     let Some(edition) = product.edition_by_id(dto.template_id) else {
@@ -312,103 +309,107 @@ fn license_out(
     };
     let defaults = crate::remote::convert::edition_fields(catalog, product, edition);
     let key = describe(license);
-    let mut out = LicenseOut {
-        id: legacy.is_none().then_some(license.id),
-        legacy_license_key: legacy.map(str::to_owned),
-        product: product.product.name.clone(),
-        edition: edition.name.clone(),
-        ..LicenseOut::default()
-    };
+    let mut out = EntryOut::default();
+    match legacy {
+        Some(legacy) => out.set("legacy_license_key", json!(legacy)),
+        None => out.set("id", json!(license.id)),
+    }
+    out.set("product", json!(product.product.name));
+    out.set("edition", json!(edition.name));
     let mut skipped = |path: &str, value: &Value, why: &str| {
         warnings.push(format!(
             "license {key}: {path} is {value}, which a manifest cannot express ({why}); it is \
              left out"
         ));
     };
+    let mut entries: BTreeMap<&'static str, serde_json::Map<String, Value>> = BTreeMap::new();
     for (path, value) in &license.fields {
         if defaults.get(path) == Some(value) {
             continue;
         }
-        match path.as_str() {
-            "edition" => {}
-            "license_type" => match value.as_str() {
-                Some(name) if catalog.license_type(name).is_some() => {
-                    out.license_type = Some(name.to_owned());
-                }
-                _ => skipped(path, value, "no license type of that name"),
-            },
-            "token_limit" => match value.as_u64() {
-                Some(limit) => out.token_limit = Some(limit),
-                None => skipped(path, value, "not a whole number of zero or more"),
-            },
-            "goodwill_token_limit" | "floating_token_limit" | "user_limit" => {
-                let Some(limit) = value.as_u64() else {
-                    skipped(path, value, "not a whole number of zero or more");
-                    continue;
-                };
-                if limit == 0 && !defaults.contains_key(path) {
-                    continue;
-                }
-                let slot = match path.as_str() {
-                    "goodwill_token_limit" => &mut out.goodwill_token_limit,
-                    "floating_token_limit" => &mut out.floating_token_limit,
-                    _ => &mut out.user_limit,
-                };
-                *slot = Some(limit);
+        if let Some((map_name, name)) = path.split_once('.') {
+            let Some(map) = LICENSE.map(map_name) else {
+                continue;
+            };
+            let known = match map.names {
+                Names::Feature => product.feature(name).is_some(),
+                Names::Limitation => product.limitation(name).is_some(),
+                Names::Variable => product.variable(name).is_some(),
+                _ => false,
+            };
+            let fits = match map.value {
+                Type::Bool => value.is_boolean(),
+                Type::Count => value.as_u64().is_some(),
+                _ => value.is_string(),
+            };
+            if known && fits {
+                entries
+                    .entry(map.name)
+                    .or_default()
+                    .insert(name.to_owned(), value.clone());
+            } else {
+                skipped(
+                    path,
+                    value,
+                    match map.value {
+                        Type::Bool => "no feature of that name",
+                        Type::Count => "a limitation is a whole number of zero or more",
+                        _ => "a variable is text",
+                    },
+                );
             }
-            "expires" => match expires_out(value) {
-                Some(expires) => out.expires = Some(expires),
-                None => skipped(path, value, "not a date, `never` or a number of days"),
-            },
-            "active" => {
+            continue;
+        }
+        let Some(field) = LICENSE.field(path).filter(|f| f.role == Role::Managed) else {
+            continue;
+        };
+        match field.export {
+            fields::Export::OnlyFalse => {
                 if value == &Value::Bool(false) {
-                    out.active = Some(false);
+                    out.set(field.name, value.clone());
                 }
             }
-            _ => {
-                if let Some(name) = path.strip_prefix("features.") {
-                    match (value.as_bool(), product.feature(name)) {
-                        (Some(on), Some(_)) => {
-                            out.features.insert(name.to_owned(), on);
-                        }
-                        _ => skipped(path, value, "no feature of that name"),
+            fields::Export::UnlessEdition => match field.ty {
+                Type::Count => {
+                    let Some(count) = value.as_u64() else {
+                        skipped(path, value, "not a whole number of zero or more");
+                        continue;
+                    };
+                    // No limit and a limit of 0 mean the same where the edition sets none.
+                    if count == 0 && !defaults.contains_key(path) {
+                        continue;
                     }
-                } else if let Some(name) = path.strip_prefix("limitations.") {
-                    match (value.as_u64(), product.limitation(name)) {
-                        (Some(limit), Some(_)) => {
-                            out.limitations.insert(name.to_owned(), limit);
-                        }
-                        _ => skipped(
-                            path,
-                            value,
-                            "a limitation is a whole number of zero or more",
-                        ),
-                    }
-                } else if let Some(name) = path.strip_prefix("variables.") {
-                    match (value.as_str(), product.variable(name)) {
-                        (Some(text), Some(_)) => {
-                            out.variables.insert(name.to_owned(), text.to_owned());
-                        }
-                        _ => skipped(path, value, "a variable is text"),
+                    out.set(field.name, value.clone());
+                }
+                Type::Expires => {
+                    let fits = value.is_string()
+                        || value
+                            .get("days_after_activation")
+                            .and_then(Value::as_u64)
+                            .is_some_and(|days| u32::try_from(days).is_ok());
+                    if fits {
+                        out.set(field.name, value.clone());
+                    } else {
+                        skipped(path, value, "not a date, `never` or a number of days");
                     }
                 }
-            }
+                _ => match value.as_str() {
+                    Some(name)
+                        if field.names != Some(Names::LicenseType)
+                            || catalog.license_type(name).is_some() =>
+                    {
+                        out.set(field.name, value.clone());
+                    }
+                    _ => skipped(path, value, "no license type of that name"),
+                },
+            },
+            fields::Export::Always | fields::Export::UnlessEmpty | fields::Export::Never => {}
         }
     }
-    Some(out)
-}
-
-fn expires_out(value: &Value) -> Option<ExpiresOut> {
-    match value {
-        Value::String(text) => Some(ExpiresOut::Text(text.clone())),
-        Value::Object(map) => {
-            let days = map.get("days_after_activation")?.as_u64()?;
-            Some(ExpiresOut::Days {
-                days_after_activation: u32::try_from(days).ok()?,
-            })
-        }
-        _ => None,
+    for (map, values) in entries {
+        out.set(map, Value::Object(values));
     }
+    Some(out.ordered(&LICENSE))
 }
 
 #[cfg(test)]

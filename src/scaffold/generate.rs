@@ -5,7 +5,7 @@
 //! YAML goes through serde-saphyr's serializer rather than string templates, so values such as
 //! `yes`, `null`, `123`, `a: b`, `# x` or leading spaces are quoted and read back as the same text.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -13,6 +13,7 @@ use anyhow::{Context, bail};
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::model::fields::Entity;
 use crate::schema::SchemaKind;
 
 /// Where the generated directory keeps the JSON Schemas its `$schema` lines point to. Written by
@@ -25,75 +26,102 @@ pub const CUSTOMERS_DIR: &str = "customers";
 /// One manifest document: `customers:` and nothing else.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Document {
-    pub customers: Vec<CustomerOut>,
+    pub customers: Vec<EntryOut>,
 }
 
-/// A customer as written to a manifest; fields left `None` are left out of the file.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct CustomerOut {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<Uuid>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub customer_number: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub company_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub customer_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub country: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub street: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub zip: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub city: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub phone: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub prospect_number: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub licenses: Vec<LicenseOut>,
+/// A customer or license as written to a manifest: its keys in the order the field
+/// declarations give (`model::fields`), so every generated file reads alike. Fields not set are
+/// left out of the file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EntryOut {
+    values: Vec<(&'static str, Out)>,
 }
 
-/// A license as written to a manifest.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct LicenseOut {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<Uuid>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub legacy_license_key: Option<String>,
-    pub product: String,
-    pub edition: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub license_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub token_limit: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub goodwill_token_limit: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub floating_token_limit: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_limit: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expires: Option<ExpiresOut>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub active: Option<bool>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub features: BTreeMap<String, bool>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub limitations: BTreeMap<String, u64>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub variables: BTreeMap<String, String>,
+/// A value of an entry: a model value, or a list of entries (a customer's `licenses`).
+#[derive(Debug, Clone, PartialEq)]
+enum Out {
+    Value(serde_json::Value),
+    List(Vec<EntryOut>),
 }
 
-/// `expires`: a `YYYY-MM-DD` date or `never`, or a number of days after activation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum ExpiresOut {
-    Text(String),
-    Days { days_after_activation: u32 },
+impl EntryOut {
+    /// Writes `name` (a field or map of the entity); later writes of the same name replace it.
+    pub fn set(&mut self, name: &'static str, value: serde_json::Value) {
+        self.put(name, Out::Value(value));
+    }
+
+    /// The value written for `name`, if any.
+    pub fn get(&self, name: &str) -> Option<&serde_json::Value> {
+        self.values.iter().find_map(|(key, value)| match value {
+            Out::Value(value) if *key == name => Some(value),
+            _ => None,
+        })
+    }
+
+    /// Adds an entry to the list `name` (e.g. a license to `licenses`).
+    pub fn push(&mut self, name: &'static str, entry: EntryOut) {
+        match self.values.iter_mut().find(|(key, _)| *key == name) {
+            Some((_, Out::List(list))) => list.push(entry),
+            _ => self.put(name, Out::List(vec![entry])),
+        }
+    }
+
+    /// The entries of the list `name`, to sort them.
+    pub fn list_mut(&mut self, name: &str) -> Option<&mut Vec<EntryOut>> {
+        self.values.iter_mut().find_map(|(key, value)| match value {
+            Out::List(list) if *key == name => Some(list),
+            _ => None,
+        })
+    }
+
+    /// The number of entries in the list `name`.
+    pub fn count(&self, name: &str) -> usize {
+        self.values
+            .iter()
+            .find_map(|(key, value)| match value {
+                Out::List(list) if *key == name => Some(list.len()),
+                _ => None,
+            })
+            .unwrap_or(0)
+    }
+
+    fn put(&mut self, name: &'static str, value: Out) {
+        match self.values.iter_mut().find(|(key, _)| *key == name) {
+            Some((_, slot)) => *slot = value,
+            None => self.values.push((name, value)),
+        }
+    }
+
+    /// The text written for `name`, for sorting and file names.
+    pub fn text(&self, name: &str) -> Option<&str> {
+        self.get(name).and_then(serde_json::Value::as_str)
+    }
+
+    /// The entry with its keys in declaration order of `entity`.
+    pub fn ordered(mut self, entity: &Entity) -> EntryOut {
+        let rank = |name: &str| {
+            entity
+                .keys()
+                .position(|key| key == name)
+                .unwrap_or(usize::MAX)
+        };
+        self.values.sort_by_key(|(name, _)| rank(name));
+        self
+    }
+}
+
+impl Serialize for EntryOut {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.values.len()))?;
+        for (key, value) in &self.values {
+            match value {
+                Out::Value(value) => map.serialize_entry(key, value)?,
+                Out::List(list) => map.serialize_entry(key, list)?,
+            }
+        }
+        map.end()
+    }
 }
 
 /// `slascone.yaml` as written.
@@ -171,7 +199,7 @@ pub fn project_yaml(project: &ProjectOut) -> anyhow::Result<String> {
 }
 
 /// The text of the manifest file of one customer, in `customers/`.
-pub fn customer_file(customer: &CustomerOut, comment: &str) -> anyhow::Result<String> {
+pub fn customer_file(customer: &EntryOut, comment: &str) -> anyhow::Result<String> {
     let document = Document {
         customers: vec![customer.clone()],
     };
@@ -377,13 +405,11 @@ mod tests {
 
     #[test]
     fn unusual_text_is_quoted_and_reads_back() {
-        let customer = CustomerOut {
-            customer_number: Some("123".into()),
-            company_name: Some("yes".into()),
-            city: Some("null".into()),
-            street: Some("  a: b # c 'd' \"e\"".into()),
-            ..CustomerOut::default()
-        };
+        let mut customer = EntryOut::default();
+        customer.set("customer_number", "123".into());
+        customer.set("company_name", "yes".into());
+        customer.set("city", "null".into());
+        customer.set("street", "  a: b # c 'd' \"e\"".into());
         let text = customer_file(&customer, "").unwrap();
         let dir = tempfile::tempdir().unwrap();
         fs::write(
