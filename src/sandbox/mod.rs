@@ -17,9 +17,11 @@
 //!   order;
 //! - a constrained variable value its custom list does not allow is 409 id 3005 (guessed).
 
-mod api;
 mod catalog;
 mod countries;
+mod endpoints;
+mod problem;
+mod rules;
 mod server;
 mod store;
 
@@ -36,8 +38,11 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-pub use api::MAX_PAGE_SIZE;
 pub use catalog::Catalog;
+
+/// The largest page the license listings return; bigger `page_size` values are capped silently.
+/// SLASCONE's own maximum is not documented.
+pub const MAX_PAGE_SIZE: usize = 1000;
 
 /// How a sandbox behaves. [`SandboxConfig::new`] gives a well-behaved one: no faults, merge-style
 /// PATCH, license pages numbered from 0, state in memory only.

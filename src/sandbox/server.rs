@@ -24,8 +24,9 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use super::api::{self, problem};
 use super::catalog::Catalog;
+use super::endpoints::{catalog, customers, licenses};
+use super::problem::problem;
 use super::store::Store;
 use super::{EventSink, PatchSemantics};
 
@@ -87,31 +88,35 @@ pub(crate) fn router(app: Arc<App>) -> Router {
     let isv = Router::new()
         .route(
             "/customers",
-            get(api::list_customers)
-                .post(api::create_customer)
-                .patch(api::update_customer),
+            get(customers::list_customers)
+                .post(customers::create_customer)
+                .patch(customers::update_customer),
         )
-        .route("/customers/types", get(api::customer_types))
-        .route("/customers/by_number", get(api::customer_by_number))
-        .route("/customers/{customer_id}", get(api::get_customer))
+        .route("/customers/types", get(catalog::customer_types))
+        .route("/customers/by_number", get(customers::customer_by_number))
+        .route("/customers/{customer_id}", get(customers::get_customer))
         .route(
             "/data_exchange/customers",
-            post(api::data_exchange_create_customer).patch(api::data_exchange_update_customer),
+            post(customers::data_exchange_create_customer)
+                .patch(customers::data_exchange_update_customer),
         )
         .route(
             "/licenses",
-            post(api::create_license).patch(api::update_license),
+            post(licenses::create_license).patch(licenses::update_license),
         )
-        .route("/licenses/types", get(api::license_types))
-        .route("/licenses/filtered", post(api::licenses_filtered))
+        .route("/licenses/types", get(catalog::license_types))
+        .route("/licenses/filtered", post(licenses::licenses_filtered))
         .route(
             "/licenses/filtered/detailed",
-            post(api::licenses_filtered_detailed),
+            post(licenses::licenses_filtered_detailed),
         )
-        .route("/licenses/{license_id}", get(api::get_license))
-        .route("/products", get(api::products))
-        .route("/products/{product_id}/detail", get(api::product_detail))
-        .route("/templates", get(api::templates));
+        .route("/licenses/{license_id}", get(licenses::get_license))
+        .route("/products", get(catalog::products))
+        .route(
+            "/products/{product_id}/detail",
+            get(catalog::product_detail),
+        )
+        .route("/templates", get(catalog::templates));
     Router::new()
         .nest("/api/v2/isv/{isv_id}", isv)
         .fallback(not_found)
