@@ -36,7 +36,9 @@ const CUSTOMER_FIELD: &str = "customer";
 /// The field path of a license's edition.
 const EDITION_FIELD: &str = "edition";
 
-/// Computes the plan that makes `current` match `desired`.
+/// Computes the plan that makes `current` match `desired`, in four steps: match the objects,
+/// compare each matched pair (customers first, since a license may depend on a customer created
+/// before it), list the remote objects nothing matched, and count.
 pub fn diff(desired: &DesiredState, current: &CurrentState, ctx: &DiffContext) -> Plan {
     let mut warnings = Vec::new();
     let customers = CustomerMatching::new(desired, current, &mut warnings);
@@ -44,147 +46,209 @@ pub fn diff(desired: &DesiredState, current: &CurrentState, ctx: &DiffContext) -
 
     let mut changes = Vec::new();
     let mut unchanged = 0;
-    let mut created_customers = BTreeSet::new();
-
     for &(wanted, found) in &customers.planned {
-        let ignore = ignore_list(&wanted.ignore, &ctx.ignore_customer);
-        let (action, id, fields) = match found {
-            None => {
-                created_customers.insert(wanted.key.as_str());
-                (Action::Create, wanted.id, creation_fields(&wanted.fields))
-            }
-            Some(found) => {
-                let number = nonempty(wanted.customer_number.as_deref());
-                let found_number = nonempty(found.customer_number.as_deref());
-                if number.is_some() && number != found_number {
-                    warnings.push(format!(
-                        "customer {} ({}): the manifest gives customer_number {}, but SLASCONE \
-                         customer {} has {}; a customer number is an identity and is not changed",
-                        wanted.key,
-                        wanted.origin,
-                        number.unwrap_or_default(),
-                        found.id,
-                        found_number.unwrap_or("none")
-                    ));
-                }
-                (
-                    Action::Update,
-                    Some(found.id),
-                    update_fields(&wanted.fields, &found.fields, &ignore),
-                )
-            }
-        };
-        if action == Action::Update && fields.is_empty() {
-            unchanged += 1;
-            continue;
+        match customer_change(wanted, found, ctx, &mut warnings) {
+            Some(change) => changes.push(change),
+            None => unchanged += 1,
         }
-        let number = wanted
-            .customer_number
-            .as_deref()
-            .or_else(|| found.and_then(|found| found.customer_number.as_deref()));
-        let identity = match wanted.id {
-            Some(id) => Identity::CustomerById {
-                id,
-                customer_number: number.map(str::to_owned),
-            },
-            None => Identity::CustomerByNumber {
-                customer_number: number.unwrap_or(&wanted.key).to_owned(),
-                id,
-            },
-        };
-        changes.push(Change {
-            key: wanted.key.clone(),
-            action,
-            identity,
-            fields,
-            links: portal_links(&ctx.portal_url, number),
-            fingerprint: found.map(|found| found.fingerprint.clone()),
-            depends_on: None,
-            origin: Some(wanted.origin.clone()),
-        });
     }
-
+    let created_customers: BTreeSet<&str> = changes
+        .iter()
+        .filter(|change| change.action == Action::Create)
+        .map(|change| change.key.as_str())
+        .collect();
+    let mut license_changes = Vec::new();
     for &(wanted, found) in &licenses.planned {
-        let ignore = ignore_list(&wanted.ignore, &ctx.ignore_license);
-        let owner = wanted.fields.get(CUSTOMER_FIELD).and_then(Value::as_str);
-        let (action, id, fields) = match found {
-            None => {
-                let mut fields = creation_fields(&with_edition(wanted));
-                mark_edition_values(&mut fields, wanted);
-                (Action::Create, wanted.id, fields)
-            }
-            Some(found) => {
-                identity_warnings(wanted, found, &mut warnings);
-                let edition_changes = !is_ignored(EDITION_FIELD, &ignore)
-                    && wanted.fields.get(EDITION_FIELD) != found.fields.get(EDITION_FIELD);
-                // Only a changed edition needs a merged map; otherwise the manifest's own fields
-                // are compared in place, since copying both maps of every license dominated the
-                // diff of a large, mostly unchanged state.
-                let merged = edition_changes.then(|| with_edition(wanted));
-                let after = merged.as_ref().unwrap_or(&wanted.fields);
-                // Owners are compared by identity (two keys may name the same remote customer),
-                // while the plan shows the key the manifest wrote. Compared as text, so only a
-                // change allocates values.
-                let owner_before = customers.current_owner(found.customer_id);
-                let owner_after = owner.map(|owner| customers.desired_owner(owner));
-                let mut fields: Vec<FieldChange> = after
-                    .paired_with(&found.fields)
-                    .filter(|(path, _, _)| !is_ignored(path, &ignore))
-                    .filter_map(|(path, value, before)| {
-                        let changed = if path == CUSTOMER_FIELD {
-                            owner_after.or_else(|| value.as_str()) != Some(owner_before.as_ref())
-                        } else {
-                            before.unwrap_or(&Value::Null) != value
-                        };
-                        changed.then(|| FieldChange {
-                            path: path.clone(),
-                            before: if path == CUSTOMER_FIELD {
-                                Value::String(owner_before.to_string())
-                            } else {
-                                before.cloned().unwrap_or(Value::Null)
-                            },
-                            after: match owner {
-                                Some(owner) if path == CUSTOMER_FIELD => {
-                                    Value::String(owner.to_owned())
-                                }
-                                _ => value.clone(),
-                            },
-                            source: None,
-                        })
-                    })
-                    .collect();
-                if merged.is_some() {
-                    mark_edition_values(&mut fields, wanted);
-                }
-                (Action::Update, Some(found.id), fields)
-            }
-        };
-        if action == Action::Update && fields.is_empty() {
-            unchanged += 1;
-            continue;
+        let change = license_change(wanted, found, &customers, &created_customers, ctx);
+        if let Some(found) = found {
+            identity_warnings(wanted, found, &mut warnings);
         }
-        let number = owner.and_then(|owner| customers.number_of(owner));
-        changes.push(Change {
-            key: wanted.key.clone(),
-            action,
-            identity: Identity::License {
-                id,
-                product: wanted.product.clone(),
-                legacy_license_key: wanted.legacy_license_key.clone(),
-                edition_based: wanted.is_edition_based(),
-            },
-            fields,
-            links: portal_links(&ctx.portal_url, number),
-            fingerprint: found.map(|found| found.fingerprint.clone()),
-            depends_on: owner
-                .filter(|owner| created_customers.contains(owner))
-                .map(str::to_owned),
-            origin: Some(wanted.origin.clone()),
-        });
+        match change {
+            Some(change) => license_changes.push(change),
+            None => unchanged += 1,
+        }
     }
-
+    changes.append(&mut license_changes);
     changes.sort_by(|a, b| (a.kind(), &a.key).cmp(&(b.kind(), &b.key)));
 
+    let unmanaged = unmanaged(current, &customers, &licenses);
+    warnings.sort();
+    warnings.dedup();
+    let count = |action| changes.iter().filter(|c| c.action == action).count();
+    Plan {
+        format_version: FORMAT_VERSION,
+        target: ctx.target.clone(),
+        summary: Summary {
+            create: count(Action::Create),
+            update: count(Action::Update),
+            unchanged,
+            unmanaged: unmanaged.len(),
+        },
+        changes,
+        unmanaged,
+        warnings,
+    }
+}
+
+/// The change one desired customer needs, or `None` when its remote counterpart already matches.
+fn customer_change(
+    wanted: &DesiredCustomer,
+    found: Option<&CurrentCustomer>,
+    ctx: &DiffContext,
+    warnings: &mut Vec<String>,
+) -> Option<Change> {
+    let (action, id, fields) = match found {
+        None => (Action::Create, wanted.id, creation_fields(&wanted.fields)),
+        Some(found) => {
+            let number = nonempty(wanted.customer_number.as_deref());
+            let found_number = nonempty(found.customer_number.as_deref());
+            if number.is_some() && number != found_number {
+                warnings.push(format!(
+                    "customer {} ({}): the manifest gives customer_number {}, but SLASCONE \
+                     customer {} has {}; a customer number is an identity and is not changed",
+                    wanted.key,
+                    wanted.origin,
+                    number.unwrap_or_default(),
+                    found.id,
+                    found_number.unwrap_or("none")
+                ));
+            }
+            let ignore = ignore_list(&wanted.ignore, &ctx.ignore_customer);
+            let fields = update_fields(&wanted.fields, &found.fields, &ignore);
+            if fields.is_empty() {
+                return None;
+            }
+            (Action::Update, Some(found.id), fields)
+        }
+    };
+    let number = wanted
+        .customer_number
+        .as_deref()
+        .or_else(|| found.and_then(|found| found.customer_number.as_deref()));
+    let identity = match wanted.id {
+        Some(id) => Identity::CustomerById {
+            id,
+            customer_number: number.map(str::to_owned),
+        },
+        None => Identity::CustomerByNumber {
+            customer_number: number.unwrap_or(&wanted.key).to_owned(),
+            id,
+        },
+    };
+    Some(Change {
+        key: wanted.key.clone(),
+        action,
+        identity,
+        fields,
+        links: portal_links(&ctx.portal_url, number),
+        fingerprint: found.map(|found| found.fingerprint.clone()),
+        depends_on: None,
+        origin: Some(wanted.origin.clone()),
+    })
+}
+
+/// The change one desired license needs, or `None` when its remote counterpart already matches.
+/// A license whose owner is created by this plan depends on that customer's change.
+fn license_change(
+    wanted: &DesiredLicense,
+    found: Option<&CurrentLicense>,
+    customers: &CustomerMatching<'_>,
+    created_customers: &BTreeSet<&str>,
+    ctx: &DiffContext,
+) -> Option<Change> {
+    let owner = wanted.fields.get(CUSTOMER_FIELD).and_then(Value::as_str);
+    let (action, id, fields) = match found {
+        None => {
+            let mut fields = creation_fields(&with_edition(wanted));
+            mark_edition_values(&mut fields, wanted);
+            (Action::Create, wanted.id, fields)
+        }
+        Some(found) => {
+            let ignore = ignore_list(&wanted.ignore, &ctx.ignore_license);
+            let fields = license_field_changes(wanted, found, owner, customers, &ignore);
+            if fields.is_empty() {
+                return None;
+            }
+            (Action::Update, Some(found.id), fields)
+        }
+    };
+    let number = owner.and_then(|owner| customers.number_of(owner));
+    Some(Change {
+        key: wanted.key.clone(),
+        action,
+        identity: Identity::License {
+            id,
+            product: wanted.product.clone(),
+            legacy_license_key: wanted.legacy_license_key.clone(),
+            edition_based: wanted.is_edition_based(),
+        },
+        fields,
+        links: portal_links(&ctx.portal_url, number),
+        fingerprint: found.map(|found| found.fingerprint.clone()),
+        depends_on: owner
+            .filter(|owner| created_customers.contains(owner))
+            .map(str::to_owned),
+        origin: Some(wanted.origin.clone()),
+    })
+}
+
+/// The fields of an existing license that differ from the manifest. A changed edition brings
+/// the edition's values for the fields the manifest leaves to it.
+fn license_field_changes(
+    wanted: &DesiredLicense,
+    found: &CurrentLicense,
+    owner: Option<&str>,
+    customers: &CustomerMatching<'_>,
+    ignore: &[&str],
+) -> Vec<FieldChange> {
+    let edition_changes = !is_ignored(EDITION_FIELD, ignore)
+        && wanted.fields.get(EDITION_FIELD) != found.fields.get(EDITION_FIELD);
+    // Only a changed edition needs a merged map; otherwise the manifest's own fields are
+    // compared in place, since copying both maps of every license dominated the diff of a
+    // large, mostly unchanged state.
+    let merged = edition_changes.then(|| with_edition(wanted));
+    let after = merged.as_ref().unwrap_or(&wanted.fields);
+    // Owners are compared by identity (two keys may name the same remote customer), while the
+    // plan shows the key the manifest wrote. Compared as text, so only a change allocates
+    // values.
+    let owner_before = customers.current_owner(found.customer_id);
+    let owner_after = owner.map(|owner| customers.desired_owner(owner));
+    let mut fields: Vec<FieldChange> = after
+        .paired_with(&found.fields)
+        .filter(|(path, _, _)| !is_ignored(path, ignore))
+        .filter_map(|(path, value, before)| {
+            let changed = if path == CUSTOMER_FIELD {
+                owner_after.or_else(|| value.as_str()) != Some(owner_before.as_ref())
+            } else {
+                before.unwrap_or(&Value::Null) != value
+            };
+            changed.then(|| FieldChange {
+                path: path.clone(),
+                before: if path == CUSTOMER_FIELD {
+                    Value::String(owner_before.to_string())
+                } else {
+                    before.cloned().unwrap_or(Value::Null)
+                },
+                after: match owner {
+                    Some(owner) if path == CUSTOMER_FIELD => Value::String(owner.to_owned()),
+                    _ => value.clone(),
+                },
+                source: None,
+            })
+        })
+        .collect();
+    if merged.is_some() {
+        mark_edition_values(&mut fields, wanted);
+    }
+    fields
+}
+
+/// The remote customers and licenses no manifest object matched, sorted.
+fn unmanaged(
+    current: &CurrentState,
+    customers: &CustomerMatching<'_>,
+    licenses: &LicenseMatching<'_>,
+) -> Vec<Unmanaged> {
     let mut unmanaged: Vec<Unmanaged> = current
         .customers
         .iter()
@@ -205,24 +269,7 @@ pub fn diff(desired: &DesiredState, current: &CurrentState, ctx: &DiffContext) -
         )
         .collect();
     unmanaged.sort();
-
-    warnings.sort();
-    warnings.dedup();
-
-    let count = |action| changes.iter().filter(|c| c.action == action).count();
-    Plan {
-        format_version: FORMAT_VERSION,
-        target: ctx.target.clone(),
-        summary: Summary {
-            create: count(Action::Create),
-            update: count(Action::Update),
-            unchanged,
-            unmanaged: unmanaged.len(),
-        },
-        changes,
-        unmanaged,
-        warnings,
-    }
+    unmanaged
 }
 
 /// Which remote customer each desired customer is, decided once so the diff and
