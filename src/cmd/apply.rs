@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -34,6 +35,15 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcom
     result
 }
 
+/// What apply executes: a plan and the objects it was made from.
+struct Ready {
+    plan: Plan,
+    customers: Vec<CustomerDto>,
+    licenses: Vec<LicenseDto>,
+    catalog: crate::remote::catalog::Catalog,
+    customer_keys: HashMap<String, Uuid>,
+}
+
 async fn run_in(
     session: &Session,
     global: &GlobalArgs,
@@ -42,105 +52,130 @@ async fn run_in(
 ) -> anyhow::Result<Outcome> {
     let parallelism = usize::from(args.read.parallelism);
     let max_changes = manifests.project.max_changes;
-    let (plan, input_objects, catalog, customer_keys) = match &args.plan {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read the saved plan {}", path.display()))?;
-            let plan: Plan = serde_json::from_str(&text).with_context(|| {
-                format!("{} is not a plan saved by `plan --out`", path.display())
-            })?;
-            if plan.format_version != crate::plan::FORMAT_VERSION {
-                anyhow::bail!(
-                    "{} has plan format_version {}; this slascone-sync reads version {}",
-                    path.display(),
-                    plan.format_version,
-                    crate::plan::FORMAT_VERSION
-                );
-            }
-            if plan.target != session.target {
-                eprintln!(
-                    "error: the plan was made for {} (isv {}), not for {} (isv {}); refusing to apply it",
-                    plan.target.api_url,
-                    plan.target.isv_id,
-                    session.target.api_url,
-                    session.target.isv_id
-                );
-                return Ok(Outcome::Refused);
-            }
-            let products: BTreeSet<String> = plan
-                .changes
-                .iter()
-                .filter_map(|c| c.identity.product().map(str::to_owned))
-                .collect();
-            let mut remote =
-                current::fetch(&session.client, &products, parallelism, Scope::CatalogOnly).await?;
-            remote.catalog.zone = manifests.project.timezone.clone();
-            let product_ids: HashMap<String, Uuid> = remote
-                .catalog
-                .products
-                .iter()
-                .map(|(name, product)| (name.clone(), product.product.id))
-                .collect();
-            let (customers, licenses, stale) =
-                recheck(&session.client, &plan, parallelism, &product_ids).await?;
-            if !stale.is_empty() {
-                eprintln!("error: SLASCONE changed since the plan was made; refusing to apply it:");
-                for line in &stale {
-                    eprintln!("  {line}");
-                }
-                eprintln!("hint: run plan again and review the new plan");
-                return Ok(Outcome::Refused);
-            }
-            (
-                plan,
-                (customers, licenses),
-                remote.catalog,
-                Default::default(),
-            )
-        }
-        None => {
-            let planned = match make_plan(session, manifests, &args.read, Keep::WireObjects).await?
-            {
-                Ok(planned) => planned,
-                Err(problems) => {
-                    print_problems(&problems);
-                    return Ok(Outcome::Error);
-                }
-            };
-            // With a JSON or markdown report, stdout holds only the report; the plan a person
-            // confirms goes to stderr.
-            if args.format == Format::Text {
-                let style = Style {
-                    color: use_color(global),
-                };
-                let mut stdout = std::io::stdout().lock();
-                render::render(&planned.plan, Format::Text, &mut stdout, style)?;
-                stdout.flush()?;
-            } else {
-                let mut stderr = std::io::stderr().lock();
-                render::render(
-                    &planned.plan,
-                    Format::Text,
-                    &mut stderr,
-                    Style { color: false },
-                )?;
-            }
-            let keys = customer_keys(&planned.desired);
-            let remote = planned.remote;
-            (
-                planned.plan,
-                (remote.customers, remote.licenses),
-                remote.catalog,
-                keys,
-            )
-        }
+    let ready = match &args.plan {
+        Some(path) => saved_plan(session, path, &manifests, parallelism).await?,
+        None => fresh_plan(session, global, args, manifests).await?,
     };
-    if plan.is_empty() {
+    let ready = match ready {
+        Ok(ready) => ready,
+        Err(outcome) => return Ok(outcome),
+    };
+    if ready.plan.is_empty() {
         if args.plan.is_some() {
             println!("No changes.");
         }
         return Ok(Outcome::Success);
     }
+    if let Some(outcome) = gate(&ready.plan, max_changes, args)? {
+        return Ok(outcome);
+    }
+    execute(session, ready, parallelism, args.format).await
+}
+
+/// A plan saved by `plan --out`, if it is for this target and SLASCONE has not changed the
+/// objects it touches since.
+async fn saved_plan(
+    session: &Session,
+    path: &Path,
+    manifests: &crate::manifest::Manifests,
+    parallelism: usize,
+) -> anyhow::Result<Result<Ready, Outcome>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the saved plan {}", path.display()))?;
+    let plan: Plan = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a plan saved by `plan --out`", path.display()))?;
+    if plan.format_version != crate::plan::FORMAT_VERSION {
+        anyhow::bail!(
+            "{} has plan format_version {}; this slascone-sync reads version {}",
+            path.display(),
+            plan.format_version,
+            crate::plan::FORMAT_VERSION
+        );
+    }
+    if plan.target != session.target {
+        eprintln!(
+            "error: the plan was made for {} (isv {}), not for {} (isv {}); refusing to apply it",
+            plan.target.api_url, plan.target.isv_id, session.target.api_url, session.target.isv_id
+        );
+        return Ok(Err(Outcome::Refused));
+    }
+    let products: BTreeSet<String> = plan
+        .changes
+        .iter()
+        .filter_map(|c| c.identity.product().map(str::to_owned))
+        .collect();
+    let mut remote =
+        current::fetch(&session.client, &products, parallelism, Scope::CatalogOnly).await?;
+    remote.catalog.zone = manifests.project.timezone.clone();
+    let product_ids: HashMap<String, Uuid> = remote
+        .catalog
+        .products
+        .iter()
+        .map(|(name, product)| (name.clone(), product.product.id))
+        .collect();
+    let (customers, licenses, stale) =
+        recheck(&session.client, &plan, parallelism, &product_ids).await?;
+    if !stale.is_empty() {
+        eprintln!("error: SLASCONE changed since the plan was made; refusing to apply it:");
+        for line in &stale {
+            eprintln!("  {line}");
+        }
+        eprintln!("hint: run plan again and review the new plan");
+        return Ok(Err(Outcome::Refused));
+    }
+    Ok(Ok(Ready {
+        plan,
+        customers,
+        licenses,
+        catalog: remote.catalog,
+        customer_keys: HashMap::new(),
+    }))
+}
+
+/// A plan made now from the manifests, shown for confirmation: on stdout with a text report,
+/// on stderr otherwise, so stdout holds only the JSON or markdown report.
+async fn fresh_plan(
+    session: &Session,
+    global: &GlobalArgs,
+    args: &ApplyArgs,
+    manifests: crate::manifest::Manifests,
+) -> anyhow::Result<Result<Ready, Outcome>> {
+    let planned = match make_plan(session, manifests, &args.read, Keep::WireObjects).await? {
+        Ok(planned) => planned,
+        Err(problems) => {
+            print_problems(&problems);
+            return Ok(Err(Outcome::Error));
+        }
+    };
+    if args.format == Format::Text {
+        let style = Style {
+            color: use_color(global),
+        };
+        let mut stdout = std::io::stdout().lock();
+        render::render(&planned.plan, Format::Text, &mut stdout, style)?;
+        stdout.flush()?;
+    } else {
+        let mut stderr = std::io::stderr().lock();
+        render::render(
+            &planned.plan,
+            Format::Text,
+            &mut stderr,
+            Style { color: false },
+        )?;
+    }
+    let customer_keys = customer_keys(&planned.desired);
+    let remote = planned.remote;
+    Ok(Ok(Ready {
+        plan: planned.plan,
+        customers: remote.customers,
+        licenses: remote.licenses,
+        catalog: remote.catalog,
+        customer_keys,
+    }))
+}
+
+/// The safety ceiling and the confirmation; `Some` when apply must stop here.
+fn gate(plan: &Plan, max_changes: usize, args: &ApplyArgs) -> anyhow::Result<Option<Outcome>> {
     if plan.change_count() > max_changes && !args.force {
         eprintln!(
             "error: the plan has {} changes, more than safety.max_changes ({max_changes}); refusing to apply it",
@@ -149,11 +184,22 @@ async fn run_in(
         eprintln!(
             "hint: review the plan, then pass --force, or raise safety.max_changes in slascone.yaml"
         );
-        return Ok(Outcome::Refused);
+        return Ok(Some(Outcome::Refused));
     }
     if !args.auto_approve && !confirm(plan.change_count())? {
-        return Ok(Outcome::Error);
+        return Ok(Some(Outcome::Error));
     }
+    Ok(None)
+}
+
+/// Sends the plan's requests with a progress bar, then prints the report.
+async fn execute(
+    session: &Session,
+    ready: Ready,
+    parallelism: usize,
+    format: Format,
+) -> anyhow::Result<Outcome> {
+    let plan = &ready.plan;
     progress(&format!("Applying {} changes...", plan.change_count()));
     let bar = super::progress::Progress::new(plan.change_count());
     let on_done = {
@@ -164,11 +210,11 @@ async fn run_in(
     let report = apply::apply(
         &session.client,
         ApplyInput {
-            plan: &plan,
-            catalog: &catalog,
-            customers: input_objects.0,
-            licenses: input_objects.1,
-            customer_keys,
+            plan,
+            catalog: &ready.catalog,
+            customers: ready.customers,
+            licenses: ready.licenses,
+            customer_keys: ready.customer_keys,
             parallelism,
             on_done,
         },
@@ -180,7 +226,7 @@ async fn run_in(
         session.client.request_count() - before
     ));
     let mut stdout = std::io::stdout().lock();
-    render::apply_report::render(&report, args.format, &mut stdout)?;
+    render::apply_report::render(&report, format, &mut stdout)?;
     stdout.flush()?;
     Ok(if report.is_partial() {
         Outcome::PartialFailure
