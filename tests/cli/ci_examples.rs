@@ -9,6 +9,7 @@ use serde_json::Value;
 use slascone_sync::cli::Cli;
 
 use crate::action::{Inputs, Recorder, action, run_step};
+use crate::support::commands;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -54,55 +55,6 @@ fn scripts(value: &Value, into: &mut Vec<String>) {
         Value::Array(items) => items.iter().for_each(|item| scripts(item, into)),
         _ => {}
     }
-}
-
-/// The `slascone-sync ...` commands of a script, as words (quotes removed), up to a redirection.
-fn commands(script: &str) -> Vec<Vec<String>> {
-    let joined = script.replace("\\\n", " ");
-    let mut found = Vec::new();
-    for line in joined.lines() {
-        for part in line.split(['|', ';', '&']) {
-            let words = shell_words(part);
-            if words.first().map(String::as_str) == Some("slascone-sync") {
-                let words = words
-                    .into_iter()
-                    .take_while(|w| !w.starts_with('>') && !w.starts_with("2>") && w != "<")
-                    .collect();
-                found.push(words);
-            }
-        }
-    }
-    found
-}
-
-fn shell_words(text: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut quote = None;
-    let mut in_word = false;
-    for c in text.chars() {
-        match (quote, c) {
-            (None, '"' | '\'') => {
-                quote = Some(c);
-                in_word = true;
-            }
-            (Some(q), c) if c == q => quote = None,
-            (None, c) if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                    in_word = false;
-                }
-            }
-            (_, c) => {
-                word.push(c);
-                in_word = true;
-            }
-        }
-    }
-    if in_word {
-        words.push(word);
-    }
-    words
 }
 
 /// Checks one command line against clap's definition; the first problem, if any.

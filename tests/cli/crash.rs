@@ -2,7 +2,6 @@
 //! restarted on its state file in the middle of an apply. After re-running apply, SLASCONE holds
 //! exactly what the manifests say: no plan left, no duplicate, no answered write lost.
 
-use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -111,55 +110,6 @@ fn sigkill(child: &mut Child) {
     let _ = child.wait();
 }
 
-async fn run_cli(args: &[&str], dir: &Path) -> std::process::Output {
-    let mut all = args.to_vec();
-    all.push(dir.to_str().unwrap());
-    support::run(&all, None).await
-}
-
-/// Applies until it reports success (faults may leave work for another run).
-async fn apply_until_done(dir: &Path) {
-    for _ in 0..6 {
-        let apply = run_cli(&["apply", "--auto-approve"], dir).await;
-        match apply.status.code() {
-            Some(0) => return,
-            Some(4) => continue,
-            other => panic!("apply exited {other:?}: {}", support::stderr(&apply)),
-        }
-    }
-    panic!("apply did not finish in 6 runs");
-}
-
-/// No plan left, and exactly one remote object per manifest entry.
-async fn assert_converged(base_url: &str, dir: &Path, customers: usize) {
-    let plan = run_cli(&["plan", "--detailed-exitcode"], dir).await;
-    assert_eq!(
-        plan.status.code(),
-        Some(0),
-        "{}{}",
-        support::stdout(&plan),
-        support::stderr(&plan)
-    );
-    let client = support::client_for(base_url, KEY);
-    let all = client.list_customers().await.unwrap();
-    let numbers: HashSet<_> = all
-        .iter()
-        .filter_map(|c| c.customer_number.clone())
-        .collect();
-    assert_eq!(all.len(), customers, "duplicate customers");
-    assert_eq!(numbers.len(), customers);
-    let mut keys = HashSet::new();
-    let mut count = 0;
-    for product in client.products().await.unwrap() {
-        for license in client.list_licenses(product.id).await.unwrap() {
-            count += 1;
-            keys.insert((product.id, license.legacy_license_key.clone()));
-        }
-    }
-    assert_eq!(count, customers * 2, "duplicate licenses");
-    assert_eq!(keys.len(), customers * 2);
-}
-
 /// Kill points of one series: the number of writes after which apply is killed; 0 means as soon
 /// as it has sent its first request (while it still reads). Each run continues where the last
 /// one stopped, so together they spread over the whole apply.
@@ -179,8 +129,9 @@ async fn kill_apply_series(config: SandboxConfig) -> usize {
         }
         sigkill(&mut child);
     }
-    apply_until_done(dir.path()).await;
-    assert_converged(&url, dir.path(), CUSTOMERS).await;
+    support::apply_until_done(dir.path(), 6).await;
+    support::assert_converged(dir.path()).await;
+    support::assert_no_duplicates(&support::client_for(&url, KEY), CUSTOMERS, CUSTOMERS * 2).await;
     sandbox.shutdown().await;
     kills
 }
@@ -350,7 +301,8 @@ async fn a_killed_sandbox_keeps_every_answered_write() {
         "sandbox killed {kills} times; {customers_answered} customer and {licenses_answered} license creates answered before a kill, none lost"
     );
     sigkill(&mut apply);
-    apply_until_done(dir.path()).await;
-    assert_converged(&url, dir.path(), N).await;
+    support::apply_until_done(dir.path(), 6).await;
+    support::assert_converged(dir.path()).await;
+    support::assert_no_duplicates(&support::client_for(&url, KEY), N, N * 2).await;
     sigkill(&mut sandbox.child);
 }

@@ -1,7 +1,6 @@
 //! plan and apply end to end: the built binary against a sandbox over loopback, with the
 //! sandbox's request log as evidence.
 
-use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
@@ -471,40 +470,6 @@ fn scenario(n: usize) -> Vec<(String, String)> {
     files
 }
 
-async fn assert_no_duplicates(sandbox: &SandboxHandle, customers: usize, licenses: usize) {
-    let client = support::client(sandbox);
-    let all = client.list_customers().await.unwrap();
-    let numbers: HashSet<_> = all
-        .iter()
-        .filter_map(|c| c.customer_number.clone())
-        .collect();
-    assert_eq!(all.len(), customers, "no duplicate customers");
-    assert_eq!(numbers.len(), customers);
-    let mut keys = HashSet::new();
-    let mut count = 0;
-    for product in client.products().await.unwrap() {
-        for license in client.list_licenses(product.id).await.unwrap() {
-            count += 1;
-            keys.insert((product.id, license.legacy_license_key.clone()));
-        }
-    }
-    assert_eq!(count, licenses, "no duplicate licenses");
-    assert_eq!(keys.len(), licenses);
-}
-
-/// Applies until it reports success (faults may leave work for another run), at most `runs`.
-async fn apply_until_done(dir: &Path, runs: usize) -> usize {
-    for run in 1..=runs {
-        let apply = cli(&["apply", "--auto-approve"], dir).await;
-        match code(&apply) {
-            0 => return run,
-            4 => continue,
-            other => panic!("apply exited {other}: {}{}", stdout(&apply), stderr(&apply)),
-        }
-    }
-    panic!("apply did not finish in {runs} runs");
-}
-
 async fn converge(config: SandboxConfig, customers: usize, max_runs: usize) -> SandboxHandle {
     let sandbox = support::start(config).await;
     let files = scenario(customers);
@@ -513,11 +478,9 @@ async fn converge(config: SandboxConfig, customers: usize, max_runs: usize) -> S
         .map(|(a, b)| (a.as_str(), b.as_str()))
         .collect();
     let dir = project(&sandbox, &refs, "safety: { max_changes: 100000 }\n");
-    apply_until_done(dir.path(), max_runs).await;
-    let plan = cli(&["plan", "--detailed-exitcode"], dir.path()).await;
-    assert_eq!(code(&plan), 0, "{}{}", stdout(&plan), stderr(&plan));
-    assert!(stdout(&plan).trim_end().ends_with("No changes."));
-    assert_no_duplicates(&sandbox, customers, customers * 2).await;
+    support::apply_until_done(dir.path(), max_runs).await;
+    support::assert_converged(dir.path()).await;
+    support::assert_no_duplicates(&support::client(&sandbox), customers, customers * 2).await;
     sandbox
 }
 
@@ -552,7 +515,7 @@ async fn a_thousand_customers_converge_with_one_write_per_change() {
         "{}",
         log.len()
     );
-    assert_no_duplicates(&sandbox, 1000, 2000).await;
+    support::assert_no_duplicates(&support::client(&sandbox), 1000, 2000).await;
     sandbox.shutdown().await;
 }
 
@@ -572,6 +535,13 @@ async fn converges_when_answers_are_lost_after_commit() {
     let mut config = support::config();
     config.drop_after_commit = 0.3;
     let sandbox = converge(config, 150, 4).await;
+    let log = support::requests(&sandbox).await;
+    let dropped = log.iter().filter(|r| r.dropped).count();
+    assert!(dropped > 0, "no answer was dropped");
+    assert!(
+        log.iter().filter(|r| r.dropped).all(|r| r.method != "GET"),
+        "only writes are dropped"
+    );
     sandbox.shutdown().await;
 }
 
@@ -606,10 +576,10 @@ async fn a_killed_apply_converges_on_the_next_run() {
         .unwrap();
         assert!(!killed.success());
     }
-    apply_until_done(&path, 2).await;
+    support::apply_until_done(&path, 2).await;
     let plan = cli(&["plan", "--detailed-exitcode"], &path).await;
     assert_eq!(code(&plan), 0, "{}", stdout(&plan));
-    assert_no_duplicates(&sandbox, 300, 600).await;
+    support::assert_no_duplicates(&support::client(&sandbox), 300, 600).await;
     sandbox.shutdown().await;
 }
 

@@ -10,7 +10,7 @@ use slascone_sync::remote::wire::LicenseDto;
 use slascone_sync::sandbox::{Catalog, EmptyAnswer, SandboxConfig, SandboxHandle};
 use uuid::Uuid;
 
-use crate::support::{self, ISV, KEY, cli, code, project, stderr, stdout, write_files};
+use crate::support::{self, Cli, ISV, KEY, cli, code, project, stderr, stdout, write_files};
 
 /// Editions with consumption resets and constrained variables, which manifests do not write.
 const CATALOG: &str = r#"
@@ -103,15 +103,12 @@ fn modules(license: &LicenseDto) -> Vec<String> {
 }
 
 async fn apply_ok(dir: &Path) -> String {
-    let apply = cli(&["apply", "--auto-approve"], dir).await;
-    assert_eq!(code(&apply), 0, "{}{}", stdout(&apply), stderr(&apply));
-    stdout(&apply)
-}
-
-async fn assert_converged(dir: &Path) {
-    let plan = cli(&["plan", "--detailed-exitcode"], dir).await;
-    assert_eq!(code(&plan), 0, "{}{}", stdout(&plan), stderr(&plan));
-    assert_eq!(stdout(&plan), "No changes.\n");
+    Cli::new(["apply", "--auto-approve"])
+        .target(dir)
+        .run()
+        .await
+        .expect(0)
+        .stdout()
 }
 
 #[tokio::test]
@@ -157,7 +154,7 @@ async fn editions_are_applied_by_slascone_and_their_resets_survive_create_and_up
     assert_eq!(limitation(explicit, "Projects"), (Some(200), 2, Some(30)));
     assert_eq!(limitation(explicit, "Users"), (Some(25), 0, None));
     assert_eq!(modules(explicit), ["Core"]);
-    assert_converged(dir.path()).await;
+    support::assert_converged(dir.path()).await;
 
     write_files(
         dir.path(),
@@ -213,7 +210,7 @@ async fn editions_are_applied_by_slascone_and_their_resets_survive_create_and_up
     assert_eq!(moved.token_limit, 50);
     assert_eq!(limitation(moved, "Projects"), (Some(1000), 3, None));
     assert_eq!(modules(moved), ["Core", "Analytics"]);
-    assert_converged(dir.path()).await;
+    support::assert_converged(dir.path()).await;
     sandbox.shutdown().await;
 }
 
@@ -303,7 +300,7 @@ async fn an_empty_tenant_answering_204_is_planned_and_applied() {
     // Besides those: the plan's reads (3 catalog lists, the customers, the product's detail,
     // templates and count) and the writes.
     assert_eq!(log.len(), 7 + 4 + 4, "{log:#?}");
-    assert_converged(dir.path()).await;
+    support::assert_converged(dir.path()).await;
     sandbox.shutdown().await;
 }
 
@@ -341,7 +338,7 @@ async fn a_portal_set_date_converges_in_the_project_time_zone() {
     stored.expiration_date_utc = Some("2027-06-29T22:00:00Z".to_owned());
     stored.clear_server_fields();
     client.update_license(&stored, false).await.unwrap();
-    assert_converged(dir.path()).await;
+    support::assert_converged(dir.path()).await;
 
     // Export reads dates by the same rule and keeps the zone.
     let out = tempfile::tempdir().unwrap();
@@ -352,7 +349,7 @@ async fn a_portal_set_date_converges_in_the_project_time_zone() {
     assert!(project.contains("timezone: Europe/Berlin"), "{project}");
     let manifest = std::fs::read_to_string(exported.join("customers/K1.yaml")).unwrap();
     assert!(manifest.contains("expires: \"2027-06-30\""), "{manifest}");
-    assert_converged(&exported).await;
+    support::assert_converged(&exported).await;
 
     // Read in UTC, the same instant is another day.
     std::fs::write(

@@ -2,9 +2,11 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use slascone_sync::manifest::{self, MAX_FILE_BYTES};
+
+use crate::support::Cli;
 
 const FIXTURES: &str = "tests/fixtures/manifests";
 const PROJECT: &str = "isv_id: 2af5fe02-6207-4214-946e-b00ac5309f53\n";
@@ -14,11 +16,11 @@ fn slascone_sync(args: &[&str]) -> Output {
 }
 
 fn slascone_sync_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_slascone-sync"))
-        .args(args)
+    Cli::new(args)
         .current_dir(dir)
-        .output()
-        .expect("the binary runs")
+        .env_remove("SLASCONE_ADMIN_KEY")
+        .run_blocking()
+        .output
 }
 
 fn text(bytes: &[u8]) -> String {

@@ -1,10 +1,17 @@
-//! Shared helpers: an in-process sandbox, a client with fast retries, the request log, and the
-//! built binary.
+//! The one test harness: an in-process sandbox, a client with fast retries, the request log,
+//! project directories, the built binary ([`cli`]) and convergence ([`converge`]).
 
 #![allow(dead_code)]
 
+mod cli;
+mod converge;
+mod shell;
+
+pub use cli::{Cli, bin, cli, code, run, stderr, stdout};
+pub use converge::{apply_until_done, assert_converged, assert_no_duplicates};
+pub use shell::commands;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -93,6 +100,9 @@ pub struct Logged {
     pub status: u16,
     /// Requests in flight when this one arrived, itself included.
     pub concurrent: usize,
+    /// The write was applied and its answer dropped with the connection.
+    #[serde(default)]
+    pub dropped: bool,
 }
 
 pub async fn requests(handle: &SandboxHandle) -> Vec<Logged> {
@@ -123,37 +133,6 @@ pub fn api(path: &str) -> String {
     format!("/api/v2/isv/{ISV}{path}")
 }
 
-pub fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_slascone-sync")
-}
-
-/// Runs the binary (off the async runtime) with the admin key in the environment.
-pub async fn run(args: &[&str], dir: Option<&Path>) -> Output {
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    let dir = dir.map(Path::to_path_buf);
-    tokio::task::spawn_blocking(move || {
-        let mut command = Command::new(bin());
-        command
-            .args(&args)
-            .env("SLASCONE_ADMIN_KEY", KEY)
-            .env("NO_COLOR", "1");
-        if let Some(dir) = dir {
-            command.current_dir(dir);
-        }
-        command.output().expect("the binary runs")
-    })
-    .await
-    .expect("the binary's task finishes")
-}
-
-pub fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-pub fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
 /// Copies a directory tree (an example) into a fresh temporary directory.
 pub fn copy_dir(from: &Path) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("a temporary directory");
@@ -172,11 +151,6 @@ fn copy_into(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), &target).expect("a copy");
         }
     }
-}
-
-/// The exit code of a finished command (-1 when a signal ended it).
-pub fn code(output: &Output) -> i32 {
-    output.status.code().unwrap_or(-1)
 }
 
 /// A manifest directory pointing at `sandbox`, holding `files`; `extra` is appended to its
@@ -199,12 +173,4 @@ pub fn write_files(dir: &Path, files: &[(&str, &str)]) {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text).unwrap();
     }
-}
-
-/// Runs the binary with `args` and the manifest directory `dir` as its last argument.
-pub async fn cli(args: &[&str], dir: &Path) -> Output {
-    let mut all: Vec<&str> = args.to_vec();
-    let dir_text = dir.to_str().unwrap();
-    all.push(dir_text);
-    run(&all, None).await
 }
