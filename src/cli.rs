@@ -64,39 +64,46 @@ impl Default for GlobalArgs {
     }
 }
 
+/// The `Examples:` section of a subcommand's help: one command line each, as a shell takes it.
+macro_rules! examples {
+    ($($line:literal),+ $(,)?) => {
+        concat!("Examples:", $("\n  slascone-sync ", $line),+)
+    };
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check the manifests offline: syntax, schema, identities, references.
-    ///
-    /// Example: slascone-sync validate examples/quickstart
+    #[command(after_help = examples!("validate examples/quickstart"))]
     Validate(ValidateArgs),
     /// Read SLASCONE and show what apply would change.
-    ///
-    /// Examples: slascone-sync plan --sandbox examples/quickstart;
-    /// slascone-sync plan --format markdown --out plan.json --detailed-exitcode
+    #[command(after_help = examples!(
+        "plan --sandbox examples/quickstart",
+        "plan --format markdown --out plan.json --detailed-exitcode"
+    ))]
     Plan(PlanArgs),
     /// Plan, confirm, and send the changes to SLASCONE.
-    ///
-    /// Examples: slascone-sync apply --sandbox --auto-approve examples/quickstart;
-    /// slascone-sync apply --plan plan.json --auto-approve
+    #[command(after_help = examples!(
+        "apply --sandbox --auto-approve examples/quickstart",
+        "apply --plan plan.json --auto-approve"
+    ))]
     Apply(ApplyArgs),
     /// Run a local SLASCONE-compatible server (for tests, demos and CI).
-    ///
-    /// Example: slascone-sync sandbox --listen 127.0.0.1:8080 --isv-id
-    /// 2af5fe02-6207-4214-946e-b00ac5309f53 --admin-key secret --catalog catalog.yaml
+    #[command(after_help = examples!(
+        "sandbox --listen 127.0.0.1:8080 --isv-id 2af5fe02-6207-4214-946e-b00ac5309f53 --admin-key secret --catalog catalog.yaml"
+    ))]
     Sandbox(SandboxArgs),
     /// Print the JSON Schema of the manifest files.
-    ///
-    /// Example: slascone-sync schema > schema/manifest.schema.json
+    #[command(after_help = examples!("schema > schema/manifest.schema.json"))]
     Schema(SchemaArgs),
     /// Write what SLASCONE holds now as manifests: the first step of adopting slascone-sync.
     ///
     /// The tenant is the one plan would read: SOURCE_DIR's slascone.yaml and the global flags.
     /// Review the files, commit them, and `plan` shows No changes.
-    ///
-    /// Examples: slascone-sync export --sandbox --out exported examples/quickstart;
-    /// slascone-sync export --api-url https://api365.slascone.com --isv-id
-    /// 2af5fe02-6207-4214-946e-b00ac5309f53 --out slascone
+    #[command(after_help = examples!(
+        "export --sandbox --out exported examples/quickstart",
+        "export --api-url https://api365.slascone.com --isv-id 2af5fe02-6207-4214-946e-b00ac5309f53 --out slascone"
+    ))]
     Export(ExportArgs),
     /// Convert ERP/CRM CSV exports (customers, and optionally licenses) to manifests, offline.
     ///
@@ -105,16 +112,16 @@ pub enum Command {
     /// product, edition, legacy_license_key, token_limit, expiration_date (required), license_type,
     /// goodwill_token_limit, floating_token_limit, user_limit, active. Any bad row: every problem is
     /// listed as file:row:column and nothing is written.
-    ///
-    /// Example: slascone-sync import-csv --customers customers.csv --licenses licenses.csv
-    /// --delimiter ';' --out slascone
+    #[command(after_help = examples!(
+        "import-csv --customers customers.csv --licenses licenses.csv --delimiter ';' --out slascone"
+    ))]
     ImportCsv(ImportCsvArgs),
     /// Print the shell completion script for bash, zsh, fish, powershell or elvish.
-    ///
-    /// Examples: slascone-sync completions bash >
-    /// ~/.local/share/bash-completion/completions/slascone-sync;
-    /// slascone-sync completions zsh > ~/.zfunc/_slascone-sync;
-    /// slascone-sync completions fish > ~/.config/fish/completions/slascone-sync.fish
+    #[command(after_help = examples!(
+        "completions bash > ~/.local/share/bash-completion/completions/slascone-sync",
+        "completions zsh > ~/.zfunc/_slascone-sync",
+        "completions fish > ~/.config/fish/completions/slascone-sync.fish"
+    ))]
     Completions(CompletionsArgs),
 }
 

@@ -1,9 +1,9 @@
 //! Shell completions and the examples in every subcommand's `--help`.
 
-use clap::CommandFactory;
+use clap::{CommandFactory, FromArgMatches};
 use slascone_sync::cli::Cli;
 
-use crate::support::{self, stderr, stdout};
+use crate::support::{self, Cli as Run, stderr, stdout};
 
 fn subcommands() -> Vec<String> {
     Cli::command()
@@ -28,17 +28,46 @@ async fn completion_scripts_know_every_subcommand() {
     assert_eq!(unknown.status.code(), Some(2));
 }
 
-#[tokio::test]
-async fn every_subcommand_help_shows_an_example() {
+/// Each subcommand's `--help` ends with an `Examples:` section whose every line is a command of
+/// that subcommand that the parser accepts.
+#[test]
+fn every_subcommand_help_shows_examples_that_parse() {
     let names = subcommands();
     assert!(names.len() >= 8, "{names:?}");
     for name in names {
-        let output = support::run(&[&name, "--help"], None).await;
-        assert!(output.status.success(), "{name}: {}", stderr(&output));
-        let help = stdout(&output);
+        let help = Run::new([name.as_str(), "--help"])
+            .run_blocking()
+            .expect(0)
+            .stdout();
+        let (_, section) = help
+            .split_once("\nExamples:\n")
+            .unwrap_or_else(|| panic!("{name} --help has no Examples section:\n{help}"));
+        let lines: Vec<&str> = section
+            .lines()
+            .take_while(|l| !l.trim().is_empty())
+            .collect();
+        let commands = support::commands(&lines.join("\n"));
         assert!(
-            help.contains(&format!("slascone-sync {name} ")),
-            "{name} --help shows no example:\n{help}"
+            !commands.is_empty(),
+            "{name}: no example under Examples:\n{help}"
         );
+        assert_eq!(
+            commands.len(),
+            lines.len(),
+            "{name}: a line is not a command:\n{section}"
+        );
+        for words in commands {
+            let line = words.join(" ");
+            let matches = Cli::command()
+                .try_get_matches_from(&words)
+                .unwrap_or_else(|err| panic!("{name}: `{line}` does not parse:\n{err}"));
+            assert_eq!(
+                matches.subcommand_name(),
+                Some(name.as_str()),
+                "{name}: `{line}` is an example of another subcommand"
+            );
+            Cli::from_arg_matches(&matches)
+                .unwrap_or_else(|err| panic!("{name}: `{line}` does not parse:\n{err}"));
+        }
     }
 }
