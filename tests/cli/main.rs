@@ -19,5 +19,6 @@ mod manifest;
 mod packaging;
 mod sandbox;
 mod secrets;
+mod snapshots;
 mod support;
 mod transport;
