@@ -1,19 +1,29 @@
 //! slascone-sync: a declarative, GitOps-style reconciler for SLASCONE customers and licenses.
 //!
-//! The pipeline, in data-flow order:
+//! Every stage, in data-flow order (`plan` and `apply`; the other commands use a part of it):
 //!
-//! - [`manifest`] reads `slascone.yaml` and the manifest files and validates them (the only module
-//!   that reads manifest files);
-//! - [`model`] is the shared vocabulary: desired and current objects as plain data;
-//! - [`remote`] is the SLASCONE API client and its wire types (the only module that does network
-//!   I/O as a client);
-//! - [`plan`] is the pure core: the diff of desired and current state, as a [`plan::Plan`] (no
-//!   I/O, no clock, no async);
-//! - [`render`] shows a plan as text, JSON or markdown, into any writer;
-//! - [`export`] turns what SLASCONE holds into manifests, and [`generate`] writes generated
-//!   manifest directories (for `export` and [`import_csv`]);
-//! - [`sandbox`] is a SLASCONE-compatible server on loopback, for tests, demos and CI;
-//! - [`run`] sequences the stages for each command and maps outcomes to exit codes.
+//! 1. [`cli`] parses the arguments, [`run`] dispatches to one module of [`cmd`] per subcommand:
+//!    the only code that sees clap's types, prints, or decides the [`exit`] code.
+//! 2. [`manifest`] reads `slascone.yaml` and the manifest files (the only module that does) into a
+//!    positioned tree and checks it: syntax, fields, identities, `ignore_changes` paths. Out come
+//!    [`manifest::Manifests`], or every problem with its file, line and column.
+//! 3. [`remote`] is the SLASCONE client (the only network I/O as a client): transport with retries
+//!    and limits, paging, the endpoints, and the wire types. [`current`] uses it to read the
+//!    catalog, customers and licenses with a fixed number of requests, and [`remote::convert`]
+//!    reduces the wire objects to the [`model`]'s current state.
+//! 4. [`resolve`] checks the manifests' names against the catalog and gives the desired state.
+//! 5. [`plan`] is the pure core: [`plan::diff()`] compares desired and current state into a
+//!    [`plan::Plan`], data with typed identities and endpoints (no I/O, no clock, no async).
+//! 6. [`render`] shows a plan, and later the apply report, as text, JSON or markdown, into any
+//!    writer.
+//! 7. [`apply`] sends one write per change ([`remote::convert`] builds the bodies), makes creates
+//!    safe to repeat, verifies what SLASCONE kept, and reports each change.
+//!
+//! Beside the pipeline: [`model::fields`] declares every customer and license field once, and
+//! the manifest checker, the schema, both conversions, export, import-csv and the sandbox read
+//! those declarations; [`scaffold`] writes manifest directories (`export`, `import-csv`) through
+//! [`fs`]; [`dates`] relates manifest days to SLASCONE's instants; [`schema`] publishes the JSON
+//! Schemas; [`sandbox`] is a SLASCONE-compatible server on loopback for tests, demos and CI.
 
 pub mod apply;
 pub mod cli;

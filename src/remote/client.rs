@@ -2,7 +2,7 @@
 //!
 //! Every request goes to `{base_url}/api/v2/isv/{isv_id}/...` with the `AdminKey` header and
 //! `LastModifiedBy: slascone-sync`; how requests are sent, retried and answered is in
-//! [`super::transport`], and the paged license listing in [`super::paging`].
+//! `transport`, and the paged license listing in `paging`.
 
 use std::fmt;
 use std::sync::Arc;

@@ -3,9 +3,9 @@
 //! - [`client`]: the client and one method per endpoint the reconciler calls;
 //! - [`catalog`]: SLASCONE's catalog as read, which names resolve against;
 //! - [`convert`]: wire ↔ model, both directions, by the field declarations;
-//! - [`transport`]: sending, retrying and answering one request;
-//! - [`paging`]: the paged license listing;
-//! - [`secret`]: the admin key, never shown;
+//! - `transport`: sending, retrying and answering one request;
+//! - `paging`: the paged license listing;
+//! - `secret`: the admin key, never shown;
 //! - [`endpoint`]: the method and path each planned change is written to;
 //! - [`wire`]: SLASCONE's DTOs, with their exact JSON names;
 //! - [`error`]: every failure, naming its request.
