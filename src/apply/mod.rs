@@ -33,7 +33,7 @@ use crate::plan::{Action, Change, Plan, Source};
 use crate::remote::catalog::Catalog;
 use crate::remote::wire::{CustomerDto, LicenseDto};
 use crate::remote::{ApiError, Client};
-use crate::render::display_value;
+use crate::model::display_value;
 
 pub use customer::find_customer;
 pub use license::find_license_by_key;

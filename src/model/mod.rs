@@ -23,6 +23,15 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// A field value as people read it: JSON (strings quoted, so `"25"` and `25` differ), with
+/// `(none)` for an absent value.
+pub fn display_value(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::Null => "(none)".to_owned(),
+        other => other.to_string(),
+    }
+}
+
 /// Field path → value, ordered by path, so everything derived from it is deterministic.
 ///
 /// A sorted list rather than a `BTreeMap`: an object has a dozen fields or so, and a large

@@ -13,7 +13,6 @@ pub mod plan_text;
 
 use std::io::{self, Write};
 
-use serde_json::Value;
 
 use crate::plan::Plan;
 
@@ -42,15 +41,6 @@ pub fn render(plan: &Plan, format: Format, out: &mut impl Write, style: Style) -
         Format::Text => plan_text::render(plan, out, style),
         Format::Json => plan_json::render(plan, out),
         Format::Markdown => plan_markdown::render(plan, out),
-    }
-}
-
-/// A field value as people read it: JSON (strings quoted, so `"25"` and `25` differ), with
-/// `(none)` for an absent value.
-pub fn display_value(value: &Value) -> String {
-    match value {
-        Value::Null => "(none)".to_owned(),
-        other => other.to_string(),
     }
 }
 

@@ -9,7 +9,8 @@
 use std::io::{self, Write};
 
 use super::escape::{code, escape, html, link};
-use super::{count, display_value};
+use super::count;
+use crate::model::display_value;
 use crate::plan::{Action, Change, Plan};
 use crate::remote::endpoint;
 

@@ -4,7 +4,8 @@
 
 use std::io::{self, Write};
 
-use super::{Style, count, display_value};
+use super::{Style, count};
+use crate::model::display_value;
 use crate::plan::{Action, Change, Plan};
 use crate::remote::endpoint;
 
