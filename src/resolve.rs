@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::manifest::{Customer, License, Located, Manifests, Problem, Problems};
 use crate::model::fields::Names;
-use crate::model::{DesiredCustomer, DesiredLicense, DesiredState, Fields, license_key};
+use crate::model::{DesiredCustomer, DesiredLicense, DesiredState, Fields, Origin, license_key};
 use crate::remote::catalog::{Catalog, ProductCatalog};
 use crate::remote::convert::edition_fields;
 
@@ -149,11 +149,13 @@ fn resolve_license(
         fields.insert(field.name.into(), value.value.clone());
     }
     for entry in &license.entries {
-        let name = Located {
-            value: entry.name.clone(),
-            origin: entry.value.origin.clone(),
-        };
-        check_entry(entry.map.names, &name, product, problems);
+        check_entry(
+            entry.map.names,
+            &entry.name,
+            &entry.value.origin,
+            product,
+            problems,
+        );
         fields.insert(
             format!("{}.{}", entry.map.name, entry.name),
             entry.value.value.clone(),
@@ -185,7 +187,8 @@ fn resolve_license(
     })
 }
 
-/// Reports a value that names nothing in the catalog list `names`.
+/// Reports a value that names nothing in the catalog list `names`. Runs for every named value
+/// of every object, so it looks the name up first and builds a problem only for a miss.
 fn check_name(
     names: Names,
     value: &Located<Value>,
@@ -196,7 +199,7 @@ fn check_name(
     let Some(text) = value.value.as_str() else {
         return;
     };
-    let name = Located {
+    let located = || Located {
         value: text.to_owned(),
         origin: value.origin.clone(),
     };
@@ -207,7 +210,7 @@ fn check_name(
                     .customer_types
                     .iter()
                     .filter_map(|t| t.customer_type_name.as_deref());
-                problems.push(unknown("customer type", &name, known));
+                problems.push(unknown("customer type", &located(), known));
             }
         }
         Names::LicenseType => {
@@ -216,12 +219,12 @@ fn check_name(
                     .license_types
                     .iter()
                     .filter_map(|t| t.name.as_deref());
-                problems.push(unknown("license type", &name, known));
+                problems.push(unknown("license type", &located(), known));
             }
         }
         entry => {
             if let Some(product) = product {
-                check_entry(entry, &name, product, problems);
+                check_entry(entry, text, &value.origin, product, problems);
             }
         }
     }
@@ -230,39 +233,40 @@ fn check_name(
 /// Reports a name the product has no edition, feature, limitation or variable of.
 fn check_entry(
     names: Names,
-    name: &Located<String>,
+    name: &str,
+    origin: &Origin,
     product: &ProductCatalog,
     problems: &mut Vec<Problem>,
 ) {
-    let (what, known): (&str, Vec<&String>) = match names {
-        Names::Feature => (
-            "feature",
-            product.features.iter().map(|f| &f.name).collect(),
-        ),
-        Names::Limitation => (
-            "limitation",
-            product.limitations.iter().map(|l| &l.name).collect(),
-        ),
-        Names::Variable => (
-            "variable",
-            product.variables.iter().map(|v| &v.name).collect(),
-        ),
-        Names::ConstrainedVariable => (
-            "constrained variable",
-            product
-                .constrained_variables
-                .iter()
-                .map(|v| &v.name)
-                .collect(),
-        ),
-        Names::Edition => (
-            "edition",
-            product.editions.iter().map(|e| &e.name).collect(),
-        ),
-        Names::CustomerType | Names::LicenseType | Names::Product => return,
+    let known: Option<(&str, Vec<&String>)> = match names {
+        Names::Feature => product.feature(name).is_none().then(|| {
+            let known = product.features.iter().map(|f| &f.name);
+            ("feature", known.collect())
+        }),
+        Names::Limitation => product.limitation(name).is_none().then(|| {
+            let known = product.limitations.iter().map(|l| &l.name);
+            ("limitation", known.collect())
+        }),
+        Names::Variable => product.variable(name).is_none().then(|| {
+            let known = product.variables.iter().map(|v| &v.name);
+            ("variable", known.collect())
+        }),
+        Names::ConstrainedVariable => product.constrained_variable(name).is_none().then(|| {
+            let known = product.constrained_variables.iter().map(|v| &v.name);
+            ("constrained variable", known.collect())
+        }),
+        Names::Edition => product.edition(name).is_none().then(|| {
+            let known = product.editions.iter().map(|e| &e.name);
+            ("edition", known.collect())
+        }),
+        Names::CustomerType | Names::LicenseType | Names::Product => None,
     };
-    if !known.contains(&&name.value) {
-        problems.push(unknown_in(what, name, product, known));
+    if let Some((what, known)) = known {
+        let name = Located {
+            value: name.to_owned(),
+            origin: origin.clone(),
+        };
+        problems.push(unknown_in(what, &name, product, known));
     }
 }
 

@@ -29,11 +29,11 @@ use uuid::Uuid;
 
 use crate::current;
 use crate::model::Kind;
+use crate::model::display_value;
 use crate::plan::{Action, Change, Plan, Source};
 use crate::remote::catalog::Catalog;
 use crate::remote::wire::{CustomerDto, LicenseDto};
 use crate::remote::{ApiError, Client};
-use crate::model::display_value;
 
 pub use customer::find_customer;
 pub use license::find_license_by_key;

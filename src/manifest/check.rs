@@ -31,6 +31,11 @@ pub(crate) struct Fields<'n> {
 }
 
 impl<'n> Fields<'n> {
+    /// How many known keys the mapping writes.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
     /// The value of `name`, if written.
     pub fn get(&self, name: &str) -> Option<&'n Node<'n>> {
         self.entries

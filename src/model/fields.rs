@@ -6,6 +6,8 @@
 //! and the sandbox all read these tables, so adding a field is one declaration here, its wire
 //! mapping, and its tests.
 
+use std::sync::OnceLock;
+
 /// What a field's value is, as written in a manifest and held in the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Type {
@@ -137,7 +139,7 @@ pub struct List {
 }
 
 /// A kind of object a manifest describes.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct Entity {
     /// How messages name one: `a customer`.
     pub what: &'static str,
@@ -151,6 +153,8 @@ pub struct Entity {
     pub lists: &'static [List],
     /// What editors show for its `ignore_changes`.
     pub ignore_doc: &'static str,
+    /// [`Self::keys`], gathered once: every manifest entry is checked against them.
+    key_list: OnceLock<Vec<&'static str>>,
 }
 
 impl Entity {
@@ -163,6 +167,11 @@ impl Entity {
     }
 
     /// The keys a manifest entry may have, in the order they are listed in messages.
+    /// The keys a manifest entry may write, as a list gathered once.
+    pub fn key_list(&self) -> &[&'static str] {
+        self.key_list.get_or_init(|| self.keys().collect())
+    }
+
     pub fn keys(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.fields
             .iter()
@@ -225,6 +234,7 @@ pub static CUSTOMER: Entity = Entity {
     title: "Customer",
     doc: "A customer. Identity: `customer_number`, or `id`, or both. Only the fields written here are\nmanaged; a field left out is never changed.",
     ignore_doc: "Fields of this customer never reconciled, e.g. `phone`.",
+    key_list: OnceLock::new(),
     fields: &[
         Field {
             name: "id",
@@ -347,6 +357,7 @@ pub static LICENSE: Entity = Entity {
     title: "License",
     doc: "A license of the enclosing customer. Identity: `id`, or (`product`, `legacy_license_key`), or\nboth. Without `features`, `limitations` and `variables` the license takes its edition's\nconfiguration; entries listed there override the edition one by one.",
     ignore_doc: "Fields of this license never reconciled, e.g. `variables.Region` or `features`.",
+    key_list: OnceLock::new(),
     fields: &[
         Field {
             name: "customer",

@@ -13,7 +13,6 @@ pub mod plan_text;
 
 use std::io::{self, Write};
 
-
 use crate::plan::Plan;
 
 /// The output formats of `plan --format`.

@@ -8,8 +8,8 @@
 
 use std::io::{self, Write};
 
-use super::escape::{code, escape, html, link};
 use super::count;
+use super::escape::{code, escape, html, link};
 use crate::model::display_value;
 use crate::plan::{Action, Change, Plan};
 use crate::remote::endpoint;
