@@ -135,12 +135,16 @@ fn customer_change(
             id,
         },
     };
+    // The portal knows the customer by the number SLASCONE holds, which a plan never changes.
+    let link_number = found
+        .and_then(|found| nonempty(found.customer_number.as_deref()))
+        .or(number);
     Some(Change {
         key: wanted.key.clone(),
         action,
         identity,
         fields,
-        links: portal_links(&ctx.portal_url, number),
+        links: portal_links(&ctx.portal_url, link_number),
         fingerprint: found.map(|found| found.fingerprint.clone()),
         depends_on: None,
         origin: Some(wanted.origin.clone()),
