@@ -110,8 +110,9 @@ pub enum Command {
     /// Customer columns: customer_number, customer_name, customer_type, country (required),
     /// street, zip, city, phone, email, prospect_number. License columns: customer_number,
     /// product, edition, legacy_license_key, token_limit, expiration_date (required), license_type,
-    /// goodwill_token_limit, floating_token_limit, user_limit, active. Any bad row: every problem is
-    /// listed as file:row:column and nothing is written.
+    /// goodwill_token_limit, floating_token_limit, user_limit, active, name, description,
+    /// start_date, software_release_limitation, temporary. Any bad row: every problem is listed as
+    /// file:row:column and nothing is written.
     #[command(after_help = examples!(
         "import-csv --customers customers.csv --licenses licenses.csv --delimiter ';' --out slascone"
     ))]

@@ -112,6 +112,7 @@ pub async fn fetch_catalog(
                 limitations: Vec::new(),
                 variables: Vec::new(),
                 constrained_variables: Vec::new(),
+                software_releases: Vec::new(),
                 editions: Vec::new(),
             },
         );
@@ -131,6 +132,7 @@ pub async fn fetch_catalog(
                 entry.limitations = detail.limitations.unwrap_or_default();
                 entry.variables = detail.variables.unwrap_or_default();
                 entry.constrained_variables = detail.constrained_variables.unwrap_or_default();
+                entry.software_releases = detail.software_release_limitations.unwrap_or_default();
             }
             Read::Templates(templates) => entry.editions = templates,
         }

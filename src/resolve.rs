@@ -14,7 +14,9 @@ use uuid::Uuid;
 
 use crate::manifest::{Customer, License, Located, Manifests, Problem, Problems};
 use crate::model::fields::Names;
-use crate::model::{DesiredCustomer, DesiredLicense, DesiredState, Fields, Origin, license_key};
+use crate::model::{
+    DesiredCustomer, DesiredLicense, DesiredState, Fields, NO_SOFTWARE_RELEASE, Origin, license_key,
+};
 use crate::remote::catalog::{Catalog, ProductCatalog};
 use crate::remote::convert::edition_fields;
 
@@ -146,7 +148,14 @@ fn resolve_license(
         if let Some(names) = field.names {
             check_name(names, value, catalog, Some(product), problems);
         }
-        fields.insert(field.name.into(), value.value.clone());
+        let none = field.names == Some(Names::SoftwareRelease)
+            && value.value.as_str() == Some(NO_SOFTWARE_RELEASE);
+        let value = if none {
+            Value::Null
+        } else {
+            value.value.clone()
+        };
+        fields.insert(field.name.into(), value);
     }
     for entry in &license.entries {
         check_entry(
@@ -259,6 +268,16 @@ fn check_entry(
             let known = product.editions.iter().map(|e| &e.name);
             ("edition", known.collect())
         }),
+        Names::SoftwareRelease => {
+            let none = name == NO_SOFTWARE_RELEASE;
+            (!none && product.software_release(name).is_none()).then(|| {
+                let known = product.software_releases.iter();
+                (
+                    "software release",
+                    known.filter_map(|r| r.software_release.as_ref()).collect(),
+                )
+            })
+        }
         Names::CustomerType | Names::LicenseType | Names::Product => None,
     };
     if let Some((what, known)) = known {

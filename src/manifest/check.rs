@@ -318,6 +318,60 @@ impl Checker<'_> {
         Some(located)
     }
 
+    /// A calendar day, `2027-01-01`, as its model text.
+    pub(crate) fn date(&mut self, node: &Node, field: &str) -> Option<Located<serde_json::Value>> {
+        let text = self.text(node, field)?;
+        match crate::dates::parse_date(text.value.trim()) {
+            Some(date) => Some(self.located(node, json!(crate::dates::format_date(date)))),
+            None => {
+                self.report(
+                    node,
+                    format!("`{field}` is not a valid date: `{}`", text.value),
+                    Some("write a date as `2027-01-01`".into()),
+                );
+                None
+            }
+        }
+    }
+
+    /// A list of texts, none empty and none twice, as a JSON array.
+    pub(crate) fn text_list(
+        &mut self,
+        node: &Node,
+        field: &str,
+    ) -> Option<Located<serde_json::Value>> {
+        let Value::Seq(items) = &node.value else {
+            self.report(
+                node,
+                format!("`{field}` must be a list, found {}", node.kind()),
+                Some("write the values as a list, e.g. `[Core, Analytics]`".into()),
+            );
+            return None;
+        };
+        let mut values: Vec<serde_json::Value> = Vec::with_capacity(items.len());
+        let mut readable = true;
+        for item in items {
+            let Some(text) = self.name(item, field) else {
+                readable = false;
+                continue;
+            };
+            if values
+                .iter()
+                .any(|seen| seen.as_str() == Some(text.value.as_str()))
+            {
+                self.report(
+                    item,
+                    format!("`{field}` lists `{}` twice", text.value),
+                    None,
+                );
+                readable = false;
+                continue;
+            }
+            values.push(serde_json::Value::String(text.value));
+        }
+        readable.then(|| self.located(node, serde_json::Value::Array(values)))
+    }
+
     /// `expires`: its model value (`"2027-12-31"`, `"never"` or
     /// `{"days_after_activation": 30}`).
     pub fn expires(&mut self, node: &Node) -> Option<Located<serde_json::Value>> {
@@ -390,6 +444,8 @@ impl Checker<'_> {
                 origin: flag.origin,
             }),
             Type::Expires => self.expires(node),
+            Type::Date => self.date(node, field),
+            Type::TextList => self.text_list(node, field),
         }
     }
 }

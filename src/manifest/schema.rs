@@ -95,6 +95,12 @@ fn type_schema(ty: Type) -> serde_json::Value {
         Type::Uuid => json!({ "type": "string", "format": "uuid" }),
         Type::Count => json!({ "type": "integer", "minimum": 0, "maximum": i32::MAX }),
         Type::Bool => json!({ "type": "boolean" }),
+        Type::Date => json!({ "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$" }),
+        Type::TextList => json!({
+            "type": "array",
+            "items": { "type": ["string", "number"] },
+            "uniqueItems": true
+        }),
         Type::Expires => json!({
             "anyOf": [
                 {

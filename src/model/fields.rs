@@ -23,6 +23,10 @@ pub enum Type {
     Expires,
     /// A UUID, held as its text.
     Uuid,
+    /// A calendar day, `2027-01-01`; in the model the same text.
+    Date,
+    /// A list of texts, `[Core, Analytics]`; in the model a JSON array of strings.
+    TextList,
 }
 
 /// The list in SLASCONE's catalog a name must be found in.
@@ -37,6 +41,8 @@ pub enum Names {
     Limitation,
     Variable,
     ConstrainedVariable,
+    /// A software release of the license's product, by its version (`3.2`); `none` for none.
+    SoftwareRelease,
 }
 
 /// Whether and how a field appears in a manifest.
@@ -73,6 +79,8 @@ pub enum Export {
     UnlessEdition,
     /// Written only when `false`: a license is active unless it says otherwise.
     OnlyFalse,
+    /// Written only when `true`: a license is not temporary unless it says so.
+    OnlyTrue,
     /// Never written (it is where the entry stands, not a key).
     Never,
 }
@@ -352,10 +360,33 @@ const fn license_count(name: &'static str, doc: &'static str, order: u8, in_head
     }
 }
 
+/// A text of a license that travels as it is, in the member of its name.
+const fn license_text(name: &'static str, doc: &'static str, order: u8) -> Field {
+    Field {
+        name,
+        ty: Type::Text,
+        names: None,
+        role: Role::Managed,
+        required: false,
+        doc,
+        wire: Member::Named(name),
+        data_exchange: None,
+        required_by_id: false,
+        required_by_number: false,
+        export: Export::UnlessEmpty,
+        csv: Some(Column {
+            name,
+            order,
+            in_header: false,
+            value_required: false,
+        }),
+    }
+}
+
 pub static LICENSE: Entity = Entity {
     what: "a license",
     title: "License",
-    doc: "A license of the enclosing customer. Identity: `id`, or (`product`, `legacy_license_key`), or\nboth. Without `features`, `limitations` and `variables` the license takes its edition's\nconfiguration; entries listed there override the edition one by one.",
+    doc: "A license of the enclosing customer. Identity: `id`, or (`product`, `legacy_license_key`), or\nboth. Without `features`, `limitations`, `variables` and `constrained_variables` the license\ntakes its edition's configuration; entries listed there override the edition one by one.",
     ignore_doc: "Fields of this license never reconciled, e.g. `variables.Region` or `features`.",
     key_list: OnceLock::new(),
     fields: &[
@@ -508,6 +539,69 @@ pub static LICENSE: Entity = Entity {
                 value_required: false,
             }),
         },
+        license_text("name", "The license's name, e.g. the contract's title.", 11),
+        license_text(
+            "description",
+            "A description of the license, e.g. the order text.",
+            12,
+        ),
+        Field {
+            name: "starts",
+            ty: Type::Date,
+            names: None,
+            role: Role::Managed,
+            required: false,
+            doc: "The day the license starts (`2027-01-01`): the start of that day in the project's\n`timezone`, compared by day.",
+            wire: Member::Converted,
+            data_exchange: None,
+            required_by_id: false,
+            required_by_number: false,
+            export: Export::UnlessEmpty,
+            csv: Some(Column {
+                name: "start_date",
+                order: 13,
+                in_header: false,
+                value_required: false,
+            }),
+        },
+        Field {
+            name: "software_release_limitation",
+            ty: Type::Name,
+            names: Some(Names::SoftwareRelease),
+            role: Role::Managed,
+            required: false,
+            doc: "The newest software release of the product the license may run, by its version (e.g.\n`\"3.2\"`), or `none` for no limit.",
+            wire: Member::Converted,
+            data_exchange: None,
+            required_by_id: false,
+            required_by_number: false,
+            export: Export::UnlessEmpty,
+            csv: Some(Column {
+                name: "software_release_limitation",
+                order: 14,
+                in_header: false,
+                value_required: false,
+            }),
+        },
+        Field {
+            name: "temporary",
+            ty: Type::Bool,
+            names: None,
+            role: Role::Managed,
+            required: false,
+            doc: "Whether the license is temporary.",
+            wire: Member::Named("is_temporary"),
+            data_exchange: None,
+            required_by_id: false,
+            required_by_number: false,
+            export: Export::OnlyTrue,
+            csv: Some(Column {
+                name: "temporary",
+                order: 15,
+                in_header: false,
+                value_required: false,
+            }),
+        },
     ],
     maps: &[
         Map {
@@ -533,6 +627,14 @@ pub static LICENSE: Entity = Entity {
             names: Names::Variable,
             doc: "Variable name → value. Overrides the edition's variable of that name.",
             wire: "license_variables",
+        },
+        Map {
+            name: "constrained_variables",
+            what: "constrained variable",
+            value: Type::TextList,
+            names: Names::ConstrainedVariable,
+            doc: "Constrained variable name → the values chosen from its list, e.g.\n`Modules: [Core, Analytics]`. Overrides the edition's constrained variable of that name.",
+            wire: "license_constrained_variables",
         },
     ],
     lists: &[],

@@ -23,6 +23,9 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// What `software_release_limitation` is written as for no limit; the model holds `null`.
+pub const NO_SOFTWARE_RELEASE: &str = "none";
+
 /// A field value as people read it: JSON (strings quoted, so `"25"` and `25` differ), with
 /// `(none)` for an absent value.
 pub fn display_value(value: &serde_json::Value) -> String {

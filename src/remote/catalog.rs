@@ -16,6 +16,7 @@ pub struct ProductCatalog {
     pub limitations: Vec<LimitationDto>,
     pub variables: Vec<VariableDto>,
     pub constrained_variables: Vec<ConstrainedVariableDto>,
+    pub software_releases: Vec<SoftwareReleaseLimitationDto>,
     pub editions: Vec<TemplateDto>,
 }
 
@@ -40,6 +41,19 @@ impl ProductCatalog {
 
     pub fn variable(&self, name: &str) -> Option<&VariableDto> {
         self.variables.iter().find(|variable| variable.name == name)
+    }
+
+    /// A release by its version, as `software_release_limitation` names it.
+    pub fn software_release(&self, version: &str) -> Option<&SoftwareReleaseLimitationDto> {
+        self.software_releases
+            .iter()
+            .find(|release| release.software_release.as_deref() == Some(version))
+    }
+
+    pub fn software_release_by_id(&self, id: Uuid) -> Option<&SoftwareReleaseLimitationDto> {
+        self.software_releases
+            .iter()
+            .find(|release| release.id == id)
     }
 
     pub fn constrained_variable(&self, name: &str) -> Option<&ConstrainedVariableDto> {

@@ -305,8 +305,14 @@ pub struct LicenseDto {
     pub is_active: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_date_utc: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub software_release_limitation_id: Option<Uuid>,
+    /// Absent, `null` for no limit (sent as `null`, so that a PATCH clears it whether SLASCONE
+    /// merges or replaces), or the release's id.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub software_release_limitation_id: Option<Option<Uuid>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_temporary: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -331,7 +337,22 @@ pub struct LicenseDto {
     pub last_modified_by: Option<String>,
 }
 
+/// A field that is present in a body, `null` included: `Some(None)` for `null`, where a missing
+/// field is `None` (by `#[serde(default)]`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
 impl LicenseDto {
+    /// The release the license is limited to, if any.
+    pub fn software_release(&self) -> Option<Uuid> {
+        self.software_release_limitation_id.flatten()
+    }
+
     /// Drops the fields the server maintains itself, before the object is sent back in a write.
     pub fn clear_server_fields(&mut self) {
         self.created_date_utc = None;
@@ -449,6 +470,21 @@ pub struct ProductDetailsDto {
     pub variables: Option<Vec<VariableDto>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub constrained_variables: Option<Vec<ConstrainedVariableDto>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software_release_limitations: Option<Vec<SoftwareReleaseLimitationDto>>,
+}
+
+/// `SoftwareReleaseLimitationDto`: a release of a product, which a license may be limited to.
+/// Only what names it is modelled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SoftwareReleaseLimitationDto {
+    pub id: Uuid,
+    #[serde(default)]
+    pub product_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software_release: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 /// `TemplateFeatureDto`: a feature entry of an edition.

@@ -12,6 +12,7 @@ use crate::remote::wire::{ErrorResultObjects, ProblemDetails};
 
 /// The error ids the reference documents, and the few the sandbox had to pick itself.
 pub(crate) mod code {
+    pub const UNKNOWN_SOFTWARE_RELEASE: i64 = 1004;
     pub const LEGACY_KEY_EXISTS: i64 = 1005;
     /// Guessed: no documented id for "a license with this id exists".
     pub const LICENSE_ID_EXISTS: i64 = 1006;

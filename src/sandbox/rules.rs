@@ -351,9 +351,17 @@ pub(crate) fn fill_from_edition(
     }
 }
 
-/// Checks the feature, limitation and variable entries against the product and fills in their
-/// names; a missing list becomes an empty one.
+/// Checks the software release and the feature, limitation and variable entries against the
+/// product and fills in the entries' names; a missing list becomes an empty one.
 pub(crate) fn check_entries(product: &Product, license: &mut LicenseDto) -> Result<(), ApiError> {
+    if let Some(id) = license.software_release()
+        && product.software_release(id).is_none()
+    {
+        return Err(conflict(
+            code::UNKNOWN_SOFTWARE_RELEASE,
+            "Unknown software release limitation",
+        ));
+    }
     let product_id = product.dto.id;
     for feature in license.license_features.get_or_insert_with(Vec::new) {
         let known = product

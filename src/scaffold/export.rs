@@ -335,11 +335,17 @@ fn license_out(
                 Names::Feature => product.feature(name).is_some(),
                 Names::Limitation => product.limitation(name).is_some(),
                 Names::Variable => product.variable(name).is_some(),
+                Names::ConstrainedVariable => product.constrained_variable(name).is_some(),
                 _ => false,
             };
             let fits = match map.value {
                 Type::Bool => value.is_boolean(),
                 Type::Count => value.as_u64().is_some(),
+                Type::TextList => value.as_array().is_some_and(|values| {
+                    values
+                        .iter()
+                        .all(|v| v.as_str().is_some_and(|t| !t.trim().is_empty()))
+                }),
                 _ => value.is_string(),
             };
             if known && fits {
@@ -351,9 +357,10 @@ fn license_out(
                 skipped(
                     path,
                     value,
-                    match map.value {
-                        Type::Bool => "no feature of that name",
-                        Type::Count => "a limitation is a whole number of zero or more",
+                    match (known, map.value) {
+                        (false, _) => "the product has no entry of that name",
+                        (_, Type::Count) => "a limitation is a whole number of zero or more",
+                        (_, Type::TextList) => "a constrained variable's values are texts",
                         _ => "a variable is text",
                     },
                 );
@@ -403,7 +410,22 @@ fn license_out(
                     _ => skipped(path, value, "no license type of that name"),
                 },
             },
-            fields::Export::Always | fields::Export::UnlessEmpty | fields::Export::Never => {}
+            fields::Export::OnlyTrue => {
+                if value == &Value::Bool(true) {
+                    out.set(field.name, value.clone());
+                }
+            }
+            fields::Export::UnlessEmpty => match value.as_str() {
+                None | Some("") => {}
+                Some(version)
+                    if field.names == Some(Names::SoftwareRelease)
+                        && product.software_release(version).is_none() =>
+                {
+                    skipped(path, value, "no software release of that version");
+                }
+                Some(_) => out.set(field.name, value.clone()),
+            },
+            fields::Export::Always | fields::Export::Never => {}
         }
     }
     for (map, values) in entries {
@@ -465,6 +487,7 @@ mod tests {
             ],
             variables: Vec::new(),
             constrained_variables: Vec::new(),
+            software_releases: Vec::new(),
             editions: vec![
                 serde_json::from_value(json!({
                     "id": EDITION, "product_id": PRODUCT, "name": "Pro", "is_active": true,

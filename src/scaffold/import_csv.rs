@@ -477,6 +477,19 @@ fn cell_value(
                 None
             }
         },
+        Type::Date => match parse_expiration(text).filter(|day| day != "never") {
+            Some(day) => Some(json!(day)),
+            None => {
+                problems.push(
+                    Problem::at(
+                        table.at(row, column),
+                        format!("`{column}` is not a date: `{text}`"),
+                    )
+                    .with_hint("write a date as 2027-01-01 or 01.01.2027"),
+                );
+                None
+            }
+        },
         Type::Bool => match text.to_lowercase().as_str() {
             "true" | "yes" | "1" => Some(json!(true)),
             "false" | "no" | "0" => Some(json!(false)),

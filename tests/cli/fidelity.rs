@@ -3,14 +3,13 @@
 //! binary against the sandbox in each of its documented modes.
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use serde_json::Value;
 use slascone_sync::remote::wire::LicenseDto;
 use slascone_sync::sandbox::{Catalog, EmptyAnswer, SandboxConfig, SandboxHandle};
 use uuid::Uuid;
 
-use crate::support::{self, Cli, ISV, KEY, cli, code, project, stderr, stdout, write_files};
+use crate::support::{self, ISV, KEY, cli, code, project, stderr, stdout, write_files};
 
 /// Editions with consumption resets and constrained variables, which manifests do not write.
 const CATALOG: &str = r#"
@@ -92,25 +91,6 @@ fn limitation(license: &LicenseDto, name: &str) -> (Option<i64>, i32, Option<i32
     )
 }
 
-fn modules(license: &LicenseDto) -> Vec<String> {
-    license
-        .license_constrained_variables
-        .iter()
-        .flatten()
-        .find(|v| v.variable_name.as_deref() == Some("Modules"))
-        .and_then(|v| v.values.clone())
-        .unwrap_or_default()
-}
-
-async fn apply_ok(dir: &Path) -> String {
-    Cli::new(["apply", "--auto-approve"])
-        .target(dir)
-        .run()
-        .await
-        .expect(0)
-        .stdout()
-}
-
 #[tokio::test]
 async fn editions_are_applied_by_slascone_and_their_resets_survive_create_and_update() {
     let sandbox = support::start(config()).await;
@@ -137,7 +117,7 @@ async fn editions_are_applied_by_slascone_and_their_resets_survive_create_and_up
     assert!(plan["changes"][2].get("edition_based").is_none());
 
     assert!(
-        apply_ok(dir.path())
+        support::apply_ok(dir.path())
             .await
             .contains("Apply complete: 3 created, 0 updated, 0 failed.")
     );
@@ -148,12 +128,15 @@ async fn editions_are_applied_by_slascone_and_their_resets_survive_create_and_up
         limitation(edition_based, "Projects"),
         (Some(100), 2, Some(30))
     );
-    assert_eq!(modules(edition_based), ["Core"]);
+    assert_eq!(
+        support::constrained_values(edition_based, "Modules"),
+        ["Core"]
+    );
     assert_eq!(edition_based.trial_days_count, Some(0), "the edition's");
     // Explicit: the manifest's value, every other property the edition's.
     assert_eq!(limitation(explicit, "Projects"), (Some(200), 2, Some(30)));
     assert_eq!(limitation(explicit, "Users"), (Some(25), 0, None));
-    assert_eq!(modules(explicit), ["Core"]);
+    assert_eq!(support::constrained_values(explicit, "Modules"), ["Core"]);
     support::assert_converged(dir.path()).await;
 
     write_files(
@@ -162,7 +145,7 @@ async fn editions_are_applied_by_slascone_and_their_resets_survive_create_and_up
     );
     support::clear_requests(&sandbox).await;
     assert!(
-        apply_ok(dir.path())
+        support::apply_ok(dir.path())
             .await
             .contains("Apply complete: 0 created, 1 updated, 0 failed.")
     );
@@ -195,7 +178,7 @@ async fn editions_are_applied_by_slascone_and_their_resets_survive_create_and_up
     );
     support::clear_requests(&sandbox).await;
     assert!(
-        apply_ok(dir.path())
+        support::apply_ok(dir.path())
             .await
             .contains("0 created, 1 updated, 0 failed.")
     );
@@ -209,7 +192,10 @@ async fn editions_are_applied_by_slascone_and_their_resets_survive_create_and_up
     let moved = &licenses(&sandbox).await["E-1"];
     assert_eq!(moved.token_limit, 50);
     assert_eq!(limitation(moved, "Projects"), (Some(1000), 3, None));
-    assert_eq!(modules(moved), ["Core", "Analytics"]);
+    assert_eq!(
+        support::constrained_values(moved, "Modules"),
+        ["Core", "Analytics"]
+    );
     support::assert_converged(dir.path()).await;
     sandbox.shutdown().await;
 }
@@ -266,7 +252,7 @@ async fn an_empty_tenant_answering_204_is_planned_and_applied() {
     assert_eq!(log.len(), 3 + 1 + 3, "{log:#?}");
 
     support::clear_requests(&sandbox).await;
-    let out = apply_ok(dir.path()).await;
+    let out = support::apply_ok(dir.path()).await;
     assert!(
         out.contains("Apply complete: 4 created, 0 updated, 0 failed."),
         "{out}"
@@ -325,7 +311,7 @@ async fn a_portal_set_date_converges_in_the_project_time_zone() {
         &[("customers.yaml", license)],
         "timezone: Europe/Berlin\n",
     );
-    apply_ok(dir.path()).await;
+    support::apply_ok(dir.path()).await;
     let client = support::client(&sandbox);
     let mut stored = licenses(&sandbox).await.remove("D-1").unwrap();
     assert_eq!(
@@ -519,7 +505,11 @@ async fn the_sandbox_serves_and_checks_constrained_variables() {
         ..LicenseDto::default()
     };
     let created = client.create_license(&license).await.unwrap().unwrap();
-    assert_eq!(modules(&created), ["Core"], "the edition's");
+    assert_eq!(
+        support::constrained_values(&created, "Modules"),
+        ["Core"],
+        "the edition's"
+    );
 
     license.legacy_license_key = Some("CV-2".into());
     license.license_constrained_variables = Some(vec![

@@ -211,3 +211,66 @@ async fn a_full_output_directory_is_refused_without_force() {
     );
     assert!(work.path().join("customers/K001.yaml").is_file());
 }
+
+#[tokio::test]
+async fn license_names_descriptions_start_days_releases_and_temporary_flags_are_imported() {
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("out");
+    let run = import("vocabulary", &[], &out).await;
+    assert_eq!(code(&run), 0, "{}", stderr(&run));
+    let k001 = std::fs::read_to_string(out.join("customers/K001.yaml")).unwrap();
+    assert_eq!(
+        k001,
+        "# yaml-language-server: $schema=../schema/manifest.schema.json
+customers:
+  - customer_number: K001
+    company_name: Acme GmbH
+    customer_type: Enterprise
+    country: Germany
+    licenses:
+      - legacy_license_key: SUB-1
+        product: Argus
+        edition: Professional
+        expires: \"2027-12-31\"
+        name: Gold
+        description: Order 4711, 3 years
+        starts: \"2026-01-01\"
+        software_release_limitation: \"3.1\"
+        temporary: true
+      - legacy_license_key: SUB-2
+        product: Argus
+        edition: Professional
+        starts: \"2026-02-01\"
+        software_release_limitation: none
+        temporary: false
+"
+    );
+    let validate = support::run(&["validate", path(&out)], None).await;
+    assert_eq!(code(&validate), 0, "{}", stderr(&validate));
+
+    let bad = support::run(
+        &[
+            "import-csv",
+            "--customers",
+            "vocabulary/customers.csv",
+            "--licenses",
+            "vocabulary/licenses-bad.csv",
+            "--out",
+            path(&work.path().join("bad")),
+        ],
+        Some(&fixtures()),
+    )
+    .await;
+    assert_eq!(code(&bad), 1);
+    assert_eq!(
+        stderr(&bad),
+        "vocabulary/licenses-bad.csv:2:7: `start_date` is not a date: `someday`
+  hint: write a date as 2027-01-01 or 01.01.2027
+vocabulary/licenses-bad.csv:2:8: `temporary` must be true or false (or yes/no, 1/0), not `perhaps`
+vocabulary/licenses-bad.csv:3:7: `start_date` is not a date: `31.02.2026`
+  hint: write a date as 2027-01-01 or 01.01.2027
+error: 3 problems found
+Nothing was written.
+"
+    );
+}

@@ -22,3 +22,4 @@ mod secrets;
 mod snapshots;
 mod support;
 mod transport;
+mod vocabulary;

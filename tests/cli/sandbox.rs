@@ -180,6 +180,11 @@ impl Sandbox {
                     ids.insert(format!("{kind}:{product}/{name}"), &entry["id"]);
                 }
             }
+            for release in detail["software_release_limitations"].as_array().unwrap() {
+                let version = release["software_release"].as_str().unwrap();
+                assert_eq!(release["product_id"], p["id"]);
+                ids.insert(format!("release:{product}/{version}"), &release["id"]);
+            }
             let templates = self
                 .get_ok(&format!(
                     "templates?product_id={}",
@@ -861,6 +866,17 @@ async fn license_writes_report_business_errors() {
             ),
             3003,
         ),
+        (
+            with("software_release_limitation_id", json!(Uuid::new_v4())),
+            1004,
+        ),
+        (
+            with(
+                "software_release_limitation_id",
+                json!(ids.get("release:Hermes/1.0")),
+            ),
+            1004,
+        ),
         (base.clone(), 1005),
     ];
     for (body, id) in cases {
@@ -899,6 +915,26 @@ async fn license_writes_report_business_errors() {
     assert_eq!(
         sb.get_ok(&format!("licenses/{id}")).await["legacy_license_key"],
         "SUB-1"
+    );
+    let limited = sb
+        .post_ok(
+            "licenses",
+            with("legacy_license_key", json!("SUB-R"))
+                .as_object()
+                .cloned()
+                .map(|mut body| {
+                    body.insert(
+                        "software_release_limitation_id".into(),
+                        json!(ids.get("release:Argus/3.1")),
+                    );
+                    Value::Object(body)
+                })
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        limited["software_release_limitation_id"],
+        json!(ids.get("release:Argus/3.1"))
     );
     sb.stop().await;
 }

@@ -121,6 +121,16 @@ pub fn current_license(catalog: &Catalog, license: &LicenseDto) -> Option<Curren
     ) {
         fields.insert("expires".into(), expires);
     }
+    if let Some(day) = (license.start_date_utc.as_deref()).and_then(|at| catalog.zone.day_of(at)) {
+        fields.insert("starts".into(), json!(crate::dates::format_date(day)));
+    }
+    if let Some(id) = license.software_release() {
+        let version = product
+            .software_release_by_id(id)
+            .and_then(|release| release.software_release.clone())
+            .unwrap_or_else(|| id.to_string());
+        fields.insert("software_release_limitation".into(), json!(version));
+    }
     for entry in license.license_features.iter().flatten() {
         let name = feature_name(product, entry.feature_id, entry.feature_name.as_deref());
         fields.insert(format!("features.{name}"), json!(entry.is_active));
@@ -336,6 +346,26 @@ pub fn write_license_field(
         }
         "token_limit" => license.token_limit = optional_int(path, value)?.unwrap_or(0),
         "expires" => write_expires(license, value, &ctx.catalog.zone)?,
+        "starts" => {
+            let date = value
+                .as_str()
+                .and_then(crate::dates::parse_date)
+                .ok_or_else(|| format!("`starts` must be a date like 2027-01-01, not {value}"))?;
+            license.start_date_utc = Some(ctx.catalog.zone.start_of_day(date));
+        }
+        "software_release_limitation" => {
+            license.software_release_limitation_id = Some(match text_value(path, value)? {
+                None => None,
+                Some(version) => Some(
+                    product
+                        .software_release(&version)
+                        .ok_or_else(|| {
+                            format!("product {product_name} has no software release `{version}`")
+                        })?
+                        .id,
+                ),
+            });
+        }
         other => write_member(license, other, value)?,
     }
     Ok(())

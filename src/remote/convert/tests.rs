@@ -64,6 +64,12 @@ fn catalog() -> (Catalog, ProductCatalog) {
             mode: 0,
             selection_mode: 0,
         }],
+        software_releases: vec![SoftwareReleaseLimitationDto {
+            id: Uuid::from_u128(60),
+            product_id,
+            software_release: Some("3.2".into()),
+            description: None,
+        }],
         editions: vec![edition],
     };
     let catalog = Catalog {
@@ -340,4 +346,58 @@ fn every_declared_member_exists_on_its_dto() {
         };
         assert!(found, "{}", field.name);
     }
+}
+
+/// The start day is the start of that day in the project's zone (Berlin here), read back as
+/// the day it falls on there; the release travels as its id, and `none` as `null`.
+#[test]
+fn start_days_and_releases_round_trip() {
+    let (catalog, product) = catalog();
+    let manifest = vec![
+        field("starts", json!("2026-07-01"), None),
+        field("software_release_limitation", json!("3.2"), None),
+        field("name", json!("Gold"), None),
+        field("temporary", json!(true), None),
+    ];
+    let body = license_create_body(
+        Uuid::from_u128(7),
+        Some("L-1"),
+        &create_fields(manifest),
+        false,
+        &ctx(&catalog, &product),
+    )
+    .unwrap();
+    assert_eq!(body.start_date_utc.as_deref(), Some("2026-06-30T22:00:00Z"));
+    assert_eq!(
+        body.software_release_limitation_id,
+        Some(Some(Uuid::from_u128(60)))
+    );
+    assert_eq!(body.name.as_deref(), Some("Gold"));
+    assert_eq!(body.is_temporary, Some(true));
+    let mut catalog = catalog;
+    catalog.products.insert("Argus".into(), product.clone());
+    let current = current_license(
+        &catalog,
+        &LicenseDto {
+            product_id: product.product.id,
+            ..body.clone()
+        },
+    )
+    .unwrap();
+    assert_eq!(current.fields.get("starts"), Some(&json!("2026-07-01")));
+    assert_eq!(
+        current.fields.get("software_release_limitation"),
+        Some(&json!("3.2"))
+    );
+
+    let (cleared, _) = license_update_body(
+        &body,
+        &[field("software_release_limitation", Value::Null, None)],
+        false,
+        &ctx(&catalog, &product),
+    )
+    .unwrap();
+    assert_eq!(cleared.software_release_limitation_id, Some(None));
+    let current = current_license(&catalog, &cleared).unwrap();
+    assert_eq!(current.fields.get("software_release_limitation"), None);
 }

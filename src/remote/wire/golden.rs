@@ -1,5 +1,5 @@
 use super::*;
-use serde_json::json;
+use serde_json::{Value, json};
 
 fn id(n: u128) -> Uuid {
     Uuid::from_u128(n)
@@ -158,6 +158,69 @@ fn license_dto() {
             "license_variables": [{"product_id": p, "variable_id": "00000000-0000-0000-0000-000000000008", "value": "EU"}]
         })
     );
+}
+
+/// The vocabulary of the vendor's sync DTOs, under `LicenseDto`'s names; a release limit of
+/// none travels as `null`, so a PATCH clears it, and is told apart from an absent one on reading.
+#[test]
+fn license_dto_vocabulary() {
+    let license = LicenseDto {
+        id: id(1),
+        name: Some("Gold".into()),
+        description: Some("Order 4711".into()),
+        start_date_utc: Some("2026-01-01T00:00:00Z".into()),
+        is_temporary: Some(true),
+        software_release_limitation_id: Some(Some(id(9))),
+        license_constrained_variables: Some(vec![LicenseConstrainedVariableDto {
+            product_id: id(3),
+            variable_id: id(10),
+            variable_name: None,
+            variable_description: None,
+            values: Some(vec!["Core".into(), "Analytics".into()]),
+        }]),
+        ..LicenseDto::default()
+    };
+    let body = serde_json::to_value(&license).unwrap();
+    assert_eq!(body["name"], "Gold");
+    assert_eq!(body["description"], "Order 4711");
+    assert_eq!(body["start_date_utc"], "2026-01-01T00:00:00Z");
+    assert_eq!(body["is_temporary"], true);
+    assert_eq!(
+        body["software_release_limitation_id"],
+        "00000000-0000-0000-0000-000000000009"
+    );
+    assert_eq!(
+        body["license_constrained_variables"],
+        json!([{
+            "product_id": "00000000-0000-0000-0000-000000000003",
+            "variable_id": "00000000-0000-0000-0000-00000000000a",
+            "values": ["Core", "Analytics"]
+        }])
+    );
+
+    let none = LicenseDto {
+        software_release_limitation_id: Some(None),
+        ..LicenseDto::default()
+    };
+    let body = serde_json::to_value(&none).unwrap();
+    assert_eq!(body["software_release_limitation_id"], Value::Null);
+    assert!(
+        body.as_object()
+            .unwrap()
+            .contains_key("software_release_limitation_id")
+    );
+    let absent = serde_json::to_value(LicenseDto::default()).unwrap();
+    assert!(
+        !absent
+            .as_object()
+            .unwrap()
+            .contains_key("software_release_limitation_id")
+    );
+
+    let read: LicenseDto = serde_json::from_value(body).unwrap();
+    assert_eq!(read.software_release_limitation_id, Some(None));
+    let read: LicenseDto = serde_json::from_value(absent).unwrap();
+    assert_eq!(read.software_release_limitation_id, None);
 }
 
 #[test]

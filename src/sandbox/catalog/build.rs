@@ -11,8 +11,8 @@ use super::file::{
 use super::{Catalog, Product, catalog_id};
 use crate::remote::wire::{
     ConstrainedVariableDto, CustomerTypeDto, FeatureDto, LicenseTypeDto, LimitationDto, ProductDto,
-    TemplateConstrainedVariableDto, TemplateDto, TemplateFeatureDto, TemplateLimitationDto,
-    TemplateVariableDto, VariableDto, expiration_mode,
+    SoftwareReleaseLimitationDto, TemplateConstrainedVariableDto, TemplateDto, TemplateFeatureDto,
+    TemplateLimitationDto, TemplateVariableDto, VariableDto, expiration_mode,
 };
 
 pub(super) fn catalog(file: CatalogFile, name: &str) -> anyhow::Result<Catalog> {
@@ -65,6 +65,15 @@ fn build_product(
     let limitation_names = unique_names(file, "limitation", &def.limitations)?;
     let variable_names = unique_names(file, "variable", &def.variables)?;
     unique_names(file, "edition", def.editions.iter().map(|e| &e.name))?;
+    let software_releases = unique_names(file, "software release", &def.software_releases)?
+        .into_iter()
+        .map(|version| SoftwareReleaseLimitationDto {
+            id: catalog_id("software_release", &[pname, &version]),
+            product_id,
+            software_release: Some(version),
+            description: None,
+        })
+        .collect();
     let mut constrained_variables = Vec::new();
     let mut allowed_values = HashMap::new();
     if let Some(declared) = &def.constrained_variables {
@@ -129,6 +138,7 @@ fn build_product(
         limitations,
         variables,
         constrained_variables,
+        software_releases,
         allowed_values,
         templates: Vec::new(),
     };

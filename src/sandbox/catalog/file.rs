@@ -28,6 +28,9 @@ pub(super) struct ProductDef {
     pub(super) limitations: Vec<Spanned<String>>,
     #[serde(default)]
     pub(super) variables: Vec<Spanned<String>>,
+    /// The product's releases a license may be limited to, by version (`3.2`).
+    #[serde(default)]
+    pub(super) software_releases: Vec<Spanned<String>>,
     /// Name → the values its custom list allows.
     #[serde(default)]
     pub(super) constrained_variables: Option<Spanned<EntryMap<Vec<String>>>>,

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::remote::wire::{
     ConstrainedVariableDto, CustomerTypeDto, FeatureDto, LicenseTypeDto, LimitationDto, ProductDto,
-    TemplateDto, VariableDto,
+    SoftwareReleaseLimitationDto, TemplateDto, VariableDto,
 };
 
 /// Namespace of the catalog's UUID v5 ids.
@@ -39,6 +39,7 @@ pub(crate) struct Product {
     pub(crate) limitations: Vec<LimitationDto>,
     pub(crate) variables: Vec<VariableDto>,
     pub(crate) constrained_variables: Vec<ConstrainedVariableDto>,
+    pub(crate) software_releases: Vec<SoftwareReleaseLimitationDto>,
     /// The values each constrained variable's custom list allows, by variable id.
     pub(crate) allowed_values: HashMap<Uuid, Vec<String>>,
     pub(crate) templates: Vec<TemplateDto>,
@@ -56,6 +57,9 @@ impl Product {
     }
     pub(crate) fn constrained_variable(&self, id: Uuid) -> Option<&ConstrainedVariableDto> {
         self.constrained_variables.iter().find(|v| v.id == id)
+    }
+    pub(crate) fn software_release(&self, id: Uuid) -> Option<&SoftwareReleaseLimitationDto> {
+        self.software_releases.iter().find(|r| r.id == id)
     }
     pub(crate) fn template(&self, id: Uuid) -> Option<&TemplateDto> {
         self.templates.iter().find(|t| t.id == id)

@@ -39,6 +39,7 @@ pub(crate) async fn product_detail(
         limitations: Some(product.limitations.clone()),
         variables: Some(product.variables.clone()),
         constrained_variables: Some(product.constrained_variables.clone()),
+        software_release_limitations: Some(product.software_releases.clone()),
     }))
 }
 

@@ -7,6 +7,16 @@ use slascone_sync::remote::Client;
 
 use super::cli::Cli;
 
+/// Applies once, which must succeed; its report.
+pub async fn apply_ok(dir: &Path) -> String {
+    Cli::new(["apply", "--auto-approve"])
+        .target(dir)
+        .run()
+        .await
+        .expect(0)
+        .stdout()
+}
+
 /// Applies until apply reports success, at most `runs` times; faults may leave work for another
 /// run (exit 4). Returns the number of runs it took.
 pub async fn apply_until_done(dir: &Path, runs: usize) -> usize {

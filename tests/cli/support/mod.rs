@@ -8,7 +8,7 @@ mod converge;
 mod shell;
 
 pub use cli::{Cli, bin, cli, code, run, stderr, stdout};
-pub use converge::{apply_until_done, assert_converged, assert_no_duplicates};
+pub use converge::{apply_ok, apply_until_done, assert_converged, assert_no_duplicates};
 pub use shell::commands;
 
 use std::path::{Path, PathBuf};
@@ -173,4 +173,18 @@ pub fn write_files(dir: &Path, files: &[(&str, &str)]) {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text).unwrap();
     }
+}
+
+/// The values a license holds for the constrained variable `name`.
+pub fn constrained_values(
+    license: &slascone_sync::remote::wire::LicenseDto,
+    name: &str,
+) -> Vec<String> {
+    license
+        .license_constrained_variables
+        .iter()
+        .flatten()
+        .find(|v| v.variable_name.as_deref() == Some(name))
+        .and_then(|v| v.values.clone())
+        .unwrap_or_default()
 }
