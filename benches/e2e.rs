@@ -27,6 +27,7 @@ use anyhow::{Context, bail, ensure};
 use clap::Parser;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use slascone_sync::remote::wire::ServerStamped;
 use slascone_sync::remote::wire::{CustomerDto, DataExchangeUpdateCustomerDto, LicenseDto};
 use slascone_sync::remote::{AdminKey, Client, ClientConfig};
 use slascone_sync::sandbox::{self, SandboxConfig, SandboxHandle};

@@ -121,6 +121,7 @@ fn drifted_current(desired: &DesiredState) -> (CurrentState, usize) {
         CurrentState {
             customers,
             licenses,
+            contacts: Vec::new(),
         },
         drifted_customers + drifted_licenses,
     )

@@ -4,7 +4,8 @@
 //! The request count of a read is fixed: `GET /customers/types`, `GET /licenses/types`,
 //! `GET /products`, `GET /customers`, and for each product the manifests use: its detail, its
 //! templates, one `licenses/filtered` count and the pages of `licenses/filtered/detailed` (none
-//! when the count is 0). No request per object.
+//! when the count is 0). No request per object, except one `GET /customers/{id}/contacts` per
+//! customer whose contacts are managed ([`fetch_contacts`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use uuid::Uuid;
 use crate::dates::Zone;
 use crate::model::{CurrentLicense, CurrentState};
 use crate::remote::catalog::{Catalog, ProductCatalog};
-use crate::remote::convert::{current_customer, current_license};
+use crate::remote::convert::{current_contact, current_customer, current_license};
 use crate::remote::wire::*;
 use crate::remote::{ApiError, Client};
 
@@ -26,6 +27,8 @@ pub struct Remote {
     pub catalog: Catalog,
     pub customers: Vec<CustomerDto>,
     pub licenses: Vec<LicenseDto>,
+    /// The contacts of the customers whose contacts were read.
+    pub contacts: Vec<CustomerContactDto>,
 }
 
 /// What to read besides the catalog.
@@ -56,7 +59,41 @@ pub async fn fetch(
         catalog,
         customers,
         licenses,
+        contacts: Vec::new(),
     })
+}
+
+/// The contacts of `customers` (remote ids), one request each, at most `parallelism` in flight;
+/// sorted by customer, then e-mail.
+pub async fn fetch_contacts(
+    client: &Client,
+    customers: &[Uuid],
+    parallelism: usize,
+) -> Result<Vec<CustomerContactDto>, ApiError> {
+    let semaphore = Arc::new(Semaphore::new(parallelism.max(1)));
+    let mut tasks: JoinSet<Result<Vec<CustomerContactDto>, ApiError>> = JoinSet::new();
+    for &customer_id in customers {
+        let client = client.clone();
+        let semaphore = Arc::clone(&semaphore);
+        tasks.spawn(async move {
+            let _permit = semaphore.acquire_owned().await;
+            let mut contacts = client.list_contacts(customer_id).await?;
+            // The customer is the one asked about, whatever the answer says.
+            for contact in &mut contacts {
+                contact.customer_id = customer_id;
+            }
+            Ok(contacts)
+        });
+    }
+    let mut all = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(result) => all.extend(result?),
+            Err(err) => std::panic::resume_unwind(err.into_panic()),
+        }
+    }
+    all.sort_by(|a, b| (a.customer_id, &a.email).cmp(&(b.customer_id, &b.email)));
+    Ok(all)
 }
 
 /// The first part of [`fetch`]: the catalog (with the features, limitations, variables and
@@ -225,7 +262,9 @@ enum Read {
 
 /// Reduces what was read to the model the diff compares.
 pub fn current_state(remote: &Remote) -> CurrentState {
-    current_state_of(&remote.catalog, &remote.customers, &remote.licenses)
+    let mut current = current_state_of(&remote.catalog, &remote.customers, &remote.licenses);
+    current.contacts = remote.contacts.iter().map(current_contact).collect();
+    current
 }
 
 /// [`current_state`] of wire objects held apart from a [`Remote`].
@@ -257,6 +296,7 @@ pub fn current_state_of(
         CurrentState {
             customers,
             licenses,
+            contacts: Vec::new(),
         }
     })
 }

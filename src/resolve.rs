@@ -12,10 +12,11 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::manifest::{Customer, License, Located, Manifests, Problem, Problems};
+use crate::manifest::{Contact, Customer, License, Located, Manifests, Problem, Problems};
 use crate::model::fields::Names;
 use crate::model::{
-    DesiredCustomer, DesiredLicense, DesiredState, Fields, NO_SOFTWARE_RELEASE, Origin, license_key,
+    DesiredContact, DesiredCustomer, DesiredLicense, DesiredState, Fields, NO_SOFTWARE_RELEASE,
+    Origin, contact_key, license_key,
 };
 use crate::remote::catalog::{Catalog, ProductCatalog};
 use crate::remote::convert::edition_fields;
@@ -75,6 +76,18 @@ pub fn resolve_customers<C: Borrow<Customer>>(
                 desired.licenses.push(license);
             }
         }
+        let contacts_ignored = customer
+            .ignore_changes
+            .iter()
+            .any(|p| p.value == "contacts");
+        if !contacts_ignored {
+            desired.contacts.extend(
+                customer
+                    .contacts
+                    .iter()
+                    .map(|contact| resolve_contact(contact, &resolved.key)),
+            );
+        }
         desired.customers.push(resolved);
     }
     if problems.is_empty() {
@@ -120,6 +133,27 @@ fn resolve_customer(
 
 /// Edition fields by edition (template) id.
 type EditionCache = HashMap<Uuid, Arc<Fields>>;
+
+fn resolve_contact(contact: &Contact, customer_key: &str) -> DesiredContact {
+    let mut fields: Fields = contact
+        .fields
+        .iter()
+        .map(|(field, value)| (field.name.to_owned(), value.value.clone()))
+        .collect();
+    fields.shrink_to_fit();
+    DesiredContact {
+        key: contact_key(customer_key, &contact.email.value),
+        customer: customer_key.to_owned(),
+        email: contact.email.value.clone(),
+        fields,
+        ignore: contact
+            .ignore_changes
+            .iter()
+            .map(|p| p.value.clone())
+            .collect(),
+        origin: contact.origin.clone(),
+    }
+}
 
 fn resolve_license(
     license: &License,

@@ -3,7 +3,7 @@
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{CREATE_ATTEMPTS, Done, Failure, Shared, after_values, verify};
+use super::{Done, Failure, Shared, after_values, create_safely, verify};
 use crate::plan::{Change, Endpoint, Identity};
 use crate::remote::convert;
 use crate::remote::wire::CustomerDto;
@@ -36,43 +36,38 @@ async fn send_customer_create(
             .map_err(Failure::Invalid)?;
             client.create_customer(&body).await
         }
-        Identity::License { .. } => {
-            return Err(Failure::Invalid("a license is not a customer".into()));
+        Identity::License { .. }
+        | Identity::ContactById { .. }
+        | Identity::ContactByNumber { .. } => {
+            return Err(Failure::Invalid("not a customer".into()));
         }
     })
 }
 
 pub(super) async fn create_customer(shared: &Shared, change: &Change) -> Result<Done, Failure> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match send_customer_create(shared, change).await? {
-            Ok(answer) => {
-                let created = answered_customer(shared, change, answer).await?;
-                let id = remember_customer(shared, change, created.id);
-                verify_customer(shared, change, &created)?;
-                return Ok(Done::Created(id));
-            }
-            Err(error) if error.status() == Some(409) || error.is_ambiguous() => {
-                // Already there (409), or perhaps created before the answer was lost. A customer
-                // carries no id of this run's choosing, so one found now counts as someone
-                // else's.
-                match find_customer(&shared.client, change).await? {
-                    Some(existing) => {
-                        let id = remember_customer(shared, change, existing.id);
-                        return Ok(if finish_customer(shared, change, &existing).await? {
-                            Done::Updated(id)
-                        } else {
-                            Done::Exists(id)
-                        });
-                    }
-                    None if error.is_ambiguous() && attempt < CREATE_ATTEMPTS => continue,
-                    None => return Err(error.into()),
-                }
-            }
-            Err(error) => return Err(error.into()),
-        }
-    }
+    create_safely(
+        || send_customer_create(shared, change),
+        |answer| async move {
+            let created = answered_customer(shared, change, answer).await?;
+            let id = remember_customer(shared, change, created.id);
+            verify_customer(shared, change, &created)?;
+            Ok(Done::Created(id))
+        },
+        // Already there (409), or perhaps created before the answer was lost. A customer carries
+        // no id of this run's choosing, so one found now counts as someone else's.
+        |_| async move {
+            let Some(existing) = find_customer(&shared.client, change).await? else {
+                return Ok(None);
+            };
+            let id = remember_customer(shared, change, existing.id);
+            Ok(Some(if finish_customer(shared, change, &existing).await? {
+                Done::Updated(id)
+            } else {
+                Done::Exists(id)
+            }))
+        },
+    )
+    .await
 }
 
 /// The customer a write answered with, or, for an answer without a body, read back by the
@@ -104,7 +99,9 @@ pub async fn find_customer(
         Identity::CustomerByNumber {
             customer_number, ..
         } => client.get_customer_by_number(customer_number).await,
-        Identity::License { .. } => Ok(None),
+        Identity::License { .. }
+        | Identity::ContactById { .. }
+        | Identity::ContactByNumber { .. } => Ok(None),
     }
 }
 

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use uuid::Uuid;
 
-use super::{CREATE_ATTEMPTS, Done, Failure, Shared, verify};
+use super::{Done, Failure, Shared, create_safely, verify};
 use crate::plan::{Change, FieldChange};
 use crate::remote::catalog::ProductCatalog;
 use crate::remote::convert::{self, LicenseContext};
@@ -80,45 +80,42 @@ pub(super) async fn create_license(shared: &Shared, change: &Change) -> Result<D
         &ctx,
     )
     .map_err(Failure::Invalid)?;
+    let (body, ctx, customers) = (&body, &ctx, &customers);
     let mut lost = false;
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match shared.client.create_license(&body).await {
-            Ok(answer) => {
-                let created = answered_license(shared, change, id, answer).await?;
-                verify_license(shared, change, &created, &customers)?;
-                return Ok(Done::Created(created.id));
-            }
-            Err(error) if error.status() == Some(409) || error.is_ambiguous() => {
-                lost |= error.is_ambiguous();
+    create_safely(
+        || async move { Ok(shared.client.create_license(body).await) },
+        |answer| async move {
+            let created = answered_license(shared, change, id, answer).await?;
+            verify_license(shared, change, &created, customers)?;
+            Ok(Done::Created(created.id))
+        },
+        |ambiguous| {
+            lost |= ambiguous;
+            let lost = lost;
+            async move {
                 let existing = match shared.client.get_license(id).await? {
                     Some(license) => Some(license),
                     None => find_license_by_key(&shared.client, change, product.product.id).await?,
                 };
-                match existing {
+                Ok(match existing {
+                    None => None,
                     // This run's create went through; only its answer was lost.
                     Some(existing) if lost && chosen && existing.id == id => {
-                        verify_license(shared, change, &existing, &customers)?;
-                        return Ok(Done::Created(id));
+                        verify_license(shared, change, &existing, customers)?;
+                        Some(Done::Created(id))
                     }
-                    Some(existing) => {
-                        let id = existing.id;
-                        return Ok(
-                            if finish_license(shared, change, &ctx, &existing, &customers).await? {
-                                Done::Updated(id)
-                            } else {
-                                Done::Exists(id)
-                            },
-                        );
-                    }
-                    None if error.is_ambiguous() && attempt < CREATE_ATTEMPTS => continue,
-                    None => return Err(error.into()),
-                }
+                    Some(existing) => Some(
+                        if finish_license(shared, change, ctx, &existing, customers).await? {
+                            Done::Updated(existing.id)
+                        } else {
+                            Done::Exists(existing.id)
+                        },
+                    ),
+                })
             }
-            Err(error) => return Err(error.into()),
-        }
-    }
+        },
+    )
+    .await
 }
 
 /// The license a write answered with, or, for an answer without a body, read back by its id.

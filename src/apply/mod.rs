@@ -1,5 +1,5 @@
-//! Apply: sends exactly one write per planned change, customers before the licenses that need
-//! them, independent changes concurrently, makes every create safe to repeat, and checks that
+//! Apply: sends exactly one write per planned change, customers before the licenses and
+//! contacts that need them, independent changes concurrently, makes every create safe to repeat, and checks that
 //! every write took.
 //!
 //! A creating POST whose outcome is unknown (timeout, dropped connection, server error) is never
@@ -15,6 +15,7 @@
 //! The report says what the run did: `created`, `updated`, or `exists` for an object someone
 //! else made that already matches.
 
+mod contact;
 mod customer;
 mod license;
 pub mod report;
@@ -32,13 +33,15 @@ use crate::model::Kind;
 use crate::model::display_value;
 use crate::plan::{Action, Change, Plan, Source};
 use crate::remote::catalog::Catalog;
-use crate::remote::wire::{CustomerDto, LicenseDto};
+use crate::remote::wire::{CustomerContactDto, CustomerDto, LicenseDto};
 use crate::remote::{ApiError, Client};
 
+pub use contact::find_contact;
 pub use customer::find_customer;
 pub use license::find_license_by_key;
 pub use report::{ApplyReport, Entry, Status};
 
+use contact::{create_contact, update_contact};
 use customer::{create_customer, update_customer};
 use license::{create_license, update_license};
 
@@ -52,6 +55,7 @@ pub struct ApplyInput<'a> {
     /// The current wire objects the plan's updates start from (by id).
     pub customers: Vec<CustomerDto>,
     pub licenses: Vec<LicenseDto>,
+    pub contacts: Vec<CustomerContactDto>,
     /// Customer keys known to belong to an id (keys of the manifests' customers with an id).
     pub customer_keys: HashMap<String, Uuid>,
     pub parallelism: usize,
@@ -64,6 +68,7 @@ struct Shared {
     catalog: Catalog,
     customers: HashMap<Uuid, CustomerDto>,
     licenses: HashMap<Uuid, LicenseDto>,
+    contacts: HashMap<Uuid, CustomerContactDto>,
     /// Customer key → id, growing as customers are created.
     customer_ids: Mutex<HashMap<String, Uuid>>,
 }
@@ -77,6 +82,7 @@ pub async fn apply(client: &Client, input: ApplyInput<'_>) -> ApplyReport {
         catalog: input.catalog.clone(),
         customers: input.customers.into_iter().map(|c| (c.id, c)).collect(),
         licenses: input.licenses.into_iter().map(|l| (l.id, l)).collect(),
+        contacts: input.contacts.into_iter().map(|c| (c.id, c)).collect(),
         customer_ids: Mutex::new(customer_ids),
     });
     let semaphore = Arc::new(Semaphore::new(input.parallelism.max(1)));
@@ -132,6 +138,8 @@ async fn run_all(
                 (Kind::Customer, Action::Update) => update_customer(&shared, &change).await,
                 (Kind::License, Action::Create) => create_license(&shared, &change).await,
                 (Kind::License, Action::Update) => update_license(&shared, &change).await,
+                (Kind::Contact, Action::Create) => create_contact(&shared, &change).await,
+                (Kind::Contact, Action::Update) => update_contact(&shared, &change).await,
             };
             let entry = match result {
                 Ok(done) => Entry::done(&change, done),
@@ -180,6 +188,42 @@ pub enum Failure {
 impl From<ApiError> for Failure {
     fn from(error: ApiError) -> Self {
         Failure::Api(error)
+    }
+}
+
+/// The create every kind shares. `send` sends it (or fails to build its body); `answered` makes
+/// an answer a result. On 409 "already exists", or a failure that leaves open whether the create
+/// went through, `look_up` looks for the object by its identity and finishes it instead of
+/// sending blindly again; a create whose outcome stays unknown is sent again, at most
+/// [`CREATE_ATTEMPTS`] times in all.
+async fn create_safely<A, Post, Posted, Answered, Made, LookUp, Found>(
+    mut send: Post,
+    answered: Answered,
+    mut look_up: LookUp,
+) -> Result<Done, Failure>
+where
+    Post: FnMut() -> Posted,
+    Posted: Future<Output = Result<Result<A, ApiError>, Failure>>,
+    Answered: FnOnce(A) -> Made,
+    Made: Future<Output = Result<Done, Failure>>,
+    // Told whether the failure left open if the create went through.
+    LookUp: FnMut(bool) -> Found,
+    Found: Future<Output = Result<Option<Done>, Failure>>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match send().await? {
+            Ok(answer) => return answered(answer).await,
+            Err(error) if error.status() == Some(409) || error.is_ambiguous() => {
+                match look_up(error.is_ambiguous()).await? {
+                    Some(done) => return Ok(done),
+                    None if error.is_ambiguous() && attempt < CREATE_ATTEMPTS => continue,
+                    None => return Err(error.into()),
+                }
+            }
+            Err(error) => return Err(error.into()),
+        }
     }
 }
 

@@ -18,7 +18,7 @@ use crate::exit::Outcome;
 use crate::model::Kind;
 use crate::plan::{Action, Change, Plan};
 use crate::remote::convert;
-use crate::remote::wire::{CustomerDto, LicenseDto};
+use crate::remote::wire::{CustomerContactDto, CustomerDto, LicenseDto};
 use crate::remote::{ApiError, Client};
 use crate::render::{self, Format, Style};
 
@@ -40,6 +40,7 @@ struct Ready {
     plan: Plan,
     customers: Vec<CustomerDto>,
     licenses: Vec<LicenseDto>,
+    contacts: Vec<CustomerContactDto>,
     catalog: crate::remote::catalog::Catalog,
     customer_keys: HashMap<String, Uuid>,
 }
@@ -113,11 +114,10 @@ async fn saved_plan(
         .iter()
         .map(|(name, product)| (name.clone(), product.product.id))
         .collect();
-    let (customers, licenses, stale) =
-        recheck(&session.client, &plan, parallelism, &product_ids).await?;
-    if !stale.is_empty() {
+    let rechecked = recheck(&session.client, &plan, parallelism, &product_ids).await?;
+    if !rechecked.stale.is_empty() {
         eprintln!("error: SLASCONE changed since the plan was made; refusing to apply it:");
-        for line in &stale {
+        for line in &rechecked.stale {
             eprintln!("  {line}");
         }
         eprintln!("hint: run plan again and review the new plan");
@@ -125,8 +125,9 @@ async fn saved_plan(
     }
     Ok(Ok(Ready {
         plan,
-        customers,
-        licenses,
+        customers: rechecked.customers,
+        licenses: rechecked.licenses,
+        contacts: rechecked.contacts,
         catalog: remote.catalog,
         customer_keys: HashMap::new(),
     }))
@@ -169,6 +170,7 @@ async fn fresh_plan(
         plan: planned.plan,
         customers: remote.customers,
         licenses: remote.licenses,
+        contacts: remote.contacts,
         catalog: remote.catalog,
         customer_keys,
     }))
@@ -214,6 +216,7 @@ async fn execute(
             catalog: &ready.catalog,
             customers: ready.customers,
             licenses: ready.licenses,
+            contacts: ready.contacts,
             customer_keys: ready.customer_keys,
             parallelism,
             on_done,
@@ -262,7 +265,7 @@ async fn recheck(
     plan: &Plan,
     parallelism: usize,
     product_ids: &HashMap<String, Uuid>,
-) -> Result<(Vec<CustomerDto>, Vec<LicenseDto>, Vec<String>), ApiError> {
+) -> Result<Rechecked, ApiError> {
     let semaphore = Arc::new(Semaphore::new(parallelism.max(1)));
     let mut tasks = JoinSet::new();
     for change in &plan.changes {
@@ -279,28 +282,37 @@ async fn recheck(
             recheck_one(&client, &change, product_id).await
         });
     }
-    let mut customers = Vec::new();
-    let mut licenses = Vec::new();
-    let mut stale = Vec::new();
+    let mut rechecked = Rechecked::default();
     while let Some(joined) = tasks.join_next().await {
         let checked = match joined {
             Ok(checked) => checked?,
             Err(err) => std::panic::resume_unwind(err.into_panic()),
         };
         match checked {
-            Checked::Customer(customer) => customers.push(customer),
-            Checked::License(license) => licenses.push(license),
+            Checked::Customer(customer) => rechecked.customers.push(customer),
+            Checked::License(license) => rechecked.licenses.push(license),
+            Checked::Contact(contact) => rechecked.contacts.push(contact),
             Checked::Absent => {}
-            Checked::Stale(line) => stale.push(line),
+            Checked::Stale(line) => rechecked.stale.push(line),
         }
     }
-    stale.sort();
-    Ok((customers, licenses, stale))
+    rechecked.stale.sort();
+    Ok(rechecked)
+}
+
+/// The objects a saved plan updates, as they are now, and a line for each that changed since.
+#[derive(Default)]
+struct Rechecked {
+    customers: Vec<CustomerDto>,
+    licenses: Vec<LicenseDto>,
+    contacts: Vec<CustomerContactDto>,
+    stale: Vec<String>,
 }
 
 enum Checked {
     Customer(CustomerDto),
     License(LicenseDto),
+    Contact(CustomerContactDto),
     Absent,
     Stale(String),
 }
@@ -359,6 +371,22 @@ async fn recheck_one(
                 return Ok(created);
             }
             Ok(Checked::Absent)
+        }
+        (Kind::Contact, action) => {
+            let found = apply::find_contact(client, change).await?;
+            Ok(match (action, found) {
+                (Action::Create, Some(_)) => {
+                    Checked::Stale(format!("{name} was created by someone else"))
+                }
+                (Action::Create, None) => Checked::Absent,
+                (Action::Update, None) => Checked::Stale(format!("{name} no longer exists")),
+                (Action::Update, Some(c))
+                    if Some(convert::fingerprint(&c)) != change.fingerprint =>
+                {
+                    Checked::Stale(format!("{name} changed"))
+                }
+                (Action::Update, Some(c)) => Checked::Contact(c),
+            })
         }
     }
 }

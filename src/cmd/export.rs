@@ -70,8 +70,13 @@ pub async fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<Outco
         eprintln!("warning: {warning}");
     }
     generate::write_tree(&args.out, &export.files, args.force)?;
+    let contacts = match export.contacts {
+        0 => String::new(),
+        1 => ", 1 contact".to_owned(),
+        n => format!(", {n} contacts"),
+    };
     eprintln!(
-        "Exported {} customer{} and {} license{} to {}.",
+        "Exported {} customer{}{contacts} and {} license{} to {}.",
         export.customers,
         if export.customers == 1 { "" } else { "s" },
         export.licenses,

@@ -30,10 +30,13 @@ pub fn load_manifests(dir: &Path, global: &GlobalArgs) -> Option<Manifests> {
     let started = Instant::now();
     match manifest::load(dir, global.env.as_deref()) {
         Ok(manifests) => {
+            let licenses = match manifests.contact_count() {
+                0 => format!(" and {} licenses", manifests.license_count()),
+                n => format!(", {} licenses and {n} contacts", manifests.license_count()),
+            };
             progress(&format!(
-                "Loaded {} customers and {} licenses from {} manifest file{} ({:.1?}).",
+                "Loaded {} customers{licenses} from {} manifest file{} ({:.1?}).",
                 manifests.customers.len(),
-                manifests.license_count(),
                 manifests.files,
                 if manifests.files == 1 { "" } else { "s" },
                 started.elapsed()

@@ -67,21 +67,16 @@ pub async fn make_plan(
         tokio::task::spawn_blocking(move || resolve::resolve_customers(customers, &catalog))
     };
     let client = &session.client;
-    let started;
-    let (current, wire_licenses) = match keep {
+    let (mut current, wire_licenses) = match keep {
         Keep::WireObjects => {
             let wire_licenses =
                 current::fetch_licenses(client, &catalog, &products, parallelism).await?;
-            reading.done(wire_customers.len(), wire_licenses.len());
-            started = Instant::now();
             let current = current::current_state_of(&catalog, &wire_customers, &wire_licenses);
             (current, wire_licenses)
         }
         Keep::Nothing => {
             let licenses =
                 current::fetch_current_licenses(client, &catalog, &products, parallelism).await?;
-            reading.done(wire_customers.len(), licenses.len());
-            started = Instant::now();
             let customers = std::mem::take(&mut wire_customers)
                 .iter()
                 .map(|customer| convert::current_customer(&catalog, customer))
@@ -89,21 +84,39 @@ pub async fn make_plan(
             let current = CurrentState {
                 customers,
                 licenses,
+                contacts: Vec::new(),
             };
             (current, Vec::new())
         }
     };
-    let desired = match resolving.await {
+    let mut desired = match resolving.await {
         Ok(Ok(desired)) => desired,
         Ok(Err(problems)) => return Ok(Err(problems)),
         Err(err) => std::panic::resume_unwind(err.into_panic()),
     };
+    let (ignore_customer, ignore_license) = resolve::project_ignores(&manifests);
+    if ignore_customer.iter().any(|path| path == "contacts") {
+        desired.contacts.clear();
+    }
+    // Contacts are read only for the customers whose manifests list some: one request each.
+    let owners = crate::plan::contact_owners(&desired, &current);
+    let wire_contacts = current::fetch_contacts(client, &owners, parallelism).await?;
+    current.contacts = wire_contacts.iter().map(convert::current_contact).collect();
+    reading.done(
+        current.customers.len(),
+        current.licenses.len(),
+        (wire_contacts.len(), owners.len()),
+    );
+    let started = Instant::now();
     let remote = Remote {
         catalog,
         customers: wire_customers,
         licenses: wire_licenses,
+        contacts: match keep {
+            Keep::WireObjects => wire_contacts,
+            Keep::Nothing => Vec::new(),
+        },
     };
-    let (ignore_customer, ignore_license) = resolve::project_ignores(&manifests);
     let context = DiffContext {
         target: session.target.clone(),
         portal_url: manifests.project.portal_url.clone(),
@@ -149,31 +162,51 @@ impl<'s> Reading<'s> {
         }
     }
 
-    fn done(self, customers: usize, licenses: usize) {
+    /// `contacts`: how many contacts were read, of how many customers.
+    fn done(self, customers: usize, licenses: usize, contacts: (usize, usize)) {
+        let contacts = match contacts {
+            (_, 0) => String::new(),
+            (count, of) => format!(
+                ", {count} contact{} of {of} customer{}",
+                if count == 1 { "" } else { "s" },
+                if of == 1 { "" } else { "s" }
+            ),
+        };
         progress(&format!(
-            "Read {customers} customers and {licenses} licenses in {} requests ({:.1?}).",
+            "Read {customers} customers and {licenses} licenses{contacts} in {} requests ({:.1?}).",
             self.session.client.request_count() - self.before,
             self.started.elapsed()
         ));
     }
 }
 
-/// Reads everything a plan compares against (the catalog, all customers, the licenses of
-/// `products`), with progress lines on stderr.
+/// Reads everything `export` writes (the catalog, all customers with their contacts, the
+/// licenses of `products`), with progress lines on stderr.
 pub async fn read_remote(
     session: &Session,
     products: &BTreeSet<String>,
     read: &ReadArgs,
 ) -> anyhow::Result<Remote> {
     let reading = Reading::start(session, products);
-    let remote = current::fetch(
+    let parallelism = usize::from(read.parallelism);
+    let mut remote = current::fetch(
         &session.client,
         products,
-        usize::from(read.parallelism),
+        parallelism,
         current::Scope::Everything,
     )
     .await?;
-    reading.done(remote.customers.len(), remote.licenses.len());
+    let customers: Vec<Uuid> = remote
+        .customers
+        .iter()
+        .map(|customer| customer.id)
+        .collect();
+    remote.contacts = current::fetch_contacts(&session.client, &customers, parallelism).await?;
+    reading.done(
+        remote.customers.len(),
+        remote.licenses.len(),
+        (remote.contacts.len(), customers.len()),
+    );
     Ok(remote)
 }
 

@@ -18,8 +18,12 @@ pub fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outcome> 
                     return Ok(Outcome::Error);
                 }
             }
+            let contacts = match manifests.contact_count() {
+                0 => String::new(),
+                n => format!(", {n} contacts"),
+            };
             println!(
-                "ok: {} customers, {} licenses in {} files",
+                "ok: {} customers, {} licenses{contacts} in {} files",
                 manifests.customers.len(),
                 manifests.license_count(),
                 manifests.files

@@ -63,7 +63,16 @@ impl Checker<'_> {
     }
 
     pub fn report(&mut self, node: &Node, message: impl Into<String>, hint: Option<String>) {
-        let mut problem = Problem::at(self.origin(node), message);
+        self.report_at(&self.origin(node), message, hint);
+    }
+
+    pub(crate) fn report_at(
+        &mut self,
+        origin: &Origin,
+        message: impl Into<String>,
+        hint: Option<String>,
+    ) {
+        let mut problem = Problem::at(origin.clone(), message);
         problem.hint = hint;
         self.problems.push(problem);
     }

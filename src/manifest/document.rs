@@ -6,8 +6,9 @@ use serde_json::Value as Json;
 use super::check::Checker;
 use super::node::{Node, Value};
 use super::paths::PathScope;
-use super::{Customer, Entry, License, Located, Written};
-use crate::model::fields::{CUSTOMER, Entity, IGNORE_CHANGES, LICENSE, Map};
+use super::{Contact, Customer, Entry, License, Located, Written};
+use crate::model::fields::{CONTACT, CUSTOMER, Entity, IGNORE_CHANGES, LICENSE, Map};
+use crate::model::{is_email_address, same_email};
 
 /// Keys of one manifest document.
 pub(crate) const DOCUMENT_FIELDS: &[&str] = &["customers"];
@@ -122,7 +123,11 @@ impl Checker<'_> {
                 self.report(
                     node,
                     format!("{} has no `{}`", noun(entity), field.name),
-                    Some(format!("every {} names its `{}`", noun(entity), field.name)),
+                    Some(format!(
+                        "write `{}: ...` for every {}",
+                        field.name,
+                        noun(entity)
+                    )),
                 );
             }
         }
@@ -132,9 +137,29 @@ impl Checker<'_> {
     fn customer(&mut self, node: &Node) -> Option<Customer> {
         let (mut read, lists) = self.entry(node, &CUSTOMER, PathScope::Customer)?;
         let mut licenses = Vec::new();
+        let mut contacts: Vec<Contact> = Vec::new();
         for (name, list) in lists {
             for item in self.list(list, name) {
-                licenses.extend(self.license(item));
+                if name == "contacts" {
+                    let Some(contact) = self.contact(item) else {
+                        continue;
+                    };
+                    if let Some(first) = contacts
+                        .iter()
+                        .find(|c| same_email(&c.email.value, &contact.email.value))
+                    {
+                        let message = format!(
+                            "contact `{}` is listed twice for this customer; first at {}",
+                            contact.email.value, first.email.origin
+                        );
+                        let hint = "a contact is known by its e-mail address, whatever its case";
+                        self.report(item, message, Some(hint.into()));
+                        continue;
+                    }
+                    contacts.push(contact);
+                } else {
+                    licenses.extend(self.license(item));
+                }
             }
         }
         let id = read.take("id").and_then(parse_uuid);
@@ -158,6 +183,24 @@ impl Checker<'_> {
             fields: read.fields,
             ignore_changes: read.ignore_changes,
             licenses,
+            contacts,
+        })
+    }
+
+    fn contact(&mut self, node: &Node) -> Option<Contact> {
+        let (mut read, _) = self.entry(node, &CONTACT, PathScope::Contact)?;
+        let email = read.take_text("email")?;
+        if !is_email_address(&email.value) {
+            let message = format!("`email` is not an e-mail address: `{}`", email.value);
+            let hint = "write it as `name@example.com`";
+            self.report_at(&email.origin, message, Some(hint.into()));
+            return None;
+        }
+        Some(Contact {
+            origin: self.origin(node),
+            email,
+            fields: read.fields,
+            ignore_changes: read.ignore_changes,
         })
     }
 

@@ -102,6 +102,10 @@ impl Manifests {
     pub fn license_count(&self) -> usize {
         self.customers.iter().map(|c| c.licenses.len()).sum()
     }
+
+    pub fn contact_count(&self) -> usize {
+        self.customers.iter().map(|c| c.contacts.len()).sum()
+    }
 }
 
 /// `slascone.yaml` with the `--env` profile applied.
@@ -184,6 +188,19 @@ pub struct Customer {
     /// Relative field paths, e.g. `phone`.
     pub ignore_changes: Vec<Located<String>>,
     pub licenses: Vec<License>,
+    pub contacts: Vec<Contact>,
+}
+
+/// One entry of a customer's `contacts:` list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contact {
+    /// The list item.
+    pub origin: Origin,
+    pub email: Located<String>,
+    /// The fields written besides the e-mail address, in declaration order.
+    pub fields: Vec<Written>,
+    /// Relative field paths, e.g. `phone`.
+    pub ignore_changes: Vec<Located<String>>,
 }
 
 /// One entry of a customer's `licenses:` list.

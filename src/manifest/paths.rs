@@ -4,16 +4,23 @@
 use super::Located;
 use super::check::{Checker, closest};
 use super::node::Node;
-use crate::model::fields::{CUSTOMER, LICENSE};
+use crate::model::fields::{CONTACT, CUSTOMER, LICENSE};
 
 /// Fields that say which object is meant rather than what it holds.
-const IDENTITY_FIELDS: &[&str] = &["id", "customer_number", "legacy_license_key", "product"];
+const IDENTITY_FIELDS: &[&str] = &[
+    "id",
+    "customer_number",
+    "legacy_license_key",
+    "product",
+    "email",
+];
 
 /// Whose field paths an `ignore_changes` entry names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PathScope {
     Customer,
     License,
+    Contact,
     /// `customer.<path>` or `license.<path>`.
     Project,
 }
@@ -48,6 +55,7 @@ impl Checker<'_> {
                     let what = match scope {
                         PathScope::Customer => "a customer field path",
                         PathScope::License => "a license field path",
+                        PathScope::Contact => "a contact field path",
                         PathScope::Project => "a `customer.<path>` or `license.<path>` field path",
                     };
                     let last = path.value.rsplit('.').next().unwrap_or_default();
@@ -85,6 +93,7 @@ fn valid_paths(scope: PathScope) -> Vec<String> {
     match scope {
         PathScope::Customer => CUSTOMER.ignore_paths().map(str::to_owned).collect(),
         PathScope::License => license().collect(),
+        PathScope::Contact => CONTACT.ignore_paths().map(str::to_owned).collect(),
         PathScope::Project => CUSTOMER
             .ignore_paths()
             .map(|path| format!("customer.{path}"))
@@ -98,6 +107,7 @@ pub(crate) fn check_path(path: &str, scope: PathScope) -> Result<(), Option<Stri
     let valid = match scope {
         PathScope::Customer => CUSTOMER.ignore_paths().any(|known| known == path),
         PathScope::License => is_license_path(path),
+        PathScope::Contact => CONTACT.ignore_paths().any(|known| known == path),
         PathScope::Project => match path.split_once('.') {
             Some(("customer", rest)) => CUSTOMER.ignore_paths().any(|known| known == rest),
             Some(("license", rest)) => is_license_path(rest),

@@ -188,6 +188,8 @@ impl Serialize for Fields {
 pub enum Kind {
     Customer,
     License,
+    /// A contact person of a customer.
+    Contact,
 }
 
 impl fmt::Display for Kind {
@@ -195,6 +197,7 @@ impl fmt::Display for Kind {
         f.write_str(match self {
             Kind::Customer => "customer",
             Kind::License => "license",
+            Kind::Contact => "contact",
         })
     }
 }
@@ -252,6 +255,57 @@ pub struct DesiredLicense {
     /// Field paths (relative, e.g. `variables.Region`) never reconciled for this license.
     pub ignore: Vec<String>,
     pub origin: Origin,
+}
+
+/// A contact person as the manifests want it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredContact {
+    /// `<customer key>/<email>`.
+    pub key: String,
+    /// The key of the customer it is listed under.
+    pub customer: String,
+    pub email: String,
+    /// Only the fields the manifest writes (`name`, `surname`, `phone`, ...).
+    pub fields: Fields,
+    /// Field paths never reconciled for this contact.
+    pub ignore: Vec<String>,
+    pub origin: Origin,
+}
+
+/// A contact person as SLASCONE has it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CurrentContact {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub email: String,
+    /// Every field path of a contact that has a value.
+    pub fields: Fields,
+    /// Identifies the object as read, for the stale-plan check.
+    pub fingerprint: String,
+}
+
+/// The key of a contact: `<customer key>/<email>`.
+pub fn contact_key(customer: &str, email: &str) -> String {
+    format!("{customer}/{email}")
+}
+
+/// E-mail addresses name the same contact whatever their case.
+pub fn same_email(a: &str, b: &str) -> bool {
+    a.trim().eq_ignore_ascii_case(b.trim())
+}
+
+/// One `@` with text on both sides, a dot in the domain, and no spaces: what SLASCONE would take
+/// (it refuses others with 409 id 1012).
+pub fn is_email_address(text: &str) -> bool {
+    let Some((local, domain)) = text.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !text.chars().any(char::is_whitespace)
 }
 
 /// A customer as SLASCONE has it.
@@ -338,14 +392,18 @@ pub fn license_key(product: &str, legacy_license_key: Option<&str>, id: Option<U
 pub struct DesiredState {
     pub customers: Vec<DesiredCustomer>,
     pub licenses: Vec<DesiredLicense>,
+    /// The contacts of customers whose contacts are managed (not ignored).
+    pub contacts: Vec<DesiredContact>,
 }
 
-/// Everything read from SLASCONE: all customers, and the licenses of the products the manifests
-/// use.
+/// Everything read from SLASCONE: all customers, the licenses of the products the manifests use,
+/// and the contacts of the customers whose manifests list contacts.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CurrentState {
     pub customers: Vec<CurrentCustomer>,
     pub licenses: Vec<CurrentLicense>,
+    /// The contacts of the customers whose manifests list contacts.
+    pub contacts: Vec<CurrentContact>,
 }
 
 #[cfg(test)]

@@ -35,6 +35,8 @@ pub struct DiffContext {
 const CUSTOMER_FIELD: &str = "customer";
 /// The field path of a license's edition.
 const EDITION_FIELD: &str = "edition";
+/// The customer path that leaves every contact alone.
+const CONTACTS: &str = "contacts";
 
 /// Computes the plan that makes `current` match `desired`, in four steps: match the objects,
 /// compare each matched pair (customers first, since a license may depend on a customer created
@@ -67,6 +69,18 @@ pub fn diff(desired: &DesiredState, current: &CurrentState, ctx: &DiffContext) -
             Some(change) => license_changes.push(change),
             None => unchanged += 1,
         }
+    }
+    if !ctx.ignore_customer.iter().any(|path| path == CONTACTS) {
+        let (mut contact_changes, contacts_unchanged) = super::contacts::contact_changes(
+            desired,
+            current,
+            &customers,
+            &created_customers,
+            ctx,
+            &mut warnings,
+        );
+        license_changes.append(&mut contact_changes);
+        unchanged += contacts_unchanged;
     }
     changes.append(&mut license_changes);
     changes.sort_by(|a, b| (a.kind(), &a.key).cmp(&(b.kind(), &b.key)));
@@ -288,7 +302,7 @@ pub(crate) struct CustomerMatching<'a> {
     /// Remote id → the desired customer planned for it.
     primary_of: HashMap<Uuid, &'a DesiredCustomer>,
     current_by_id: HashMap<Uuid, &'a CurrentCustomer>,
-    desired_by_key: HashMap<&'a str, &'a DesiredCustomer>,
+    pub(crate) desired_by_key: HashMap<&'a str, &'a DesiredCustomer>,
 }
 
 impl<'a> CustomerMatching<'a> {
@@ -412,8 +426,17 @@ impl<'a> CustomerMatching<'a> {
         }
     }
 
+    /// Whether the desired customer `key` is the one planned for its remote customer (or has
+    /// none): of two manifest entries for one SLASCONE customer, only the first is planned.
+    pub(crate) fn is_primary(&self, key: &str) -> bool {
+        match self.remote_of.get(key) {
+            None => true,
+            Some(id) => self.primary_of.get(id).is_some_and(|p| p.key == key),
+        }
+    }
+
     /// The customer_number of a desired customer, from the manifest or else from SLASCONE.
-    fn number_of(&self, key: &str) -> Option<&'a str> {
+    pub(crate) fn number_of(&self, key: &str) -> Option<&'a str> {
         let wanted = self.desired_by_key.get(key)?;
         nonempty(wanted.customer_number.as_deref()).or_else(|| {
             let id = self.remote_of.get(key)?;
@@ -529,7 +552,7 @@ fn mark_edition_values(fields: &mut [FieldChange], license: &DesiredLicense) {
 
 /// A create sets every field it has, ignored ones included: `ignore_changes` only stops later
 /// reconciliation.
-fn creation_fields(fields: &Fields) -> Vec<FieldChange> {
+pub(super) fn creation_fields(fields: &Fields) -> Vec<FieldChange> {
     fields
         .iter()
         .filter(|(_, after)| !after.is_null())
@@ -543,7 +566,11 @@ fn creation_fields(fields: &Fields) -> Vec<FieldChange> {
 }
 
 /// The desired paths whose value differs from the current one; an absent current field is null.
-fn update_fields(desired: &Fields, current: &Fields, ignore: &[&str]) -> Vec<FieldChange> {
+pub(super) fn update_fields(
+    desired: &Fields,
+    current: &Fields,
+    ignore: &[&str],
+) -> Vec<FieldChange> {
     desired
         .paired_with(current)
         .filter(|(path, _, _)| !is_ignored(path, ignore))
@@ -572,7 +599,7 @@ pub(crate) fn is_ignored(path: &str, ignore: &[&str]) -> bool {
 }
 
 /// The portal pages of a customer: its analytics and its licenses.
-fn portal_links(portal_url: &str, customer_number: Option<&str>) -> Vec<String> {
+pub(super) fn portal_links(portal_url: &str, customer_number: Option<&str>) -> Vec<String> {
     let base = portal_url.trim_end_matches('/');
     match customer_number {
         Some(number) if !base.is_empty() => {
@@ -599,6 +626,6 @@ fn encode_query_value(value: &str) -> String {
     encoded
 }
 
-fn nonempty(value: Option<&str>) -> Option<&str> {
+pub(super) fn nonempty(value: Option<&str>) -> Option<&str> {
     value.filter(|value| !value.is_empty())
 }

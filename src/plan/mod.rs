@@ -5,6 +5,7 @@
 //! described by `schema/plan.schema.json`. Nothing here does I/O; [`diff::diff`] builds a plan
 //! from a desired and a current state.
 
+mod contacts;
 pub mod diff;
 pub mod simulate;
 
@@ -13,6 +14,7 @@ use uuid::Uuid;
 
 use crate::model::{Kind, Origin};
 
+pub use contacts::contact_owners;
 pub use diff::{DiffContext, diff};
 pub use simulate::apply_changes;
 
@@ -27,8 +29,8 @@ pub struct Plan {
     /// The SLASCONE account the plan was made against; `apply --plan` refuses another one.
     pub target: Target,
     pub summary: Summary,
-    /// Sorted: customers before licenses, then by key. Executed in this order, except that
-    /// independent changes may run in parallel.
+    /// Sorted: customers, then licenses, then contacts, each by key. Executed in this order,
+    /// except that independent changes may run in parallel.
     pub changes: Vec<Change>,
     /// Remote objects no manifest mentions: listed, never changed. Sorted by kind, then key.
     pub unmanaged: Vec<Unmanaged>,
@@ -114,8 +116,8 @@ pub struct Change {
     /// Identifies the remote object as read (updates only); `apply --plan` refuses to patch an
     /// object whose fingerprint has changed since.
     pub fingerprint: Option<String>,
-    /// The key of the customer this license belongs to, when that customer is created by this
-    /// plan: it must be created first.
+    /// The key of the customer this license or contact belongs to, when that customer is
+    /// created by this plan: it must be created first.
     pub depends_on: Option<String>,
     /// Where the object is written in the manifests.
     pub origin: Option<Origin>,
@@ -145,6 +147,20 @@ pub enum Identity {
         /// license is written without them, so SLASCONE applies its edition's configuration.
         edition_based: bool,
     },
+    /// A contact of a customer written by id: on `/customers/{customer_id}/contacts`. `id` is
+    /// the contact's own, once SLASCONE has it.
+    ContactById {
+        customer_id: Uuid,
+        email: String,
+        id: Option<Uuid>,
+    },
+    /// A contact of a customer known by its number: on `/data_exchange/customers/contacts`,
+    /// which adds or updates by (customer number, e-mail).
+    ContactByNumber {
+        customer_number: String,
+        email: String,
+        id: Option<Uuid>,
+    },
 }
 
 /// The collection of SLASCONE's API a change is written to.
@@ -156,6 +172,10 @@ pub enum Endpoint {
     DataExchangeCustomers,
     /// `/licenses`.
     Licenses,
+    /// `/customers/{customer_id}/contacts`: the contacts of a customer by id.
+    CustomerContacts { customer_id: Uuid },
+    /// `/data_exchange/customers/contacts`: contacts by customer number and e-mail.
+    DataExchangeContacts,
 }
 
 impl Identity {
@@ -163,6 +183,7 @@ impl Identity {
         match self {
             Identity::CustomerById { .. } | Identity::CustomerByNumber { .. } => Kind::Customer,
             Identity::License { .. } => Kind::License,
+            Identity::ContactById { .. } | Identity::ContactByNumber { .. } => Kind::Contact,
         }
     }
 
@@ -171,6 +192,10 @@ impl Identity {
             Identity::CustomerById { .. } => Endpoint::Customers,
             Identity::CustomerByNumber { .. } => Endpoint::DataExchangeCustomers,
             Identity::License { .. } => Endpoint::Licenses,
+            Identity::ContactById { customer_id, .. } => Endpoint::CustomerContacts {
+                customer_id: *customer_id,
+            },
+            Identity::ContactByNumber { .. } => Endpoint::DataExchangeContacts,
         }
     }
 
@@ -178,7 +203,28 @@ impl Identity {
     pub fn id(&self) -> Option<Uuid> {
         match self {
             Identity::CustomerById { id, .. } => Some(*id),
-            Identity::CustomerByNumber { id, .. } | Identity::License { id, .. } => *id,
+            Identity::CustomerByNumber { id, .. }
+            | Identity::License { id, .. }
+            | Identity::ContactById { id, .. }
+            | Identity::ContactByNumber { id, .. } => *id,
+        }
+    }
+
+    /// A contact's e-mail address.
+    pub fn email(&self) -> Option<&str> {
+        match self {
+            Identity::ContactById { email, .. } | Identity::ContactByNumber { email, .. } => {
+                Some(email)
+            }
+            _ => None,
+        }
+    }
+
+    /// The id of the customer a contact of a customer written by id belongs to.
+    pub fn customer_id(&self) -> Option<Uuid> {
+        match self {
+            Identity::ContactById { customer_id, .. } => Some(*customer_id),
+            _ => None,
         }
     }
 
@@ -189,8 +235,11 @@ impl Identity {
             } => customer_number.as_deref(),
             Identity::CustomerByNumber {
                 customer_number, ..
+            }
+            | Identity::ContactByNumber {
+                customer_number, ..
             } => Some(customer_number),
-            Identity::License { .. } => None,
+            Identity::License { .. } | Identity::ContactById { .. } => None,
         }
     }
 

@@ -13,9 +13,10 @@ use super::diff::is_ignored;
 use super::tests::{ctx, id};
 use super::*;
 use crate::model::{
-    CurrentCustomer, CurrentLicense, CurrentState, DesiredCustomer, DesiredLicense, DesiredState,
-    Fields, Origin, license_key,
+    CurrentContact, CurrentCustomer, CurrentLicense, CurrentState, DesiredContact, DesiredCustomer,
+    DesiredLicense, DesiredState, Fields, Origin, contact_key, license_key,
 };
+use uuid::Uuid;
 
 const CUSTOMER_PATHS: &[&str] = &["company_name", "country", "email", "phone", "city"];
 const LICENSE_PATHS: &[&str] = &[
@@ -37,6 +38,10 @@ const LICENSE_IGNORES: &[&str] = &[
     "customer",
     "token_limit",
 ];
+const CONTACT_PATHS: &[&str] = &["name", "surname", "phone", "portal_user"];
+const CONTACT_IGNORES: &[&str] = &["phone", "portal_user"];
+/// Addresses that differ only in case name the same contact.
+const EMAILS: &[&str] = &["ann@x.io", "bob@x.io", "Ann@X.io"];
 const PRODUCTS: &[&str] = &["Argus", "Bolt"];
 const EDITIONS: &[&str] = &["Professional", "Basic"];
 
@@ -53,6 +58,7 @@ fn value_for(path: &str, seed: u8) -> Value {
         ][seed]
             .clone(),
         "variables.Region" => json!(["EU", "US", "APAC"][seed]),
+        "portal_user" => json!(seed == 2),
         _ => json!(["Acme", "Beta", "Gamma"][seed]),
     }
 }
@@ -113,43 +119,76 @@ fn current_state() -> impl Strategy<Value = CurrentState> {
             prop::collection::vec((0..2usize, field_set(LICENSE_PATHS)), n),
         )
     });
-    (customers, licenses).prop_map(|((ids, numbers, fields), (lids, keys, lfields))| {
-        let mut used = BTreeSet::new();
-        let customers = ids
-            .into_iter()
-            .zip(numbers)
-            .zip(fields)
-            .map(|((n, number), fields)| CurrentCustomer {
-                id: id(n),
-                customer_number: number.filter(|k| used.insert(*k)).map(self::number),
-                fields,
-                fingerprint: format!("c{n}"),
-            })
-            .collect();
-        let mut used = BTreeSet::new();
-        let licenses = lids
-            .into_iter()
-            .zip(keys)
-            .zip(lfields)
-            .map(|((n, (product, legacy, owner)), (edition, mut fields))| {
-                fields.insert("edition".to_owned(), json!(EDITIONS[edition]));
-                CurrentLicense {
+    (customers, licenses)
+        .prop_map(|((ids, numbers, fields), (lids, keys, lfields))| {
+            let mut used = BTreeSet::new();
+            let customers = ids
+                .into_iter()
+                .zip(numbers)
+                .zip(fields)
+                .map(|((n, number), fields)| CurrentCustomer {
                     id: id(n),
-                    product: PRODUCTS[product].to_owned(),
-                    legacy_license_key: legacy
-                        .filter(|l| used.insert((product, *l)))
-                        .map(|l| format!("L{l}")),
-                    customer_id: id(owner),
+                    customer_number: number.filter(|k| used.insert(*k)).map(self::number),
                     fields,
-                    fingerprint: format!("l{n}"),
-                }
-            })
-            .collect();
-        CurrentState {
-            customers,
-            licenses,
-        }
-    })
+                    fingerprint: format!("c{n}"),
+                })
+                .collect();
+            let mut used = BTreeSet::new();
+            let licenses = lids
+                .into_iter()
+                .zip(keys)
+                .zip(lfields)
+                .map(|((n, (product, legacy, owner)), (edition, mut fields))| {
+                    fields.insert("edition".to_owned(), json!(EDITIONS[edition]));
+                    CurrentLicense {
+                        id: id(n),
+                        product: PRODUCTS[product].to_owned(),
+                        legacy_license_key: legacy
+                            .filter(|l| used.insert((product, *l)))
+                            .map(|l| format!("L{l}")),
+                        customer_id: id(owner),
+                        fields,
+                        fingerprint: format!("l{n}"),
+                    }
+                })
+                .collect();
+            CurrentState {
+                customers,
+                licenses,
+                contacts: Vec::new(),
+            }
+        })
+        .prop_flat_map(|state| {
+            let owners: Vec<Uuid> = state.customers.iter().map(|c| c.id).collect();
+            let contact = (
+                any::<prop::sample::Index>(),
+                0..EMAILS.len(),
+                field_set(CONTACT_PATHS),
+            );
+            (Just(state), prop::collection::vec(contact, 0..5)).prop_map(
+                move |(mut state, picks)| {
+                    if owners.is_empty() {
+                        return state;
+                    }
+                    let mut seen = BTreeSet::new();
+                    for (n, (owner, email, fields)) in picks.into_iter().enumerate() {
+                        let customer_id = owners[owner.index(owners.len())];
+                        // SLASCONE keeps one contact per address and customer.
+                        if !seen.insert((customer_id, EMAILS[email].to_lowercase())) {
+                            continue;
+                        }
+                        state.contacts.push(CurrentContact {
+                            id: id(100 + n as u128),
+                            customer_id,
+                            email: EMAILS[email].to_owned(),
+                            fields,
+                            fingerprint: format!("c{n}"),
+                        });
+                    }
+                    state
+                },
+            )
+        })
 }
 
 /// Identity of a desired customer: `(Some(id), number)` or `(None, Some(number))`.
@@ -180,11 +219,18 @@ fn desired_state() -> impl Strategy<Value = DesiredState> {
         field_set(LICENSE_PATHS),
         ignores(LICENSE_IGNORES),
     );
+    let contact = (
+        any::<prop::sample::Index>(),
+        0..EMAILS.len(),
+        field_set(CONTACT_PATHS),
+        ignores(CONTACT_IGNORES),
+    );
     (
         prop::collection::vec(customer, 0..5),
         prop::collection::vec(license, 0..6),
+        prop::collection::vec(contact, 0..5),
     )
-        .prop_map(|(customers, licenses)| {
+        .prop_map(|(customers, licenses, contacts)| {
             // Manifest validation guarantees unique identities; keep only the first of each.
             let mut ids = BTreeSet::new();
             let mut numbers = BTreeSet::new();
@@ -230,9 +276,29 @@ fn desired_state() -> impl Strategy<Value = DesiredState> {
                     }
                 })
                 .collect();
+            // Manifest validation keeps one address per customer, whatever its case.
+            let mut seen = BTreeSet::new();
+            let contacts = contacts
+                .into_iter()
+                .filter(|_| !customers.is_empty())
+                .filter_map(|(owner, email, fields, ignore)| {
+                    let customer = &customers[owner.index(customers.len())].key;
+                    let email = EMAILS[email];
+                    seen.insert((customer.clone(), email.to_lowercase()))
+                        .then(|| DesiredContact {
+                            key: contact_key(customer, email),
+                            customer: customer.clone(),
+                            email: email.to_owned(),
+                            fields,
+                            ignore,
+                            origin: origin(),
+                        })
+                })
+                .collect();
             DesiredState {
                 customers,
                 licenses,
+                contacts,
             }
         })
 }
@@ -285,6 +351,10 @@ proptest! {
                         .chain(wanted.edition_fields.keys().filter(|_| edition_applies))
                         .collect()
                 }
+                Kind::Contact => {
+                    let wanted = desired.contacts.iter().find(|d| d.key == change.key).unwrap();
+                    wanted.fields.keys().collect()
+                }
             };
             for field in &change.fields {
                 prop_assert!(allowed.contains(&field.path), "{} in {}", field.path, change.key);
@@ -307,6 +377,10 @@ proptest! {
                     &desired.licenses.iter().find(|d| d.key == change.key).unwrap().ignore,
                     &ctx.ignore_license,
                 ),
+                Kind::Contact => (
+                    &desired.contacts.iter().find(|d| d.key == change.key).unwrap().ignore,
+                    &Vec::new(),
+                ),
             };
             let ignore: Vec<&str> = own.iter().chain(project).map(String::as_str).collect();
             for field in &change.fields {
@@ -326,9 +400,11 @@ proptest! {
         let mut desired_reversed = desired.clone();
         desired_reversed.customers.reverse();
         desired_reversed.licenses.reverse();
+        desired_reversed.contacts.reverse();
         let mut current_reversed = current.clone();
         current_reversed.customers.reverse();
         current_reversed.licenses.reverse();
+        current_reversed.contacts.reverse();
         let reversed = diff(&desired_reversed, &current_reversed, &ctx);
         prop_assert_eq!(json_bytes(&plan), json_bytes(&reversed));
     }
@@ -341,7 +417,10 @@ proptest! {
         let s = plan.summary;
         prop_assert_eq!(s.create + s.update, plan.change_count());
         prop_assert_eq!(s.unmanaged, plan.unmanaged.len());
-        prop_assert!(s.create + s.update + s.unchanged <= desired.customers.len() + desired.licenses.len());
+        prop_assert!(
+            s.create + s.update + s.unchanged
+                <= desired.customers.len() + desired.licenses.len() + desired.contacts.len()
+        );
         let mut sorted = plan.changes.clone();
         sorted.sort_by(|a, b| (a.kind(), &a.key).cmp(&(b.kind(), &b.key)));
         prop_assert_eq!(sorted, plan.changes);

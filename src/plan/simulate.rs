@@ -10,7 +10,9 @@ use uuid::Uuid;
 
 use super::diff::CustomerMatching;
 use super::{Action, Change, Plan};
-use crate::model::{CurrentCustomer, CurrentLicense, CurrentState, DesiredState, Fields, Kind};
+use crate::model::{
+    CurrentContact, CurrentCustomer, CurrentLicense, CurrentState, DesiredState, Fields, Kind,
+};
 
 /// Writes every change of `plan` onto a copy of `current`: updates set their `after` values,
 /// creates add an object (with the manifest's id, else an id derived from the key). `desired`
@@ -108,6 +110,33 @@ pub fn apply_changes(current: &CurrentState, plan: &Plan, desired: &DesiredState
                     if let Some(owner) = owner {
                         found.customer_id = owner;
                     }
+                }
+            }
+        }
+    }
+    for change in plan.changes.iter().filter(|c| c.kind() == Kind::Contact) {
+        match change.action {
+            Action::Create => {
+                let Some(wanted) = desired.contacts.iter().find(|d| d.key == change.key) else {
+                    continue;
+                };
+                let mut fields = Fields::new();
+                write(&mut fields, change);
+                state.contacts.push(CurrentContact {
+                    id: derived_id(change),
+                    customer_id: resolve(&state, &wanted.customer),
+                    email: wanted.email.clone(),
+                    fields,
+                    fingerprint: String::new(),
+                });
+            }
+            Action::Update => {
+                if let Some(found) = state
+                    .contacts
+                    .iter_mut()
+                    .find(|c| Some(c.id) == change.id())
+                {
+                    write(&mut found.fields, change);
                 }
             }
         }

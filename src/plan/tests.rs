@@ -193,6 +193,7 @@ pub(crate) fn state(
     DesiredState {
         customers,
         licenses,
+        contacts: Vec::new(),
     }
 }
 
@@ -203,6 +204,7 @@ pub(crate) fn remote(
     CurrentState {
         customers,
         licenses,
+        contacts: Vec::new(),
     }
 }
 
@@ -602,7 +604,10 @@ fn requests_links_ids_and_fingerprints() {
     let isv = ISV;
 
     assert_eq!((acme.key.as_str(), acme.action), ("K001", Action::Create));
-    assert_eq!(endpoint::method(acme.action), "POST");
+    assert_eq!(
+        endpoint::method(acme.identity.endpoint(), acme.action),
+        "POST"
+    );
     assert_eq!(
         endpoint::path(isv, acme.identity.endpoint()),
         format!("/api/v2/isv/{isv}/data_exchange/customers")
@@ -625,7 +630,10 @@ fn requests_links_ids_and_fingerprints() {
     );
 
     assert_eq!((beta.action, beta.id()), (Action::Update, Some(id(2))));
-    assert_eq!(endpoint::method(beta.action), "PATCH");
+    assert_eq!(
+        endpoint::method(beta.identity.endpoint(), beta.action),
+        "PATCH"
+    );
     assert_eq!(
         endpoint::path(isv, beta.identity.endpoint()),
         format!("/api/v2/isv/{isv}/customers")
@@ -650,7 +658,7 @@ fn requests_links_ids_and_fingerprints() {
         (l2.action, l2.id(), l2.depends_on.as_deref()),
         (Action::Update, Some(id(11)), None)
     );
-    assert_eq!(endpoint::method(l2.action), "PATCH");
+    assert_eq!(endpoint::method(l2.identity.endpoint(), l2.action), "PATCH");
     assert_eq!(l2.fingerprint.as_deref(), Some("fp-license-11"));
 }
 

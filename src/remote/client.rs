@@ -234,7 +234,7 @@ impl Client {
     ) -> Result<Option<CustomerDto>, ApiError> {
         self.call(
             Method::POST,
-            endpoint::collection(Endpoint::Customers),
+            &endpoint::collection(Endpoint::Customers),
             &[],
             Some(customer),
             Repeat::Create,
@@ -251,7 +251,7 @@ impl Client {
     ) -> Result<Option<CustomerDto>, ApiError> {
         self.call(
             Method::PATCH,
-            endpoint::collection(Endpoint::Customers),
+            &endpoint::collection(Endpoint::Customers),
             &[],
             Some(customer),
             Repeat::Safe,
@@ -267,7 +267,7 @@ impl Client {
         customer: &DataExchangeAddCustomerDto,
     ) -> Result<Option<CustomerDto>, ApiError> {
         let endpoint = endpoint::collection(Endpoint::DataExchangeCustomers);
-        self.call(Method::POST, endpoint, &[], Some(customer), Repeat::Create)
+        self.call(Method::POST, &endpoint, &[], Some(customer), Repeat::Create)
             .await?
             .written()
     }
@@ -279,7 +279,60 @@ impl Client {
         customer: &DataExchangeUpdateCustomerDto,
     ) -> Result<Option<CustomerDto>, ApiError> {
         let endpoint = endpoint::collection(Endpoint::DataExchangeCustomers);
-        self.call(Method::PATCH, endpoint, &[], Some(customer), Repeat::Safe)
+        self.call(Method::PATCH, &endpoint, &[], Some(customer), Repeat::Safe)
+            .await?
+            .written()
+    }
+
+    // ---- contacts --------------------------------------------------------------------------
+
+    /// `GET /customers/{customer_id}/contacts`: the customer's contact persons.
+    pub async fn list_contacts(
+        &self,
+        customer_id: Uuid,
+    ) -> Result<Vec<CustomerContactDto>, ApiError> {
+        let endpoint = endpoint::collection(Endpoint::CustomerContacts { customer_id });
+        self.call(Method::GET, &endpoint, &[], None::<&()>, Repeat::Safe)
+            .await?
+            .list()
+    }
+
+    /// `POST /customers/{customer_id}/contacts`: adds a contact person. `None` for an answer
+    /// without a body.
+    pub async fn create_contact(
+        &self,
+        customer_id: Uuid,
+        contact: &CustomerContactDto,
+    ) -> Result<Option<CustomerContactDto>, ApiError> {
+        let endpoint = endpoint::collection(Endpoint::CustomerContacts { customer_id });
+        self.call(Method::POST, &endpoint, &[], Some(contact), Repeat::Create)
+            .await?
+            .written()
+    }
+
+    /// `PATCH /customers/{customer_id}/contacts`: updates a contact person (id in the body).
+    /// `None` for an answer without a body.
+    pub async fn update_contact(
+        &self,
+        customer_id: Uuid,
+        contact: &CustomerContactDto,
+    ) -> Result<Option<CustomerContactDto>, ApiError> {
+        let endpoint = endpoint::collection(Endpoint::CustomerContacts { customer_id });
+        self.call(Method::PATCH, &endpoint, &[], Some(contact), Repeat::Safe)
+            .await?
+            .written()
+    }
+
+    /// `PUT /data_exchange/customers/contacts`: adds the contact to the customer the number
+    /// names, or updates the one with its e-mail address. Not sent again when its outcome is
+    /// unknown: it may add the contact, so the caller looks first, as for a create. `None` for
+    /// an answer without a body.
+    pub async fn put_contact_by_number(
+        &self,
+        contact: &DataExchangeAddOrUpdateCustomerContactDto,
+    ) -> Result<Option<CustomerContactDto>, ApiError> {
+        let endpoint = endpoint::collection(Endpoint::DataExchangeContacts);
+        self.call(Method::PUT, &endpoint, &[], Some(contact), Repeat::Create)
             .await?
             .written()
     }
@@ -352,7 +405,7 @@ impl Client {
     ) -> Result<Option<LicenseDto>, ApiError> {
         self.call(
             Method::POST,
-            endpoint::collection(Endpoint::Licenses),
+            &endpoint::collection(Endpoint::Licenses),
             &[],
             Some(license),
             Repeat::Create,
@@ -377,7 +430,7 @@ impl Client {
         let query = [("apply_template_properties", flag)];
         self.call(
             Method::PATCH,
-            endpoint::collection(Endpoint::Licenses),
+            &endpoint::collection(Endpoint::Licenses),
             &query,
             Some(license),
             Repeat::Safe,

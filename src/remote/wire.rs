@@ -35,6 +35,35 @@ macro_rules! by_json_name {
     };
 }
 
+/// A DTO with the three fields the server maintains (`created_date_utc`, `modified_date_utc`,
+/// `last_modified_by`): a write never sets them from its body.
+pub trait ServerStamped {
+    fn stamps(&mut self) -> [&mut Option<String>; 3];
+
+    /// Drops the fields the server maintains itself, before the object is sent back in a write.
+    fn clear_server_fields(&mut self) {
+        for stamp in self.stamps() {
+            *stamp = None;
+        }
+    }
+}
+
+macro_rules! server_stamped {
+    ($($dto:ty),*) => {
+        $(impl ServerStamped for $dto {
+            fn stamps(&mut self) -> [&mut Option<String>; 3] {
+                [
+                    &mut self.created_date_utc,
+                    &mut self.modified_date_utc,
+                    &mut self.last_modified_by,
+                ]
+            }
+        })*
+    };
+}
+
+server_stamped!(CustomerDto, LicenseDto, CustomerContactDto);
+
 /// `ExpirationMode` (an integer enum on the wire).
 pub mod expiration_mode {
     pub const NEVER: i32 = 1;
@@ -127,15 +156,6 @@ pub struct CustomerDto {
     pub reseller_id: Option<Uuid>,
 }
 
-impl CustomerDto {
-    /// Drops the fields the server maintains itself, before the object is sent back in a write.
-    pub fn clear_server_fields(&mut self) {
-        self.created_date_utc = None;
-        self.modified_date_utc = None;
-        self.last_modified_by = None;
-    }
-}
-
 /// `DataExchangeAddCustomerDto`, the body of `POST /data_exchange/customers`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DataExchangeAddCustomerDto {
@@ -186,6 +206,57 @@ pub struct DataExchangeUpdateCustomerDto {
     pub prospect_number: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
+}
+
+/// `CustomerContactDto`, read and written by `GET/POST/PATCH /customers/{customer_id}/contacts`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerContactDto {
+    /// Nil on a create: SLASCONE gives the contact its id.
+    #[serde(default)]
+    pub id: Uuid,
+    pub name: String,
+    pub surname: String,
+    pub email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mobile: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<Uuid>,
+    #[serde(default)]
+    pub customer_id: Uuid,
+    /// Optional and non-null in the reference; a contact is active unless it says otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_active: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_customer_portal_user: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_date_utc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified_date_utc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified_by: Option<String>,
+}
+
+/// `DataExchangeAddOrUpdateCustomerContactDto`, the body of
+/// `PUT /data_exchange/customers/contacts`: adds the contact to the customer `customer_number`
+/// names, or updates the one with that `email`. `mobil` is the reference's spelling.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataExchangeAddOrUpdateCustomerContactDto {
+    pub customer_number: String,
+    pub contact_name: String,
+    pub contact_surname: String,
+    pub email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mobil: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    #[serde(default)]
+    pub is_customer_portal_user: bool,
 }
 
 /// `LicenseTypeDto`.
@@ -351,13 +422,6 @@ impl LicenseDto {
     /// The release the license is limited to, if any.
     pub fn software_release(&self) -> Option<Uuid> {
         self.software_release_limitation_id.flatten()
-    }
-
-    /// Drops the fields the server maintains itself, before the object is sent back in a write.
-    pub fn clear_server_fields(&mut self) {
-        self.created_date_utc = None;
-        self.modified_date_utc = None;
-        self.last_modified_by = None;
     }
 }
 
@@ -601,6 +665,18 @@ by_json_name!(DataExchangeUpdateCustomerDto {
     text, text_mut: Option<String> => [
         customer_name, customer_type, country, street, zip, city, phone, email, prospect_number,
     ];
+});
+
+by_json_name!(CustomerContactDto {
+    required, required_mut: String => [name, surname, email];
+    text, text_mut: Option<String> => [phone, mobile, language];
+    flag, flag_mut: Option<bool> => [is_customer_portal_user];
+});
+
+by_json_name!(DataExchangeAddOrUpdateCustomerContactDto {
+    required, required_mut: String => [contact_name, contact_surname, email];
+    text, text_mut: Option<String> => [phone, mobil, language];
+    switch, switch_mut: bool => [is_customer_portal_user];
 });
 
 by_json_name!(TemplateDto {

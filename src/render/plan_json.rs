@@ -37,8 +37,8 @@ struct PlanJson {
     /// The SLASCONE account the plan was made against; `apply --plan` refuses another one.
     target: Target,
     summary: Summary,
-    /// Sorted: customers before licenses, then by key. Executed in this order, except that
-    /// independent changes may run in parallel.
+    /// Sorted: customers, then licenses, then contacts, each by key. Executed in this order,
+    /// except that independent changes may run in parallel.
     changes: Vec<ChangeJson>,
     /// Remote objects no manifest mentions: listed, never changed. Sorted by kind, then key.
     unmanaged: Vec<Unmanaged>,
@@ -69,6 +69,9 @@ struct ChangeJson {
     /// A license's legacy key, which a create sends and apply looks the license up by.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     legacy_license_key: Option<String>,
+    /// A contact's e-mail address, which names it within its customer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
     /// A license whose manifest lists no features, limitations, variables or constrained
     /// variables: it is written without them, so SLASCONE applies its edition's configuration.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -102,8 +105,8 @@ struct ChangeJson {
 #[derive(Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Request {
-    /// `POST` or `PATCH`.
-    #[schemars(extend("enum" = ["POST", "PATCH"]))]
+    /// `POST` or `PATCH`; `PUT` for a contact added or updated by customer number.
+    #[schemars(extend("enum" = ["POST", "PATCH", "PUT"]))]
     method: String,
     /// The full path, `/api/v2/isv/<isv_id>/...`.
     path: String,
@@ -120,9 +123,10 @@ impl ChangeJson {
             customer_number: identity.customer_number().map(str::to_owned),
             product: identity.product().map(str::to_owned),
             legacy_license_key: identity.legacy_license_key().map(str::to_owned),
+            email: identity.email().map(str::to_owned),
             edition_based: identity.edition_based(),
             request: Request {
-                method: endpoint::method(change.action).to_owned(),
+                method: endpoint::method(identity.endpoint(), change.action).to_owned(),
                 path: endpoint::path(isv, identity.endpoint()),
             },
             fields: change.fields.clone(),
@@ -140,7 +144,7 @@ impl ChangeJson {
                 self.key, self.request.path
             )
         })?;
-        if self.request.method != endpoint::method(self.action) {
+        if self.request.method != endpoint::method(endpoint, self.action) {
             return Err(format!(
                 "change {}: {} does not carry a {}",
                 self.key,
@@ -169,6 +173,25 @@ impl ChangeJson {
                 legacy_license_key: self.legacy_license_key,
                 edition_based: self.edition_based,
             },
+            (Kind::Contact, crate::plan::Endpoint::CustomerContacts { customer_id }) => {
+                Identity::ContactById {
+                    customer_id,
+                    email: self.email.ok_or_else(|| no_email(&self.key))?,
+                    id: self.id,
+                }
+            }
+            (Kind::Contact, crate::plan::Endpoint::DataExchangeContacts) => {
+                Identity::ContactByNumber {
+                    customer_number: self.customer_number.ok_or_else(|| {
+                        format!(
+                            "change {}: a contact by number has no customer_number",
+                            self.key
+                        )
+                    })?,
+                    email: self.email.ok_or_else(|| no_email(&self.key))?,
+                    id: self.id,
+                }
+            }
             (kind, _) => {
                 return Err(format!(
                     "change {}: a {kind} is not written to {}",
@@ -187,6 +210,10 @@ impl ChangeJson {
             origin: self.origin,
         })
     }
+}
+
+fn no_email(key: &str) -> String {
+    format!("change {key}: a contact has no email")
 }
 
 impl Serialize for Plan {

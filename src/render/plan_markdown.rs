@@ -150,7 +150,7 @@ fn summary_html(change: &Change) -> String {
         change.action.as_str(),
         change.kind(),
         html(&change.key),
-        endpoint::method(change.action),
+        endpoint::method(change.identity.endpoint(), change.action),
         endpoint::collection(change.identity.endpoint())
     )
 }

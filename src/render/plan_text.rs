@@ -92,7 +92,7 @@ fn write_change(
         change.action.symbol(),
         change.kind(),
         change.key,
-        endpoint::method(change.action),
+        endpoint::method(change.identity.endpoint(), change.action),
         endpoint::collection(change.identity.endpoint())
     );
     writeln!(out, "{}", paint(colour, &header))?;

@@ -5,17 +5,18 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::model::DesiredLicense;
+use crate::model::{CurrentContact, DesiredContact, DesiredLicense, contact_key};
 use crate::plan::tests::{
-    ctx, customer, customer_by_id, id, license, professional, remote, remote_customer,
+    ctx, customer, customer_by_id, fields, id, license, professional, remote, remote_customer,
     remote_license, state,
 };
 use crate::plan::{Action, Change, FieldChange, Identity, diff};
 
 /// Creates (one depending on another), updates by number and by id, an owner change, an
-/// edition-based license, awkward characters, unmanaged objects and a warning.
+/// edition-based license, contacts by number and by id, awkward characters, unmanaged objects
+/// and warnings.
 fn representative() -> Plan {
-    let desired = state(
+    let mut desired = state(
         vec![
             customer(
                 "K001",
@@ -43,7 +44,28 @@ fn representative() -> Plan {
             ),
         ],
     );
-    let current = remote(
+    let contact = |customer: &str, email: &str, field_values: Value| DesiredContact {
+        key: contact_key(customer, email),
+        customer: customer.to_owned(),
+        email: email.to_owned(),
+        fields: fields(field_values),
+        ignore: Vec::new(),
+        origin: desired.customers[0].origin.clone(),
+    };
+    let contacts = vec![
+        contact(
+            "K001",
+            "anna@acme.example",
+            json!({"name": "Anna", "surname": "Roth", "portal_user": true}),
+        ),
+        contact(
+            &id(3).to_string(),
+            "ops@gamma.example",
+            json!({"name": "Olga", "surname": "Pohl"}),
+        ),
+    ];
+    desired.contacts = contacts;
+    let mut current = remote(
         vec![
             remote_customer(
                 2,
@@ -63,6 +85,13 @@ fn representative() -> Plan {
             remote_license(21, "OLD-1", 9, json!({"edition": "Professional"})),
         ],
     );
+    current.contacts.push(CurrentContact {
+        id: id(30),
+        customer_id: id(3),
+        email: "OPS@gamma.example".to_owned(),
+        fields: fields(json!({"name": "Olga", "surname": "Paul"})),
+        fingerprint: "c30".to_owned(),
+    });
     diff(&desired, &current, &ctx())
 }
 

@@ -1,6 +1,7 @@
 //! The sandbox: a SLASCONE-compatible server on loopback, for tests, benchmarks, demos and CI
-//! (DESIGN.md §4). It serves the customer, license and catalog endpoints the reconciler uses,
-//! keeps its state in memory (optionally persisted to a JSON file), and injects faults on demand.
+//! (DESIGN.md §4). It serves the customer, contact, license and catalog endpoints the reconciler
+//! uses, keeps its state in memory (optionally persisted to a JSON file), and injects faults on
+//! demand.
 //!
 //! Where the API reference leaves a behaviour open, the sandbox picks one (and the reconciler must
 //! not depend on it):
@@ -15,7 +16,9 @@
 //! - `country` is stored with the built-in list's spelling; data_exchange `tags` are ignored;
 //! - license listings return at most [`MAX_PAGE_SIZE`] rows per page by default, in creation
 //!   order;
-//! - a constrained variable value its custom list does not allow is 409 id 3005 (guessed).
+//! - a constrained variable value its custom list does not allow is 409 id 3005 (guessed);
+//! - a customer's second contact with the same e-mail address (in any case) is 409 id 4003, and
+//!   an unknown contact on `PATCH /customers/{id}/contacts` is 409 id 4004 (both guessed).
 
 mod catalog;
 mod countries;

@@ -14,6 +14,7 @@ use crate::remote::wire::{ErrorResultObjects, ProblemDetails};
 pub(crate) mod code {
     pub const UNKNOWN_SOFTWARE_RELEASE: i64 = 1004;
     pub const LEGACY_KEY_EXISTS: i64 = 1005;
+    pub const INVALID_EMAIL: i64 = 1012;
     /// Guessed: no documented id for "a license with this id exists".
     pub const LICENSE_ID_EXISTS: i64 = 1006;
     /// Guessed: no documented id for "unknown license" on GET/PATCH by id.
@@ -29,6 +30,10 @@ pub(crate) mod code {
     /// Guessed: no documented id for "a customer with this id exists".
     pub const CUSTOMER_ID_EXISTS: i64 = 4001;
     pub const CUSTOMER_NUMBER_EXISTS: i64 = 4002;
+    /// Guessed: no documented id for "this customer has a contact with this e-mail address".
+    pub const CONTACT_EMAIL_EXISTS: i64 = 4003;
+    /// Guessed: no documented id for an unknown contact.
+    pub const UNKNOWN_CONTACT: i64 = 4004;
     pub const UNKNOWN_TEMPLATE: i64 = 8001;
     pub const UNKNOWN_COUNTRY: i64 = 9000;
     pub const UNKNOWN_CUSTOMER_TYPE: i64 = 9001;

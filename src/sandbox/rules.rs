@@ -12,8 +12,9 @@ use super::server::App;
 use super::store::Store;
 use crate::model::fields::{CUSTOMER, Member, Role};
 use crate::remote::wire::{
-    CustomerDto, CustomerTypeDto, DataExchangeUpdateCustomerDto, LicenseConstrainedVariableDto,
-    LicenseDto, LicenseFeatureDto, LicenseLimitationDto, LicenseVariableDto, TemplateDto,
+    CustomerContactDto, CustomerDto, CustomerTypeDto, DataExchangeUpdateCustomerDto,
+    LicenseConstrainedVariableDto, LicenseDto, LicenseFeatureDto, LicenseLimitationDto,
+    LicenseVariableDto, TemplateDto,
 };
 
 /// Fields the server maintains; a write never sets them from its body.
@@ -159,6 +160,39 @@ pub(crate) fn merge_data_exchange(
                 customer.customer_type = Some(customer_type_by_name(app, &value)?);
             }
         }
+    }
+    Ok(())
+}
+
+/// What every contact write checks: a name, a surname and an e-mail address (empty text is
+/// missing, as ASP.NET's `[Required]` has it), an address SLASCONE takes, and no other contact
+/// of the customer with the same address.
+pub(crate) fn check_contact(
+    store: &Store,
+    contact: &CustomerContactDto,
+    own: Option<usize>,
+) -> Result<(), ApiError> {
+    for (field, value) in [
+        ("name", &contact.name),
+        ("surname", &contact.surname),
+        ("email", &contact.email),
+    ] {
+        if value.trim().is_empty() {
+            return Err(ApiError::BadRequest(format!(
+                "The {field} field is required."
+            )));
+        }
+    }
+    if !crate::model::is_email_address(&contact.email) {
+        return Err(conflict(code::INVALID_EMAIL, "Invalid email-address"));
+    }
+    if let Some(pos) = store.contact_by_email(contact.customer_id, &contact.email)
+        && Some(pos) != own
+    {
+        return Err(conflict(
+            code::CONTACT_EMAIL_EXISTS,
+            "The customer has a contact with this email already",
+        ));
     }
     Ok(())
 }

@@ -15,7 +15,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use serde::Serialize;
@@ -25,7 +25,7 @@ use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use super::catalog::Catalog;
-use super::endpoints::{catalog, customers, licenses};
+use super::endpoints::{catalog, contacts, customers, licenses};
 use super::problem::problem;
 use super::store::Store;
 use super::{EventSink, PatchSemantics};
@@ -95,6 +95,16 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/customers/types", get(catalog::customer_types))
         .route("/customers/by_number", get(customers::customer_by_number))
         .route("/customers/{customer_id}", get(customers::get_customer))
+        .route(
+            "/customers/{customer_id}/contacts",
+            get(contacts::list_contacts)
+                .post(contacts::create_contact)
+                .patch(contacts::update_contact),
+        )
+        .route(
+            "/data_exchange/customers/contacts",
+            put(contacts::put_contact),
+        )
         .route(
             "/data_exchange/customers",
             post(customers::data_exchange_create_customer)
@@ -171,20 +181,29 @@ fn authorized(app: &App, headers: &HeaderMap, path: &str) -> bool {
     key_ok && isv_ok
 }
 
-/// The writes `--drop-after-commit` may drop: POST and PATCH of customers, data_exchange
-/// customers and licenses (not the listings, which are POSTs too).
+/// The writes `--drop-after-commit` may drop: POST, PATCH and PUT of customers, data_exchange
+/// customers, licenses and contacts (not the listings, which are POSTs too).
 fn is_write(method: &Method, path: &str) -> bool {
-    if method != Method::POST && method != Method::PATCH {
+    if method != Method::POST && method != Method::PATCH && method != Method::PUT {
         return false;
     }
     let Some(rest) = path.strip_prefix("/api/v2/isv/") else {
         return false;
     };
     let rest = rest.split_once('/').map_or("", |(_, rest)| rest);
-    matches!(
-        rest.trim_end_matches('/'),
-        "customers" | "data_exchange/customers" | "licenses"
-    )
+    let rest = rest.trim_end_matches('/');
+    let contacts_of_a_customer = rest
+        .strip_prefix("customers/")
+        .and_then(|rest| rest.strip_suffix("/contacts"))
+        .is_some_and(|id| !id.contains('/'));
+    contacts_of_a_customer
+        || matches!(
+            rest,
+            "customers"
+                | "data_exchange/customers"
+                | "licenses"
+                | "data_exchange/customers/contacts"
+        )
 }
 
 impl App {

@@ -1,5 +1,5 @@
-//! The sandbox's mutable state: customers and licenses in creation order, with the indexes that
-//! keep every request proportional to its answer, and the atomic state file.
+//! The sandbox's mutable state: customers, licenses and contact persons in creation order, with
+//! the indexes that keep every request proportional to its answer, and the atomic state file.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -8,7 +8,7 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::remote::wire::{CustomerDto, LicenseDto};
+use crate::remote::wire::{CustomerContactDto, CustomerDto, LicenseDto};
 
 /// Customers and licenses. Rows are never removed (the API the sandbox serves has no deletes), so
 /// a row's position in its vector is a stable creation sequence number.
@@ -26,6 +26,10 @@ pub(crate) struct Store {
     licenses_by_customer: HashMap<Uuid, Vec<usize>>,
     /// Per product: how many of its licenses each customer holds.
     product_customers: HashMap<Uuid, HashMap<Uuid, usize>>,
+    contacts: Vec<CustomerContactDto>,
+    contact_by_id: HashMap<Uuid, usize>,
+    /// Per customer: contact positions, ascending.
+    contacts_by_customer: HashMap<Uuid, Vec<usize>>,
     version: u64,
 }
 
@@ -34,6 +38,7 @@ pub(crate) struct Store {
 struct StateFileRef<'a> {
     customers: &'a [CustomerDto],
     licenses: &'a [LicenseDto],
+    contacts: &'a [CustomerContactDto],
 }
 
 #[derive(Deserialize)]
@@ -43,6 +48,8 @@ struct StateFile {
     customers: Vec<CustomerDto>,
     #[serde(default)]
     licenses: Vec<LicenseDto>,
+    #[serde(default)]
+    contacts: Vec<CustomerContactDto>,
 }
 
 /// Which licenses a listing wants; `None` means "no filter".
@@ -91,6 +98,9 @@ impl Store {
         for license in file.licenses {
             store.insert_license(license);
         }
+        for contact in file.contacts {
+            store.insert_contact(contact);
+        }
         store.version = 0;
         Ok(store)
     }
@@ -105,7 +115,57 @@ impl Store {
         serde_json::to_vec(&StateFileRef {
             customers: &self.customers,
             licenses: &self.licenses,
+            contacts: &self.contacts,
         })
+    }
+
+    /// The contacts of a customer, in creation order.
+    pub(crate) fn contacts_of(
+        &self,
+        customer_id: Uuid,
+    ) -> impl Iterator<Item = &CustomerContactDto> {
+        self.contacts_by_customer
+            .get(&customer_id)
+            .into_iter()
+            .flatten()
+            .map(|&pos| &self.contacts[pos])
+    }
+
+    pub(crate) fn contact_index(&self, id: Uuid) -> Option<usize> {
+        self.contact_by_id.get(&id).copied()
+    }
+
+    pub(crate) fn contact(&self, pos: usize) -> &CustomerContactDto {
+        &self.contacts[pos]
+    }
+
+    /// The position of the customer's contact with `email` (in any case).
+    pub(crate) fn contact_by_email(&self, customer_id: Uuid, email: &str) -> Option<usize> {
+        self.contacts_by_customer
+            .get(&customer_id)?
+            .iter()
+            .copied()
+            .find(|&pos| crate::model::same_email(&self.contacts[pos].email, email))
+    }
+
+    pub(crate) fn insert_contact(&mut self, contact: CustomerContactDto) -> usize {
+        let pos = self.contacts.len();
+        self.contact_by_id.insert(contact.id, pos);
+        insert_sorted(
+            self.contacts_by_customer
+                .entry(contact.customer_id)
+                .or_default(),
+            pos,
+        );
+        self.contacts.push(contact);
+        self.version += 1;
+        pos
+    }
+
+    /// Contacts keep their customer: a write names the customer in its path.
+    pub(crate) fn replace_contact(&mut self, pos: usize, contact: CustomerContactDto) {
+        self.contacts[pos] = contact;
+        self.version += 1;
     }
 
     pub(crate) fn customers(&self) -> &[CustomerDto] {

@@ -17,8 +17,8 @@ use uuid::Uuid;
 
 use super::generate::{self, CUSTOMERS_DIR, EntryOut, ProjectOut, SandboxOut};
 use crate::current::{self, Remote};
-use crate::model::fields::{self, CUSTOMER, LICENSE, Names, Role, Type};
-use crate::model::{CurrentCustomer, CurrentLicense};
+use crate::model::fields::{self, CONTACT, CUSTOMER, LICENSE, Names, Role, Type};
+use crate::model::{CurrentContact, CurrentCustomer, CurrentLicense};
 use crate::remote::wire::LicenseDto;
 
 /// The file the sandbox catalog is copied to by `export --sandbox`.
@@ -46,6 +46,7 @@ pub struct Export {
     pub warnings: Vec<String>,
     pub customers: usize,
     pub licenses: usize,
+    pub contacts: usize,
 }
 
 /// Builds the manifests of `remote`. `only_customers` (customer numbers or ids; empty: all)
@@ -103,6 +104,15 @@ pub fn export(
         );
     }
 
+    // Contacts before licenses, as manifests list them.
+    let mut contacts = 0;
+    for contact in &current.contacts {
+        if let Some(owner) = customers.get_mut(&contact.customer_id) {
+            owner.push("contacts", contact_out(contact));
+            contacts += 1;
+        }
+    }
+
     let dtos: HashMap<Uuid, &LicenseDto> = remote.licenses.iter().map(|l| (l.id, l)).collect();
     let mut legacy_count: HashMap<(&str, &str), usize> = HashMap::new();
     for license in &current.licenses {
@@ -155,6 +165,11 @@ pub fn export(
 
     let mut ordered: Vec<EntryOut> = customers.into_values().collect();
     for customer in &mut ordered {
+        if let Some(contacts) = customer.list_mut("contacts") {
+            contacts.sort_by_cached_key(|contact| {
+                contact.text("email").unwrap_or_default().to_lowercase()
+            });
+        }
         if let Some(licenses) = customer.list_mut("licenses") {
             licenses.sort_by_cached_key(|license| {
                 (
@@ -190,6 +205,7 @@ pub fn export(
         warnings,
         customers: ordered.len(),
         licenses,
+        contacts,
     })
 }
 
@@ -285,6 +301,27 @@ fn customer_out(
         out.set(field.name, json!(text));
     }
     out.ordered(&CUSTOMER)
+}
+
+/// The manifest entry of one contact: its address, name and surname, and the other fields
+/// where they say something.
+fn contact_out(contact: &CurrentContact) -> EntryOut {
+    let mut out = EntryOut::default();
+    out.set("email", json!(contact.email));
+    for field in CONTACT.fields.iter().filter(|f| f.role == Role::Managed) {
+        let Some(value) = contact.fields.get(field.name) else {
+            continue;
+        };
+        let written = match field.export {
+            fields::Export::OnlyTrue => value == &Value::Bool(true),
+            fields::Export::UnlessEmpty => value.as_str().is_some_and(|text| !text.is_empty()),
+            _ => true,
+        };
+        if written {
+            out.set(field.name, value.clone());
+        }
+    }
+    out.ordered(&CONTACT)
 }
 
 /// The manifest entry of one license; `None` (with a warning) when its edition is unknown, since
@@ -516,6 +553,7 @@ mod tests {
                 license(13, 3, "00000000-0000-0000-0000-0000000000ff", json!(1)),
                 license(14, 9, EDITION, json!(1)),
             ],
+            contacts: Vec::new(),
         }
     }
 

@@ -7,6 +7,7 @@ use axum::Router;
 use axum::routing::post;
 use slascone_sync::cli::PatchSemantics;
 use slascone_sync::remote::ApiError;
+use slascone_sync::remote::wire::ServerStamped;
 use slascone_sync::remote::wire::*;
 use uuid::Uuid;
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use slascone_sync::cli::PatchSemantics;
 use slascone_sync::remote::wire::DataExchangeUpdateCustomerDto;
+use slascone_sync::remote::wire::ServerStamped;
 use slascone_sync::sandbox::{SandboxConfig, SandboxHandle};
 
 use crate::support::{self, ISV, cli, code, project, stderr, stdout};

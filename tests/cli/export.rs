@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use serde_json::Value;
+use slascone_sync::remote::wire::ServerStamped;
 use slascone_sync::sandbox::SandboxHandle;
 
 use crate::support::{self, ISV, code, stderr, stdout};

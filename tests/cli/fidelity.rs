@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 use slascone_sync::remote::wire::LicenseDto;
+use slascone_sync::remote::wire::ServerStamped;
 use slascone_sync::sandbox::{Catalog, EmptyAnswer, SandboxConfig, SandboxHandle};
 use uuid::Uuid;
 

@@ -8,6 +8,7 @@ mod action;
 mod ci_examples;
 mod client;
 mod completions;
+mod contacts;
 mod crash;
 mod e2e;
 mod export;

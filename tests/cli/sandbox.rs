@@ -1555,3 +1555,106 @@ fn the_sandbox_command_names_the_position_of_a_catalog_error() {
     assert!(stderr.contains("Import"), "{stderr}");
     assert!(!stderr.contains(KEY));
 }
+
+#[tokio::test]
+async fn contacts_belong_to_a_customer_and_are_checked() {
+    let sb = Sandbox::default().await;
+    let customer = sb.customer("K1").await;
+    let contacts = format!("customers/{customer}/contacts");
+    let anna = json!({"name": "Anna", "surname": "Roth", "email": "anna@acme.example"});
+    let created = sb.post_ok(&contacts, anna.clone()).await;
+    assert_eq!(created["customer_id"], json!(customer));
+    assert_eq!(created["is_active"], true, "a new contact is active");
+    assert_eq!(created["is_customer_portal_user"], false);
+    assert!(Uuid::parse_str(created["id"].as_str().unwrap()).is_ok());
+    let listed = sb.get_ok(&contacts).await;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+
+    let with = |key: &str, value: Value| {
+        let mut body = anna.clone();
+        body[key] = value;
+        body
+    };
+    // One contact per address and customer, whatever its case (guessed id 4003).
+    sb.post(&contacts, with("email", json!("ANNA@acme.example")))
+        .await
+        .assert_error(4003);
+    sb.post(&contacts, with("email", json!("anna.acme.example")))
+        .await
+        .assert_error(1012);
+    sb.post(&contacts, with("name", json!("")))
+        .await
+        .assert_problem();
+    sb.post(
+        &contacts,
+        json!({"surname": "Roth", "email": "x@acme.example"}),
+    )
+    .await
+    .assert_problem();
+    sb.post(
+        &format!("customers/{}/contacts", Uuid::new_v4()),
+        anna.clone(),
+    )
+    .await
+    .assert_error(4000);
+    sb.get(&format!("customers/{}/contacts", Uuid::new_v4()))
+        .await
+        .assert_error(4000);
+
+    let mut moved = created.clone();
+    moved["surname"] = json!("Ross");
+    let patched = sb.patch(&contacts, moved).await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.text);
+    assert_eq!(patched.json()["surname"], "Ross");
+    sb.patch(&contacts, with("id", json!(Uuid::new_v4())))
+        .await
+        .assert_error(4004);
+
+    // By number: the address (in any case) finds the contact; optional fields left out keep
+    // their value; a new address adds a contact.
+    sb.patch(&contacts, {
+        let mut phone = patched.json();
+        phone["phone"] = json!("+49 1");
+        phone
+    })
+    .await;
+    let put = |email: &str| {
+        json!({"customer_number": "K1", "contact_name": "Anna", "contact_surname": "Roth",
+               "email": email, "is_customer_portal_user": true})
+    };
+    let updated = sb
+        .send(
+            Method::PUT,
+            "data_exchange/customers/contacts",
+            Some(put("Anna@Acme.example")),
+        )
+        .await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.text);
+    let updated = updated.json();
+    assert_eq!(updated["id"], created["id"]);
+    assert_eq!(
+        (
+            &updated["surname"],
+            &updated["phone"],
+            &updated["is_customer_portal_user"]
+        ),
+        (&json!("Roth"), &json!("+49 1"), &json!(true))
+    );
+    sb.send(
+        Method::PUT,
+        "data_exchange/customers/contacts",
+        Some(put("ben@acme.example")),
+    )
+    .await;
+    assert_eq!(sb.get_ok(&contacts).await.as_array().unwrap().len(), 2);
+    let unknown = json!({"customer_number": "K9", "contact_name": "A", "contact_surname": "B",
+                         "email": "a@b.example"});
+    sb.send(
+        Method::PUT,
+        "data_exchange/customers/contacts",
+        Some(unknown),
+    )
+    .await
+    .assert_error(4000);
+    sb.stop().await;
+}

@@ -1,5 +1,6 @@
 //! The vendor's sync vocabulary: a license's name, description, start day, software release,
-//! temporary flag and constrained variables, from manifest to SLASCONE and back.
+//! temporary flag and constrained variables (and, in the complete example, a customer's
+//! contacts), from manifest to SLASCONE and back.
 
 use std::path::Path;
 
@@ -263,4 +264,12 @@ async fn the_complete_example_converges_and_exports_every_field() {
         .unwrap();
     assert_eq!(nfr["temporary"], true);
     assert!(nfr.get("software_release_limitation").is_none());
+    assert_eq!(
+        yaml["customers"][0]["contacts"],
+        serde_json::json!([{
+            "email": "bruce@wayne.example", "name": "Bruce", "surname": "Wayne",
+            "phone": "+49 89 1234568", "mobile": "+49 170 1234567", "language": "de",
+            "portal_user": true
+        }])
+    );
 }

@@ -7,8 +7,10 @@
 //! `PATCH /customers` and `PATCH /licenses` get the whole current object with the desired fields
 //! written onto it, so nothing outside the manifest is lost whether SLASCONE merges or replaces.
 //! `PATCH /data_exchange/customers` is documented as merge-style and gets the customer number
-//! and the changed fields only.
+//! and the changed fields only. Contacts follow the customers: the whole contact on `PATCH`,
+//! and on `PUT /data_exchange/customers/contacts` the contact as read with the changes on top.
 
+mod contact;
 mod customer;
 mod license;
 
@@ -16,6 +18,9 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+pub use contact::{
+    contact_create_body, contact_exchange_body, contact_update_body, current_contact,
+};
 pub use customer::{
     current_customer, customer_create_body, customer_update_body, data_exchange_create_body,
     data_exchange_update_body,

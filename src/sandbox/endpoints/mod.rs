@@ -1,5 +1,5 @@
 //! The SLASCONE endpoints the sandbox serves, under `/api/v2/isv/{isv_id}/`: the catalog reads,
-//! the customers and the licenses. Every write goes through [`commit`], which stamps, stores and
+//! the customers with their contacts, and the licenses. Every write goes through [`commit`], which stamps, stores and
 //! persists it and answers the way the sandbox is configured to.
 //!
 //! Bodies are read as raw JSON objects first, because PATCH semantics depend on which keys a body
@@ -7,6 +7,7 @@
 //! shared wire types, whose required fields give the 400 answers.
 
 pub(super) mod catalog;
+pub(super) mod contacts;
 pub(super) mod customers;
 pub(super) mod licenses;
 
@@ -22,7 +23,7 @@ use super::EmptyAnswer;
 use super::problem::ApiError;
 use super::server::App;
 use super::store::Store;
-use crate::remote::wire::{CustomerDto, LicenseDto};
+use crate::remote::wire::{CustomerContactDto, CustomerDto, LicenseDto, ServerStamped};
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
 
@@ -42,49 +43,31 @@ enum Slot {
     Replaces(usize),
 }
 
-/// What the store holds and a write stamps: customers and licenses.
-trait Record: Serialize + Clone {
-    /// `created_date_utc`, `modified_date_utc` and `last_modified_by`.
-    fn stamps(&mut self) -> [&mut Option<String>; 3];
+/// What the store holds and a write stamps: customers, licenses and contacts.
+trait Record: ServerStamped + Serialize + Clone {
     fn put(self, store: &mut Store, slot: Slot);
 }
 
-impl Record for CustomerDto {
-    fn stamps(&mut self) -> [&mut Option<String>; 3] {
-        [
-            &mut self.created_date_utc,
-            &mut self.modified_date_utc,
-            &mut self.last_modified_by,
-        ]
-    }
-
-    fn put(self, store: &mut Store, slot: Slot) {
-        match slot {
-            Slot::New => {
-                store.insert_customer(self);
+/// Each record type with the store's insert and replace for it.
+macro_rules! record {
+    ($($dto:ty => $insert:ident, $replace:ident;)*) => {
+        $(impl Record for $dto {
+            fn put(self, store: &mut Store, slot: Slot) {
+                match slot {
+                    Slot::New => {
+                        store.$insert(self);
+                    }
+                    Slot::Replaces(pos) => store.$replace(pos, self),
+                }
             }
-            Slot::Replaces(pos) => store.replace_customer(pos, self),
-        }
-    }
+        })*
+    };
 }
 
-impl Record for LicenseDto {
-    fn stamps(&mut self) -> [&mut Option<String>; 3] {
-        [
-            &mut self.created_date_utc,
-            &mut self.modified_date_utc,
-            &mut self.last_modified_by,
-        ]
-    }
-
-    fn put(self, store: &mut Store, slot: Slot) {
-        match slot {
-            Slot::New => {
-                store.insert_license(self);
-            }
-            Slot::Replaces(pos) => store.replace_license(pos, self),
-        }
-    }
+record! {
+    CustomerDto => insert_customer, replace_customer;
+    LicenseDto => insert_license, replace_license;
+    CustomerContactDto => insert_contact, replace_contact;
 }
 
 /// Stamps a checked write with the time and the `LastModifiedBy` header, stores it, releases the

@@ -122,10 +122,13 @@ pub async fn clear_requests(handle: &SandboxHandle) {
         .expect("the request log clears");
 }
 
-/// Requests that change something: POST and PATCH, except the listing POSTs.
+/// Requests that change something: POST, PATCH and PUT, except the listing POSTs.
 pub fn writes(log: &[Logged]) -> Vec<&Logged> {
     log.iter()
-        .filter(|r| r.method == "PATCH" || (r.method == "POST" && !r.path.contains("/filtered")))
+        .filter(|r| {
+            matches!(r.method.as_str(), "PATCH" | "PUT")
+                || (r.method == "POST" && !r.path.contains("/filtered"))
+        })
         .collect()
 }
 
