@@ -13,6 +13,7 @@
 //! - [`export`] turns what SLASCONE holds into manifests, and [`generate`] writes generated
 //!   manifest directories (for `export` and [`import_csv`]);
 //! - [`sandbox`] is a SLASCONE-compatible server on loopback, for tests, demos and CI;
+//! - [`scaffold`] writes values into hand-maintained manifest files in place (for `pull`);
 //! - [`run`] sequences the stages for each command and maps outcomes to exit codes.
 
 pub mod apply;
@@ -32,5 +33,6 @@ pub mod render;
 pub mod resolve;
 pub mod run;
 pub mod sandbox;
+pub mod scaffold;
 pub mod schema;
 pub mod state;
