@@ -669,4 +669,6 @@ fn verify(
 }
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
