@@ -1,8 +1,10 @@
 //! Rewrites single YAML scalars in place, byte-exact.
 //!
-//! [`apply`] takes a file's text and edits, each naming where a value is written (the position
-//! the manifest loader reports for it) and its new value. Only the bytes of each addressed scalar
-//! change: comments, key order, indentation, blank lines, anchors, flow collections, line endings,
+//! [`apply`] takes a file's text and edits, each naming where a value is written and its new
+//! value. A [`Place`] names a value as the manifest loader reports it: by the position of the
+//! scalar itself (a field's value), of its key (an entry of a license map such as `limitations`),
+//! or by its key within a mapping (`days_after_activation` in `expires`). Only the bytes of each
+//! addressed scalar change: comments, key order, indentation, blank lines, anchors, flow collections, line endings,
 //! a byte order mark and other documents stay as they are. The scalar keeps its style where the
 //! new value allows it:
 //!
@@ -52,6 +54,39 @@ impl fmt::Display for Position {
     }
 }
 
+/// Which value an edit rewrites.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Place {
+    /// The scalar that starts here: where the loader places a field's value.
+    Value(Position),
+    /// The value of the mapping entry whose key starts here: where the loader places an entry of
+    /// `features`, `limitations`, `variables` or `constrained_variables` (at its name, which has
+    /// to resolve against the catalog).
+    ValueOfKey(Position),
+    /// The value of the entry `key` of the mapping that starts here (at its `{`, or at its first
+    /// key for a block mapping): `days_after_activation` of `expires: { days_after_activation:
+    /// 30 }`, which the loader places at the mapping.
+    Entry { mapping: Position, key: String },
+}
+
+impl From<Position> for Place {
+    fn from(at: Position) -> Place {
+        Place::Value(at)
+    }
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Place::Value(at) => write!(f, "the value at {at}"),
+            Place::ValueOfKey(at) => write!(f, "the value of the key at {at}"),
+            Place::Entry { mapping, key } => {
+                write!(f, "the value of `{key}` in the mapping at {mapping}")
+            }
+        }
+    }
+}
+
 /// A value to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NewValue {
@@ -65,7 +100,7 @@ pub enum NewValue {
 /// One value to write, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Edit {
-    pub at: Position,
+    pub at: Place,
     pub value: NewValue,
 }
 
@@ -109,36 +144,34 @@ fn apply_with(
     render: fn(&Target<'_>, &NewValue) -> Written,
 ) -> Result<(String, Vec<Outcome>), ParseError> {
     let events = parse(text)?;
-    let wanted: HashSet<Position> = edits.iter().map(|edit| edit.at).collect();
+    let wanted = Wanted::new(edits);
     let found = survey(text, &events, &wanted);
 
     let mut outcomes = Vec::with_capacity(edits.len());
     let mut writes = Vec::new();
+    // Two places may name one scalar (by its position and by its key): its event's index.
     let mut seen = HashSet::new();
     for (number, edit) in edits.iter().enumerate() {
-        let at = edit.at;
-        let outcome = if !seen.insert(at) {
-            Outcome::Skipped(format!(
-                "an earlier edit already rewrites the value at {at}"
-            ))
-        } else {
-            match found.get(&at) {
-                None => Outcome::Skipped(format!("no value starts at {at}")),
-                Some(Found::Refused(reason)) => Outcome::Skipped(reason.clone()),
-                Some(Found::Value(target)) => match check(target, &edit.value) {
-                    Err(reason) => Outcome::Skipped(reason),
-                    Ok(false) => Outcome::Unchanged,
-                    Ok(true) => {
-                        writes.push(Write {
-                            edit: number,
-                            target,
-                            value: &edit.value,
-                            written: render(target, &edit.value),
-                        });
-                        Outcome::Edited
-                    }
-                },
-            }
+        let outcome = match found.get(&edit.at) {
+            None => Outcome::Skipped(not_found(&edit.at)),
+            Some(Found::Refused(reason)) => Outcome::Skipped(reason.clone()),
+            Some(Found::Value(target)) if !seen.insert(target.index) => Outcome::Skipped(format!(
+                "an earlier edit already rewrites the value at {}",
+                target.at
+            )),
+            Some(Found::Value(target)) => match check(target, &edit.value) {
+                Err(reason) => Outcome::Skipped(reason),
+                Ok(false) => Outcome::Unchanged,
+                Ok(true) => {
+                    writes.push(Write {
+                        edit: number,
+                        target,
+                        value: &edit.value,
+                        written: render(target, &edit.value),
+                    });
+                    Outcome::Edited
+                }
+            },
         };
         outcomes.push(outcome);
     }
@@ -170,11 +203,11 @@ fn apply_with(
                 }
             }
         };
-        for &number in &bad {
-            outcomes[number] = Outcome::Skipped(format!(
+        for write in writes.iter().filter(|write| bad.contains(&write.edit)) {
+            outcomes[write.edit] = Outcome::Skipped(format!(
                 "the new text for the value at {} did not read back as the new value, so it was \
                  left as it was",
-                edits[number].at
+                write.target.at
             ));
         }
         writes.retain(|write| !bad.contains(&write.edit));
@@ -197,11 +230,24 @@ fn parse(text: &str) -> Result<Events<'_>, ParseError> {
         })
 }
 
+/// Why nothing was found at `place`.
+fn not_found(place: &Place) -> String {
+    match place {
+        Place::Value(at) => format!("no value starts at {at}"),
+        Place::ValueOfKey(at) => format!("no key of a mapping starts at {at}"),
+        Place::Entry { mapping, key } => {
+            format!("no mapping with the key `{key}` starts at {mapping}")
+        }
+    }
+}
+
 /// A scalar value that an edit may rewrite.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Target<'e> {
     /// Its event's index in the file's events.
     index: usize,
+    /// Where it starts.
+    at: Position,
     /// Its bytes in the text: from the first character (an opening quote) to after the last.
     start: usize,
     end: usize,
@@ -214,6 +260,7 @@ struct Target<'e> {
 }
 
 /// What starts at a position an edit names.
+#[derive(Clone)]
 enum Found<'e> {
     Value(Target<'e>),
     /// Not something an edit may rewrite, and why.
@@ -229,24 +276,62 @@ enum Shared<'e> {
     Merge,
 }
 
+/// The places edits name, sorted by how the walk over the events meets them.
+struct Wanted<'p> {
+    values: HashSet<Position>,
+    keys: HashSet<Position>,
+    /// Mapping position → the keys whose values are wanted.
+    entries: HashMap<Position, Vec<&'p str>>,
+}
+
+impl<'p> Wanted<'p> {
+    fn new(edits: &'p [Edit]) -> Self {
+        let mut wanted = Wanted {
+            values: HashSet::new(),
+            keys: HashSet::new(),
+            entries: HashMap::new(),
+        };
+        for edit in edits {
+            match &edit.at {
+                Place::Value(at) => {
+                    wanted.values.insert(*at);
+                }
+                Place::ValueOfKey(at) => {
+                    wanted.keys.insert(*at);
+                }
+                Place::Entry { mapping, key } => {
+                    wanted.entries.entry(*mapping).or_default().push(key);
+                }
+            }
+        }
+        wanted
+    }
+}
+
 /// An open mapping or sequence while walking the events.
-struct Frame<'e> {
+struct Frame<'e, 'p> {
     flow: bool,
     shared: Option<Shared<'e>>,
     /// For a mapping: whether a key comes next, and whether the pending key is `<<`.
     entry: Option<(bool, bool)>,
+    /// For a mapping edits name by its position ([`Place::Entry`]): where it starts, and the keys
+    /// whose values they want.
+    keys: Option<(Position, &'p [&'p str])>,
+    /// After a key edits name, the places its value answers to: by the key's position, by its
+    /// name in this mapping, or both.
+    pending: Vec<Place>,
 }
 
-/// Where each node in `events` sits, for the positions in `wanted`: a scalar value an edit may
-/// rewrite, or the reason it may not. Where several nodes start at one place (a block mapping and
-/// its first key), a value wins over a key, and a key over a collection.
+/// Where each node in `events` sits, for the places in `wanted`: a scalar value an edit may
+/// rewrite, or the reason it may not. Where several nodes start at one position (a block mapping
+/// and its first key), a value wins over a key, and a key over a collection.
 fn survey<'e>(
     text: &'e str,
     events: &'e Events<'e>,
-    wanted: &HashSet<Position>,
-) -> HashMap<Position, Found<'e>> {
-    let mut found: HashMap<Position, (u8, Found<'e>)> = HashMap::new();
-    let mut frames: Vec<Frame<'e>> = Vec::new();
+    wanted: &Wanted<'_>,
+) -> HashMap<Place, Found<'e>> {
+    let mut found: HashMap<Place, (u8, Found<'e>)> = HashMap::new();
+    let mut frames: Vec<Frame<'e, '_>> = Vec::new();
     for (index, (event, span)) in events.iter().enumerate() {
         // With `emit_anchor_events`, an anchored node's event is followed by its anchor's.
         let anchor = |id: usize| {
@@ -264,10 +349,37 @@ fn survey<'e>(
             None => (false, None, false),
         };
         let at = Position::of(span);
-        let here = wanted.contains(&at);
+        // The places this node answers to: its own position, and the key before it.
+        let node = matches!(
+            event,
+            Event::Scalar(..)
+                | Event::Alias(_)
+                | Event::MappingStart(..)
+                | Event::SequenceStart(..)
+        );
+        let after_key = match frames.last_mut() {
+            Some(frame) if node && !key => std::mem::take(&mut frame.pending),
+            _ => Vec::new(),
+        };
+        let places: Vec<Place> = wanted
+            .values
+            .contains(&at)
+            .then_some(Place::Value(at))
+            .into_iter()
+            .chain(after_key)
+            .collect();
+        let here = !places.is_empty();
         let mut record = |(rank, what): (u8, Found<'e>)| {
-            if found.get(&at).is_none_or(|(best, _)| rank < *best) {
-                found.insert(at, (rank, what));
+            let Some((last, rest)) = places.split_last() else {
+                return;
+            };
+            for place in rest {
+                if found.get(place).is_none_or(|(best, _)| rank < *best) {
+                    found.insert(place.clone(), (rank, what.clone()));
+                }
+            }
+            if found.get(last).is_none_or(|(best, _)| rank < *best) {
+                found.insert(last.clone(), (rank, what));
             }
         };
         match event {
@@ -276,6 +388,7 @@ fn survey<'e>(
                     let shared = shared.or_else(|| anchor(*id));
                     let scalar = Target {
                         index,
+                        at,
                         start: 0,
                         end: 0,
                         value: value.as_ref(),
@@ -283,6 +396,23 @@ fn survey<'e>(
                         flow,
                     };
                     record(at_scalar(text, span, scalar, tag.as_deref(), key, shared));
+                }
+                if key && let Some(frame) = frames.last_mut() {
+                    frame.pending = wanted
+                        .keys
+                        .contains(&at)
+                        .then_some(Place::ValueOfKey(at))
+                        .into_iter()
+                        .chain(
+                            frame
+                                .keys
+                                .filter(|(_, keys)| keys.contains(&value.as_ref()))
+                                .map(|(mapping, _)| Place::Entry {
+                                    mapping,
+                                    key: value.to_string(),
+                                }),
+                        )
+                        .collect();
                 }
                 let merge_key =
                     key && *style == ScalarStyle::Plain && tag.is_none() && value == "<<";
@@ -326,6 +456,12 @@ fn survey<'e>(
                     flow: flow || *style == granit_parser::StructureStyle::Flow,
                     shared: shared.or_else(|| anchor(*id)),
                     entry: map.then_some((true, false)),
+                    keys: wanted
+                        .entries
+                        .get(&at)
+                        .filter(|_| map && !key)
+                        .map(|keys| (at, keys.as_slice())),
+                    pending: Vec::new(),
                 });
             }
             Event::MappingEnd | Event::SequenceEnd => {
@@ -397,7 +533,7 @@ fn at_scalar<'e>(
 }
 
 /// After a complete node: in a mapping, a value follows a key and a key a value.
-fn step(frames: &mut [Frame<'_>], merge_key: bool) {
+fn step(frames: &mut [Frame<'_, '_>], merge_key: bool) {
     if let Some(Frame {
         entry: Some((key, merge)),
         ..

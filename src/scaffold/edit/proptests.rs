@@ -158,7 +158,7 @@ proptest! {
             .iter()
             .zip(texts)
             .map(|(place, text)| Edit {
-                at: after(CUSTOMER, place),
+                at: after(CUSTOMER, place).into(),
                 value: NewValue::Text(text.clone()),
             })
             .collect();
@@ -212,7 +212,7 @@ proptest! {
                 } else {
                     spots[index.index(spots.len())].at
                 };
-                Edit { at, value }
+                Edit { at: at.into(), value }
             })
             .collect();
         let result = apply(&yaml, &edits);
@@ -222,19 +222,160 @@ proptest! {
         // Skipped exactly where it must be.
         let mut seen = std::collections::HashSet::new();
         for (edit, outcome) in edits.iter().zip(&outcomes) {
-            let editable = seen.insert(edit.at)
-                && spots.iter().any(|spot| spot.at == edit.at && spot.editable);
+            let at = position(edit);
+            let editable = seen.insert(at)
+                && spots.iter().any(|spot| spot.at == at && spot.editable);
             prop_assert_eq!(
                 editable,
                 !matches!(outcome, Outcome::Skipped(_)),
                 "{:?} {:?} {:?}\n{}",
                 edit,
                 outcome,
-                spots.iter().filter(|spot| spot.at == edit.at).collect::<Vec<_>>(),
+                spots.iter().filter(|spot| spot.at == at).collect::<Vec<_>>(),
                 yaml
             );
         }
         check_only_edited(&yaml, &out, &edits, &outcomes)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Over generated files, a scalar value named by its key, or by its key in the mapping that
+    /// holds it, is edited (or skipped) exactly as when it is named by its own position; a
+    /// mapping or list named by its key is always skipped.
+    #[test]
+    fn a_value_named_by_its_key_is_the_value_at_its_position(
+        seed in any::<u64>(),
+        picks in prop::collection::vec(
+            (any::<prop::sample::Index>(), 0..3u8, any_value()),
+            1..6,
+        ),
+    ) {
+        let (yaml, _) = generate(seed);
+        let keyed = keyed_values(&yaml);
+        let (scalars, collections): (Vec<&Keyed>, Vec<&Keyed>) =
+            keyed.iter().partition(|keyed| keyed.scalar);
+        prop_assume!(!scalars.is_empty());
+        let (mut by_position, mut by_key) = (Vec::new(), Vec::new());
+        for (index, how, value) in picks {
+            let keyed = scalars[index.index(scalars.len())];
+            by_position.push(Edit { at: Place::Value(keyed.value), value: value.clone() });
+            by_key.push(Edit { at: keyed.place(how), value });
+        }
+        let (expected, expected_outcomes) = apply(&yaml, &by_position).unwrap();
+        let (out, outcomes) = apply(&yaml, &by_key).unwrap();
+        prop_assert_eq!(&out, &expected, "{:?}\n{}", by_key, yaml);
+        for (outcome, expected) in outcomes.iter().zip(&expected_outcomes) {
+            match (outcome, expected) {
+                (Outcome::Skipped(_), Outcome::Skipped(_)) => {}
+                _ => prop_assert_eq!(outcome, expected, "{:?}\n{}", by_key, yaml),
+            }
+        }
+        for keyed in collections {
+            for how in 1..3 {
+                let edit = Edit { at: keyed.place(how), value: NewValue::Integer(1) };
+                let (out, outcomes) = apply(&yaml, std::slice::from_ref(&edit)).unwrap();
+                prop_assert_eq!(&out, &yaml);
+                prop_assert!(matches!(&outcomes[0], Outcome::Skipped(_)), "{:?}", edit);
+            }
+        }
+    }
+}
+
+/// A mapping entry with a scalar key, as the parser reads it.
+#[derive(Debug)]
+struct Keyed {
+    key: Position,
+    name: String,
+    /// Where the mapping holding the entry starts.
+    mapping: Position,
+    /// Where the value starts.
+    value: Position,
+    /// The value is a scalar or an alias, not a mapping or a list.
+    scalar: bool,
+}
+
+impl Keyed {
+    /// The place of the value: 0 by its position, 1 by its key, 2 by its key in the mapping.
+    fn place(&self, how: u8) -> Place {
+        match how {
+            0 => Place::Value(self.value),
+            1 => Place::ValueOfKey(self.key),
+            _ => Place::Entry {
+                mapping: self.mapping,
+                key: self.name.clone(),
+            },
+        }
+    }
+}
+
+/// Every mapping entry of `yaml` with a scalar key.
+fn keyed_values(yaml: &str) -> Vec<Keyed> {
+    /// An open collection: for a mapping, where it starts, whether a key comes next, and the
+    /// scalar key waiting for its value.
+    struct Open {
+        map: Option<(Position, bool)>,
+        key: Option<(Position, String)>,
+    }
+    let mut found = Vec::new();
+    let mut open: Vec<Open> = Vec::new();
+    for event in Parser::new_from_str(yaml) {
+        let (event, span) = event.unwrap();
+        let at = Position::of(&span);
+        let node = matches!(
+            event,
+            Event::Scalar(..)
+                | Event::Alias(_)
+                | Event::MappingStart(..)
+                | Event::SequenceStart(..)
+        );
+        if let Some(Open {
+            map: Some((mapping, key_next)),
+            key,
+        }) = open.last_mut()
+            && node
+        {
+            if *key_next {
+                *key = match &event {
+                    Event::Scalar(name, ..) => Some((at, name.to_string())),
+                    _ => None,
+                };
+            } else if let Some((key, name)) = key.take() {
+                found.push(Keyed {
+                    key,
+                    name,
+                    mapping: *mapping,
+                    value: at,
+                    scalar: matches!(event, Event::Scalar(..) | Event::Alias(_)),
+                });
+            }
+            *key_next = !*key_next;
+        }
+        match event {
+            Event::MappingStart(..) => open.push(Open {
+                map: Some((at, true)),
+                key: None,
+            }),
+            Event::SequenceStart(..) => open.push(Open {
+                map: None,
+                key: None,
+            }),
+            Event::MappingEnd | Event::SequenceEnd => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+/// Where an edit of these properties writes: they name values by their position.
+fn position(edit: &Edit) -> Position {
+    match edit.at {
+        Place::Value(at) => at,
+        _ => unreachable!("{edit:?}"),
     }
 }
 
@@ -258,7 +399,7 @@ fn check_only_edited(
         edits
             .iter()
             .zip(outcomes)
-            .find(|(edit, _)| edit.at == Position::of(span))
+            .find(|(edit, _)| position(edit) == Position::of(span))
     };
     let (mut old_done, mut new_done) = (0, 0);
     // Whether an edit earlier in the file changed how many lines there are, or what a line holds.
@@ -281,11 +422,12 @@ fn check_only_edited(
                 let (new_start, new_end) = bytes(out, new_span);
                 prop_assert_eq!(&yaml[old_done..old_start], &out[new_done..new_start]);
                 (old_done, new_done) = (old_end, new_end);
-                if !lines_moved && last_edited_line != edit.at.line {
-                    prop_assert_eq!(Position::of(new_span), edit.at);
+                let at = position(edit);
+                if !lines_moved && last_edited_line != at.line {
+                    prop_assert_eq!(Position::of(new_span), at);
                 }
                 lines_moved |= old_span.start.line() != old_span.end.line();
-                last_edited_line = edit.at.line;
+                last_edited_line = at.line;
             }
             (Some((edit, Outcome::Edited)), _, _) => {
                 prop_assert!(false, "{:?} became {:?}\n{}", edit, new_event, out);

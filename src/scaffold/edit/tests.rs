@@ -14,21 +14,22 @@ fn text(value: &str) -> NewValue {
 
 /// `yaml` with the value at `line`:`column` set to `value`, which must be an edit.
 fn edited(yaml: &str, line: usize, column: usize, value: NewValue) -> String {
-    let edit = Edit {
-        at: at(line, column),
-        value,
-    };
-    let (out, outcomes) = apply(yaml, &[edit]).unwrap();
-    assert_eq!(outcomes, [Outcome::Edited], "{yaml:?}");
-    out
+    edited_at(yaml, &[(at(line, column).into(), value)])
 }
 
 /// Why the edit at `line`:`column` is skipped; checks that nothing was written.
 fn skipped(yaml: &str, line: usize, column: usize, value: NewValue) -> String {
-    let edit = Edit {
-        at: at(line, column),
-        value,
-    };
+    skipped_edit(
+        yaml,
+        Edit {
+            at: at(line, column).into(),
+            value,
+        },
+    )
+}
+
+/// Why `edit` is skipped; checks that nothing was written.
+fn skipped_edit(yaml: &str, edit: Edit) -> String {
     let (out, outcomes) = apply(yaml, &[edit]).unwrap();
     assert_eq!(out, yaml);
     match outcomes.as_slice() {
@@ -74,11 +75,11 @@ fn edits_in_flow_collections_keep_the_rest_of_the_line() {
     // Two edits on one line: the second is found where it was, whatever the first wrote.
     let edits = [
         Edit {
-            at: at(1, 14),
+            at: at(1, 14).into(),
             value: NewValue::Integer(1000),
         },
         Edit {
-            at: at(1, 20),
+            at: at(1, 20).into(),
             value: NewValue::Integer(2000),
         },
     ];
@@ -130,7 +131,7 @@ fn becomes(before: &str, value: NewValue) -> String {
 fn unchanged(before: &str, value: NewValue) {
     let yaml = format!("key: {before} # c\nnext: 1\n");
     let edit = Edit {
-        at: at(1, 6),
+        at: at(1, 6).into(),
         value,
     };
     let (out, outcomes) = apply(&yaml, &[edit]).unwrap();
@@ -309,19 +310,19 @@ fn line_endings_a_byte_order_mark_and_documents_stay() {
     let yaml = "\u{FEFF}a: 1\r\nb: x # c\r\n\r\n---\r\nb: y\r\n...\r\n--- z\r\n";
     let edits = [
         Edit {
-            at: at(1, 4),
+            at: at(1, 4).into(),
             value: NewValue::Integer(2),
         },
         Edit {
-            at: at(2, 4),
+            at: at(2, 4).into(),
             value: text("new"),
         },
         Edit {
-            at: at(5, 4),
+            at: at(5, 4).into(),
             value: text("two words"),
         },
         Edit {
-            at: at(7, 5),
+            at: at(7, 5).into(),
             value: text("top"),
         },
     ];
@@ -458,11 +459,11 @@ zip: !!str 01234
 fn a_second_edit_at_the_same_place_is_skipped() {
     let edits = [
         Edit {
-            at: at(1, 4),
+            at: at(1, 4).into(),
             value: text("first"),
         },
         Edit {
-            at: at(1, 4),
+            at: at(1, 4).into(),
             value: text("second"),
         },
     ];
@@ -474,6 +475,205 @@ fn a_second_edit_at_the_same_place_is_skipped() {
             Outcome::Edited,
             Outcome::Skipped(
                 "an earlier edit already rewrites the value at line 1, column 4".to_owned()
+            )
+        ]
+    );
+}
+
+/// `yaml` with the edits at `places`, which must all be edited.
+fn edited_at(yaml: &str, places: &[(Place, NewValue)]) -> String {
+    let edits: Vec<Edit> = places
+        .iter()
+        .map(|(at, value)| Edit {
+            at: at.clone(),
+            value: value.clone(),
+        })
+        .collect();
+    let (out, outcomes) = apply(yaml, &edits).unwrap();
+    assert_eq!(outcomes, vec![Outcome::Edited; edits.len()], "{yaml:?}");
+    out
+}
+
+/// Why an edit at `place` is skipped; checks that nothing was written.
+fn skipped_at(yaml: &str, place: Place) -> String {
+    skipped_edit(
+        yaml,
+        Edit {
+            at: place,
+            value: NewValue::Integer(7),
+        },
+    )
+}
+
+#[test]
+fn a_value_is_found_by_its_key() {
+    let key = |line, column| Place::ValueOfKey(at(line, column));
+    let yaml = "\
+limitations: { Users: 50, \"Projects\": 100 }   # two entries
+features:
+  Export: true
+  'Audit':    false # spaced
+variables: {Region: EU}
+";
+    assert_eq!(
+        edited_at(
+            yaml,
+            &[
+                (key(1, 16), NewValue::Integer(60)),
+                (key(1, 27), NewValue::Integer(200)),
+                (key(3, 3), NewValue::Bool(false)),
+                (key(4, 3), NewValue::Bool(true)),
+                (key(5, 13), text("EU, West")),
+            ]
+        ),
+        "\
+limitations: { Users: 60, \"Projects\": 200 }   # two entries
+features:
+  Export: false
+  'Audit':    true # spaced
+variables: {Region: \"EU, West\"}
+"
+    );
+    // A key names one value: by it and by its own position, the value is edited once.
+    let edits = [
+        Edit {
+            at: key(3, 3),
+            value: NewValue::Bool(false),
+        },
+        Edit {
+            at: at(3, 11).into(),
+            value: NewValue::Bool(false),
+        },
+    ];
+    let (out, outcomes) = apply(yaml, &edits).unwrap();
+    assert_eq!(out, yaml.replace("Export: true", "Export: false"));
+    assert_eq!(
+        outcomes[1],
+        Outcome::Skipped("an earlier edit already rewrites the value at line 3, column 11".into())
+    );
+}
+
+#[test]
+fn a_value_found_by_its_key_is_refused_as_any_other() {
+    let key = |line, column| Place::ValueOfKey(at(line, column));
+    let yaml = "\
+base: &base { Users: 5 }
+limitations:
+  <<: *base
+  Projects: *base
+  Seats:
+modules: { Core: [a, b], Extra: { x: 1 } }
+plain: value
+";
+    assert_eq!(
+        skipped_at(yaml, key(1, 15)),
+        "the value at line 1, column 22 comes from an anchor (`&base`), which aliases (`*base`) \
+         may reuse: editing it would change every place that uses the anchor"
+    );
+    assert_eq!(
+        skipped_at(yaml, key(3, 3)),
+        "line 3, column 7 is an alias (`*base`): the value comes from an anchor, and editing \
+         that would change every place that uses it"
+    );
+    assert!(skipped_at(yaml, key(4, 3)).contains("line 4, column 13 is an alias (`*base`)"));
+    assert_eq!(
+        skipped_at(yaml, key(5, 3)),
+        "the value at line 5, column 8 is empty; there is no text to replace"
+    );
+    assert_eq!(
+        skipped_at(yaml, key(6, 12)),
+        "line 6, column 18 is the start of a list, not a single value"
+    );
+    assert_eq!(
+        skipped_at(yaml, key(6, 26)),
+        "line 6, column 33 is the start of a mapping, not a single value"
+    );
+    // A value, a place inside a key, nothing at all: no key starts there.
+    for (line, column) in [(7, 8), (7, 2), (99, 1)] {
+        assert_eq!(
+            skipped_at(yaml, key(line, column)),
+            format!("no key of a mapping starts at line {line}, column {column}")
+        );
+    }
+}
+
+#[test]
+fn a_value_is_found_by_its_key_in_a_mapping() {
+    let entry = |line, column| Place::Entry {
+        mapping: at(line, column),
+        key: "days_after_activation".into(),
+    };
+    let yaml = "\
+- expires: { days_after_activation: 30 }  # flow
+- expires:
+    # block
+    days_after_activation: 14
+- expires: { days: 1 }
+- expires: &trial { days_after_activation: 7 }
+- expires: 2027-12-31
+";
+    assert_eq!(
+        edited_at(
+            yaml,
+            &[
+                (entry(1, 12), NewValue::Integer(60)),
+                (entry(4, 5), NewValue::Integer(28)),
+            ]
+        ),
+        yaml.replace(": 30 }", ": 60 }").replace(": 14", ": 28")
+    );
+    // Only keys of that very mapping count, not the keys of the mappings in it.
+    assert_eq!(
+        edited_at(
+            "outer: { inner: { days_after_activation: 1 }, days_after_activation: 2 }\n",
+            &[(entry(1, 8), NewValue::Integer(3))]
+        ),
+        "outer: { inner: { days_after_activation: 1 }, days_after_activation: 3 }\n"
+    );
+    let missing = "no mapping with the key `days_after_activation` starts at";
+    assert_eq!(
+        skipped_at(yaml, entry(5, 12)),
+        format!("{missing} line 5, column 12")
+    );
+    assert_eq!(
+        skipped_at(yaml, entry(7, 12)),
+        format!("{missing} line 7, column 12")
+    );
+    // The mapping at the start of the list item is not `expires`.
+    assert_eq!(
+        skipped_at(yaml, entry(1, 3)),
+        format!("{missing} line 1, column 3")
+    );
+    // The parser, and so the loader, places an anchored mapping at its `{`, after the anchor.
+    assert!(skipped_at(yaml, entry(6, 19)).contains("comes from an anchor (`&trial`)"));
+}
+
+#[test]
+fn a_key_named_twice_names_one_value() {
+    // The block mapping and its first key both start at line 1, column 1: `b` is named by its
+    // key's position and by its key in that mapping, and the value is edited once.
+    let yaml = "a:\nb: 42\n";
+    let edits = [
+        Edit {
+            at: Place::Entry {
+                mapping: at(1, 1),
+                key: "b".into(),
+            },
+            value: NewValue::Integer(7),
+        },
+        Edit {
+            at: Place::ValueOfKey(at(2, 1)),
+            value: NewValue::Integer(8),
+        },
+    ];
+    let (out, outcomes) = apply(yaml, &edits).unwrap();
+    assert_eq!(out, "a:\nb: 7\n");
+    assert_eq!(
+        outcomes,
+        [
+            Outcome::Edited,
+            Outcome::Skipped(
+                "an earlier edit already rewrites the value at line 2, column 4".into()
             )
         ]
     );
@@ -492,15 +692,15 @@ fn a_date_that_is_no_yyyy_mm_dd_is_skipped() {
 fn outcomes_follow_the_order_of_the_edits() {
     let edits = [
         Edit {
-            at: at(3, 4),
+            at: at(3, 4).into(),
             value: text("c2"),
         },
         Edit {
-            at: at(9, 9),
+            at: at(9, 9).into(),
             value: text("none"),
         },
         Edit {
-            at: at(1, 4),
+            at: at(1, 4).into(),
             value: text("a"),
         },
     ];
@@ -547,15 +747,15 @@ fn an_edit_that_does_not_read_back_is_left_out() {
     for bad in ["wrong", "key: value", "open", "null"] {
         let edits = [
             Edit {
-                at: at(1, 4),
+                at: at(1, 4).into(),
                 value: text("fine"),
             },
             Edit {
-                at: at(2, 4),
+                at: at(2, 4).into(),
                 value: text(bad),
             },
             Edit {
-                at: at(3, 4),
+                at: at(3, 4).into(),
                 value: text("also fine"),
             },
         ];
@@ -649,7 +849,10 @@ fn the_loader_reads_each_new_value_where_it_read_the_old_one() {
     ];
     let edits: Vec<Edit> = edits
         .into_iter()
-        .map(|(at, value)| Edit { at, value })
+        .map(|(at, value)| Edit {
+            at: at.into(),
+            value,
+        })
         .collect();
     let (out, outcomes) = apply(&yaml, &edits).unwrap();
     assert_eq!(outcomes, vec![Outcome::Edited; edits.len()]);
@@ -696,6 +899,10 @@ fn the_loader_reads_each_new_value_where_it_read_the_old_one() {
         value_of(entry(new_license, "variables")),
     ];
     for edit in &edits {
-        assert!(found.contains(&edit.at), "{:?}", edit.at);
+        assert!(
+            found.iter().any(|at| edit.at == Place::Value(*at)),
+            "{:?}",
+            edit.at
+        );
     }
 }
