@@ -141,6 +141,8 @@ fn benchmarks(c: &mut Criterion) {
         portal_url: "https://my.slascone.com".into(),
         ignore_customer: Vec::new(),
         ignore_license: Vec::new(),
+        today: Some(jiff::civil::date(2027, 12, 1)),
+        expiring_within_days: 30,
     };
 
     let mut load = c.benchmark_group("load");

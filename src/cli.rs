@@ -173,7 +173,8 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation (for CI).
     #[arg(long)]
     pub auto_approve: bool,
-    /// Apply even a plan with more changes than `safety.max_changes`.
+    /// Apply even a plan with more changes than `safety.max_changes` or a change riskier than
+    /// `safety.max_risk`.
     #[arg(long)]
     pub force: bool,
     /// Output format of the apply report on stdout.

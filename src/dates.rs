@@ -72,6 +72,11 @@ impl Zone {
         Some(timestamp.to_zoned_datetime(self.tz.clone()).date())
     }
 
+    /// Today in this zone, by the system clock.
+    pub fn today(&self) -> Date {
+        Timestamp::now().to_zoned_datetime(self.tz.clone()).date()
+    }
+
     /// The last second of `date` in this zone, as a UTC date-time: how an expiry is sent.
     pub fn end_of_day(&self, date: Date) -> String {
         self.instant(date.to_datetime(jiff::civil::time(23, 59, 59, 0)))

@@ -16,7 +16,7 @@ use crate::cli::{ApplyArgs, GlobalArgs};
 use crate::current::{self, Scope};
 use crate::exit::Outcome;
 use crate::model::Kind;
-use crate::plan::{Action, Change, Plan};
+use crate::plan::{Action, Change, Plan, Risk};
 use crate::remote::convert;
 use crate::remote::wire::{CustomerContactDto, CustomerDto, LicenseDto};
 use crate::remote::{ApiError, Client};
@@ -52,7 +52,10 @@ async fn run_in(
     manifests: crate::manifest::Manifests,
 ) -> anyhow::Result<Outcome> {
     let parallelism = usize::from(args.read.parallelism);
-    let max_changes = manifests.project.max_changes;
+    let limits = Limits {
+        max_changes: manifests.project.max_changes,
+        max_risk: manifests.project.max_risk,
+    };
     let ready = match &args.plan {
         Some(path) => saved_plan(session, path, &manifests, parallelism).await?,
         None => fresh_plan(session, global, args, manifests).await?,
@@ -67,7 +70,7 @@ async fn run_in(
         }
         return Ok(Outcome::Success);
     }
-    if let Some(outcome) = gate(&ready.plan, max_changes, args)? {
+    if let Some(outcome) = gate(&ready.plan, limits, args)? {
         return Ok(outcome);
     }
     execute(session, ready, parallelism, args.format).await
@@ -83,16 +86,24 @@ async fn saved_plan(
 ) -> anyhow::Result<Result<Ready, Outcome>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the saved plan {}", path.display()))?;
-    let plan: Plan = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a plan saved by `plan --out`", path.display()))?;
-    if plan.format_version != crate::plan::FORMAT_VERSION {
+    // The version first: a newer plan's shape may not read as this one's at all.
+    let version = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|plan| plan.get("format_version")?.as_u64());
+    if let Some(version) = version
+        && !(1..=u64::from(crate::plan::FORMAT_VERSION)).contains(&version)
+    {
         anyhow::bail!(
-            "{} has plan format_version {}; this slascone-sync reads version {}",
+            "{} has plan format_version {version}; this slascone-sync reads versions 1 to {}",
             path.display(),
-            plan.format_version,
             crate::plan::FORMAT_VERSION
         );
     }
+    let mut plan: Plan = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a plan saved by `plan --out`", path.display()))?;
+    // The file's grades are not trusted: the ceiling applies to what the changes do.
+    let today = super::pipeline::today(&manifests.project.timezone)?;
+    crate::plan::risk::grade_plan(&mut plan, Some(today));
     if plan.target != session.target {
         eprintln!(
             "error: the plan was made for {} (isv {}), not for {} (isv {}); refusing to apply it",
@@ -176,8 +187,45 @@ async fn fresh_plan(
     }))
 }
 
-/// The safety ceiling and the confirmation; `Some` when apply must stop here.
-fn gate(plan: &Plan, max_changes: usize, args: &ApplyArgs) -> anyhow::Result<Option<Outcome>> {
+/// The project's `safety` settings.
+#[derive(Clone, Copy)]
+struct Limits {
+    max_changes: usize,
+    max_risk: Risk,
+}
+
+/// The safety limits and the confirmation; `Some` when apply must stop here. `--force` lifts both
+/// limits.
+fn gate(plan: &Plan, limits: Limits, args: &ApplyArgs) -> anyhow::Result<Option<Outcome>> {
+    let Limits {
+        max_changes,
+        max_risk,
+    } = limits;
+    let riskier: Vec<&Change> = plan.changes.iter().filter(|c| c.risk > max_risk).collect();
+    if !riskier.is_empty() && !args.force {
+        eprintln!(
+            "error: the plan holds {} above safety.max_risk ({}); refusing to apply it:",
+            if riskier.len() == 1 {
+                "a change".to_owned()
+            } else {
+                format!("{} changes", riskier.len())
+            },
+            max_risk.as_str()
+        );
+        for change in &riskier {
+            eprintln!(
+                "  {} {} ({} risk: {})",
+                change.kind(),
+                change.key,
+                change.risk.as_str(),
+                change.risk_reasons.join("; ")
+            );
+        }
+        eprintln!(
+            "hint: review those changes, then pass --force, or raise safety.max_risk in slascone.yaml"
+        );
+        return Ok(Some(Outcome::Refused));
+    }
     if plan.change_count() > max_changes && !args.force {
         eprintln!(
             "error: the plan has {} changes, more than safety.max_changes ({max_changes}); refusing to apply it",

@@ -122,12 +122,15 @@ pub async fn make_plan(
         portal_url: manifests.project.portal_url.clone(),
         ignore_customer,
         ignore_license,
+        today: Some(today(&manifests.project.timezone)?),
+        expiring_within_days: manifests.project.expiring_within_days,
     };
-    let plan = crate::plan::diff(&desired, &current, &context);
+    let mut plan = crate::plan::diff(&desired, &current, &context);
     progress(&format!(
         "Compared them with the manifests ({:.1?}).",
         started.elapsed()
     ));
+    read_usage(session, &mut plan, &current, &remote.catalog, parallelism).await?;
     let problems = create_problems(&plan);
     if !problems.0.is_empty() {
         return Ok(Err(problems));
@@ -138,6 +141,85 @@ pub async fn make_plan(
         current,
         plan,
     }))
+}
+
+/// For each change that lowers a license's token, user or floating limit, reads what is in use
+/// and adds it to the change's risk reasons: one `GET /licenses/{id}/assignments` for tokens,
+/// one `POST /licenses/filtered` (its customer's licenses of its product) for users and floating
+/// tokens. No other change costs a read.
+async fn read_usage(
+    session: &Session,
+    plan: &mut Plan,
+    current: &CurrentState,
+    catalog: &crate::remote::catalog::Catalog,
+    parallelism: usize,
+) -> anyhow::Result<()> {
+    use crate::plan::risk::{Usage, add_usage, lowered_limits};
+
+    let owners: HashMap<Uuid, Uuid> = current
+        .licenses
+        .iter()
+        .map(|license| (license.id, license.customer_id))
+        .collect();
+    let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(parallelism.max(1)));
+    let mut reads = tokio::task::JoinSet::new();
+    for (index, change) in plan.changes.iter().enumerate() {
+        let lowered = lowered_limits(change);
+        let (Some(id), false) = (change.id(), lowered.is_empty()) else {
+            continue;
+        };
+        let tokens = lowered.contains(&"token_limit");
+        let tree = lowered
+            .iter()
+            .any(|path| *path == "user_limit" || *path == "floating_token_limit");
+        let product = change
+            .identity
+            .product()
+            .and_then(|name| catalog.products.get(name))
+            .map(|product| product.product.id);
+        let customer = owners.get(&id).copied();
+        let client = session.client.clone();
+        let semaphore = std::sync::Arc::clone(&semaphore);
+        reads.spawn(async move {
+            let _permit = semaphore.acquire_owned().await;
+            let mut usage = Usage::default();
+            if tokens {
+                let assignments = client.license_assignments(id).await?;
+                let activated = assignments.iter().filter(|a| a.activated).count();
+                usage.tokens = Some(i64::try_from(activated).unwrap_or(i64::MAX));
+            }
+            if tree
+                && let (Some(product), Some(customer)) = (product, customer)
+                && let Some(row) = client.license_tree(product, customer, id).await?
+            {
+                usage.users = row.active_users;
+                usage.floating_tokens = row.active_floating_tokens;
+            }
+            Ok::<_, crate::remote::ApiError>((index, usage))
+        });
+    }
+    while let Some(joined) = reads.join_next().await {
+        let (index, usage) = match joined {
+            Ok(read) => read?,
+            Err(err) => std::panic::resume_unwind(err.into_panic()),
+        };
+        add_usage(&mut plan.changes[index], &usage);
+    }
+    Ok(())
+}
+
+/// The variable that sets the day `plan` takes as today (`YYYY-MM-DD`), for reproducible tests
+/// and demos of the expiry radar.
+pub const TODAY_VARIABLE: &str = "SLASCONE_SYNC_TODAY";
+
+/// Today in the project's time zone, unless the environment says which day it is.
+pub fn today(zone: &crate::dates::Zone) -> anyhow::Result<jiff::civil::Date> {
+    match std::env::var(TODAY_VARIABLE) {
+        Ok(text) => crate::dates::parse_date(text.trim()).ok_or_else(|| {
+            anyhow::anyhow!("{TODAY_VARIABLE} must be a date like 2026-11-28, not `{text}`")
+        }),
+        Err(_) => Ok(zone.today()),
+    }
 }
 
 /// The progress lines around a read of SLASCONE.

@@ -136,6 +136,10 @@ pub struct Project {
     pub admin_key_env: String,
     /// `safety.max_changes`: apply refuses bigger plans unless forced.
     pub max_changes: usize,
+    /// `safety.max_risk`: apply refuses a plan holding a riskier change unless forced.
+    pub max_risk: crate::plan::Risk,
+    /// `warnings.expiring_within_days`: plan warns of active licenses expiring this soon (0: off).
+    pub expiring_within_days: u32,
     /// Project-wide paths never reconciled: `customer.<path>` or `license.<path>`.
     pub ignore_changes: Vec<Located<String>>,
     /// `sandbox.catalog`, resolved relative to `dir`.
@@ -157,6 +161,8 @@ impl Project {
             portal_url: DEFAULT_PORTAL_URL.to_owned(),
             admin_key_env: DEFAULT_ADMIN_KEY_ENV.to_owned(),
             max_changes: DEFAULT_MAX_CHANGES,
+            max_risk: crate::plan::Risk::High,
+            expiring_within_days: DEFAULT_EXPIRING_WITHIN_DAYS,
             ignore_changes: Vec::new(),
             sandbox_catalog: None,
             timezone: crate::dates::Zone::utc(),
@@ -169,6 +175,7 @@ pub const DEFAULT_API_URL: &str = "https://api365.slascone.com";
 pub const DEFAULT_PORTAL_URL: &str = "https://my.slascone.com";
 pub const DEFAULT_ADMIN_KEY_ENV: &str = "SLASCONE_ADMIN_KEY";
 pub const DEFAULT_MAX_CHANGES: usize = 200;
+pub const DEFAULT_EXPIRING_WITHIN_DAYS: u32 = 30;
 
 /// A value and where it is written. For entries of `features`, `limitations` and `variables` the
 /// origin is the entry's key, the name that later has to resolve against the catalog.

@@ -19,10 +19,12 @@ pub(crate) const PROJECT_FIELDS: &[&str] = &[
     "environments",
     "sandbox",
     "timezone",
+    "warnings",
 ];
 pub(crate) const ENVIRONMENT_FIELDS: &[&str] =
     &["api_url", "isv_id", "admin_key_env", "portal_url"];
-pub(crate) const SAFETY_FIELDS: &[&str] = &["max_changes"];
+pub(crate) const SAFETY_FIELDS: &[&str] = &["max_changes", "max_risk"];
+pub(crate) const WARNINGS_FIELDS: &[&str] = &["expiring_within_days"];
 pub(crate) const SANDBOX_FIELDS: &[&str] = &["catalog"];
 
 /// The project from the parsed documents of its file; `file.is_file()` was checked (and the
@@ -61,10 +63,11 @@ pub(crate) fn read(
     let mut environments_key = None;
     if let Some(fields) = &fields {
         apply_target(&mut checker, &mut project, |name| fields.get(name));
-        if let Some(node) = fields.get("safety")
-            && let Some(max) = checker.safety(node)
-        {
-            project.max_changes = usize::try_from(max.value).unwrap_or(usize::MAX);
+        if let Some(node) = fields.get("safety") {
+            checker.safety(node, &mut project);
+        }
+        if let Some(node) = fields.get("warnings") {
+            checker.warnings(node, &mut project);
         }
         if let Some(node) = fields.get("ignore_changes") {
             project.ignore_changes = checker.ignore_changes(node, PathScope::Project);
@@ -228,11 +231,43 @@ impl Checker<'_> {
         Some(text)
     }
 
-    pub fn safety(&mut self, node: &Node) -> Option<Located<i64>> {
-        let fields = self.fields(node, "`safety`", SAFETY_FIELDS)?;
-        fields
+    pub fn safety(&mut self, node: &Node, project: &mut Project) {
+        let Some(fields) = self.fields(node, "`safety`", SAFETY_FIELDS) else {
+            return;
+        };
+        if let Some(max) = fields
             .get("max_changes")
             .and_then(|value| self.count(value, "max_changes"))
+        {
+            project.max_changes = usize::try_from(max.value).unwrap_or(usize::MAX);
+        }
+        if let Some(value) = fields.get("max_risk")
+            && let Some(text) = self.name(value, "max_risk")
+        {
+            match crate::plan::Risk::parse(&text.value) {
+                Some(risk) => project.max_risk = risk,
+                None => self.report(
+                    value,
+                    format!(
+                        "`max_risk` must be low, medium or high, not `{}`",
+                        text.value
+                    ),
+                    None,
+                ),
+            }
+        }
+    }
+
+    pub fn warnings(&mut self, node: &Node, project: &mut Project) {
+        let Some(fields) = self.fields(node, "`warnings`", WARNINGS_FIELDS) else {
+            return;
+        };
+        if let Some(days) = fields
+            .get("expiring_within_days")
+            .and_then(|value| self.int32(value, "expiring_within_days"))
+        {
+            project.expiring_within_days = u32::try_from(days.value).unwrap_or(u32::MAX);
+        }
     }
 
     pub fn sandbox(&mut self, node: &Node, dir: &Path) -> Option<Located<PathBuf>> {

@@ -211,6 +211,8 @@ pub struct ProjectFile {
     pub admin_key_env: Option<String>,
     /// Safety limits of `apply`.
     pub safety: Option<Safety>,
+    /// What `plan` warns of.
+    pub warnings: Option<Warnings>,
     /// Fields never reconciled for any customer or license: `customer.<path>` or
     /// `license.<path>`, e.g. `customer.phone`, `license.variables.Region`.
     #[serde(default)]
@@ -232,6 +234,19 @@ pub struct ProjectFile {
 pub struct Safety {
     /// `apply` refuses plans with more changes than this unless given `--force`. Default: 200.
     pub max_changes: Option<u64>,
+    /// `apply` refuses a plan holding a change graded above this unless given `--force`.
+    /// Default: `high` (nothing is refused).
+    pub max_risk: Option<crate::plan::Risk>,
+}
+
+/// What `plan` warns of.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Warnings {
+    /// Warn of managed licenses that are active and, as they will be after apply, expire within
+    /// this many days, or have expired. Default: 30; 0 turns the warning off.
+    #[schemars(range(max = 2147483647))]
+    pub expiring_within_days: Option<u32>,
 }
 
 /// A profile picked with `--env NAME`.

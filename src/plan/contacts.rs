@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use uuid::Uuid;
 
 use super::diff::{CustomerMatching, creation_fields, nonempty, portal_links, update_fields};
-use super::{Action, Change, DiffContext, Identity};
+use super::{Action, Change, DiffContext, Identity, Risk, Warning, WarningKind};
 use crate::model::{CurrentContact, CurrentState, DesiredContact, DesiredState};
 
 /// The field of a contact whose `true` may invite the contact to the customer portal.
@@ -34,7 +34,7 @@ pub(super) fn contact_changes(
     customers: &CustomerMatching<'_>,
     created_customers: &BTreeSet<&str>,
     ctx: &DiffContext,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) -> (Vec<Change>, usize) {
     let found_by: HashMap<(Uuid, String), &CurrentContact> = current
         .contacts
@@ -58,10 +58,14 @@ pub(super) fn contact_changes(
             Some(&owner) => {
                 let identity = (owner, email_key(&wanted.email));
                 if !planned.insert(identity.clone()) {
-                    warnings.push(format!(
-                        "contact {} ({}): another manifest entry is the same SLASCONE contact; \
-                         only the first is planned",
-                        wanted.key, wanted.origin
+                    warnings.push(Warning::new(
+                        WarningKind::SameObject,
+                        &wanted.key,
+                        format!(
+                            "contact {} ({}): another manifest entry is the same SLASCONE \
+                             contact; only the first is planned",
+                            wanted.key, wanted.origin
+                        ),
                     ));
                     continue;
                 }
@@ -87,7 +91,7 @@ fn contact_change(
     customers: &CustomerMatching<'_>,
     created_customers: &BTreeSet<&str>,
     ctx: &DiffContext,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) -> Option<Change> {
     let (action, fields) = match found {
         None => (Action::Create, creation_fields(&wanted.fields)),
@@ -104,9 +108,13 @@ fn contact_change(
         .iter()
         .any(|field| field.path == PORTAL_USER && field.after == true && field.before != true)
     {
-        warnings.push(format!(
-            "contact {} ({}): making {} a portal user may send them an invitation e-mail",
-            wanted.key, wanted.origin, wanted.email
+        warnings.push(Warning::new(
+            WarningKind::PortalInvitation,
+            &wanted.key,
+            format!(
+                "contact {} ({}): making {} a portal user may send them an invitation e-mail",
+                wanted.key, wanted.origin, wanted.email
+            ),
         ));
     }
     let number = customers.number_of(&wanted.customer);
@@ -135,5 +143,7 @@ fn contact_change(
             .contains(wanted.customer.as_str())
             .then(|| wanted.customer.clone()),
         origin: Some(wanted.origin.clone()),
+        risk: Risk::Low,
+        risk_reasons: Vec::new(),
     })
 }

@@ -12,7 +12,8 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::{
-    Action, Change, FORMAT_VERSION, FieldChange, Identity, Plan, Source, Summary, Target, Unmanaged,
+    Action, Change, FORMAT_VERSION, FieldChange, Identity, Plan, Risk, Source, Summary, Target,
+    Unmanaged, Warning, WarningKind,
 };
 use crate::model::{
     CurrentCustomer, CurrentLicense, CurrentState, DesiredCustomer, DesiredLicense, DesiredState,
@@ -29,6 +30,10 @@ pub struct DiffContext {
     pub ignore_customer: Vec<String>,
     /// Project-wide ignored license field paths (relative, e.g. `variables.Region`).
     pub ignore_license: Vec<String>,
+    /// Today in the project's time zone, for the expiry radar; `None` turns the radar off.
+    pub today: Option<jiff::civil::Date>,
+    /// The radar warns of licenses that expire within this many days (`0`: never).
+    pub expiring_within_days: u32,
 }
 
 /// The field path of a license that names its owning customer.
@@ -84,9 +89,13 @@ pub fn diff(desired: &DesiredState, current: &CurrentState, ctx: &DiffContext) -
     }
     changes.append(&mut license_changes);
     changes.sort_by(|a, b| (a.kind(), &a.key).cmp(&(b.kind(), &b.key)));
+    for change in &mut changes {
+        super::risk::grade(change, ctx.today);
+    }
 
     let unmanaged = unmanaged(current, &customers, &licenses);
-    warnings.sort();
+    warnings.extend(super::radar::expiry_warnings(&licenses.planned, ctx));
+    warnings.sort_by(|a, b| a.message.cmp(&b.message));
     warnings.dedup();
     let count = |action| changes.iter().filter(|c| c.action == action).count();
     Plan {
@@ -109,7 +118,7 @@ fn customer_change(
     wanted: &DesiredCustomer,
     found: Option<&CurrentCustomer>,
     ctx: &DiffContext,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) -> Option<Change> {
     let (action, id, fields) = match found {
         None => (Action::Create, wanted.id, creation_fields(&wanted.fields)),
@@ -117,14 +126,18 @@ fn customer_change(
             let number = nonempty(wanted.customer_number.as_deref());
             let found_number = nonempty(found.customer_number.as_deref());
             if number.is_some() && number != found_number {
-                warnings.push(format!(
-                    "customer {} ({}): the manifest gives customer_number {}, but SLASCONE \
-                     customer {} has {}; a customer number is an identity and is not changed",
-                    wanted.key,
-                    wanted.origin,
-                    number.unwrap_or_default(),
-                    found.id,
-                    found_number.unwrap_or("none")
+                warnings.push(Warning::new(
+                    WarningKind::IdentityKept,
+                    &wanted.key,
+                    format!(
+                        "customer {} ({}): the manifest gives customer_number {}, but SLASCONE \
+                         customer {} has {}; a customer number is an identity and is not changed",
+                        wanted.key,
+                        wanted.origin,
+                        number.unwrap_or_default(),
+                        found.id,
+                        found_number.unwrap_or("none")
+                    ),
                 ));
             }
             let ignore = ignore_list(&wanted.ignore, &ctx.ignore_customer);
@@ -162,6 +175,8 @@ fn customer_change(
         fingerprint: found.map(|found| found.fingerprint.clone()),
         depends_on: None,
         origin: Some(wanted.origin.clone()),
+        risk: Risk::Low,
+        risk_reasons: Vec::new(),
     })
 }
 
@@ -207,6 +222,8 @@ fn license_change(
             .filter(|owner| created_customers.contains(owner))
             .map(str::to_owned),
         origin: Some(wanted.origin.clone()),
+        risk: Risk::Low,
+        risk_reasons: Vec::new(),
     })
 }
 
@@ -309,7 +326,7 @@ impl<'a> CustomerMatching<'a> {
     pub(crate) fn new(
         desired: &'a DesiredState,
         current: &'a CurrentState,
-        warnings: &mut Vec<String>,
+        warnings: &mut Vec<Warning>,
     ) -> Self {
         let current_by_id: HashMap<Uuid, &CurrentCustomer> =
             current.customers.iter().map(|c| (c.id, c)).collect();
@@ -333,10 +350,14 @@ impl<'a> CustomerMatching<'a> {
             };
             let first = by_number[number];
             if first.id != found.id {
-                warnings.push(format!(
-                    "SLASCONE has several customers with customer_number {number} ({} and {}); \
-                     manifests without an id are matched to {}",
-                    first.id, found.id, first.id
+                warnings.push(Warning::new(
+                    WarningKind::SharedNumber,
+                    number,
+                    format!(
+                        "SLASCONE has several customers with customer_number {number} ({} and \
+                         {}); manifests without an id are matched to {}",
+                        first.id, found.id, first.id
+                    ),
                 ));
             }
         }
@@ -364,13 +385,17 @@ impl<'a> CustomerMatching<'a> {
                 if let (Some(id), Some(other)) =
                     (wanted.id, number.and_then(|number| by_number.get(number)))
                 {
-                    warnings.push(format!(
-                        "customer {} ({}): SLASCONE has no customer with id {id}, but has \
-                         customer_number {} as id {}; creating would duplicate the number",
-                        wanted.key,
-                        wanted.origin,
-                        number.unwrap_or_default(),
-                        other.id
+                    warnings.push(Warning::new(
+                        WarningKind::WouldDuplicate,
+                        &wanted.key,
+                        format!(
+                            "customer {} ({}): SLASCONE has no customer with id {id}, but has \
+                             customer_number {} as id {}; creating would duplicate the number",
+                            wanted.key,
+                            wanted.origin,
+                            number.unwrap_or_default(),
+                            other.id
+                        ),
                     ));
                 }
                 planned.push((wanted, None));
@@ -378,10 +403,14 @@ impl<'a> CustomerMatching<'a> {
             };
             remote_of.insert(wanted.key.as_str(), found.id);
             if let Some(first) = primary_of.get(&found.id) {
-                warnings.push(format!(
-                    "customer {} ({}) and customer {} ({}) are the same SLASCONE customer {}; \
-                     only customer {} is planned",
-                    first.key, first.origin, wanted.key, wanted.origin, found.id, first.key
+                warnings.push(Warning::new(
+                    WarningKind::SameObject,
+                    &wanted.key,
+                    format!(
+                        "customer {} ({}) and customer {} ({}) are the same SLASCONE customer \
+                         {}; only customer {} is planned",
+                        first.key, first.origin, wanted.key, wanted.origin, found.id, first.key
+                    ),
                 ));
                 continue;
             }
@@ -456,7 +485,7 @@ impl<'a> LicenseMatching<'a> {
     fn new(
         desired: &'a DesiredState,
         current: &'a CurrentState,
-        warnings: &mut Vec<String>,
+        warnings: &mut Vec<Warning>,
     ) -> Self {
         let by_id: HashMap<Uuid, &CurrentLicense> =
             current.licenses.iter().map(|l| (l.id, l)).collect();
@@ -493,10 +522,14 @@ impl<'a> LicenseMatching<'a> {
                 continue;
             };
             if let Some(first) = primary_of.get(&found.id) {
-                warnings.push(format!(
-                    "license {} ({}) and license {} ({}) are the same SLASCONE license {}; \
-                     only license {} is planned",
-                    first.key, first.origin, wanted.key, wanted.origin, found.id, first.key
+                warnings.push(Warning::new(
+                    WarningKind::SameObject,
+                    &wanted.key,
+                    format!(
+                        "license {} ({}) and license {} ({}) are the same SLASCONE license {}; \
+                         only license {} is planned",
+                        first.key, first.origin, wanted.key, wanted.origin, found.id, first.key
+                    ),
                 ));
                 continue;
             }
@@ -512,24 +545,32 @@ impl<'a> LicenseMatching<'a> {
 
 /// A license matched by id whose manifest gives another product or legacy key: these are
 /// identities, never patched, so say so rather than leave the difference unexplained.
-fn identity_warnings(wanted: &DesiredLicense, found: &CurrentLicense, warnings: &mut Vec<String>) {
+fn identity_warnings(wanted: &DesiredLicense, found: &CurrentLicense, warnings: &mut Vec<Warning>) {
     if wanted.product != found.product {
-        warnings.push(format!(
-            "license {} ({}): SLASCONE license {} belongs to product {}; a license's product \
-             is not changed",
-            wanted.key, wanted.origin, found.id, found.product
+        warnings.push(Warning::new(
+            WarningKind::IdentityKept,
+            &wanted.key,
+            format!(
+                "license {} ({}): SLASCONE license {} belongs to product {}; a license's product \
+                 is not changed",
+                wanted.key, wanted.origin, found.id, found.product
+            ),
         ));
     }
     let legacy = nonempty(wanted.legacy_license_key.as_deref());
     let found_legacy = nonempty(found.legacy_license_key.as_deref());
     if legacy.is_some() && legacy != found_legacy {
-        warnings.push(format!(
-            "license {} ({}): SLASCONE license {} has legacy_license_key {}; a legacy license \
-             key is an identity and is not changed",
-            wanted.key,
-            wanted.origin,
-            found.id,
-            found_legacy.unwrap_or("none")
+        warnings.push(Warning::new(
+            WarningKind::IdentityKept,
+            &wanted.key,
+            format!(
+                "license {} ({}): SLASCONE license {} has legacy_license_key {}; a legacy \
+                 license key is an identity and is not changed",
+                wanted.key,
+                wanted.origin,
+                found.id,
+                found_legacy.unwrap_or("none")
+            ),
         ));
     }
 }

@@ -7,6 +7,8 @@
 
 mod contacts;
 pub mod diff;
+mod radar;
+pub mod risk;
 pub mod simulate;
 
 use serde::{Deserialize, Serialize};
@@ -18,8 +20,9 @@ pub use contacts::contact_owners;
 pub use diff::{DiffContext, diff};
 pub use simulate::apply_changes;
 
-/// The version of the plan JSON; bumped on any incompatible change of its shape.
-pub const FORMAT_VERSION: u32 = 1;
+/// The version of the plan JSON; bumped on any incompatible change of its shape. Version 2 made
+/// warnings objects and graded each change's risk; `apply --plan` still reads version 1.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Every change that would make SLASCONE match the manifests, plus what was left alone. Its JSON
 /// form, both ways, is in [`crate::render::plan_json`].
@@ -35,8 +38,111 @@ pub struct Plan {
     /// Remote objects no manifest mentions: listed, never changed. Sorted by kind, then key.
     pub unmanaged: Vec<Unmanaged>,
     /// Things a reviewer should know that do not stop the plan (e.g. two manifest entries that
-    /// are the same SLASCONE object).
-    pub warnings: Vec<String>,
+    /// are the same SLASCONE object, a license about to expire). Sorted by message.
+    pub warnings: Vec<Warning>,
+}
+
+/// Something a reviewer should know that does not stop the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Warning {
+    pub kind: WarningKind,
+    /// What a reviewer reads, naming the object and where the manifests write it.
+    pub message: String,
+    /// The key of the object it concerns, where it concerns one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// `expiring`, `expired`: the day the license expires, in the project's time zone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// `expiring`, `expired`: days from today to that day; negative once it has passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days_left: Option<i64>,
+}
+
+impl Warning {
+    pub fn new(kind: WarningKind, key: &str, message: String) -> Warning {
+        Warning {
+            kind,
+            message,
+            key: Some(key.to_owned()),
+            date: None,
+            days_left: None,
+        }
+    }
+}
+
+/// How much harm a change can do to a customer who relies on the license, as a reviewer should
+/// weigh it. Ordered: `Low < Medium < High`.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Risk {
+    /// Nothing a customer relies on is taken away.
+    #[default]
+    Low,
+    /// Something a customer sees changes.
+    Medium,
+    /// Something a customer relies on may stop working: fewer tokens or users, a feature off, a
+    /// license deactivated, moved, or expiring earlier.
+    High,
+}
+
+impl Risk {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Risk::Low => "low",
+            Risk::Medium => "medium",
+            Risk::High => "high",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Risk> {
+        match text {
+            "low" => Some(Risk::Low),
+            "medium" => Some(Risk::Medium),
+            "high" => Some(Risk::High),
+            _ => None,
+        }
+    }
+}
+
+/// What a warning is about.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum WarningKind {
+    /// An active license expires within `warnings.expiring_within_days`, as it will be after
+    /// apply.
+    Expiring,
+    /// An active license has expired, as it will be after apply.
+    Expired,
+    /// Two manifest entries are the same SLASCONE object; only the first is planned.
+    SameObject,
+    /// SLASCONE holds several customers with one customer number.
+    SharedNumber,
+    /// A manifest gives another identity (customer number, product, legacy key) than SLASCONE
+    /// holds for the object; identities are never changed.
+    IdentityKept,
+    /// Creating the customer would give SLASCONE a second customer with its number.
+    WouldDuplicate,
+    /// A contact becomes a portal user, which may send them an invitation e-mail.
+    PortalInvitation,
+    /// A warning of a version 1 plan, which did not record what it was about.
+    Unclassified,
 }
 
 /// The SLASCONE account a plan is for.
@@ -121,6 +227,10 @@ pub struct Change {
     pub depends_on: Option<String>,
     /// Where the object is written in the manifests.
     pub origin: Option<Origin>,
+    /// How much harm the change can do to a customer relying on the license ([`risk`]).
+    pub risk: Risk,
+    /// Why it is graded so, highest first; empty for a low-risk change.
+    pub risk_reasons: Vec<String>,
 }
 
 /// Which SLASCONE object a change is for: what it is matched and written by.

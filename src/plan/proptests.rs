@@ -308,6 +308,8 @@ fn context() -> impl Strategy<Value = DiffContext> {
         DiffContext {
             ignore_customer: customer,
             ignore_license: license,
+            // Eleven days before the pool's one date, so the radar has licenses to warn of.
+            today: Some(jiff::civil::date(2027, 12, 20)),
             ..ctx()
         }
     })

@@ -29,6 +29,8 @@ pub(crate) fn ctx() -> DiffContext {
         portal_url: "https://my.slascone.com/".to_owned(),
         ignore_customer: Vec::new(),
         ignore_license: Vec::new(),
+        today: None,
+        expiring_within_days: 30,
     }
 }
 
@@ -715,10 +717,11 @@ fn two_entries_for_one_remote_customer_warn_and_plan_one() {
     );
     assert_eq!(plan.warnings.len(), 1, "{:?}", plan.warnings);
     assert!(
-        plan.warnings[0].contains("same SLASCONE customer"),
+        plan.warnings[0].message.contains("same SLASCONE customer"),
         "{:?}",
         plan.warnings
     );
+    assert_eq!(plan.warnings[0].kind, WarningKind::SameObject);
     // The license names the customer by number; it is the same customer, so no owner change.
     assert_eq!(plan.summary.unchanged, 1);
 }
@@ -736,10 +739,13 @@ fn an_unknown_id_with_a_taken_number_warns() {
     let plan = diff(&desired, &remote(vec![remote_acme()], vec![]), &ctx());
     assert_eq!(plan.summary.create, 1);
     assert!(
-        plan.warnings[0].contains("would duplicate the number"),
+        plan.warnings[0]
+            .message
+            .contains("would duplicate the number"),
         "{:?}",
         plan.warnings
     );
+    assert_eq!(plan.warnings[0].kind, WarningKind::WouldDuplicate);
 }
 
 #[test]
@@ -854,7 +860,7 @@ fn two_entries_for_one_remote_license_warn_and_plan_one() {
     );
     assert_eq!(plan.warnings.len(), 1);
     assert!(
-        plan.warnings[0].contains("same SLASCONE license"),
+        plan.warnings[0].message.contains("same SLASCONE license"),
         "{:?}",
         plan.warnings
     );
@@ -883,7 +889,12 @@ fn remote_customers_sharing_a_number_warn_and_match_one() {
             key: "K001".to_owned()
         }]
     );
-    assert!(plan.warnings[0].contains("several customers with customer_number K001"));
+    assert!(
+        plan.warnings[0]
+            .message
+            .contains("several customers with customer_number K001")
+    );
+    assert_eq!(plan.warnings[0].kind, WarningKind::SharedNumber);
 }
 
 #[test]
@@ -913,8 +924,65 @@ fn identities_that_differ_behind_an_id_are_reported_not_changed() {
     );
     let plan = diff(&desired, &current, &ctx());
     assert!(plan.is_empty(), "{:#?}", plan.changes);
-    let warnings = plan.warnings.join("\n");
+    assert!(
+        plan.warnings
+            .iter()
+            .all(|w| w.kind == WarningKind::IdentityKept)
+    );
+    let warnings: Vec<&str> = plan.warnings.iter().map(|w| w.message.as_str()).collect();
+    let warnings = warnings.join("\n");
     assert!(warnings.contains("customer K005 (customers/acme.yaml:2:5): the manifest gives customer_number K005, but SLASCONE customer 10000000-0000-0000-0000-000000000001 has K001"), "{warnings}");
     assert!(warnings.contains("belongs to product Argus"), "{warnings}");
     assert!(warnings.contains("has legacy_license_key L1"), "{warnings}");
+}
+
+#[test]
+fn the_radar_reads_each_license_as_apply_leaves_it() {
+    let mut ctx = ctx();
+    ctx.today = Some(jiff::civil::date(2027, 6, 1));
+    let soon = json!("2027-06-11");
+    let radar = |desired: DesiredLicense, found: Option<CurrentLicense>, ctx: &DiffContext| {
+        let plan = diff(
+            &state(vec![acme()], vec![desired]),
+            &remote(vec![remote_acme()], found.into_iter().collect()),
+            ctx,
+        );
+        plan.warnings
+            .iter()
+            .map(|w| (w.kind, w.days_left))
+            .collect::<Vec<_>>()
+    };
+    let expiring = vec![(WarningKind::Expiring, Some(10))];
+
+    // A created license expires when its edition says, unless its manifest says otherwise.
+    let mut created = edition_based("Professional");
+    Arc::make_mut(&mut created.edition_fields).insert("expires".into(), soon.clone());
+    assert_eq!(radar(created.clone(), None, &ctx), expiring);
+    created.fields.insert("expires".into(), json!("never"));
+    assert_eq!(radar(created, None, &ctx), []);
+
+    // An ignored expiry stays SLASCONE's, and so does an active flag the manifest leaves alone.
+    let mut ignored = edition_based("Professional");
+    ignored.fields.insert("expires".into(), json!("2030-01-01"));
+    ignored.ignore = vec!["expires".into()];
+    let found = remote_professional(json!({"expires": soon}));
+    assert_eq!(radar(ignored.clone(), Some(found.clone()), &ctx), expiring);
+    let inactive = remote_professional(json!({"expires": soon, "active": false}));
+    assert_eq!(radar(ignored.clone(), Some(inactive.clone()), &ctx), []);
+    ignored.fields.insert("active".into(), json!(true));
+    assert_eq!(radar(ignored, Some(inactive), &ctx), expiring);
+
+    // Without today, or with the radar at 0 days, nothing is said.
+    let written = || {
+        let mut license = edition_based("Professional");
+        license.fields.insert("expires".into(), soon.clone());
+        license
+    };
+    assert_eq!(radar(written(), Some(found.clone()), &ctx), expiring);
+    let mut off = ctx.clone();
+    off.expiring_within_days = 0;
+    assert_eq!(radar(written(), Some(found.clone()), &off), []);
+    off = ctx.clone();
+    off.today = None;
+    assert_eq!(radar(written(), Some(found), &off), []);
 }

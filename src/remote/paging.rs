@@ -23,17 +23,85 @@ impl Client {
             page: None,
             ..filter.clone()
         };
-        let answer: Option<LicenseLazyLoadDto> = self
+        Ok(self
+            .licenses_filtered(&filter)
+            .await?
+            .map_or(0, |answer| answer.max_count))
+    }
+
+    /// `POST /licenses/filtered`: the light listing (`None` when answered without a body).
+    async fn licenses_filtered(
+        &self,
+        filter: &LicenseFilterDto,
+    ) -> Result<Option<LicenseLazyLoadDto>, ApiError> {
+        self.call(
+            Method::POST,
+            "/licenses/filtered",
+            &[],
+            Some(filter),
+            Repeat::Safe,
+        )
+        .await?
+        .written()
+    }
+
+    /// The light listing's row of one license (`active_users`, `active_floating_tokens`), looked
+    /// for among its customer's licenses of its product.
+    pub async fn license_tree(
+        &self,
+        product_id: Uuid,
+        customer_id: Uuid,
+        license_id: Uuid,
+    ) -> Result<Option<LicenseTreeDto>, ApiError> {
+        let filter = LicenseFilterDto {
+            page_size: 1000,
+            page: None,
+            product_filter: Some(product_id),
+            customer_filter: Some(customer_id),
+            key_search: None,
+        };
+        Ok(self
+            .licenses_filtered(&filter)
+            .await?
+            .and_then(|answer| answer.licenses)
+            .into_iter()
+            .flatten()
+            .find(|row| row.id == license_id))
+    }
+
+    /// `GET /licenses/{id}/assignments`: the license's tokens assigned to devices. SLASCONE
+    /// documents neither the answer's envelope nor its paging, so a plain array and an object
+    /// holding one are both read, and a single large page is asked for.
+    pub async fn license_assignments(
+        &self,
+        license_id: Uuid,
+    ) -> Result<Vec<DeviceLicenseAssignmentDto>, ApiError> {
+        let endpoint = format!("/licenses/{license_id}/assignments");
+        let answer: Option<serde_json::Value> = self
             .call(
-                Method::POST,
-                "/licenses/filtered",
-                &[],
-                Some(&filter),
+                Method::GET,
+                &endpoint,
+                &[("page_size", "1000")],
+                None::<&()>,
                 Repeat::Safe,
             )
             .await?
             .written()?;
-        Ok(answer.map_or(0, |answer| answer.max_count))
+        let rows = match answer {
+            Some(serde_json::Value::Array(rows)) => rows,
+            Some(serde_json::Value::Object(envelope)) => envelope
+                .into_values()
+                .find_map(|value| match value {
+                    serde_json::Value::Array(rows) => Some(rows),
+                    _ => None,
+                })
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        Ok(rows
+            .into_iter()
+            .filter_map(|row| serde_json::from_value(row).ok())
+            .collect())
     }
 
     /// One page of `POST /licenses/filtered/detailed`; an answer without a body is an empty page.

@@ -452,6 +452,23 @@ pub struct LicenseTreeDto {
     pub product_id: Uuid,
     #[serde(default)]
     pub template_id: Uuid,
+    /// Named users the license has now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_users: Option<i64>,
+    /// Floating tokens in use now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_floating_tokens: Option<i64>,
+}
+
+/// `DeviceLicenseAssignmentDto`: a token of a license assigned to a device. Only what the
+/// reconciler reads: whether it is activated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceLicenseAssignmentDto {
+    pub id: Uuid,
+    #[serde(default)]
+    pub license_id: Uuid,
+    #[serde(default)]
+    pub activated: bool,
 }
 
 /// `LicenseLazyLoadDto`, the answer of `POST /licenses/filtered`.

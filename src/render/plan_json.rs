@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::model::{Kind, Origin};
-use crate::plan::{Action, Change, FieldChange, Identity, Plan, Summary, Target, Unmanaged};
+use crate::plan::{
+    Action, Change, FieldChange, Identity, Plan, Risk, Summary, Target, Unmanaged, Warning,
+};
 use crate::remote::endpoint;
 
 pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
@@ -31,8 +33,9 @@ pub fn schema() -> serde_json::Value {
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "Plan")]
 struct PlanJson {
-    /// Always 1 for this shape of plan.
-    #[schemars(extend("const" = 1))]
+    /// Always 2 for this shape of plan. `apply --plan` also reads version 1, whose warnings are
+    /// strings.
+    #[schemars(extend("const" = 2))]
     format_version: u32,
     /// The SLASCONE account the plan was made against; `apply --plan` refuses another one.
     target: Target,
@@ -43,8 +46,8 @@ struct PlanJson {
     /// Remote objects no manifest mentions: listed, never changed. Sorted by kind, then key.
     unmanaged: Vec<Unmanaged>,
     /// Things a reviewer should know that do not stop the plan (e.g. two manifest entries that
-    /// are the same SLASCONE object).
-    warnings: Vec<String>,
+    /// are the same SLASCONE object, a license about to expire), sorted by message.
+    warnings: Vec<Warning>,
 }
 
 /// One POST or PATCH.
@@ -77,6 +80,13 @@ struct ChangeJson {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     edition_based: bool,
     request: Request,
+    /// How much harm the change can do to a customer relying on the license. `apply --plan`
+    /// grades a saved change again rather than trusting this.
+    #[serde(default)]
+    risk: Risk,
+    /// Why it is graded so, highest first; absent for a low-risk change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    risk_reasons: Vec<String>,
     /// Field paths in order. A create lists every field it sets (`before` null); an update
     /// lists only the fields that differ.
     fields: Vec<FieldChange>,
@@ -129,6 +139,8 @@ impl ChangeJson {
                 method: endpoint::method(identity.endpoint(), change.action).to_owned(),
                 path: endpoint::path(isv, identity.endpoint()),
             },
+            risk: change.risk,
+            risk_reasons: change.risk_reasons.clone(),
             fields: change.fields.clone(),
             links: change.links.clone(),
             fingerprint: change.fingerprint.clone(),
@@ -208,6 +220,8 @@ impl ChangeJson {
             fingerprint: self.fingerprint,
             depends_on: self.depends_on,
             origin: self.origin,
+            risk: self.risk,
+            risk_reasons: self.risk_reasons,
         })
     }
 }
@@ -237,7 +251,11 @@ impl Serialize for Plan {
 
 impl<'de> Deserialize<'de> for Plan {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Plan, D::Error> {
-        let json = PlanJson::deserialize(deserializer)?;
+        let mut value = serde_json::Value::deserialize(deserializer)?;
+        if value.get("format_version") == Some(&serde_json::json!(1)) {
+            from_version_1(&mut value);
+        }
+        let json = PlanJson::deserialize(value).map_err(serde::de::Error::custom)?;
         let isv = json.target.isv_id;
         let changes = json
             .changes
@@ -253,6 +271,17 @@ impl<'de> Deserialize<'de> for Plan {
             unmanaged: json.unmanaged,
             warnings: json.warnings,
         })
+    }
+}
+
+/// A version 1 plan in version 2's shape: its warnings were strings, of no recorded kind.
+fn from_version_1(plan: &mut serde_json::Value) {
+    if let Some(warnings) = plan.get_mut("warnings").and_then(|w| w.as_array_mut()) {
+        for warning in warnings.iter_mut() {
+            if let Some(message) = warning.as_str() {
+                *warning = serde_json::json!({ "kind": "unclassified", "message": message });
+            }
+        }
     }
 }
 

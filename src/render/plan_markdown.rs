@@ -11,7 +11,7 @@ use std::io::{self, Write};
 use super::count;
 use super::escape::{code, escape, html, link};
 use crate::model::display_value;
-use crate::plan::{Action, Change, Plan};
+use crate::plan::{Action, Change, Plan, Risk};
 use crate::remote::endpoint;
 
 /// GitHub's limit on the body of an issue or pull-request comment, in characters.
@@ -22,6 +22,8 @@ const FOOTER_RESERVE: usize = 400;
 /// Warnings shown; each one is also cut to [`WARNING_CHARS`].
 const WARNINGS_SHOWN: usize = 20;
 const WARNING_CHARS: usize = 500;
+/// High-risk changes named at the top; the rest are counted.
+const HIGH_RISK_SHOWN: usize = 50;
 /// Unmanaged objects named; the rest are counted.
 const UNMANAGED_SHOWN: usize = 100;
 
@@ -108,6 +110,49 @@ fn fold(full: &[String], compact: &[String], budget: usize) -> (usize, usize) {
     (detailed, shown)
 }
 
+/// The high-risk changes, named with their reasons, so a reviewer sees them before anything else.
+fn high_risk(plan: &Plan) -> String {
+    let risky: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| c.risk == Risk::High)
+        .collect();
+    if risky.is_empty() {
+        return String::new();
+    }
+    let mut section = format!(
+        "**High risk** ({})
+
+",
+        risky.len()
+    );
+    for change in risky.iter().take(HIGH_RISK_SHOWN) {
+        let reasons: String = change
+            .risk_reasons
+            .join("; ")
+            .chars()
+            .take(WARNING_CHARS)
+            .collect();
+        section.push_str(&format!(
+            "- `{}` {} {}: {}
+",
+            change.action.symbol(),
+            change.kind(),
+            escape(&change.key),
+            escape(&reasons)
+        ));
+    }
+    let rest = risky.len().saturating_sub(HIGH_RISK_SHOWN);
+    if rest > 0 {
+        section.push_str(&format!(
+            "- … and {rest} more
+"
+        ));
+    }
+    section.push('\n');
+    section
+}
+
 fn head(plan: &Plan) -> String {
     let s = plan.summary;
     let mut head = format!(
@@ -129,8 +174,12 @@ fn head(plan: &Plan) -> String {
     if !plan.warnings.is_empty() {
         head.push_str("**Warnings**\n\n");
         for warning in plan.warnings.iter().take(WARNINGS_SHOWN) {
-            let cut: String = warning.chars().take(WARNING_CHARS).collect();
-            let ellipsis = if cut.len() < warning.len() { "…" } else { "" };
+            let cut: String = warning.message.chars().take(WARNING_CHARS).collect();
+            let ellipsis = if cut.len() < warning.message.len() {
+                "…"
+            } else {
+                ""
+            };
             head.push_str(&format!("- {}{ellipsis}\n", escape(&cut)));
         }
         let rest = plan.warnings.len().saturating_sub(WARNINGS_SHOWN);
@@ -139,13 +188,19 @@ fn head(plan: &Plan) -> String {
         }
         head.push('\n');
     }
+    head.push_str(&high_risk(plan));
     head
 }
 
-/// `+ create customer K001 · POST /data_exchange/customers`, as HTML (it goes in `<summary>`).
+/// `+ create customer K001 · POST /data_exchange/customers`, as HTML (it goes in `<summary>`),
+/// with the risk of a medium- or high-risk change.
 fn summary_html(change: &Change) -> String {
+    let risk = match change.risk {
+        Risk::Low => String::new(),
+        risk => format!(" · <b>{} risk</b>", risk.as_str()),
+    };
     format!(
-        "<code>{}</code> {} {} <b>{}</b> · <code>{} {}</code>",
+        "<code>{}</code> {} {} <b>{}</b> · <code>{} {}</code>{risk}",
         change.action.symbol(),
         change.action.as_str(),
         change.kind(),
@@ -163,6 +218,13 @@ fn full_block(change: &Change) -> String {
             block.push_str(&format!(" · created after customer {}", escape(customer)));
         }
         block.push_str("\n\n");
+    }
+    if change.risk > Risk::Low {
+        block.push_str(&format!(
+            "Risk: **{}**: {}\n\n",
+            change.risk.as_str(),
+            escape(&change.risk_reasons.join("; "))
+        ));
     }
     if !change.fields.is_empty() {
         match change.action {

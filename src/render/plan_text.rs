@@ -1,17 +1,18 @@
-//! Terraform-style text: a `+` block per create and a `~` block per update, one line per field,
-//! then what was left alone and a one-line summary. Readable without colour; colour only adds
-//! emphasis.
+//! Terraform-style text: a `+` block per create and a `~` block per update, one line per field
+//! (a medium- or high-risk change opens with a `!` line naming its risk and why), then what was
+//! left alone and a one-line summary. Readable without colour; colour only adds emphasis.
 
 use std::io::{self, Write};
 
 use super::{Style, count};
 use crate::model::display_value;
-use crate::plan::{Action, Change, Plan};
+use crate::plan::{Action, Change, Plan, Risk};
 use crate::remote::endpoint;
 
 /// How many unmanaged objects the text names before it only counts the rest.
 const UNMANAGED_SHOWN: usize = 10;
 
+const RED: &str = "\x1b[31m";
 const GREEN: &str = "\x1b[32m";
 const YELLOW: &str = "\x1b[33m";
 const DIM: &str = "\x1b[2m";
@@ -35,7 +36,7 @@ pub fn render(plan: &Plan, out: &mut dyn Write, style: Style) -> io::Result<()> 
     }
 
     for warning in &plan.warnings {
-        writeln!(out, "{} {warning}", paint(YELLOW, "Warning:"))?;
+        writeln!(out, "{} {}", paint(YELLOW, "Warning:"), warning.message)?;
     }
 
     if !plan.unmanaged.is_empty() {
@@ -96,6 +97,19 @@ fn write_change(
         endpoint::collection(change.identity.endpoint())
     );
     writeln!(out, "{}", paint(colour, &header))?;
+    if change.risk > Risk::Low {
+        let colour = if change.risk == Risk::High {
+            RED
+        } else {
+            YELLOW
+        };
+        let line = format!(
+            "! {} risk: {}",
+            change.risk.as_str(),
+            change.risk_reasons.join("; ")
+        );
+        writeln!(out, "    {}", paint(colour, &line))?;
+    }
 
     let width = change
         .fields

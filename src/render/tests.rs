@@ -187,7 +187,7 @@ fn json_is_byte_stable_and_ends_with_a_newline() {
         rendered(&representative(), Format::Json, Style::default())
     );
     assert!(first.ends_with("}\n"));
-    assert!(first.starts_with("{\n  \"format_version\": 1,"));
+    assert!(first.starts_with("{\n  \"format_version\": 2,"));
     let back: Plan = serde_json::from_str(&first).expect("the JSON reads back");
     assert_eq!(back, representative());
 }
@@ -217,6 +217,8 @@ fn huge_plan(n: usize) -> Plan {
             fingerprint: Some("fp".to_owned()),
             depends_on: None,
             origin: None,
+            risk: crate::plan::Risk::Low,
+            risk_reasons: Vec::new(),
         })
         .collect();
     plan.summary.update = n;

@@ -121,6 +121,10 @@ pub(crate) fn router(app: Arc<App>) -> Router {
             post(licenses::licenses_filtered_detailed),
         )
         .route("/licenses/{license_id}", get(licenses::get_license))
+        .route(
+            "/licenses/{license_id}/assignments",
+            get(licenses::assignments),
+        )
         .route("/products", get(catalog::products))
         .route(
             "/products/{product_id}/detail",
@@ -136,7 +140,35 @@ pub(crate) fn router(app: Arc<App>) -> Router {
             "/_sandbox/requests",
             get(request_log).delete(clear_request_log),
         )
+        .route("/_sandbox/usage/{license_id}", put(set_usage))
         .with_state(app)
+}
+
+/// `PUT /_sandbox/usage/{license_id}` with `{"tokens", "users", "floating_tokens"}`: how much of
+/// a license is in use, for tests and demos of the usage-aware plan.
+async fn set_usage(
+    State(app): State<Arc<App>>,
+    axum::extract::Path(license_id): axum::extract::Path<String>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<StatusCode, super::problem::ApiError> {
+    let id = super::problem::parse_id(&license_id, "license id")?;
+    let usage: super::store::Usage =
+        super::problem::decode(&super::problem::json_object(&headers, &body)?)?;
+    let mut store = app.store.lock().await;
+    if store.license_index(id).is_none() {
+        return Err(super::problem::conflict(
+            super::problem::code::UNKNOWN_LICENSE,
+            "Unknown license",
+        ));
+    }
+    store.set_usage(id, usage);
+    let version = store.version();
+    drop(store);
+    save_state(app.clone(), version)
+        .await
+        .map_err(|err| super::problem::ApiError::Internal(format!("{err:#}")))?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn not_found() -> Response {

@@ -30,7 +30,21 @@ pub(crate) struct Store {
     contact_by_id: HashMap<Uuid, usize>,
     /// Per customer: contact positions, ascending.
     contacts_by_customer: HashMap<Uuid, Vec<usize>>,
+    /// What each license's holders use; set through `PUT /_sandbox/usage/{license_id}`.
+    usage: HashMap<Uuid, Usage>,
     version: u64,
+}
+
+/// How much of a license is in use: tokens assigned to devices, named users, floating tokens.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Usage {
+    #[serde(default)]
+    pub(crate) tokens: u32,
+    #[serde(default)]
+    pub(crate) users: u32,
+    #[serde(default)]
+    pub(crate) floating_tokens: u32,
 }
 
 /// The state file's layout.
@@ -39,6 +53,7 @@ struct StateFileRef<'a> {
     customers: &'a [CustomerDto],
     licenses: &'a [LicenseDto],
     contacts: &'a [CustomerContactDto],
+    usage: &'a HashMap<Uuid, Usage>,
 }
 
 #[derive(Deserialize)]
@@ -50,6 +65,8 @@ struct StateFile {
     licenses: Vec<LicenseDto>,
     #[serde(default)]
     contacts: Vec<CustomerContactDto>,
+    #[serde(default)]
+    usage: HashMap<Uuid, Usage>,
 }
 
 /// Which licenses a listing wants; `None` means "no filter".
@@ -101,6 +118,7 @@ impl Store {
         for contact in file.contacts {
             store.insert_contact(contact);
         }
+        store.usage = file.usage;
         store.version = 0;
         Ok(store)
     }
@@ -116,7 +134,18 @@ impl Store {
             customers: &self.customers,
             licenses: &self.licenses,
             contacts: &self.contacts,
+            usage: &self.usage,
         })
+    }
+
+    /// What a license's holders use now (nothing, unless set).
+    pub(crate) fn usage(&self, license_id: Uuid) -> Usage {
+        self.usage.get(&license_id).copied().unwrap_or_default()
+    }
+
+    pub(crate) fn set_usage(&mut self, license_id: Uuid, usage: Usage) {
+        self.usage.insert(license_id, usage);
+        self.version += 1;
     }
 
     /// The contacts of a customer, in creation order.

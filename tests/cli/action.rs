@@ -149,7 +149,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 fn plan_changes(path: &str) -> usize {
     let plan: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    assert_eq!(plan["format_version"], 1);
+    assert_eq!(plan["format_version"], 2);
     plan["changes"].as_array().unwrap().len()
 }
 

@@ -231,7 +231,8 @@ async fn making_someone_a_portal_user_is_warned_about() {
         .expect(0)
         .stdout();
     let plan: serde_json::Value = serde_json::from_str(&planned).unwrap();
-    let warning = plan["warnings"][0].as_str().unwrap();
+    assert_eq!(plan["warnings"][0]["kind"], "portal_invitation");
+    let warning = plan["warnings"][0]["message"].as_str().unwrap();
     assert!(
         warning.starts_with("contact K1/anna@acme.example (")
             && warning.ends_with(

@@ -17,7 +17,7 @@ use crate::sandbox::rules::{
     entries_from_edition, entries_over_edition, fill_from_edition, patched, with_default_id,
 };
 use crate::sandbox::server::App;
-use crate::sandbox::store::{LicensePage, LicenseQuery};
+use crate::sandbox::store::{LicensePage, LicenseQuery, Store};
 use crate::sandbox::{EmptyAnswer, PageZero};
 
 pub(crate) async fn get_license(
@@ -88,12 +88,38 @@ pub(crate) async fn update_license(
     commit(&app, &headers, store, license, Slot::Replaces(pos)).await
 }
 
+/// `GET /licenses/{id}/assignments`: one activated assignment per token in use (a plain array,
+/// the sandbox's choice where SLASCONE documents no shape).
+pub(crate) async fn assignments(
+    State(app): State<Arc<App>>,
+    Path((_, license_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&license_id, "license id")?;
+    let store = app.store.lock().await;
+    let pos = store
+        .license_index(id)
+        .ok_or(conflict(code::UNKNOWN_LICENSE, "Unknown license"))?;
+    let product_id = store.license(pos).product_id;
+    let rows: Vec<serde_json::Value> = (0..store.usage(id).tokens)
+        .map(|n| {
+            serde_json::json!({
+                "id": Uuid::new_v5(&id, &n.to_be_bytes()),
+                "license_id": id,
+                "product_id": product_id,
+                "token_key": Uuid::new_v5(&id, format!("token {n}").as_bytes()),
+                "activated": true,
+            })
+        })
+        .collect();
+    Ok(listing(&app, rows))
+}
+
 /// Decodes a listing filter, works out the page the sandbox's numbering makes of it, and runs it.
 async fn list<T>(
     app: &App,
     headers: &HeaderMap,
     body: &[u8],
-    answer: impl FnOnce(LicensePage<'_>) -> T,
+    answer: impl FnOnce(LicensePage<'_>, &Store) -> T,
 ) -> ApiResult<T> {
     let filter: LicenseFilterDto = decode(&json_object(headers, body)?)?;
     if filter.page_size < 1 {
@@ -130,7 +156,7 @@ async fn list<T>(
         offset,
         limit,
     });
-    Ok(Json(answer(page)))
+    Ok(Json(answer(page, &store)))
 }
 
 pub(crate) async fn licenses_filtered(
@@ -138,16 +164,21 @@ pub(crate) async fn licenses_filtered(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let Json(answer) = list(&app, &headers, &body, |page| LicenseLazyLoadDto {
+    let Json(answer) = list(&app, &headers, &body, |page, store| LicenseLazyLoadDto {
         licenses: Some(
             page.rows
                 .iter()
-                .map(|l| LicenseTreeDto {
-                    id: l.id,
-                    legacy_license_key: l.legacy_license_key.clone(),
-                    customer_id: l.customer_id,
-                    product_id: l.product_id,
-                    template_id: l.template_id,
+                .map(|l| {
+                    let usage = store.usage(l.id);
+                    LicenseTreeDto {
+                        id: l.id,
+                        legacy_license_key: l.legacy_license_key.clone(),
+                        customer_id: l.customer_id,
+                        product_id: l.product_id,
+                        template_id: l.template_id,
+                        active_users: Some(i64::from(usage.users)),
+                        active_floating_tokens: Some(i64::from(usage.floating_tokens)),
+                    }
                 })
                 .collect(),
         ),
@@ -167,7 +198,7 @@ pub(crate) async fn licenses_filtered_detailed(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let Json(rows) = list(&app, &headers, &body, |page| -> Vec<LicenseDto> {
+    let Json(rows) = list(&app, &headers, &body, |page, _| -> Vec<LicenseDto> {
         page.rows.into_iter().cloned().collect()
     })
     .await?;

@@ -82,6 +82,8 @@ fn update(identity: Identity, key: &str, origin: &Origin, fields: Vec<FieldChang
         fingerprint: Some("fp".to_owned()),
         depends_on: None,
         origin: Some(origin.clone()),
+        risk: Default::default(),
+        risk_reasons: Vec::new(),
     }
 }
 

@@ -1,0 +1,404 @@
+//! What a reviewer is shown and what apply refuses: risk grades and the `safety.max_risk`
+//! ceiling, the expiry radar, and the usage read for a lowered limit (issue: review what
+//! matters).
+
+use std::path::Path;
+
+use serde_json::Value;
+use slascone_sync::sandbox::SandboxHandle;
+use uuid::Uuid;
+
+use crate::support::{self, Cli, Ran, project, write_files};
+
+/// One customer with one Argus license that writes `license` (indented lines below the edition).
+fn manifest(license: &str) -> String {
+    format!(
+        "customers:
+  - customer_number: K1
+    company_name: Acme GmbH
+    customer_type: Enterprise
+    country: Germany
+    licenses:
+      - legacy_license_key: L-1
+        product: Argus
+        edition: Professional
+{license}"
+    )
+}
+
+const START: &str = "        token_limit: 25
+        user_limit: 20
+        floating_token_limit: 8
+        expires: 2027-12-31
+";
+
+async fn plan_json(dir: &Path, today: &str) -> Value {
+    let out = Cli::new(["plan", "--format", "json"])
+        .env("SLASCONE_SYNC_TODAY", today)
+        .target(dir)
+        .run()
+        .await
+        .expect(0)
+        .stdout();
+    serde_json::from_str(&out).expect("the plan is JSON")
+}
+
+async fn license_id(sandbox: &SandboxHandle, key: &str) -> Uuid {
+    let client = support::client(sandbox);
+    let products = client.products().await.unwrap();
+    let argus = products.iter().find(|p| p.name == "Argus").unwrap();
+    client
+        .list_licenses(argus.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|l| l.legacy_license_key.as_deref() == Some(key))
+        .expect("the license exists")
+        .id
+}
+
+async fn set_usage(sandbox: &SandboxHandle, license: Uuid, usage: Value) {
+    let answer = reqwest::Client::new()
+        .put(format!("{}/_sandbox/usage/{license}", sandbox.base_url()))
+        .json(&usage)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 204, "{}", answer.text().await.unwrap());
+}
+
+/// Applies `START`, then writes `license` as the manifest's license.
+async fn applied_then(sandbox: &SandboxHandle, license: &str, extra: &str) -> tempfile::TempDir {
+    let dir = project(sandbox, &[("c.yaml", &manifest(START))], extra);
+    support::apply_ok(dir.path()).await;
+    write_files(dir.path(), &[("c.yaml", &manifest(license))]);
+    dir
+}
+
+async fn save_plan(dir: &Path, saved: &Path) {
+    Cli::new(["plan", "--out"])
+        .arg(saved)
+        .target(dir)
+        .run()
+        .await
+        .expect(0);
+}
+
+async fn apply_saved(dir: &Path, saved: &Path, extra: &[&str]) -> Ran {
+    extra
+        .iter()
+        .fold(Cli::new(["apply", "--auto-approve"]), |cli, arg| {
+            cli.arg(arg)
+        })
+        .arg("--plan")
+        .arg(saved)
+        .target(dir)
+        .run()
+        .await
+}
+
+const LOWERED: &str = "        token_limit: 10
+        user_limit: 20
+        floating_token_limit: 8
+        expires: 2027-12-31
+";
+
+#[tokio::test]
+async fn a_change_above_max_risk_is_refused_unless_forced() {
+    let sandbox = support::sandbox().await;
+    let dir = applied_then(&sandbox, LOWERED, "safety: { max_risk: medium }\n").await;
+    support::clear_requests(&sandbox).await;
+    let refused = Cli::new(["apply", "--auto-approve"])
+        .target(dir.path())
+        .run()
+        .await
+        .expect(3);
+    assert!(
+        refused.stderr().contains(
+            "the plan holds a change above safety.max_risk (medium); refusing to apply it:\n  \
+             license Argus/L-1 (high risk: token_limit lowered: 25 → 10"
+        ),
+        "{}",
+        refused.stderr()
+    );
+    assert!(support::writes(&support::requests(&sandbox).await).is_empty());
+
+    Cli::new(["apply", "--auto-approve", "--force"])
+        .target(dir.path())
+        .run()
+        .await
+        .expect(0);
+    let id = license_id(&sandbox, "L-1").await;
+    let license = support::client(&sandbox)
+        .get_license(id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(license.token_limit, 10);
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_change_at_the_ceiling_is_applied() {
+    let sandbox = support::sandbox().await;
+    // A raised limit is low.
+    let raised = LOWERED.replace("token_limit: 10", "token_limit: 30");
+    let dir = applied_then(&sandbox, &raised, "safety: { max_risk: low }\n").await;
+    Cli::new(["apply", "--auto-approve"])
+        .target(dir.path())
+        .run()
+        .await
+        .expect(0);
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_saved_plan_is_graded_again_not_trusted() {
+    let sandbox = support::sandbox().await;
+    let dir = applied_then(&sandbox, LOWERED, "safety: { max_risk: medium }\n").await;
+    let saved = dir.path().join("plan.json");
+    save_plan(dir.path(), &saved).await;
+    let mut plan: Value = serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    assert_eq!(plan["format_version"], 2);
+    assert_eq!(plan["changes"][0]["risk"], "high");
+    // A file that claims the change is harmless changes nothing.
+    plan["changes"][0]["risk"] = "low".into();
+    plan["changes"][0]["risk_reasons"] = Value::Array(Vec::new());
+    std::fs::write(&saved, serde_json::to_string_pretty(&plan).unwrap()).unwrap();
+    support::clear_requests(&sandbox).await;
+    let refused = apply_saved(dir.path(), &saved, &[]).await.expect(3);
+    assert!(
+        refused
+            .stderr()
+            .contains("license Argus/L-1 (high risk: token_limit lowered: 25 → 10)"),
+        "{}",
+        refused.stderr()
+    );
+    assert!(support::writes(&support::requests(&sandbox).await).is_empty());
+    apply_saved(dir.path(), &saved, &["--force"])
+        .await
+        .expect(0);
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_version_1_plan_is_still_applied() {
+    let sandbox = support::sandbox().await;
+    let raised = LOWERED.replace("token_limit: 10", "token_limit: 30");
+    let dir = applied_then(&sandbox, &raised, "").await;
+    let saved = dir.path().join("plan.json");
+    save_plan(dir.path(), &saved).await;
+    // What a version 1 plan held: no risk, warnings as strings.
+    let mut plan: Value = serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    plan["format_version"] = 1.into();
+    plan["warnings"] = serde_json::json!(["an old warning"]);
+    for change in plan["changes"].as_array_mut().unwrap() {
+        let change = change.as_object_mut().unwrap();
+        change.remove("risk");
+        change.remove("risk_reasons");
+    }
+    std::fs::write(&saved, serde_json::to_string_pretty(&plan).unwrap()).unwrap();
+    apply_saved(dir.path(), &saved, &[]).await.expect(0);
+    let id = license_id(&sandbox, "L-1").await;
+    let license = support::client(&sandbox)
+        .get_license(id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(license.token_limit, 30);
+
+    plan["format_version"] = 3.into();
+    std::fs::write(&saved, serde_json::to_string_pretty(&plan).unwrap()).unwrap();
+    let newer = apply_saved(dir.path(), &saved, &[]).await.expect(1);
+    assert!(
+        newer.stderr().contains("format_version 3"),
+        "{}",
+        newer.stderr()
+    );
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_radar_warns_of_active_licenses_expiring_soon_or_expired() {
+    let sandbox = support::sandbox().await;
+    let more = |key: &str, lines: &str| {
+        format!(
+            "      - legacy_license_key: {key}\n        product: Argus\n        edition: Professional\n{lines}"
+        )
+    };
+    let text = [
+        manifest(START),
+        more("L-2", "        expires: 2026-12-21\n"),
+        more(
+            "L-3",
+            "        active: false\n        expires: 2026-12-20\n",
+        ),
+        more("L-4", "        expires: 2026-11-01\n"),
+        more("L-5", "        expires: 2027-01-20\n"),
+    ]
+    .concat();
+    let dir = project(&sandbox, &[("c.yaml", &text)], "");
+    let radar = |plan: &Value| -> Vec<(String, String, String, i64)> {
+        plan["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| {
+                (
+                    w["kind"].as_str().unwrap().to_owned(),
+                    w["key"].as_str().unwrap().to_owned(),
+                    w["date"].as_str().unwrap().to_owned(),
+                    w["days_left"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let row = |kind: &str, key: &str, date: &str, days: i64| {
+        (kind.to_owned(), key.to_owned(), date.to_owned(), days)
+    };
+
+    support::clear_requests(&sandbox).await;
+    let plan = plan_json(dir.path(), "2026-12-01").await;
+    let read = support::requests(&sandbox).await.len();
+    // L-1 and L-5 expire later than 30 days from now; L-3 is not active.
+    assert_eq!(
+        radar(&plan),
+        [
+            row("expiring", "Argus/L-2", "2026-12-21", 20),
+            row("expired", "Argus/L-4", "2026-11-01", -30),
+        ]
+    );
+    let expired = &plan["warnings"][1]["message"];
+    assert!(
+        expired
+            .as_str()
+            .unwrap()
+            .ends_with("expired on 2026-11-01, 30 days ago, and stays active"),
+        "{expired}"
+    );
+
+    // Within 60 days L-5 counts too; 0 turns the radar off. Neither costs a request.
+    let project_file = dir.path().join("slascone.yaml");
+    let settings = std::fs::read_to_string(&project_file).unwrap();
+    std::fs::write(
+        &project_file,
+        format!("{settings}warnings: {{ expiring_within_days: 60 }}\n"),
+    )
+    .unwrap();
+    support::clear_requests(&sandbox).await;
+    let plan = plan_json(dir.path(), "2026-12-01").await;
+    assert_eq!(
+        radar(&plan),
+        [
+            row("expiring", "Argus/L-2", "2026-12-21", 20),
+            row("expired", "Argus/L-4", "2026-11-01", -30),
+            row("expiring", "Argus/L-5", "2027-01-20", 50),
+        ]
+    );
+    assert_eq!(support::requests(&sandbox).await.len(), read);
+
+    std::fs::write(
+        &project_file,
+        format!("{settings}warnings: {{ expiring_within_days: 0 }}\n"),
+    )
+    .unwrap();
+    let plan = plan_json(dir.path(), "2026-12-01").await;
+    assert_eq!(plan["warnings"], serde_json::json!([]));
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_bad_today_is_an_error_naming_the_variable() {
+    let sandbox = support::sandbox().await;
+    let dir = project(&sandbox, &[("c.yaml", &manifest(START))], "");
+    let failed = Cli::new(["plan"])
+        .env("SLASCONE_SYNC_TODAY", "tomorrow")
+        .target(dir.path())
+        .run()
+        .await
+        .expect(1);
+    assert!(
+        failed.stderr().contains("SLASCONE_SYNC_TODAY"),
+        "{}",
+        failed.stderr()
+    );
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn lowering_a_limit_reads_what_is_in_use_and_nothing_else_does() {
+    let sandbox = support::sandbox().await;
+    let dir = applied_then(&sandbox, START, "").await;
+    let id = license_id(&sandbox, "L-1").await;
+    set_usage(
+        &sandbox,
+        id,
+        serde_json::json!({"tokens": 14, "users": 3, "floating_tokens": 8}),
+    )
+    .await;
+
+    // Raising limits and other changes read no usage.
+    let raised = START
+        .replace("token_limit: 25", "token_limit: 30")
+        .replace("expires: 2027-12-31", "expires: 2028-12-31");
+    write_files(dir.path(), &[("c.yaml", &manifest(&raised))]);
+    support::clear_requests(&sandbox).await;
+    let plan = plan_json(dir.path(), "2026-12-01").await;
+    assert_eq!(plan["changes"][0]["risk"], "low");
+    let baseline = support::requests(&sandbox).await;
+    // Assignment reads, and listings of licenses (the plan's own, and tree reads).
+    let reads = |log: &[support::Logged]| {
+        let count = |suffix: &str| log.iter().filter(|r| r.path.ends_with(suffix)).count();
+        (count("/assignments"), count("/licenses/filtered"))
+    };
+    let (assignments, listings) = reads(&baseline);
+    assert_eq!(assignments, 0);
+
+    // Lowering tokens costs one assignments read; users and floating tokens one tree read.
+    let lowered = START
+        .replace("token_limit: 25", "token_limit: 10")
+        .replace("user_limit: 20", "user_limit: 5")
+        .replace("floating_token_limit: 8", "floating_token_limit: 4");
+    write_files(dir.path(), &[("c.yaml", &manifest(&lowered))]);
+    support::clear_requests(&sandbox).await;
+    let plan = plan_json(dir.path(), "2026-12-01").await;
+    let log = support::requests(&sandbox).await;
+    assert_eq!(reads(&log), (1, listings + 1));
+    assert_eq!(log.len(), baseline.len() + 2);
+    let reasons: Vec<&str> = plan["changes"][0]["risk_reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "floating_token_limit lowered: 8 → 4",
+            "token_limit lowered: 25 → 10",
+            "user_limit lowered: 20 → 5",
+            "8 of 8 floating tokens in use (active_floating_tokens); the new \
+             floating_token_limit 4 leaves 4 over",
+            "14 of 25 tokens in use (assignments); the new token_limit 10 leaves 4 over",
+            "3 of 20 named users (active_users); the new user_limit 5 leaves room for 2",
+        ]
+    );
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_sandbox_refuses_usage_of_an_unknown_license() {
+    let sandbox = support::sandbox().await;
+    let answer = reqwest::Client::new()
+        .put(format!(
+            "{}/_sandbox/usage/{}",
+            sandbox.base_url(),
+            Uuid::new_v4()
+        ))
+        .json(&serde_json::json!({"tokens": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 409);
+    sandbox.shutdown().await;
+}
