@@ -162,18 +162,14 @@ async fn fresh_plan(
     if args.format == Format::Text {
         let style = Style {
             color: use_color(global),
+            manifest_links: None,
         };
         let mut stdout = std::io::stdout().lock();
-        render::render(&planned.plan, Format::Text, &mut stdout, style)?;
+        render::render(&planned.plan, Format::Text, &mut stdout, &style)?;
         stdout.flush()?;
     } else {
         let mut stderr = std::io::stderr().lock();
-        render::render(
-            &planned.plan,
-            Format::Text,
-            &mut stderr,
-            Style { color: false },
-        )?;
+        render::render(&planned.plan, Format::Text, &mut stderr, &Style::default())?;
     }
     let customer_keys = customer_keys(&planned.desired);
     let remote = planned.remote;

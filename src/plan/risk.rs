@@ -219,43 +219,11 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::plan::{FieldChange, Identity};
+    use crate::plan::FieldChange;
+    use crate::plan::tests::bare_change;
 
     fn change(kind: Kind, action: Action, path: &str, before: Value, after: Value) -> Change {
-        let identity = match kind {
-            Kind::Customer => Identity::CustomerByNumber {
-                customer_number: "K1".into(),
-                id: None,
-            },
-            Kind::License => Identity::License {
-                id: None,
-                product: "Argus".into(),
-                legacy_license_key: Some("L1".into()),
-                edition_based: false,
-            },
-            Kind::Contact => Identity::ContactByNumber {
-                customer_number: "K1".into(),
-                email: "a@b.example".into(),
-                id: None,
-            },
-        };
-        Change {
-            key: "k".into(),
-            action,
-            identity,
-            fields: vec![FieldChange {
-                path: path.into(),
-                before,
-                after,
-                source: None,
-            }],
-            links: Vec::new(),
-            fingerprint: None,
-            depends_on: None,
-            origin: None,
-            risk: Risk::Low,
-            risk_reasons: Vec::new(),
-        }
+        bare_change(kind, action, "Argus", &[(path, before, after)])
     }
 
     fn graded(kind: Kind, path: &str, before: Value, after: Value) -> (Risk, Vec<String>) {

@@ -986,3 +986,51 @@ fn the_radar_reads_each_license_as_apply_leaves_it() {
     off.today = None;
     assert_eq!(radar(written(), Some(found), &off), []);
 }
+
+/// A change of `kind` (a license of `product`) making `fields` (path, before, after), graded low:
+/// for tests of what reads changes (risk grades, renderings).
+pub(crate) fn bare_change(
+    kind: crate::model::Kind,
+    action: Action,
+    product: &str,
+    fields: &[(&str, Value, Value)],
+) -> Change {
+    use crate::model::Kind;
+    let identity = match kind {
+        Kind::Customer => Identity::CustomerByNumber {
+            customer_number: "K1".into(),
+            id: None,
+        },
+        Kind::License => Identity::License {
+            id: None,
+            product: product.into(),
+            legacy_license_key: Some("L1".into()),
+            edition_based: false,
+        },
+        Kind::Contact => Identity::ContactByNumber {
+            customer_number: "K1".into(),
+            email: "a@b.example".into(),
+            id: None,
+        },
+    };
+    Change {
+        key: "k".into(),
+        action,
+        identity,
+        fields: fields
+            .iter()
+            .map(|(path, before, after)| FieldChange {
+                path: (*path).into(),
+                before: before.clone(),
+                after: after.clone(),
+                source: None,
+            })
+            .collect(),
+        links: Vec::new(),
+        fingerprint: None,
+        depends_on: None,
+        origin: None,
+        risk: super::Risk::Low,
+        risk_reasons: Vec::new(),
+    }
+}

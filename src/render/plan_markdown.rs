@@ -1,15 +1,17 @@
-//! Markdown for pull-request comments: a title, a summary table, one collapsible block per
-//! change with a field table and portal links, and the unmanaged objects.
+//! Markdown for pull-request comments: a title, a summary table, the changes grouped by kind,
+//! product and field movement, the high-risk changes, then one collapsible block per change with
+//! a field table and portal links, and the unmanaged objects.
 //!
-//! GitHub rejects comments over 65,536 characters, so a long plan is folded: field tables are
-//! dropped from the last changes first (each keeps a one-line summary), then whole changes from
-//! the end, and a closing line says what was left out. The title and the summary table are
-//! always kept.
+//! GitHub rejects comments over 65,536 characters, so a long plan is folded: low-risk changes
+//! lose their field tables, then their lines, from the end; then medium-risk ones; high-risk
+//! changes are the last to go. A closing line says what was left out, and how many of that
+//! were high-risk. The head (title, tables, grouped summary, high-risk list) is always kept.
 
 use std::io::{self, Write};
 
-use super::count;
 use super::escape::{code, escape, html, link};
+use super::plan_summary::{groups, thousands};
+use super::{ManifestLinks, count};
 use crate::model::display_value;
 use crate::plan::{Action, Change, Plan, Risk};
 use crate::remote::endpoint;
@@ -26,13 +28,15 @@ const WARNING_CHARS: usize = 500;
 const HIGH_RISK_SHOWN: usize = 50;
 /// Unmanaged objects named; the rest are counted.
 const UNMANAGED_SHOWN: usize = 100;
+/// Groups of the summary named; the rest are counted.
+const GROUPS_SHOWN: usize = 50;
 
-pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
-    out.write_all(document(plan).as_bytes())
+pub fn render(plan: &Plan, out: &mut dyn Write, links: Option<&ManifestLinks>) -> io::Result<()> {
+    out.write_all(document(plan, links).as_bytes())
 }
 
 /// The whole comment, at most [`MAX_CHARS`] characters.
-pub fn document(plan: &Plan) -> String {
+pub fn document(plan: &Plan, links: Option<&ManifestLinks>) -> String {
     let head = head(plan);
     let mut unmanaged = unmanaged(plan, UNMANAGED_SHOWN);
     let mut reserve = chars(&head) + chars(&unmanaged) + FOOTER_RESERVE;
@@ -42,25 +46,37 @@ pub fn document(plan: &Plan) -> String {
     }
     let budget = MAX_CHARS.saturating_sub(reserve);
 
-    let full: Vec<String> = plan.changes.iter().map(full_block).collect();
+    let full: Vec<String> = plan
+        .changes
+        .iter()
+        .map(|change| full_block(change, links))
+        .collect();
     let compact: Vec<String> = plan.changes.iter().map(compact_line).collect();
-    let (detailed, shown) = fold(&full, &compact, budget);
+    let shown = fold(&plan.changes, &full, &compact, budget);
 
     let mut doc = head;
-    for block in &full[..detailed] {
+    for (block, _) in full
+        .iter()
+        .zip(&shown)
+        .filter(|(_, s)| **s == Shown::Details)
+    {
         doc.push_str(block);
     }
-    if shown > detailed {
+    let folded = shown.iter().filter(|s| **s == Shown::Line).count();
+    if folded > 0 {
         doc.push_str("Changes shown without details:\n\n");
-        for line in &compact[detailed..shown] {
+        for (line, _) in compact
+            .iter()
+            .zip(&shown)
+            .filter(|(_, s)| **s == Shown::Line)
+        {
             doc.push_str(line);
         }
         doc.push('\n');
     }
     doc.push_str(&unmanaged);
 
-    let folded = shown - detailed;
-    let dropped = plan.changes.len() - shown;
+    let dropped = shown.iter().filter(|s| **s == Shown::Not).count();
     if folded + dropped > 0 {
         let mut parts = Vec::new();
         if folded > 0 {
@@ -70,7 +86,21 @@ pub fn document(plan: &Plan) -> String {
             ));
         }
         if dropped > 0 {
-            parts.push(format!("{} not shown", count(dropped, "change", "changes")));
+            let high = plan
+                .changes
+                .iter()
+                .zip(&shown)
+                .filter(|(change, s)| **s == Shown::Not && change.risk == Risk::High)
+                .count();
+            let of_them = if high > 0 {
+                format!(" ({} of them high-risk)", thousands(high))
+            } else {
+                String::new()
+            };
+            parts.push(format!(
+                "{} not shown{of_them}",
+                count(dropped, "change", "changes")
+            ));
         }
         doc.push_str(&format!(
             "… {}; run `slascone-sync plan --format json` for the full plan.\n",
@@ -80,34 +110,66 @@ pub fn document(plan: &Plan) -> String {
     doc
 }
 
-/// How many changes keep their details (a prefix) and how many are shown at all, so that the
-/// blocks fit in `budget` characters. Details go first from the end, then whole changes.
-fn fold(full: &[String], compact: &[String], budget: usize) -> (usize, usize) {
+/// How much of a change the comment shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shown {
+    Details,
+    Line,
+    Not,
+}
+
+/// What of each change fits in `budget` characters. Cutting goes from the least risky up: the
+/// details of low-risk changes, then their lines, then the same for medium and for high, each
+/// from the last change back. So the comment is filled the other way round, and the first piece
+/// that does not fit ends the filling.
+fn fold(changes: &[Change], full: &[String], compact: &[String], budget: usize) -> Vec<Shown> {
     let full_total: usize = full.iter().map(|b| chars(b)).sum();
     if full_total <= budget {
-        return (full.len(), full.len());
+        return vec![Shown::Details; full.len()];
     }
+    let mut shown = vec![Shown::Not; changes.len()];
     // The heading of the compact list and the blank line after it.
-    let list_overhead = chars("Changes shown without details:\n\n") + 1;
-    let mut used = list_overhead;
-    let mut shown = 0;
-    for line in compact {
-        if used + chars(line) > budget {
-            break;
+    let mut used = chars("Changes shown without details:\n\n") + 1;
+    for risk in [Risk::High, Risk::Medium, Risk::Low] {
+        let tier: Vec<usize> = (0..changes.len())
+            .filter(|&i| changes[i].risk == risk)
+            .collect();
+        for &i in &tier {
+            if used + chars(&compact[i]) > budget {
+                return shown;
+            }
+            used += chars(&compact[i]);
+            shown[i] = Shown::Line;
         }
-        used += chars(line);
-        shown += 1;
-    }
-    let mut detailed = 0;
-    while detailed < shown {
-        let extra = chars(&full[detailed]).saturating_sub(chars(&compact[detailed]));
-        if used + extra > budget {
-            break;
+        for &i in &tier {
+            let extra = chars(&full[i]).saturating_sub(chars(&compact[i]));
+            if used + extra > budget {
+                return shown;
+            }
+            used += extra;
+            shown[i] = Shown::Details;
         }
-        used += extra;
-        detailed += 1;
     }
-    (detailed, shown)
+    shown
+}
+
+/// The changes grouped by kind, action, product and field movement.
+fn grouped(plan: &Plan) -> String {
+    let groups = groups(plan);
+    if groups.is_empty() {
+        return String::new();
+    }
+    let mut section = "**Summary**\n\n".to_owned();
+    for group in groups.iter().take(GROUPS_SHOWN) {
+        let symbol = group.action.symbol();
+        section.push_str(&format!("- `{symbol}` {}\n", escape(&group.describe())));
+    }
+    let rest = groups.len().saturating_sub(GROUPS_SHOWN);
+    if rest > 0 {
+        section.push_str(&format!("- … and {rest} more\n"));
+    }
+    section.push('\n');
+    section
 }
 
 /// The high-risk changes, named with their reasons, so a reviewer sees them before anything else.
@@ -171,6 +233,8 @@ fn head(plan: &Plan) -> String {
     if plan.is_empty() {
         head.push_str("No changes.\n\n");
     }
+    head.push_str(&grouped(plan));
+    head.push_str(&high_risk(plan));
     if !plan.warnings.is_empty() {
         head.push_str("**Warnings**\n\n");
         for warning in plan.warnings.iter().take(WARNINGS_SHOWN) {
@@ -188,7 +252,6 @@ fn head(plan: &Plan) -> String {
         }
         head.push('\n');
     }
-    head.push_str(&high_risk(plan));
     head
 }
 
@@ -210,10 +273,15 @@ fn summary_html(change: &Change) -> String {
     )
 }
 
-fn full_block(change: &Change) -> String {
+fn full_block(change: &Change, links: Option<&ManifestLinks>) -> String {
     let mut block = format!("<details><summary>{}</summary>\n\n", summary_html(change));
     if let Some(origin) = &change.origin {
-        block.push_str(&format!("Manifest: {}", escape(&origin.to_string())));
+        match links.and_then(|links| links.locate(origin)) {
+            Some((shown, url)) => {
+                block.push_str(&format!("Manifest: [{}]({})", escape(&shown), link(&url)));
+            }
+            None => block.push_str(&format!("Manifest: {}", escape(&origin.to_string()))),
+        }
         if let Some(customer) = &change.depends_on {
             block.push_str(&format!(" · created after customer {}", escape(customer)));
         }

@@ -1,9 +1,12 @@
 //! Terraform-style text: a `+` block per create and a `~` block per update, one line per field
 //! (a medium- or high-risk change opens with a `!` line naming its risk and why), then what was
-//! left alone and a one-line summary. Readable without colour; colour only adds emphasis.
+//! left alone and a one-line summary. A plan of more than [`SUMMARY_ABOVE`] changes opens with
+//! the changes grouped by kind, product and field movement, and the high-risk ones. Readable
+//! without colour; colour only adds emphasis.
 
 use std::io::{self, Write};
 
+use super::plan_summary::{groups, thousands};
 use super::{Style, count};
 use crate::model::display_value;
 use crate::plan::{Action, Change, Plan, Risk};
@@ -11,6 +14,10 @@ use crate::remote::endpoint;
 
 /// How many unmanaged objects the text names before it only counts the rest.
 const UNMANAGED_SHOWN: usize = 10;
+/// A plan of more changes than this opens with a grouped summary.
+pub const SUMMARY_ABOVE: usize = 200;
+/// High-risk changes the opening summary names; the rest are counted.
+const HIGH_RISK_SHOWN: usize = 50;
 
 const RED: &str = "\x1b[31m";
 const GREEN: &str = "\x1b[32m";
@@ -19,7 +26,7 @@ const DIM: &str = "\x1b[2m";
 const BOLD: &str = "\x1b[1m";
 const RESET: &str = "\x1b[0m";
 
-pub fn render(plan: &Plan, out: &mut dyn Write, style: Style) -> io::Result<()> {
+pub fn render(plan: &Plan, out: &mut dyn Write, style: &Style) -> io::Result<()> {
     let paint = |code: &str, text: &str| {
         if style.color {
             format!("{code}{text}{RESET}")
@@ -28,6 +35,9 @@ pub fn render(plan: &Plan, out: &mut dyn Write, style: Style) -> io::Result<()> 
         }
     };
 
+    if plan.changes.len() > SUMMARY_ABOVE {
+        write_summary(plan, out, &paint)?;
+    }
     for change in &plan.changes {
         write_change(change, out, &paint)?;
     }
@@ -72,6 +82,42 @@ pub fn render(plan: &Plan, out: &mut dyn Write, style: Style) -> io::Result<()> 
         )
     };
     writeln!(out, "{}", paint(BOLD, &last))
+}
+
+/// The changes grouped, then the high-risk ones with their reasons.
+fn write_summary(
+    plan: &Plan,
+    out: &mut dyn Write,
+    paint: &dyn Fn(&str, &str) -> String,
+) -> io::Result<()> {
+    writeln!(out, "{}", paint(BOLD, "Summary:"))?;
+    for group in groups(plan) {
+        writeln!(out, "  {} {}", group.action.symbol(), group.describe())?;
+    }
+    let risky: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|change| change.risk == Risk::High)
+        .collect();
+    if !risky.is_empty() {
+        let title = format!("High risk ({}):", thousands(risky.len()));
+        writeln!(out, "{}", paint(RED, &title))?;
+        for change in risky.iter().take(HIGH_RISK_SHOWN) {
+            writeln!(
+                out,
+                "  {} {} {}: {}",
+                change.action.symbol(),
+                change.kind(),
+                change.key,
+                change.risk_reasons.join("; ")
+            )?;
+        }
+        let rest = risky.len().saturating_sub(HIGH_RISK_SHOWN);
+        if rest > 0 {
+            writeln!(out, "  … and {} more", thousands(rest))?;
+        }
+    }
+    writeln!(out)
 }
 
 fn write_change(

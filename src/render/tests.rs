@@ -97,7 +97,7 @@ fn representative() -> Plan {
 
 fn rendered(plan: &Plan, format: Format, style: Style) -> String {
     let mut out = Vec::new();
-    render(plan, format, &mut out, style).expect("writing to a Vec cannot fail");
+    render(plan, format, &mut out, &style).expect("writing to a Vec cannot fail");
     String::from_utf8(out).expect("renderings are UTF-8")
 }
 
@@ -123,8 +123,15 @@ fn markdown_snapshot() {
 #[test]
 fn colour_adds_ansi_codes_and_nothing_else() {
     let plan = representative();
-    let plain = rendered(&plan, Format::Text, Style { color: false });
-    let coloured = rendered(&plan, Format::Text, Style { color: true });
+    let plain = rendered(&plan, Format::Text, Style::default());
+    let coloured = rendered(
+        &plan,
+        Format::Text,
+        Style {
+            color: true,
+            ..Style::default()
+        },
+    );
     assert!(!plain.contains('\x1b'));
     assert!(coloured.contains("\x1b[32m+ customer K001"));
     assert!(coloured.contains("\x1b[33m~ license Argus/SUB-2026-0002"));
@@ -142,7 +149,17 @@ fn colour_adds_ansi_codes_and_nothing_else() {
     assert_eq!(stripped, plain);
     // JSON and markdown are for machines and web pages: never coloured.
     for format in [Format::Json, Format::Markdown] {
-        assert!(!rendered(&plan, format, Style { color: true }).contains('\x1b'));
+        assert!(
+            !rendered(
+                &plan,
+                format,
+                Style {
+                    color: true,
+                    ..Style::default()
+                }
+            )
+            .contains('\x1b')
+        );
     }
 }
 
@@ -194,6 +211,11 @@ fn json_is_byte_stable_and_ends_with_a_newline() {
 
 /// A plan with `n` updates whose field values are long enough to overflow a comment.
 fn huge_plan(n: usize) -> Plan {
+    huge_plan_with_risk(n, |_| crate::plan::Risk::Low)
+}
+
+/// `n` updates of four long variables each; change `i` has the risk `risk(i)`.
+fn huge_plan_with_risk(n: usize, risk: impl Fn(usize) -> crate::plan::Risk) -> Plan {
     let mut plan = empty_plan(300);
     plan.changes = (0..n)
         .map(|i| Change {
@@ -217,8 +239,11 @@ fn huge_plan(n: usize) -> Plan {
             fingerprint: Some("fp".to_owned()),
             depends_on: None,
             origin: None,
-            risk: crate::plan::Risk::Low,
-            risk_reasons: Vec::new(),
+            risk: risk(i),
+            risk_reasons: match risk(i) {
+                crate::plan::Risk::Low => Vec::new(),
+                _ => vec![format!("reason {i}")],
+            },
         })
         .collect();
     plan.summary.update = n;
@@ -255,6 +280,168 @@ fn long_markdown_is_folded_under_the_comment_limit() {
     let markdown = rendered(&huge_plan(5000), Format::Markdown, Style::default());
     assert!(!markdown.contains("Argus/SUB-04999"));
     assert!(markdown.contains("changes not shown; run `slascone-sync plan --format json`"));
+}
+
+#[test]
+fn high_risk_changes_are_the_last_to_be_cut() {
+    use crate::plan::Risk;
+    // The last ten of 5,000 are high-risk: they keep their details, though they come last.
+    let risk = |i: usize| if i >= 4990 { Risk::High } else { Risk::Low };
+    let markdown = rendered(
+        &huge_plan_with_risk(5000, risk),
+        Format::Markdown,
+        Style::default(),
+    );
+    assert!(markdown.chars().count() <= plan_markdown::MAX_CHARS);
+    for i in 4990..5000 {
+        assert!(
+            markdown.contains(&format!(
+                "<b>Argus/SUB-{i:05}</b> · <code>PATCH /licenses</code> · <b>high risk</b>"
+            )),
+            "{i} keeps its details"
+        );
+    }
+    // Low-risk ones give way: the first keeps its line, the last are left out.
+    assert!(markdown.contains("- `~` update license Argus/SUB-00000 · 4 fields\n"));
+    assert!(!markdown.contains("Argus/SUB-04989"));
+    assert!(
+        !markdown.contains("high-risk)"),
+        "no high-risk change is left out"
+    );
+
+    // When even the high-risk ones do not fit, the comment counts those left out.
+    let markdown = rendered(
+        &huge_plan_with_risk(5000, |_| Risk::High),
+        Format::Markdown,
+        Style::default(),
+    );
+    assert!(markdown.chars().count() <= plan_markdown::MAX_CHARS);
+    let footer = markdown.lines().last().unwrap();
+    let dropped: usize = footer
+        .split(" changes not shown (")
+        .next()
+        .and_then(|head| head.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{footer}"));
+    assert!(
+        footer.contains(&format!(
+            "{dropped} changes not shown ({} of them high-risk)",
+            super::plan_summary::thousands(dropped)
+        )),
+        "{footer}"
+    );
+}
+
+#[test]
+fn markdown_opens_with_the_changes_grouped() {
+    let markdown = rendered(&huge_plan(5000), Format::Markdown, Style::default());
+    let summary = markdown.find("**Summary**\n\n- `~` 5,000 licenses of Argus updated: variables.V0 changed (5,000), variables.V1 changed (5,000), variables.V2 changed (5,000), variables.V3 changed (5,000)\n").expect("a grouped summary");
+    assert!(summary < markdown.find("<details>").unwrap());
+}
+
+#[test]
+fn text_opens_with_a_summary_above_200_changes() {
+    use crate::plan::Risk;
+    let risk = |i: usize| if i == 7 { Risk::High } else { Risk::Low };
+    let text = rendered(
+        &huge_plan_with_risk(201, risk),
+        Format::Text,
+        Style::default(),
+    );
+    assert!(
+        text.starts_with(
+            "Summary:\n  ~ 201 licenses of Argus updated: variables.V0 changed (201), variables.V1 \
+             changed (201), variables.V2 changed (201), variables.V3 changed (201)\nHigh risk (1):\n  \
+             ~ license Argus/SUB-00007: reason 7\n\n~ license Argus/SUB-00000"
+        ),
+        "{}",
+        &text[..400]
+    );
+    let text = rendered(
+        &huge_plan_with_risk(200, risk),
+        Format::Text,
+        Style::default(),
+    );
+    assert!(
+        text.starts_with("~ license Argus/SUB-00000"),
+        "{}",
+        &text[..200]
+    );
+}
+
+#[test]
+fn manifest_lines_link_to_the_reviewed_commit() {
+    use std::path::PathBuf;
+    let links = |dir: &str, dir_in_repo: &str| ManifestLinks {
+        blob_url: "https://github.com/acme/licensing/blob/abc123".to_owned(),
+        dir: PathBuf::from(dir),
+        dir_in_repo: dir_in_repo.to_owned(),
+    };
+    let origin = |file: &str| crate::model::Origin {
+        file: std::path::Path::new(file).into(),
+        line: 12,
+        column: 9,
+    };
+    let located = |links: &ManifestLinks, file: &str| links.locate(&origin(file));
+    assert_eq!(
+        located(
+            &links("/ci/work/repo/licensing", "licensing"),
+            "/ci/work/repo/licensing/customers/acme.yaml"
+        ),
+        Some((
+            "licensing/customers/acme.yaml:12:9".to_owned(),
+            "https://github.com/acme/licensing/blob/abc123/licensing/customers/acme.yaml#L12"
+                .to_owned()
+        ))
+    );
+    // The current directory, at the repository root; names that need encoding.
+    assert_eq!(
+        located(&links(".", ""), "customers/a b#1.yaml"),
+        Some((
+            "customers/a b#1.yaml:12:9".to_owned(),
+            "https://github.com/acme/licensing/blob/abc123/customers/a%20b%231.yaml#L12".to_owned()
+        ))
+    );
+    assert_eq!(located(&links("/elsewhere", ""), "/ci/x.yaml"), None);
+    assert_eq!(located(&links(".", ""), "/ci/x.yaml"), None);
+
+    // Markdown links the Manifest line; without links it is as before.
+    let plan = representative();
+    let dir = plan.changes[0]
+        .origin
+        .as_ref()
+        .unwrap()
+        .file
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let style = Style {
+        manifest_links: Some(ManifestLinks {
+            dir,
+            ..links(".", "m")
+        }),
+        ..Style::default()
+    };
+    let markdown = rendered(&plan, Format::Markdown, style);
+    let line = markdown
+        .lines()
+        .find(|l| l.starts_with("Manifest: "))
+        .unwrap();
+    let origin = plan.changes[0].origin.as_ref().unwrap();
+    let file = origin.file.file_name().unwrap().to_string_lossy();
+    assert_eq!(
+        line,
+        format!(
+            "Manifest: [m/{file}:{}:{}](<https://github.com/acme/licensing/blob/abc123/m/{file}#L{}>)",
+            origin.line, origin.column, origin.line
+        )
+        .replace('_', "\\_")
+    );
+    let plain = rendered(&plan, Format::Markdown, Style::default());
+    assert!(plain.contains(&format!(
+        "Manifest: {}",
+        origin.to_string().replace('_', "\\_")
+    )));
 }
 
 #[test]

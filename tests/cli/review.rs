@@ -402,3 +402,87 @@ async fn the_sandbox_refuses_usage_of_an_unknown_license() {
     assert_eq!(answer.status(), 409);
     sandbox.shutdown().await;
 }
+
+/// The markdown plan's `Manifest:` lines of a project whose manifests sit one folder below the
+/// repository root, run with the CI variables `env`.
+async fn manifest_lines(env: &[(&str, String)]) -> Vec<String> {
+    let sandbox = support::sandbox().await;
+    let dir = project(&sandbox, &[("c.yaml", &manifest(START))], "");
+    let root = dir.path().parent().unwrap();
+    let folder = dir
+        .path()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let env: Vec<(&str, String)> = env
+        .iter()
+        .map(|(name, value)| (*name, value.replace("{root}", &root.display().to_string())))
+        .collect();
+    let cli = env.iter().fold(
+        Cli::new(["plan", "--format", "markdown"]),
+        |cli, (name, value)| cli.env(name, value),
+    );
+    let markdown = cli.target(dir.path()).run().await.expect(0).stdout();
+    sandbox.shutdown().await;
+    markdown
+        .lines()
+        .filter(|line| line.starts_with("Manifest: "))
+        .map(|line| line.replace(&folder, "{folder}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn in_ci_each_manifest_line_links_to_the_reviewed_commit() {
+    let github = [
+        ("GITHUB_SERVER_URL", "https://github.com".to_owned()),
+        ("GITHUB_REPOSITORY", "acme/licensing".to_owned()),
+        ("GITHUB_SHA", "1111111".to_owned()),
+        ("GITHUB_WORKSPACE", "{root}".to_owned()),
+    ];
+    let lines = manifest_lines(&github).await;
+    assert_eq!(
+        lines,
+        [
+            "Manifest: [{folder}/c.yaml:2:5](<https://github.com/acme/licensing/blob/1111111/{folder}/c.yaml#L2>)",
+            "Manifest: [{folder}/c.yaml:7:9](<https://github.com/acme/licensing/blob/1111111/{folder}/c.yaml#L7>) · created after customer K1",
+        ]
+    );
+
+    // On a pull request, the head commit rather than the merge commit GitHub made for the run.
+    let event = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        event.path(),
+        r#"{"pull_request": {"head": {"sha": "2222222"}}}"#,
+    )
+    .unwrap();
+    let mut pull_request = github.to_vec();
+    pull_request.push(("GITHUB_EVENT_PATH", event.path().display().to_string()));
+    let lines = manifest_lines(&pull_request).await;
+    assert!(
+        lines[0].contains("/blob/2222222/{folder}/c.yaml#L2>"),
+        "{lines:?}"
+    );
+
+    let gitlab = [
+        (
+            "CI_PROJECT_URL",
+            "https://gitlab.example/acme/licensing".to_owned(),
+        ),
+        ("CI_COMMIT_SHA", "3333333".to_owned()),
+        ("CI_PROJECT_DIR", "{root}".to_owned()),
+    ];
+    let lines = manifest_lines(&gitlab).await;
+    assert_eq!(
+        lines[0],
+        "Manifest: [{folder}/c.yaml:2:5](<https://gitlab.example/acme/licensing/-/blob/3333333/{folder}/c.yaml#L2>)"
+    );
+
+    // Outside CI, and for manifests outside the checkout, the line stays a plain position.
+    let lines = manifest_lines(&[]).await;
+    assert!(lines[0].starts_with("Manifest: /"), "{lines:?}");
+    let mut elsewhere = github.to_vec();
+    elsewhere[3].1 = "/proc".to_owned();
+    let lines = manifest_lines(&elsewhere).await;
+    assert!(lines[0].starts_with("Manifest: /"), "{lines:?}");
+}

@@ -28,8 +28,24 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Variables the binary reads from a CI system; unset in every run unless a test sets them.
+const OUTSIDE_CI: [&str; 8] = [
+    "GITHUB_SERVER_URL",
+    "GITHUB_REPOSITORY",
+    "GITHUB_SHA",
+    "GITHUB_WORKSPACE",
+    "GITHUB_EVENT_PATH",
+    "CI_PROJECT_URL",
+    "CI_COMMIT_SHA",
+    "CI_PROJECT_DIR",
+];
+
+/// The day every run takes as today unless a test says otherwise, so that the expiry radar and
+/// the "expires in the past" risk read the same in every year the tests run.
+pub const TODAY: &str = "2026-12-01";
+
 /// One run of the binary. By default it has the test admin key in its environment, `NO_COLOR`
-/// set and stdin closed.
+/// set, today fixed to [`TODAY`], no CI variables, and stdin closed.
 #[derive(Debug, Clone)]
 #[must_use = "a Cli does nothing until it is run"]
 pub struct Cli {
@@ -51,7 +67,12 @@ impl Cli {
             env: vec![
                 ("SLASCONE_ADMIN_KEY".into(), Some(KEY.into())),
                 ("NO_COLOR".into(), Some("1".into())),
-            ],
+                ("SLASCONE_SYNC_TODAY".into(), Some(TODAY.into())),
+            ]
+            .into_iter()
+            // Output must not depend on the CI system the tests run in, nor on the day.
+            .chain(OUTSIDE_CI.iter().map(|name| ((*name).into(), None)))
+            .collect(),
             stdin: None,
         }
     }
