@@ -105,6 +105,18 @@ pub enum Command {
         "export --api-url https://api365.slascone.com --isv-id 2af5fe02-6207-4214-946e-b00ac5309f53 --out slascone"
     ))]
     Export(ExportArgs),
+    /// Write SLASCONE's values of the managed fields back into the manifests, in place.
+    ///
+    /// Reads SLASCONE as plan does. A field written in a manifest whose value SLASCONE holds
+    /// otherwise (edited in the portal) gets SLASCONE's value; only that value's text changes, so
+    /// comments, key order, anchors and quoting stay. Values an edition gives, fields under
+    /// ignore_changes, and values that cannot be rewritten in place are reported, not written.
+    /// Exit 3 names a file that changed since it was read: it is not overwritten.
+    #[command(after_help = examples!(
+        "pull --sandbox examples/quickstart",
+        "pull --dry-run slascone > pull.diff"
+    ))]
+    Pull(PullArgs),
     /// Convert ERP/CRM CSV exports (customers, and optionally licenses) to manifests, offline.
     ///
     /// Customer columns: customer_number, customer_name, customer_type, country (required),
@@ -203,6 +215,18 @@ pub struct ExportArgs {
     /// replaced, others kept).
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// The manifest directory (holds slascone.yaml).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Print a unified diff of the files on stdout (the report goes to stderr) and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
     #[command(flatten)]
     pub read: ReadArgs,
 }

@@ -11,7 +11,8 @@ pub enum Outcome {
     Error,
     /// 2: changes pending (`plan --detailed-exitcode`).
     ChangesPending,
-    /// 3: refused by a safety rule (max_changes, stale plan).
+    /// 3: refused by a safety rule (max_changes, max_risk, stale plan; for pull, a manifest file
+    /// that changed while it ran).
     Refused,
     /// 4: apply partially failed.
     PartialFailure,

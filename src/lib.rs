@@ -22,8 +22,11 @@
 //! Beside the pipeline: [`model::fields`] declares every customer and license field once, and
 //! the manifest checker, the schema, both conversions, export, import-csv and the sandbox read
 //! those declarations; [`scaffold`] writes manifest directories (`export`, `import-csv`) through
-//! [`fs`]; [`dates`] relates manifest days to SLASCONE's instants; [`schema`] publishes the JSON
-//! Schemas; [`sandbox`] is a SLASCONE-compatible server on loopback for tests, demos and CI.
+//! [`fs`], and rewrites single values in hand-maintained manifest files in place
+//! ([`scaffold::edit`]), which `pull` uses to write SLASCONE's values back ([`scaffold::pull`]);
+//! [`dates`] relates manifest days to SLASCONE's instants; [`schema`]
+//! publishes the JSON Schemas; [`sandbox`] is a SLASCONE-compatible server on loopback for tests,
+//! demos and CI.
 
 pub mod apply;
 pub mod cli;

@@ -38,6 +38,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Plan(args) => cmd::plan::run(&cli.global, &args).await,
         Command::Apply(args) => cmd::apply::run(&cli.global, &args).await,
         Command::Export(args) => cmd::export::run(&cli.global, &args).await,
+        Command::Pull(args) => cmd::pull::run(&cli.global, &args).await,
         Command::ImportCsv(args) => cmd::import_csv::run(&args),
         Command::Sandbox(args) => cmd::sandbox::run(args).await,
         Command::Schema(args) => cmd::schema::run(&args),

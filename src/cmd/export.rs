@@ -135,6 +135,7 @@ fn source_project(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<Opti
         project: Project::with_defaults(args.dir.clone(), file),
         customers: Vec::new(),
         files: 0,
+        digests: Default::default(),
     }))
 }
 

@@ -11,6 +11,7 @@ pub mod import_csv;
 mod pipeline;
 pub mod plan;
 mod progress;
+pub mod pull;
 pub mod sandbox;
 pub mod schema;
 mod session;

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use uuid::Uuid;
 
-use crate::cli::ReadArgs;
+use crate::cli::{GlobalArgs, ReadArgs};
 use crate::current::{self, Remote};
 use crate::manifest::{self, Manifests, Problems};
 use crate::model::fields::{CUSTOMER, Role};
@@ -36,6 +36,26 @@ pub struct Planned {
 pub enum Keep {
     WireObjects,
     Nothing,
+}
+
+/// Connects, reads SLASCONE and plans, then closes the connection: how `plan` and `pull` start.
+/// `None` when the manifests' names do not resolve or a create would be refused; the problems
+/// are printed.
+pub async fn connect_and_plan(
+    global: &GlobalArgs,
+    manifests: Manifests,
+    read: &ReadArgs,
+) -> anyhow::Result<Option<Planned>> {
+    let session = Session::connect(global, &manifests, read).await?;
+    let planned = make_plan(&session, manifests, read, Keep::Nothing).await;
+    session.close().await;
+    match planned? {
+        Ok(planned) => Ok(Some(planned)),
+        Err(problems) => {
+            super::print_problems(&problems);
+            Ok(None)
+        }
+    }
 }
 
 /// Reads SLASCONE, resolves the manifests' names and diffs. `Err(problems)` for names that do

@@ -9,22 +9,15 @@ use crate::cli::{GlobalArgs, PlanArgs};
 use crate::exit::Outcome;
 use crate::render::{self, Format, ManifestLinks, Style};
 
-use super::pipeline::{Keep, make_plan};
-use super::{Session, load_manifests, print_problems, use_color};
+use super::pipeline::connect_and_plan;
+use super::{load_manifests, use_color};
 
 pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome> {
     let Some(manifests) = load_manifests(&args.dir, global) else {
         return Ok(Outcome::Error);
     };
-    let session = Session::connect(global, &manifests, &args.read).await?;
-    let planned = make_plan(&session, manifests, &args.read, Keep::Nothing).await;
-    session.close().await;
-    let planned = match planned? {
-        Ok(planned) => planned,
-        Err(problems) => {
-            print_problems(&problems);
-            return Ok(Outcome::Error);
-        }
+    let Some(planned) = connect_and_plan(global, manifests, &args.read).await? else {
+        return Ok(Outcome::Error);
     };
     // Freeing the states of a large account piece by piece takes longer than the diff; the
     // process ends right after, and the system reclaims the memory at once.

@@ -1,7 +1,7 @@
 //! Reading a manifest directory: the project file, the manifest files, and the checks that span
 //! files (duplicate identities).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -13,8 +13,8 @@ use uuid::Uuid;
 use super::check::Checker;
 use super::node::{self, Node};
 use super::{
-    Customer, DEFAULT_ADMIN_KEY_ENV, MIN_SECRET_LEN, Manifests, PROJECT_FILE, Problem, Problems,
-    Project, in_dir, project,
+    Customer, DEFAULT_ADMIN_KEY_ENV, Digest, MIN_SECRET_LEN, Manifests, PROJECT_FILE, Problem,
+    Problems, Project, digest, in_dir, project,
 };
 use crate::model::Origin;
 
@@ -50,10 +50,12 @@ pub(crate) fn load(dir: &Path, env: Option<&str>) -> Result<Manifests, Problems>
         }
     };
     let checked = check_files(&files);
-    let mut customers = Vec::with_capacity(checked.iter().map(|(c, _)| c.len()).sum());
-    for (file_customers, file_problems) in checked {
-        customers.extend(file_customers);
-        problems.extend(file_problems);
+    let mut customers = Vec::with_capacity(checked.iter().map(|c| c.customers.len()).sum());
+    let mut digests = BTreeMap::new();
+    for file in checked {
+        customers.extend(file.customers);
+        problems.extend(file.problems);
+        digests.extend(file.digest);
     }
     check_duplicates(&customers, &mut problems);
     match project {
@@ -61,13 +63,18 @@ pub(crate) fn load(dir: &Path, env: Option<&str>) -> Result<Manifests, Problems>
             project,
             customers,
             files: files.len(),
+            digests,
         }),
         _ => Err(Problems(problems)),
     }
 }
 
-/// The customers one file holds and the problems found in it.
-type Checked = (Vec<Customer>, Vec<Problem>);
+/// What one file holds, the problems found in it, and the digest of the bytes read.
+struct Checked {
+    customers: Vec<Customer>,
+    problems: Vec<Problem>,
+    digest: Option<(Arc<Path>, Digest)>,
+}
 
 /// Reads, parses and checks every file, on all cores: parsing YAML is most of the time `plan`
 /// spends on a large repository, and files are independent. Results come back in file order, so
@@ -76,20 +83,25 @@ fn check_files(files: &[PathBuf]) -> Vec<Checked> {
     let check = |file: &PathBuf| {
         let mut problems = Vec::new();
         let mut customers = Vec::new();
+        let path: Arc<Path> = Arc::from(file.as_path());
         let text = read_text(file, &mut problems);
         if let Some(documents) = text
             .as_deref()
             .and_then(|text| parse_yaml(file, text, &mut problems))
         {
             let mut checker = Checker {
-                file: Arc::from(file.as_path()),
+                file: path.clone(),
                 problems: &mut problems,
             };
             for document in &documents {
                 customers.extend(checker.document(document));
             }
         }
-        (customers, problems)
+        Checked {
+            customers,
+            problems,
+            digest: text.map(|text| (path, digest(text.as_bytes()))),
+        }
     };
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)

@@ -13,7 +13,9 @@ mod problem;
 mod project;
 pub mod schema;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use uuid::Uuid;
 
@@ -96,6 +98,18 @@ pub struct Manifests {
     pub customers: Vec<Customer>,
     /// How many manifest files were read (`slascone.yaml` and the sandbox catalog not counted).
     pub files: usize,
+    /// The SHA-256 of each manifest file's bytes as read, by its path as origins name it: `pull`
+    /// rewrites a file only while it still holds exactly what was read.
+    pub digests: BTreeMap<Arc<Path>, Digest>,
+}
+
+/// The SHA-256 of a file's bytes.
+pub type Digest = [u8; 32];
+
+/// The SHA-256 of `bytes`.
+pub fn digest(bytes: &[u8]) -> Digest {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes).into()
 }
 
 impl Manifests {

@@ -180,6 +180,86 @@ fn workflows_are_yaml_and_use_only_real_commands_and_flags() {
     assert!(has(&["apply", "--plan plan.json", "--auto-approve"]));
     // plan.yml's `comment: true`: the action renders markdown and saves the JSON plan.
     assert!(has(&["plan slascone --format markdown --out /"]));
+    // Both drift checks pull: the action's step on GitHub, the script on GitLab.
+    let pulls = all
+        .iter()
+        .filter(|line| line.starts_with("slascone-sync pull "))
+        .count();
+    assert_eq!(pulls, 2, "{all:#?}");
+}
+
+/// The drift checks pull SLASCONE's values into the manifests and propose them for review: a
+/// pull request (peter-evans/create-pull-request) on GitHub, a merge request opened through
+/// GitLab's API.
+#[test]
+fn drift_checks_pull_and_open_a_pull_request() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ci");
+    let read = |file: &str| -> Value {
+        serde_saphyr::from_str(&std::fs::read_to_string(root.join(file)).unwrap()).unwrap()
+    };
+
+    let github = read("github/drift.yml");
+    let steps = github["jobs"]["drift"]["steps"].as_array().unwrap();
+    let uses = |step: &Value| step["uses"].as_str().unwrap_or_default().to_owned();
+    let pull = steps
+        .iter()
+        .position(|step| {
+            uses(step).contains("/slascone-sync@") && step["with"]["command"] == "pull"
+        })
+        .expect("a step runs pull");
+    let request = steps
+        .iter()
+        .position(|step| uses(step) == "peter-evans/create-pull-request@v7")
+        .expect("a step opens the pull request");
+    assert!(
+        pull < request,
+        "pull runs before the pull request is opened"
+    );
+    let with = &steps[request]["with"];
+    assert_eq!(
+        with["add-paths"], "${{ env.SLASCONE_DIR }}",
+        "only the manifests"
+    );
+    assert!(
+        with["branch"].is_string() && with["title"].is_string(),
+        "{with}"
+    );
+    assert_eq!(github["permissions"]["contents"], "write");
+    assert_eq!(github["permissions"]["pull-requests"], "write");
+
+    let gitlab = read("gitlab/.gitlab-ci.yml");
+    let script = |job: &str| -> String {
+        let lines = gitlab[job]["script"].as_array().expect("a script");
+        let lines: Vec<&str> = lines.iter().filter_map(Value::as_str).collect();
+        lines.join("\n")
+    };
+    let drift: Vec<Vec<String>> = commands(&script("drift"));
+    assert!(
+        drift.iter().any(|words| words[1] == "pull"),
+        "the drift job runs pull: {drift:?}"
+    );
+    let handed_on = gitlab["drift"]["artifacts"]["paths"].as_array().unwrap();
+    assert!(
+        handed_on.contains(&Value::from("slascone/")),
+        "{handed_on:?}"
+    );
+    assert_eq!(
+        gitlab["drift-merge-request"]["needs"],
+        serde_json::json!(["drift"])
+    );
+    assert_eq!(
+        gitlab["drift-merge-request"]["rules"],
+        gitlab["drift"]["rules"]
+    );
+    let request = script("drift-merge-request");
+    for part in [
+        "git push",
+        "$CI_API_V4_URL/projects/$CI_PROJECT_ID/merge_requests",
+        "PRIVATE-TOKEN: $GITLAB_TOKEN",
+        "-X POST",
+    ] {
+        assert!(request.contains(part), "{part}: {request}");
+    }
 }
 
 /// The command lines the action runs for a workflow's steps that use it, as its run step

@@ -33,7 +33,17 @@ async fn completion_scripts_know_every_subcommand() {
 #[test]
 fn every_subcommand_help_shows_examples_that_parse() {
     let names = subcommands();
-    assert!(names.len() >= 8, "{names:?}");
+    for name in [
+        "validate",
+        "plan",
+        "apply",
+        "export",
+        "pull",
+        "import-csv",
+        "sandbox",
+    ] {
+        assert!(names.iter().any(|n| n == name), "{name}: {names:?}");
+    }
     for name in names {
         let help = Run::new([name.as_str(), "--help"])
             .run_blocking()
