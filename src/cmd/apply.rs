@@ -22,7 +22,7 @@ use crate::remote::wire::{CustomerContactDto, CustomerDto, LicenseDto};
 use crate::remote::{ApiError, Client};
 use crate::render::{self, Format, Style};
 
-use super::pipeline::{Keep, customer_keys, make_plan};
+use super::pipeline::{Keep, UsageReads, customer_keys, make_plan};
 use super::{Session, load_manifests, print_problems, progress, use_color};
 
 pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
@@ -152,7 +152,15 @@ async fn fresh_plan(
     args: &ApplyArgs,
     manifests: crate::manifest::Manifests,
 ) -> anyhow::Result<Result<Ready, Outcome>> {
-    let planned = match make_plan(session, manifests, &args.read, Keep::WireObjects).await? {
+    let planned = match make_plan(
+        session,
+        manifests,
+        &args.read,
+        Keep::WireObjects,
+        UsageReads::Read,
+    )
+    .await?
+    {
         Ok(planned) => planned,
         Err(problems) => {
             print_problems(&problems);

@@ -38,6 +38,14 @@ pub enum Keep {
     Nothing,
 }
 
+/// Whether [`make_plan`] reads what is in use behind the limits a plan lowers: a reviewer's
+/// reason, which `pull` does not show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsageReads {
+    Read,
+    Skip,
+}
+
 /// Connects, reads SLASCONE and plans, then closes the connection: how `plan` and `pull` start.
 /// `None` when the manifests' names do not resolve or a create would be refused; the problems
 /// are printed.
@@ -45,9 +53,10 @@ pub async fn connect_and_plan(
     global: &GlobalArgs,
     manifests: Manifests,
     read: &ReadArgs,
+    usage: UsageReads,
 ) -> anyhow::Result<Option<Planned>> {
     let session = Session::connect(global, &manifests, read).await?;
-    let planned = make_plan(&session, manifests, read, Keep::Nothing).await;
+    let planned = make_plan(&session, manifests, read, Keep::Nothing, usage).await;
     session.close().await;
     match planned? {
         Ok(planned) => Ok(Some(planned)),
@@ -69,6 +78,7 @@ pub async fn make_plan(
     mut manifests: Manifests,
     read: &ReadArgs,
     keep: Keep,
+    usage: UsageReads,
 ) -> anyhow::Result<Result<Planned, Problems>> {
     let products = resolve::products_used(&manifests);
     let parallelism = usize::from(read.parallelism);
@@ -150,7 +160,9 @@ pub async fn make_plan(
         "Compared them with the manifests ({:.1?}).",
         started.elapsed()
     ));
-    read_usage(session, &mut plan, &current, &remote.catalog, parallelism).await?;
+    if usage == UsageReads::Read {
+        read_usage(session, &mut plan, &current, &remote.catalog, parallelism).await?;
+    }
     let problems = create_problems(&plan);
     if !problems.0.is_empty() {
         return Ok(Err(problems));

@@ -9,14 +9,15 @@ use crate::cli::{GlobalArgs, PlanArgs};
 use crate::exit::Outcome;
 use crate::render::{self, Format, ManifestLinks, Style};
 
-use super::pipeline::connect_and_plan;
+use super::pipeline::{UsageReads, connect_and_plan};
 use super::{load_manifests, use_color};
 
 pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome> {
     let Some(manifests) = load_manifests(&args.dir, global) else {
         return Ok(Outcome::Error);
     };
-    let Some(planned) = connect_and_plan(global, manifests, &args.read).await? else {
+    let Some(planned) = connect_and_plan(global, manifests, &args.read, UsageReads::Read).await?
+    else {
         return Ok(Outcome::Error);
     };
     // Freeing the states of a large account piece by piece takes longer than the diff; the

@@ -16,7 +16,7 @@ use crate::manifest::Digest;
 use crate::scaffold::pull::{self, Fate, FilePull};
 
 use super::load_manifests;
-use super::pipeline::connect_and_plan;
+use super::pipeline::{UsageReads, connect_and_plan};
 
 pub async fn run(global: &GlobalArgs, args: &PullArgs) -> anyhow::Result<Outcome> {
     run_with(global, args, &mut |_| {}).await
@@ -35,7 +35,8 @@ pub async fn run_with(
     };
     // Planning takes the manifests apart; pull needs them whole, to find where values stand.
     let loaded = manifests.clone();
-    let Some(planned) = connect_and_plan(global, manifests, &args.read).await? else {
+    let Some(planned) = connect_and_plan(global, manifests, &args.read, UsageReads::Skip).await?
+    else {
         return Ok(Outcome::Error);
     };
     let mut pull = pull::pull(&loaded, &planned.plan);

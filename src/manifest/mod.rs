@@ -1,6 +1,6 @@
 //! Manifests: loading and validating `slascone.yaml` and the manifest files.
 //!
-//! [`load`] reads a manifest directory and returns either everything it holds, with the position
+//! [`load()`] reads a manifest directory and returns either everything it holds, with the position
 //! of every value, or every problem found in every file. Nothing here talks to SLASCONE: names of
 //! products, editions and the like are resolved later, against the live catalog.
 

@@ -102,7 +102,7 @@ fn remove_sorted(list: &mut Vec<usize>, pos: usize) {
 }
 
 impl Store {
-    /// Reads a state file written by [`Store::save`].
+    /// Reads a state file written by [`save_state`](super::server::save_state).
     pub(crate) fn load(path: &Path) -> anyhow::Result<Store> {
         let text = std::fs::read(path)
             .with_context(|| format!("cannot read the state file {}", path.display()))?;
