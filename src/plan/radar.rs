@@ -28,16 +28,11 @@ pub(super) fn expiry_warnings(
     }
     let mut warnings = Vec::new();
     for &(wanted, found) in licenses {
-        let ignore: Vec<&str> = wanted
-            .ignore
-            .iter()
-            .chain(&ctx.ignore_license)
-            .map(String::as_str)
-            .collect();
-        let after = |path: &str| after_value(wanted, found, path, &ignore);
-        if after(ACTIVE).and_then(Value::as_bool) == Some(false) {
-            continue;
-        }
+        let ignored = |path: &str| {
+            is_ignored_by(path, &wanted.ignore) || is_ignored_by(path, &ctx.ignore_license)
+        };
+        let after = |path: &str| after_value(wanted, found, path, &ignored);
+        // Most licenses never expire, or not soon: they are done after one lookup.
         let Some(date) = after(EXPIRES).and_then(Value::as_str).and_then(parse_date) else {
             continue;
         };
@@ -45,9 +40,19 @@ pub(super) fn expiry_warnings(
         if days_left > i64::from(ctx.expiring_within_days) {
             continue;
         }
+        if after(ACTIVE).and_then(Value::as_bool) == Some(false) {
+            continue;
+        }
         warnings.push(warning(wanted, date, days_left));
     }
     warnings
+}
+
+/// Whether `path` is under one of `ignore`'s paths (as [`is_ignored`] decides it).
+fn is_ignored_by(path: &str, ignore: &[String]) -> bool {
+    ignore
+        .iter()
+        .any(|ignored| is_ignored(path, &[ignored.as_str()]))
 }
 
 /// The value `path` will have after apply: the manifest's, where it writes and manages it; the
@@ -57,19 +62,19 @@ fn after_value<'a>(
     wanted: &'a DesiredLicense,
     found: Option<&'a CurrentLicense>,
     path: &str,
-    ignore: &[&str],
+    ignored: &dyn Fn(&str) -> bool,
 ) -> Option<&'a Value> {
-    let managed = found.is_none() || !is_ignored(path, ignore);
+    let managed = found.is_none() || !ignored(path);
     if managed && let Some(value) = wanted.fields.get(path) {
         return Some(value);
     }
-    let edition_applies = match found {
+    let edition_applies = || match found {
         None => true,
-        Some(found) => {
-            !is_ignored(EDITION, ignore) && wanted.fields.get(EDITION) != found.fields.get(EDITION)
-        }
+        Some(found) => !ignored(EDITION) && wanted.fields.get(EDITION) != found.fields.get(EDITION),
     };
-    if edition_applies && let Some(value) = wanted.edition_fields.get(path) {
+    if let Some(value) = wanted.edition_fields.get(path)
+        && edition_applies()
+    {
         return Some(value);
     }
     found.and_then(|found| found.fields.get(path))
@@ -77,28 +82,34 @@ fn after_value<'a>(
 
 fn warning(license: &DesiredLicense, date: Date, days_left: i64) -> Warning {
     let day = format_date(date);
-    let (kind, when) = match days_left {
+    let (key, origin) = (&license.key, &license.origin);
+    let plural = |n: i64| if n == 1 { "" } else { "s" };
+    // One format per warning: a plan may hold thousands of them.
+    let (kind, message) = match days_left {
         ..0 => (
             WarningKind::Expired,
             format!(
-                "expired on {day}, {} day{} ago, and stays active",
+                "license {key} ({origin}) expired on {day}, {} day{} ago, and stays active",
                 -days_left,
-                if days_left == -1 { "" } else { "s" }
+                plural(-days_left)
             ),
         ),
-        0 => (WarningKind::Expiring, format!("expires today, {day}")),
+        0 => (
+            WarningKind::Expiring,
+            format!("license {key} ({origin}) expires today, {day}"),
+        ),
         _ => (
             WarningKind::Expiring,
             format!(
-                "expires on {day}, in {days_left} day{}",
-                if days_left == 1 { "" } else { "s" }
+                "license {key} ({origin}) expires on {day}, in {days_left} day{}",
+                plural(days_left)
             ),
         ),
     };
     Warning {
         kind,
-        message: format!("license {} ({}) {when}", license.key, license.origin),
-        key: Some(license.key.clone()),
+        message,
+        key: Some(key.clone()),
         date: Some(day),
         days_left: Some(days_left),
     }
