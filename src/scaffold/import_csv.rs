@@ -320,21 +320,33 @@ fn origin(file: &Path, line: usize, column: usize) -> Origin {
     }
 }
 
-fn read_customers(
+/// The columns of `entity`, once the table's header names every required one and no unknown
+/// one; `None` (with the problems) otherwise.
+fn header_columns(
     table: &Table,
-    customers: &mut BTreeMap<String, (usize, EntryOut)>,
+    entity: &'static Entity,
     problems: &mut Vec<Problem>,
-) {
-    let columns = columns(&CUSTOMER);
+) -> Option<Vec<(&'static Field, Column)>> {
+    let columns = columns(entity);
     let known: Vec<&str> = columns.iter().map(|(_, c)| c.name).collect();
     let required: Vec<&str> = columns
         .iter()
         .filter(|(_, c)| c.in_header)
         .map(|(_, c)| c.name)
         .collect();
-    if !table.check_header(&known, &required, problems) {
+    table
+        .check_header(&known, &required, problems)
+        .then_some(columns)
+}
+
+fn read_customers(
+    table: &Table,
+    customers: &mut BTreeMap<String, (usize, EntryOut)>,
+    problems: &mut Vec<Problem>,
+) {
+    let Some(columns) = header_columns(table, &CUSTOMER, problems) else {
         return;
-    }
+    };
     for row in &table.rows {
         if !table.check_width(row, problems) {
             continue;
@@ -375,16 +387,9 @@ fn read_licenses(
     customers: &mut BTreeMap<String, (usize, EntryOut)>,
     problems: &mut Vec<Problem>,
 ) {
-    let columns = columns(&LICENSE);
-    let known: Vec<&str> = columns.iter().map(|(_, c)| c.name).collect();
-    let required: Vec<&str> = columns
-        .iter()
-        .filter(|(_, c)| c.in_header)
-        .map(|(_, c)| c.name)
-        .collect();
-    if !table.check_header(&known, &required, problems) {
+    let Some(columns) = header_columns(table, &LICENSE, problems) else {
         return;
-    }
+    };
     let mut seen: HashMap<(String, String), usize> = HashMap::new();
     for row in &table.rows {
         if !table.check_width(row, problems) {
