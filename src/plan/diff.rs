@@ -632,9 +632,9 @@ fn ignore_list<'a>(own: &'a [String], project: &'a [String]) -> Vec<&'a str> {
 }
 
 /// An ignored path covers itself and every path below it: `features` covers `features.Export`.
-pub(crate) fn is_ignored(path: &str, ignore: &[&str]) -> bool {
+pub(crate) fn is_ignored<S: AsRef<str>>(path: &str, ignore: &[S]) -> bool {
     ignore.iter().any(|ignored| {
-        path.strip_prefix(ignored)
+        path.strip_prefix(ignored.as_ref())
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
     })
 }

@@ -28,9 +28,8 @@ pub(super) fn expiry_warnings(
     }
     let mut warnings = Vec::new();
     for &(wanted, found) in licenses {
-        let ignored = |path: &str| {
-            is_ignored_by(path, &wanted.ignore) || is_ignored_by(path, &ctx.ignore_license)
-        };
+        let ignored =
+            |path: &str| is_ignored(path, &wanted.ignore) || is_ignored(path, &ctx.ignore_license);
         let after = |path: &str| after_value(wanted, found, path, &ignored);
         // Most licenses never expire, or not soon: they are done after one lookup.
         let Some(date) = after(EXPIRES).and_then(Value::as_str).and_then(parse_date) else {
@@ -46,13 +45,6 @@ pub(super) fn expiry_warnings(
         warnings.push(warning(wanted, date, days_left));
     }
     warnings
-}
-
-/// Whether `path` is under one of `ignore`'s paths (as [`is_ignored`] decides it).
-fn is_ignored_by(path: &str, ignore: &[String]) -> bool {
-    ignore
-        .iter()
-        .any(|ignored| is_ignored(path, &[ignored.as_str()]))
 }
 
 /// The value `path` will have after apply: the manifest's, where it writes and manages it; the

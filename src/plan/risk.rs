@@ -82,12 +82,7 @@ pub fn lowered_limits(change: &Change) -> Vec<&str> {
         .fields
         .iter()
         .filter(|field| USAGE_LIMITS.contains(&field.path.as_str()))
-        .filter(
-            |field| match (field.before.as_i64(), field.after.as_i64()) {
-                (Some(before), Some(after)) => after < before,
-                _ => false,
-            },
-        )
+        .filter(|field| lowered(&field.before, &field.after))
         .map(|field| field.path.as_str())
         .collect()
 }
@@ -105,14 +100,14 @@ pub fn add_usage(change: &mut Change, usage: &Usage) {
             ),
             _ => continue,
         };
+        if !lowered(&field.before, &field.after) {
+            continue;
+        }
         let (Some(in_use), Some(before), Some(after)) =
             (in_use, field.before.as_i64(), field.after.as_i64())
         else {
             continue;
         };
-        if after >= before {
-            continue;
-        }
         reasons.push(if in_use > after {
             format!(
                 "{in_use} of {before} {what}; the new {} {after} leaves {} over",
@@ -128,6 +123,11 @@ pub fn add_usage(change: &mut Change, usage: &Usage) {
         });
     }
     change.risk_reasons.extend(reasons);
+}
+
+/// Whether a count goes down from `before` to `after` (both numbers).
+fn lowered(before: &Value, after: &Value) -> bool {
+    matches!((before.as_i64(), after.as_i64()), (Some(before), Some(after)) if after < before)
 }
 
 /// Why changing `path` of an existing object from `before` to `after` is risky, if it is.
@@ -155,10 +155,6 @@ fn license_reason(
     today: Option<Date>,
     shown: impl Fn() -> String,
 ) -> Option<(Risk, String)> {
-    let lowered = |before: &Value, after: &Value| match (before.as_i64(), after.as_i64()) {
-        (Some(before), Some(after)) => after < before,
-        _ => false,
-    };
     match path {
         "active" if before != &Value::Bool(false) && after == &Value::Bool(false) => {
             Some((Risk::High, "license deactivated".to_owned()))

@@ -57,6 +57,13 @@ async fn license_id(sandbox: &SandboxHandle, key: &str) -> Uuid {
         .id
 }
 
+/// The token limit SLASCONE holds for the Argus license `key`.
+async fn token_limit(sandbox: &SandboxHandle, key: &str) -> i64 {
+    let id = license_id(sandbox, key).await;
+    let license = support::client(sandbox).get_license(id).await.unwrap();
+    license.expect("the license exists").token_limit
+}
+
 async fn set_usage(sandbox: &SandboxHandle, license: Uuid, usage: Value) {
     let answer = reqwest::Client::new()
         .put(format!("{}/_sandbox/usage/{license}", sandbox.base_url()))
@@ -128,13 +135,7 @@ async fn a_change_above_max_risk_is_refused_unless_forced() {
         .run()
         .await
         .expect(0);
-    let id = license_id(&sandbox, "L-1").await;
-    let license = support::client(&sandbox)
-        .get_license(id)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(license.token_limit, 10);
+    assert_eq!(token_limit(&sandbox, "L-1").await, 10);
     sandbox.shutdown().await;
 }
 
@@ -199,13 +200,7 @@ async fn a_version_1_plan_is_still_applied() {
     }
     std::fs::write(&saved, serde_json::to_string_pretty(&plan).unwrap()).unwrap();
     apply_saved(dir.path(), &saved, &[]).await.expect(0);
-    let id = license_id(&sandbox, "L-1").await;
-    let license = support::client(&sandbox)
-        .get_license(id)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(license.token_limit, 30);
+    assert_eq!(token_limit(&sandbox, "L-1").await, 30);
 
     plan["format_version"] = 3.into();
     std::fs::write(&saved, serde_json::to_string_pretty(&plan).unwrap()).unwrap();
