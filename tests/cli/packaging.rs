@@ -31,8 +31,56 @@ fn read(path: &str) -> String {
     std::fs::read_to_string(root().join(path)).unwrap()
 }
 
+/// The README's first command: the words after `cargo run --release --` in its first `sh` block.
+fn readme_first_command() -> Vec<String> {
+    let readme = read("README.md");
+    let block = readme
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the README opens with a sh block");
+    let line = block.lines().next().expect("a command");
+    let args = line
+        .strip_prefix("cargo run --release -- ")
+        .unwrap_or_else(|| panic!("{line}: not a `cargo run --release --` command"));
+    args.split_whitespace().map(str::to_owned).collect()
+}
+
+/// The README's first command, then the package check, in that order: the state the quickstart
+/// leaves beside its manifests is no part of a package cut from that working copy.
+#[test]
+fn the_quickstart_run_from_the_readme_leaves_the_package_clean() {
+    let args = readme_first_command();
+    assert_eq!(
+        args[..3],
+        ["apply", "--sandbox", "--auto-approve"],
+        "{args:?}"
+    );
+    let output = Command::new(crate::support::bin())
+        .args(&args)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let state = root().join(&args[3]).join(".slascone-sandbox.json");
+    assert!(
+        state.is_file(),
+        "{}: the quickstart keeps its state",
+        state.display()
+    );
+    package_holds_the_sources_and_no_test_or_bench_data();
+}
+
 #[test]
 fn the_crate_package_holds_the_sources_and_no_test_or_bench_data() {
+    package_holds_the_sources_and_no_test_or_bench_data();
+}
+
+fn package_holds_the_sources_and_no_test_or_bench_data() {
     let listing = run(cargo().args(["package", "--list", "--allow-dirty", "--offline"]));
     let files: Vec<&str> = listing.lines().collect();
     for needed in [
