@@ -4,8 +4,8 @@ use crate::cli::{GlobalArgs, ValidateArgs};
 use crate::exit::Outcome;
 use crate::manifest;
 
-/// Prints one summary line on success, and otherwise exactly the problem list (to stderr) and
-/// ends with exit code 1.
+/// Prints one summary line on success, and otherwise the problem list and the count line that
+/// `plan` prints too (to stderr), and ends with exit code 1.
 pub fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outcome> {
     match manifest::load(&args.dir, global.env.as_deref()) {
         Ok(manifests) => {
@@ -34,7 +34,7 @@ pub fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outcome> 
             if let Some(key) = manifest::admin_key_from_env(&args.dir, global.env.as_deref()) {
                 problems.redact(&key);
             }
-            eprintln!("{problems}");
+            super::print_problems(&problems);
             Ok(Outcome::Error)
         }
     }
