@@ -10,6 +10,7 @@ mod client;
 mod completions;
 mod contacts;
 mod crash;
+mod docs;
 mod e2e;
 mod export;
 mod fidelity;
