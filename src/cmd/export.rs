@@ -83,11 +83,38 @@ pub async fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<Outco
         if export.licenses == 1 { "" } else { "s" },
         args.out.display()
     );
-    eprintln!(
-        "Next: review the files, commit them, and run `slascone-sync plan {}`: it shows No changes.",
-        args.out.display()
-    );
+    eprintln!("{}", next_step(global, &args.out));
     Ok(Outcome::Success)
+}
+
+/// The command that shows the export matches what it read: the same tenant, so `--sandbox` stays.
+/// `--env` does not: the export's slascone.yaml holds the profile's target at its top level.
+fn next_step(global: &GlobalArgs, out: &std::path::Path) -> String {
+    let sandbox = if global.sandbox { " --sandbox" } else { "" };
+    let env = match &global.env {
+        Some(env) => format!(
+            " Its slascone.yaml holds the `{env}` profile's target, so plan it without --env."
+        ),
+        None => String::new(),
+    };
+    format!(
+        "Next: review the files, commit them, and run `slascone-sync plan{sandbox} {}`: it shows \
+         No changes.{env}",
+        shell_word(&out.display().to_string())
+    )
+}
+
+/// `word` as one shell word: quoted when it holds anything but the characters paths usually do.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./+:@%=,".contains(c));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
 }
 
 /// The isv_id the session used (for `--sandbox` without one: the nil UUID the sandbox serves).

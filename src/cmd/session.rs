@@ -73,9 +73,10 @@ impl Session {
             let key = match std::env::var(&project.admin_key_env) {
                 Ok(key) if !key.trim().is_empty() => key.trim().to_owned(),
                 _ => bail!(
-                    "the environment variable {} is not set; it must hold the SLASCONE AdminKey (admin_key_env in {})",
+                    "the environment variable {} is not set; it must hold the SLASCONE AdminKey (admin_key_env in {}){}",
                     project.admin_key_env,
-                    project.file.display()
+                    project.file.display(),
+                    sandbox_hint(global, project)
                 ),
             };
             let written = manifest::key_written_in_files(project, &key);
@@ -109,5 +110,20 @@ impl Session {
         if let Some(sandbox) = self.sandbox {
             sandbox.shutdown().await;
         }
+    }
+}
+
+/// For a project that names no tenant of its own, or that seeds a sandbox, where a missing key
+/// most likely means a forgotten `--sandbox`.
+fn sandbox_hint(global: &GlobalArgs, project: &manifest::Project) -> &'static str {
+    let names_no_tenant = global.api_url.is_none() && project.api_url == manifest::DEFAULT_API_URL;
+    match (project.sandbox_catalog.is_some(), names_no_tenant) {
+        (true, _) => {
+            "\n  hint: to try it without a SLASCONE tenant, pass --sandbox: this project's sandbox.catalog seeds an embedded sandbox"
+        }
+        (false, true) => {
+            "\n  hint: to try it without a SLASCONE tenant, pass --sandbox after adding `sandbox: { catalog: FILE }` to slascone.yaml (see docs/sandbox.md)"
+        }
+        (false, false) => "",
     }
 }

@@ -22,14 +22,16 @@ pub enum ApiError {
         title: String,
         detail: Option<String>,
     },
-    /// A 401 or 403.
+    /// A 401 or 403, with what the server said of it (a key of another ISV, say), if anything.
     #[error(
-        "{method} {path}: the admin key was rejected (HTTP {status}); check the key in the environment variable that admin_key_env names"
+        "{method} {path}: the admin key was rejected (HTTP {status}){}; check the key in the environment variable that admin_key_env names, and that isv_id is the key's ISV",
+        detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
     )]
     Unauthorized {
         method: String,
         path: String,
         status: u16,
+        detail: Option<String>,
     },
     /// Any other unsuccessful status, after retries where the request was safe to retry.
     #[error("{method} {path}: HTTP {status}{}", if body.is_empty() { String::new() } else { format!(": {body}") })]

@@ -359,6 +359,10 @@ fn status_error(method: &str, path: &str, status: StatusCode, body: &[u8]) -> Ap
             method,
             path,
             status: status.as_u16(),
+            detail: serde_json::from_slice::<ProblemDetails>(body)
+                .ok()
+                .and_then(|problem| problem.detail)
+                .map(|text| excerpt(text.as_bytes())),
         },
         409 => match serde_json::from_slice::<ErrorResultObjects>(body) {
             Ok(error) => ApiError::Business {

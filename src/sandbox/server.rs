@@ -197,20 +197,25 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn authorized(app: &App, headers: &HeaderMap, path: &str) -> bool {
+/// Why a request is refused, or `None` when its key and ISV are this sandbox's. The wording tells
+/// a wrong key from a right key sent for another ISV, as that is a different fix.
+fn unauthorized(app: &App, headers: &HeaderMap, path: &str) -> Option<String> {
     let key_ok = headers
         .get("AdminKey")
         .is_some_and(|key| same_secret(key.as_bytes(), app.admin_key.as_bytes()));
+    if !key_ok {
+        return Some("a valid AdminKey header for this ISV is required".to_owned());
+    }
     // A key belongs to one ISV, so a request for another ISV is not authorized either.
-    let isv_ok = match path.strip_prefix("/api/v2/isv/") {
-        Some(rest) => rest
-            .split('/')
-            .next()
-            .and_then(|segment| Uuid::parse_str(segment).ok())
-            .is_some_and(|id| id == app.isv_id),
-        None => true,
-    };
-    key_ok && isv_ok
+    let isv = path.strip_prefix("/api/v2/isv/")?.split('/').next()?;
+    match Uuid::parse_str(isv) {
+        Ok(id) if id == app.isv_id => None,
+        Ok(_) => Some(format!(
+            "the AdminKey belongs to ISV {}, not to the ISV this request names; check isv_id",
+            app.isv_id
+        )),
+        Err(_) => Some("the ISV id in the path is not a UUID".to_owned()),
+    }
 }
 
 /// The writes `--drop-after-commit` may drop: POST, PATCH and PUT of customers, data_exchange
@@ -295,12 +300,8 @@ async fn answer(app: &App, path: &str, request: Request, next: Next) -> Response
             )
         };
     }
-    if !authorized(app, request.headers(), path) {
-        return problem(
-            StatusCode::UNAUTHORIZED,
-            "Unauthorized",
-            Some("a valid AdminKey header for this ISV is required".to_owned()),
-        );
+    if let Some(why) = unauthorized(app, request.headers(), path) {
+        return problem(StatusCode::UNAUTHORIZED, "Unauthorized", Some(why));
     }
     next.run(request).await
 }

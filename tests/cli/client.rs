@@ -290,6 +290,28 @@ async fn a_rejected_key_is_never_echoed() {
     sandbox.shutdown().await;
 }
 
+/// The right key sent for another ISV is told apart from a wrong key: the fix is isv_id, not
+/// the key.
+#[tokio::test]
+async fn the_key_of_one_isv_sent_for_another_says_which() {
+    let sandbox = support::sandbox().await;
+    let other = "11111111-2222-4333-8444-555555555555";
+    let dir = support::project(&sandbox, &[], "");
+    let plan = support::cli(&["plan", "--isv-id", other], dir.path()).await;
+    assert_eq!(support::code(&plan), 1);
+    let stderr = support::stderr(&plan);
+    assert!(
+        stderr.contains(&format!(
+            "the admin key was rejected (HTTP 401): the AdminKey belongs to ISV {}, not to the \
+             ISV this request names; check isv_id",
+            support::ISV
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(KEY), "{stderr}");
+    sandbox.shutdown().await;
+}
+
 #[tokio::test]
 async fn licenses_created_listed_and_updated() {
     let sandbox = support::sandbox().await;

@@ -112,3 +112,138 @@ fn the_readme_says_where_a_bare_slascone_sync_comes_from() {
     );
     assert!(before.contains("target/release/slascone-sync"));
 }
+
+/// The sh block under `heading` in `page`.
+fn block_under(page: &str, heading: &str) -> String {
+    let text = std::fs::read_to_string(root().join(page)).unwrap();
+    let section = text
+        .split_once(heading)
+        .unwrap_or_else(|| panic!("{page} has no `{heading}`"))
+        .1;
+    let block = section.split_once("```sh\n").expect("a sh block").1;
+    block.split_once("```").unwrap().0.to_owned()
+}
+
+/// docs/sandbox.md's portal edit, run as written (in a copy of the quickstart, on a free port):
+/// apply, serve the state, PATCH with curl's arguments, stop the server, and `pull --dry-run`
+/// shows the edit as the comment says.
+#[tokio::test]
+async fn the_portal_edit_recipe_in_the_sandbox_docs_works() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+
+    let script = block_under("docs/sandbox.md", "## A portal edit, to try `pull`");
+    let dir = crate::support::copy_dir(&root().join("examples/quickstart"));
+    let _ = std::fs::remove_file(dir.path().join(".slascone-sandbox.json"));
+    let here = dir.path().display().to_string();
+    let localize = |words: &[String]| -> Vec<String> {
+        words[1..]
+            .iter()
+            .map(|w| w.replace("examples/quickstart", &here))
+            .map(|w| {
+                if w == "127.0.0.1:8080" {
+                    "127.0.0.1:0".to_owned()
+                } else {
+                    w
+                }
+            })
+            .collect()
+    };
+    let commands = crate::support::commands(&script);
+    let names: Vec<&str> = commands.iter().map(|c| c[1].as_str()).collect();
+    assert_eq!(names, ["apply", "sandbox", "pull"], "{script}");
+
+    let apply = Command::new(crate::support::bin())
+        .args(localize(&commands[0]))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(
+        apply.status.success(),
+        "{}",
+        String::from_utf8_lossy(&apply.stderr)
+    );
+
+    let mut server = Command::new(crate::support::bin())
+        .args(localize(&commands[1]))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim_end()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_owned();
+
+    let curl = crate::support::commands_of(&script, "curl").remove(0);
+    let value = |flag: &str| {
+        let at = curl.iter().position(|w| w == flag).unwrap();
+        curl[at + 1].clone()
+    };
+    let url = curl.last().unwrap().replace("http://127.0.0.1:8080", &base);
+    let mut request = reqwest::Client::new()
+        .request(value("-X").parse().unwrap(), url)
+        .body(value("-d"));
+    for (at, word) in curl.iter().enumerate() {
+        if word == "-H" {
+            let (name, header) = curl[at + 1].split_once(": ").unwrap();
+            request = request.header(name, header);
+        }
+    }
+    let status = request.send().await.unwrap().status();
+    // `kill %1`: SIGTERM.
+    let _ = Command::new("kill").arg(server.id().to_string()).status();
+    let _ = server.wait();
+    assert!(status.is_success(), "{status}");
+
+    let pull = Command::new(crate::support::bin())
+        .args(localize(&commands[2]))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    // The diff goes to stdout, the report of what would be pulled to stderr.
+    let shown = format!(
+        "{}{}",
+        String::from_utf8_lossy(&pull.stdout),
+        String::from_utf8_lossy(&pull.stderr)
+    );
+    assert!(pull.status.success(), "{shown}");
+    let promised = script
+        .lines()
+        .find_map(|l| {
+            l.split_once("pull --sandbox")
+                .and_then(|(_, rest)| rest.split_once("# "))
+        })
+        .expect("the pull line says what it shows")
+        .1
+        .trim();
+    assert!(shown.contains(promised), "`{promised}` not in:\n{shown}");
+}
+
+/// The README and docs/sandbox.md name the same commands for `--sandbox`.
+#[test]
+fn the_readme_and_the_sandbox_docs_list_the_same_sandbox_commands() {
+    let listed = |page: &str| -> Vec<String> {
+        let text = std::fs::read_to_string(root().join(page))
+            .unwrap()
+            .replace('\n', " ");
+        let after = text
+            .split_once("`--sandbox` on ")
+            .unwrap_or_else(|| panic!("{page} says which commands take --sandbox"))
+            .1;
+        after
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .split('/')
+            .map(|c| c.trim_matches('`').to_owned())
+            .collect()
+    };
+    assert_eq!(listed("README.md"), listed("docs/sandbox.md"));
+    assert_eq!(listed("README.md"), ["plan", "apply", "export", "pull"]);
+}

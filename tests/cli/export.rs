@@ -324,11 +324,22 @@ async fn the_quickstart_exports_from_the_embedded_sandbox() {
     )
     .await;
     assert_eq!(code(&export), 0, "{}", stderr(&export));
-    let plan = support::run(
-        &["plan", "--sandbox", "--detailed-exitcode", path(&out)],
-        None,
-    )
-    .await;
+    // The closing hint names a command that works here: the one below, run as printed.
+    let hint = stderr(&export);
+    let next = hint
+        .split_once("Next: review the files, commit them, and run `")
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map(|(command, _)| command.to_owned())
+        .unwrap_or_else(|| panic!("no Next: hint in {hint}"));
+    assert_eq!(
+        next,
+        format!("slascone-sync plan --sandbox {}", out.display())
+    );
+    let mut words = support::commands(&next).remove(0);
+    words.remove(0);
+    words.insert(1, "--detailed-exitcode".to_owned());
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let plan = support::run(&words, None).await;
     assert_eq!(code(&plan), 0, "{}{}", stdout(&plan), stderr(&plan));
     assert_eq!(stdout(&plan), "No changes.\n");
 }

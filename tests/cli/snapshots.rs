@@ -195,3 +195,33 @@ fn validate_errors() {
         );
     }
 }
+
+/// A missing admin key where a new user most likely forgot `--sandbox` says so; a project that
+/// names its own tenant gets the plain error.
+#[test]
+fn a_missing_key_hints_at_the_sandbox() {
+    let quickstart = example("quickstart");
+    let bare = tempfile::tempdir().unwrap();
+    std::fs::write(
+        bare.path().join("slascone.yaml"),
+        "isv_id: 2af5fe02-6207-4214-946e-b00ac5309f53\n",
+    )
+    .unwrap();
+    let own = tempfile::tempdir().unwrap();
+    std::fs::write(
+        own.path().join("slascone.yaml"),
+        "api_url: https://api.example.com\nisv_id: 2af5fe02-6207-4214-946e-b00ac5309f53\n",
+    )
+    .unwrap();
+    let settings = settings(&[quickstart.path(), bare.path(), own.path()]);
+    let _bound = settings.bind_to_scope();
+    let mut seen = String::new();
+    for dir in [quickstart.path(), bare.path(), own.path()] {
+        let ran = Cli::new(["plan"])
+            .env_remove("SLASCONE_ADMIN_KEY")
+            .target(dir)
+            .run_blocking();
+        seen.push_str(&format!("exit {}\n{}\n", ran.code(), ran.stderr()));
+    }
+    insta::assert_snapshot!("missing_key", seen);
+}

@@ -9,7 +9,7 @@ mod shell;
 
 pub use cli::{Cli, Ran, bin, cli, code, run, stderr, stdout};
 pub use converge::{apply_ok, apply_until_done, assert_converged, assert_no_duplicates};
-pub use shell::commands;
+pub use shell::{commands, commands_of};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -2,15 +2,26 @@
 
 /// The `slascone-sync ...` commands of a script, as words (quotes removed), up to a redirection.
 pub fn commands(script: &str) -> Vec<Vec<String>> {
+    commands_of(script, "slascone-sync")
+}
+
+/// The commands of `program` in a script, as words (quotes removed), up to a redirection or a
+/// comment.
+pub fn commands_of(script: &str, program: &str) -> Vec<Vec<String>> {
     let joined = script.replace("\\\n", " ");
     let mut found = Vec::new();
     for line in joined.lines() {
         for part in unquoted_split(line) {
             let words = shell_words(part);
-            if words.first().map(String::as_str) == Some("slascone-sync") {
+            if words.first().map(String::as_str) == Some(program) {
                 let words = words
                     .into_iter()
-                    .take_while(|w| !w.starts_with('>') && !w.starts_with("2>") && w != "<")
+                    .take_while(|w| {
+                        !w.starts_with('>')
+                            && !w.starts_with("2>")
+                            && w != "<"
+                            && !w.starts_with('#')
+                    })
                     .collect();
                 found.push(words);
             }
