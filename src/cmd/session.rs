@@ -92,6 +92,7 @@ impl Session {
         if global.verbose {
             config.log = Some(RequestLog(Arc::new(|line| eprintln!("{line}"))));
         }
+        config.retry_log = Some(RequestLog(Arc::new(|line| eprintln!("retrying: {line}"))));
         config.total_timeout = Duration::from_secs(global.timeout);
         config.request_timeout = config.request_timeout.min(config.total_timeout);
         let client = Client::new(config).map_err(anyhow::Error::msg)?;

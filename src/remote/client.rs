@@ -36,6 +36,9 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 256 << 20;
 pub struct RetryPolicy {
     /// Retries after the first attempt.
     pub max_retries: usize,
+    /// Retries after a connection that could not be made at all (refused, or a name that does
+    /// not resolve): few, so a wrong `api_url` fails in about two seconds, not the whole budget.
+    pub max_unreachable_retries: usize,
     pub min_delay: Duration,
     pub max_delay: Duration,
     /// The longest `Retry-After` honoured; longer ones are clamped to it.
@@ -46,6 +49,7 @@ impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
             max_retries: 6,
+            max_unreachable_retries: 2,
             min_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(20),
             max_retry_after: Duration::from_secs(120),
@@ -84,6 +88,9 @@ pub struct ClientConfig {
     pub max_in_flight: usize,
     /// Called with one line per request (method, path, status, time), when set: `--verbose`.
     pub log: Option<RequestLog>,
+    /// Called with one line before each retry: what failed, which attempt comes next and after
+    /// how long a wait, so a slow or unreachable server is never silence.
+    pub retry_log: Option<RequestLog>,
     /// The largest answer accepted, in bytes.
     pub max_body_bytes: usize,
 }
@@ -101,6 +108,7 @@ impl ClientConfig {
             page_size: 500,
             max_in_flight: 8,
             log: None,
+            retry_log: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         }
     }

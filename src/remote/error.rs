@@ -74,6 +74,26 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// What went wrong, without the request it went wrong for: for lines that name the request
+    /// already.
+    pub fn reason(&self) -> String {
+        let (method, path) = match self {
+            ApiError::Business { method, path, .. }
+            | ApiError::BadRequest { method, path, .. }
+            | ApiError::Unauthorized { method, path, .. }
+            | ApiError::Status { method, path, .. }
+            | ApiError::Timeout { method, path, .. }
+            | ApiError::Transport { method, path, .. }
+            | ApiError::Decode { method, path, .. }
+            | ApiError::Incomplete { method, path, .. } => (method, path),
+        };
+        let text = self.to_string();
+        match text.strip_prefix(&format!("{method} {path}: ")) {
+            Some(reason) => reason.to_owned(),
+            None => text,
+        }
+    }
+
     /// The HTTP status, where the server answered.
     pub fn status(&self) -> Option<u16> {
         match self {

@@ -68,11 +68,20 @@ impl Client {
         })?;
         let deadline = Instant::now() + self.inner.config.total_timeout;
         let attempt = || self.attempt(&method, &url, &path, body.as_deref(), repeat, deadline);
+        let max_unreachable_retries = policy.max_unreachable_retries;
+        let mut unreachable = 0;
+        let mut attempts = 1;
         attempt
             .retry(backoff)
             .sleep(tokio::time::sleep)
             .when(|failure: &Failure| failure.retryable && Instant::now() < deadline)
             .adjust(move |failure: &Failure, delay| {
+                if failure.unreachable {
+                    unreachable += 1;
+                    if unreachable > max_unreachable_retries {
+                        return None;
+                    }
+                }
                 // Retry-After replaces the backoff delay; with retries exhausted, stop anyway.
                 // No wait outlasts the deadline: the attempt after it reports the timeout.
                 delay.map(|delay| {
@@ -82,6 +91,22 @@ impl Client {
                     };
                     delay.min(deadline.saturating_duration_since(Instant::now()))
                 })
+            })
+            .notify(|failure: &Failure, wait| {
+                attempts += 1;
+                if let Some(log) = &self.inner.config.retry_log {
+                    let retries = if failure.unreachable {
+                        max_unreachable_retries
+                    } else {
+                        policy.max_retries
+                    };
+                    (log.0)(&format!(
+                        "{}; attempt {attempts} of {} in {:.1}s",
+                        failure.error,
+                        retries + 1,
+                        wait.as_secs_f64()
+                    ));
+                }
             })
             .await
             .map_err(|failure| failure.error)
@@ -142,7 +167,7 @@ impl Client {
                 if let Some(log) = &config.log {
                     (log.0)(&format!(
                         "{method_name} {path} -> {} ({:.0?})",
-                        failure.error,
+                        failure.error.reason(),
                         started.elapsed()
                     ));
                 }
@@ -197,6 +222,7 @@ impl Client {
             error,
             retryable,
             retry_after,
+            unreachable: false,
         })
     }
 
@@ -248,7 +274,7 @@ impl Client {
             ApiError::Transport {
                 method: method.to_string(),
                 path: path.to_string(),
-                message: error_chain(err),
+                message: transport_message(err),
                 before_sending,
             }
         };
@@ -256,6 +282,7 @@ impl Client {
             error,
             retryable: repeat == Repeat::Safe || before_sending,
             retry_after: None,
+            unreachable: before_sending && !err.is_timeout(),
         }
     }
 }
@@ -316,6 +343,9 @@ struct Failure {
     error: ApiError,
     retryable: bool,
     retry_after: Option<Duration>,
+    /// The connection could not be made at all (refused, or the name did not resolve): a
+    /// wrong address more often than a passing fault, so retried only a little.
+    unreachable: bool,
 }
 
 impl Failure {
@@ -324,6 +354,7 @@ impl Failure {
             error,
             retryable: false,
             retry_after: None,
+            unreachable: false,
         }
     }
 }
@@ -420,18 +451,33 @@ fn parse_retry_after(value: Option<&reqwest::header::HeaderValue>) -> Option<Dur
     (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds))
 }
 
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut message = err.to_string();
+/// Where the connection went and why it failed, without reqwest's restatement of the URL (the
+/// error names the request already) or hyper's "client error (Connect)" wrapper:
+/// `127.0.0.1:9: tcp connect error: Connection refused (os error 111)`.
+fn transport_message(err: &reqwest::Error) -> String {
+    use std::error::Error;
+    let mut causes = Vec::new();
     let mut source = err.source();
     while let Some(cause) = source {
         let text = cause.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
+        if !text.starts_with("client error (") && !causes.iter().any(|c: &String| c.contains(&text))
+        {
+            causes.push(text);
         }
         source = cause.source();
     }
-    message
+    let reason = if causes.is_empty() {
+        err.to_string()
+    } else {
+        causes.join(": ")
+    };
+    match err
+        .url()
+        .and_then(|url| Some((url.host_str()?.to_owned(), url.port_or_known_default()?)))
+    {
+        Some((host, port)) => format!("{host}:{port}: {reason}"),
+        None => reason,
+    }
 }
 
 pub(super) fn is_loopback(url: &Url) -> bool {

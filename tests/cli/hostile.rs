@@ -155,6 +155,7 @@ fn client(url: &str, max_body_bytes: usize) -> Client {
     let mut config = ClientConfig::new(url, ISV, AdminKey::new(KEY));
     config.retry = RetryPolicy {
         max_retries: 2,
+        max_unreachable_retries: 2,
         min_delay: Duration::from_millis(5),
         max_delay: Duration::from_millis(20),
         max_retry_after: Duration::from_millis(50),

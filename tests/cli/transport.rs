@@ -316,3 +316,71 @@ async fn redirects_are_not_followed() {
     assert!(!trap.was_contacted(), "the redirect was followed");
     server.abort();
 }
+
+/// A port nobody listens on: a connection to it is refused at once.
+fn closed_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A refused connection is a wrong address far more often than a passing fault: two retries,
+/// each said on stderr with its attempt number and wait, then the error (not the 5xx budget of
+/// six retries).
+#[test]
+fn a_refused_connection_is_retried_twice_and_every_retry_says_so() {
+    let port = closed_port();
+    let dir = project(&format!("http://127.0.0.1:{port}"));
+    let ran = support::Cli::new(["plan"])
+        .target(dir.path())
+        .run_blocking();
+    assert_eq!(ran.code(), 1);
+    let stderr = ran.stderr();
+    let customers = format!("GET /api/v2/isv/{ISV}/customers: connection failed: 127.0.0.1:{port}");
+    let retries: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with(&format!("retrying: {customers}")))
+        .collect();
+    assert_eq!(retries.len(), 2, "{stderr}");
+    for (retry, attempt) in retries
+        .iter()
+        .zip(["attempt 2 of 3 in ", "attempt 3 of 3 in "])
+    {
+        let wait = retry
+            .split_once(attempt)
+            .unwrap_or_else(|| panic!("{retry}: no `{attempt}`"))
+            .1;
+        let seconds: f64 = wait.strip_suffix('s').unwrap().parse().unwrap();
+        assert!((0.0..=1.0).contains(&seconds), "{retry}");
+    }
+    assert!(!stderr.contains("attempt 4"), "{stderr}");
+    assert!(
+        stderr.lines().last().is_some_and(
+            |l| l.starts_with("error: GET /api/v2/isv/") && l.contains("connection failed")
+        ),
+        "{stderr}"
+    );
+}
+
+/// `--verbose` names the request once per line, the reason after the arrow.
+#[test]
+fn a_verbose_line_names_the_request_once() {
+    let port = closed_port();
+    let dir = project(&format!("http://127.0.0.1:{port}"));
+    let ran = support::Cli::new(["plan", "--verbose"])
+        .target(dir.path())
+        .run_blocking();
+    assert_eq!(ran.code(), 1);
+    let stderr = ran.stderr();
+    let logged: Vec<&str> = stderr.lines().filter(|l| l.contains(" -> ")).collect();
+    assert!(!logged.is_empty(), "{stderr}");
+    for line in logged {
+        assert_eq!(line.matches("/api/v2/isv/").count(), 1, "{line}");
+        assert!(
+            line.contains(&format!(" -> connection failed: 127.0.0.1:{port}: ")),
+            "{line}"
+        );
+    }
+}

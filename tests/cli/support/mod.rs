@@ -82,6 +82,7 @@ pub fn client_for(base_url: &str, key: &str) -> Client {
     let mut config = ClientConfig::new(base_url, ISV, AdminKey::new(key));
     config.retry = RetryPolicy {
         max_retries: 8,
+        max_unreachable_retries: 8,
         min_delay: Duration::from_millis(5),
         max_delay: Duration::from_millis(100),
         max_retry_after: Duration::from_secs(2),
