@@ -20,7 +20,7 @@ use crate::plan::{Action, Change, Plan, Risk};
 use crate::remote::convert;
 use crate::remote::wire::{CustomerContactDto, CustomerDto, LicenseDto};
 use crate::remote::{ApiError, Client};
-use crate::render::{self, Format, Style};
+use crate::render::{self, Format, Style, count};
 
 use super::pipeline::{Keep, UsageReads, customer_keys, make_plan};
 use super::{Session, load_manifests, print_problems, progress, use_color};
@@ -232,8 +232,8 @@ fn gate(plan: &Plan, limits: Limits, args: &ApplyArgs) -> anyhow::Result<Option<
     }
     if plan.change_count() > max_changes && !args.force {
         eprintln!(
-            "error: the plan has {} changes, more than safety.max_changes ({max_changes}); refusing to apply it",
-            plan.change_count()
+            "error: the plan has {}, more than safety.max_changes ({max_changes}); refusing to apply it",
+            count(plan.change_count(), "change", "changes")
         );
         eprintln!(
             "hint: review the plan, then pass --force, or raise safety.max_changes in slascone.yaml"
@@ -254,7 +254,10 @@ async fn execute(
     format: Format,
 ) -> anyhow::Result<Outcome> {
     let plan = &ready.plan;
-    progress(&format!("Applying {} changes...", plan.change_count()));
+    progress(&format!(
+        "Applying {}...",
+        count(plan.change_count(), "change", "changes")
+    ));
     let bar = super::progress::Progress::new(plan.change_count());
     let on_done = {
         let bar = Arc::clone(&bar);
@@ -277,8 +280,12 @@ async fn execute(
     .await;
     bar.finish();
     progress(&format!(
-        "Sent {} requests.",
-        session.client.request_count() - before
+        "Sent {}.",
+        count(
+            session.client.request_count() - before,
+            "request",
+            "requests"
+        )
     ));
     let mut stdout = std::io::stdout().lock();
     render::apply_report::render(&report, format, &mut stdout)?;

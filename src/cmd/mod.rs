@@ -23,6 +23,7 @@ use std::time::Instant;
 
 use crate::cli::GlobalArgs;
 use crate::manifest::{self, Manifests, Problems};
+use crate::render::count;
 
 pub use session::{SANDBOX_STATE_FILE, SANDBOX_TARGET, Session};
 
@@ -31,15 +32,15 @@ pub fn load_manifests(dir: &Path, global: &GlobalArgs) -> Option<Manifests> {
     let started = Instant::now();
     match manifest::load(dir, global.env.as_deref()) {
         Ok(manifests) => {
+            let licenses = count(manifests.license_count(), "license", "licenses");
             let licenses = match manifests.contact_count() {
-                0 => format!(" and {} licenses", manifests.license_count()),
-                n => format!(", {} licenses and {n} contacts", manifests.license_count()),
+                0 => format!(" and {licenses}"),
+                n => format!(", {licenses} and {}", count(n, "contact", "contacts")),
             };
             progress(&format!(
-                "Loaded {} customers{licenses} from {} manifest file{} ({:.1?}).",
-                manifests.customers.len(),
-                manifests.files,
-                if manifests.files == 1 { "" } else { "s" },
+                "Loaded {}{licenses} from {} ({:.1?}).",
+                count(manifests.customers.len(), "customer", "customers"),
+                count(manifests.files, "manifest file", "manifest files"),
                 started.elapsed()
             ));
             Some(manifests)

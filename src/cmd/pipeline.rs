@@ -12,6 +12,7 @@ use crate::model::fields::{CUSTOMER, Role};
 use crate::model::{CurrentState, DesiredState, Kind};
 use crate::plan::{Action, DiffContext, Endpoint, Plan};
 use crate::remote::convert;
+use crate::render::count;
 use crate::resolve;
 
 use super::progress;
@@ -280,15 +281,18 @@ impl<'s> Reading<'s> {
     fn done(self, customers: usize, licenses: usize, contacts: (usize, usize)) {
         let contacts = match contacts {
             (_, 0) => String::new(),
-            (count, of) => format!(
-                ", {count} contact{} of {of} customer{}",
-                if count == 1 { "" } else { "s" },
-                if of == 1 { "" } else { "s" }
+            (read, of) => format!(
+                ", {} of {}",
+                count(read, "contact", "contacts"),
+                count(of, "customer", "customers")
             ),
         };
+        let requests = self.session.client.request_count() - self.before;
         progress(&format!(
-            "Read {customers} customers and {licenses} licenses{contacts} in {} requests ({:.1?}).",
-            self.session.client.request_count() - self.before,
+            "Read {} and {}{contacts} in {} ({:.1?}).",
+            count(customers, "customer", "customers"),
+            count(licenses, "license", "licenses"),
+            count(requests, "request", "requests"),
             self.started.elapsed()
         ));
     }

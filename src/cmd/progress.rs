@@ -52,7 +52,8 @@ impl Progress {
             None => {
                 let step = (self.total / 10).max(1);
                 if done.is_multiple_of(step) || done == self.total {
-                    eprintln!("{done}/{} changes done", self.total);
+                    let total = crate::render::count(self.total, "change", "changes");
+                    eprintln!("{done}/{total} done");
                 }
             }
         }

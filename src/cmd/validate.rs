@@ -3,6 +3,7 @@
 use crate::cli::{GlobalArgs, ValidateArgs};
 use crate::exit::Outcome;
 use crate::manifest;
+use crate::render::count;
 
 /// Prints one summary line on success, and otherwise the problem list and the count line that
 /// `plan` prints too (to stderr), and ends with exit code 1.
@@ -20,13 +21,13 @@ pub fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outcome> 
             }
             let contacts = match manifests.contact_count() {
                 0 => String::new(),
-                n => format!(", {n} contacts"),
+                n => format!(", {}", count(n, "contact", "contacts")),
             };
             println!(
-                "ok: {} customers, {} licenses{contacts} in {} files",
-                manifests.customers.len(),
-                manifests.license_count(),
-                manifests.files
+                "ok: {}, {}{contacts} in {}",
+                count(manifests.customers.len(), "customer", "customers"),
+                count(manifests.license_count(), "license", "licenses"),
+                count(manifests.files, "file", "files")
             );
             Ok(Outcome::Success)
         }

@@ -26,11 +26,19 @@ use uuid::Uuid;
 /// What `software_release_limitation` is written as for no limit; the model holds `null`.
 pub const NO_SOFTWARE_RELEASE: &str = "none";
 
-/// A field value as people read it: JSON (strings quoted, so `"25"` and `25` differ), with
-/// `(none)` for an absent value.
+/// A field value as people read it: JSON scalars (strings quoted, so `"25"` and `25` differ),
+/// `(none)` for an absent value, and a mapping in the manifest's flow form
+/// (`{ days_after_activation: 30 }`), as it is written.
 pub fn display_value(value: &serde_json::Value) -> String {
     match value {
         serde_json::Value::Null => "(none)".to_owned(),
+        serde_json::Value::Object(map) if !map.is_empty() => {
+            let entries: Vec<String> = map
+                .iter()
+                .map(|(key, value)| format!("{key}: {}", display_value(value)))
+                .collect();
+            format!("{{ {} }}", entries.join(", "))
+        }
         other => other.to_string(),
     }
 }

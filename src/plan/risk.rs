@@ -364,7 +364,7 @@ mod tests {
                 json!("never"),
                 json!({"days_after_activation": 30}),
                 medium,
-                "expiry changes form: \"never\" → {\"days_after_activation\":30}",
+                "expiry changes form: \"never\" → { days_after_activation: 30 }",
             ),
             (
                 License,

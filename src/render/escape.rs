@@ -1,10 +1,28 @@
 //! Markdown escaping, one set of rules for every markdown rendering: text in table cells and
 //! list items, code spans, HTML elements and link destinations.
 
-/// Escapes text for a markdown table cell or list item: no markup, no HTML, no cell breaks.
+/// Escapes text for a markdown table cell or list item: no markup, no HTML, no cell breaks, and
+/// no link: GitHub turns `scheme://…` and `www.…` in text into links, which a value from SLASCONE
+/// or a manifest must not become, so the `:` or `.` that starts one is escaped (it still reads
+/// the same).
 pub fn escape(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
+    for (at, c) in text.char_indices() {
+        let starts_link = match c {
+            ':' => text[at + 1..].starts_with("//"),
+            '.' => {
+                let before = &text[..at];
+                before.len() >= 3
+                    && before.is_char_boundary(before.len() - 3)
+                    && before[before.len() - 3..].eq_ignore_ascii_case("www")
+            }
+            _ => false,
+        };
+        if starts_link {
+            escaped.push('\\');
+            escaped.push(c);
+            continue;
+        }
         match c {
             '&' => escaped.push_str("&amp;"),
             '<' => escaped.push_str("&lt;"),
@@ -42,4 +60,20 @@ pub fn html(text: &str) -> String {
 /// A link destination in `<...>` form, which allows spaces and parentheses.
 pub fn link(url: &str) -> String {
     format!("<{}>", url.replace('<', "%3C").replace('>', "%3E"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn urls_in_text_do_not_become_links() {
+        assert_eq!(
+            escape("see https://evil.example/x and ftp://f.example"),
+            r"see https\://evil.example/x and ftp\://f.example"
+        );
+        assert_eq!(escape("WWW.evil.example"), r"WWW\.evil.example");
+        assert_eq!(escape("a: b. www"), "a: b. www");
+        assert_eq!(escape("ü.www"), "ü.www");
+    }
 }

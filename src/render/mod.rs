@@ -112,8 +112,12 @@ pub fn render(plan: &Plan, format: Format, out: &mut impl Write, style: &Style) 
 }
 
 /// `1 change`, `2 changes`.
-pub(crate) fn count(n: usize, singular: &str, plural: &str) -> String {
-    format!("{n} {}", if n == 1 { singular } else { plural })
+pub(crate) fn count<N>(n: N, singular: &str, plural: &str) -> String
+where
+    N: std::fmt::Display + PartialEq + From<u8>,
+{
+    let word = if n == N::from(1) { singular } else { plural };
+    format!("{n} {word}")
 }
 
 #[cfg(test)]

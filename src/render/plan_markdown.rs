@@ -182,11 +182,10 @@ fn high_risk(plan: &Plan) -> String {
     if risky.is_empty() {
         return String::new();
     }
+    // A GitHub alert block: set apart in colour, where a bold line would read like any heading.
     let mut section = format!(
-        "**High risk** ({})
-
-",
-        risky.len()
+        "> [!CAUTION]\n> **High risk** ({})\n>\n",
+        thousands(risky.len())
     );
     for change in risky.iter().take(HIGH_RISK_SHOWN) {
         let reasons: String = change
@@ -196,8 +195,7 @@ fn high_risk(plan: &Plan) -> String {
             .take(WARNING_CHARS)
             .collect();
         section.push_str(&format!(
-            "- `{}` {} {}: {}
-",
+            "> - `{}` {} {}: {}\n",
             change.action.symbol(),
             change.kind(),
             escape(&change.key),
@@ -206,10 +204,7 @@ fn high_risk(plan: &Plan) -> String {
     }
     let rest = risky.len().saturating_sub(HIGH_RISK_SHOWN);
     if rest > 0 {
-        section.push_str(&format!(
-            "- … and {rest} more
-"
-        ));
+        section.push_str(&format!("> - … and {} more\n", thousands(rest)));
     }
     section.push('\n');
     section
@@ -225,10 +220,10 @@ fn head(plan: &Plan) -> String {
          | {} | {} | {} | {} |\n\n",
         code(&plan.target.api_url),
         plan.target.isv_id,
-        s.create,
-        s.update,
-        s.unchanged,
-        s.unmanaged
+        thousands(s.create),
+        thousands(s.update),
+        thousands(s.unchanged),
+        thousands(s.unmanaged)
     );
     if plan.is_empty() {
         head.push_str("No changes.\n\n");

@@ -72,6 +72,11 @@ pub fn render(plan: &Plan, out: &mut dyn Write, style: &Style) -> io::Result<()>
         )?;
     }
 
+    // The closing line stands apart from the warnings and the unmanaged list, as it does from
+    // the changes.
+    if !plan.warnings.is_empty() || !plan.unmanaged.is_empty() {
+        writeln!(out)?;
+    }
     let s = plan.summary;
     let last = if plan.is_empty() {
         "No changes.".to_owned()

@@ -4,6 +4,7 @@
 
 use serde_json::{Value, json};
 
+use super::plan_summary::thousands;
 use super::*;
 use crate::model::{CurrentContact, DesiredContact, DesiredLicense, contact_key};
 use crate::plan::tests::{
@@ -183,6 +184,7 @@ fn no_changes() {
         rendered(&empty_plan(12), Format::Text, Style::default()),
         "12 unmanaged objects left alone: customer K0, customer K1, customer K10, customer K11, \
          customer K2, customer K3, customer K4, customer K5, customer K6, customer K7, and 2 more\n\
+         \n\
          No changes.\n"
     );
     let markdown = rendered(&empty_plan(1), Format::Markdown, Style::default());
@@ -259,7 +261,7 @@ fn long_markdown_is_folded_under_the_comment_limit() {
             "{n} changes"
         );
         assert!(
-            markdown.contains(&format!("| 0 | {n} | 0 | 300 |")),
+            markdown.contains(&format!("| 0 | {} | 0 | 300 |", thousands(n))),
             "{n}: summary kept"
         );
         assert!(
@@ -564,4 +566,37 @@ fn json_conforms_to_the_committed_schema() {
     bad["changes"][0]["request"]["method"] = json!("POST");
     bad["changes"][0]["surprise"] = json!(1);
     assert!(conforms(&bad, &schema, &schema).is_err());
+}
+
+/// An expiry in the manifest's form, not JSON; a URL in a value never becomes a link; the
+/// high-risk list is a GitHub alert block; the closing line stands apart from the warnings.
+#[test]
+fn values_read_as_written_and_never_link() {
+    let mut plan = huge_plan_with_risk(1, |_| crate::plan::Risk::High);
+    plan.unmanaged.truncate(1);
+    plan.summary.unmanaged = 1;
+    plan.changes[0].fields = vec![
+        FieldChange {
+            path: "expires".to_owned(),
+            before: json!("never"),
+            after: json!({"days_after_activation": 30}),
+            source: None,
+        },
+        FieldChange {
+            path: "variables.Homepage".to_owned(),
+            before: json!("www.old.example"),
+            after: json!("https://evil.example/`x`"),
+            source: None,
+        },
+    ];
+    plan.changes[0].risk_reasons = vec!["homepage changed to https://evil.example/x".to_owned()];
+    let text = rendered(&plan, Format::Text, Style::default());
+    insta::assert_snapshot!("values_text", text);
+    let markdown = rendered(&plan, Format::Markdown, Style::default());
+    insta::assert_snapshot!("values_markdown", markdown);
+    assert!(text.contains(r#""never" → { days_after_activation: 30 }"#));
+    // Code spans are never linked; text outside them is escaped.
+    assert!(!markdown.contains("https://evil"), "{markdown}");
+    assert!(markdown.contains(r#"`"www.old.example"`"#), "{markdown}");
+    assert!(markdown.contains("> [!CAUTION]\n> **High risk** (1)\n"));
 }
