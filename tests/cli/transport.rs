@@ -384,3 +384,30 @@ fn a_verbose_line_names_the_request_once() {
         );
     }
 }
+
+/// A host name that does not resolve (`.invalid` never does) is a wrong address too: two
+/// retries, then the error naming the host.
+#[test]
+fn an_unresolvable_host_is_retried_twice() {
+    let dir = project("https://no-such-host.invalid");
+    let ran = support::Cli::new(["plan"])
+        .target(dir.path())
+        .run_blocking();
+    assert_eq!(ran.code(), 1);
+    let stderr = ran.stderr();
+    let customers =
+        format!("GET /api/v2/isv/{ISV}/customers: connection failed: no-such-host.invalid:443: ");
+    let retries = stderr
+        .lines()
+        .filter(|l| l.starts_with(&format!("retrying: {customers}")))
+        .count();
+    assert!(retries <= 2, "{stderr}");
+    assert!(!stderr.contains("attempt 4"), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .last()
+            .is_some_and(|l| l.starts_with("error: ")),
+        "{stderr}"
+    );
+}
