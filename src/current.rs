@@ -10,11 +10,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use crate::dates::Zone;
+use crate::fanout;
 use crate::model::{CurrentLicense, CurrentState};
 use crate::remote::catalog::{Catalog, ProductCatalog};
 use crate::remote::convert::{current_contact, current_customer, current_license};
@@ -70,28 +69,19 @@ pub async fn fetch_contacts(
     customers: &[Uuid],
     parallelism: usize,
 ) -> Result<Vec<CustomerContactDto>, ApiError> {
-    let semaphore = Arc::new(Semaphore::new(parallelism.max(1)));
-    let mut tasks: JoinSet<Result<Vec<CustomerContactDto>, ApiError>> = JoinSet::new();
-    for &customer_id in customers {
+    let lists = fanout::try_all(customers.iter().copied(), parallelism, |customer_id| {
         let client = client.clone();
-        let semaphore = Arc::clone(&semaphore);
-        tasks.spawn(async move {
-            let _permit = semaphore.acquire_owned().await;
+        async move {
             let mut contacts = client.list_contacts(customer_id).await?;
             // The customer is the one asked about, whatever the answer says.
             for contact in &mut contacts {
                 contact.customer_id = customer_id;
             }
-            Ok(contacts)
-        });
-    }
-    let mut all = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok(result) => all.extend(result?),
-            Err(err) => std::panic::resume_unwind(err.into_panic()),
+            Ok::<_, ApiError>(contacts)
         }
-    }
+    })
+    .await?;
+    let mut all: Vec<CustomerContactDto> = lists.into_iter().flatten().collect();
     all.sort_by(|a, b| (a.customer_id, &a.email).cmp(&(b.customer_id, &b.email)));
     Ok(all)
 }
@@ -117,23 +107,24 @@ pub async fn fetch_catalog(
         client.products(),
         customers,
     )?;
-    let semaphore = Arc::new(Semaphore::new(parallelism.max(1)));
-    let mut tasks: JoinSet<Result<(String, Read), ApiError>> = JoinSet::new();
-    for product in all_products.iter().filter(|p| products.contains(&p.name)) {
-        for read in [ReadKind::Detail, ReadKind::Templates] {
-            let client = client.clone();
-            let (name, id) = (product.name.clone(), product.id);
-            let semaphore = Arc::clone(&semaphore);
-            tasks.spawn(async move {
-                let _permit = semaphore.acquire_owned().await;
-                let read = match read {
-                    ReadKind::Detail => Read::Detail(client.product_detail(id).await?),
-                    ReadKind::Templates => Read::Templates(client.templates(id).await?),
-                };
-                Ok((name, read))
-            });
+    let wanted: Vec<(String, Uuid, ReadKind)> = all_products
+        .iter()
+        .filter(|p| products.contains(&p.name))
+        .flat_map(|p| {
+            [ReadKind::Detail, ReadKind::Templates].map(|read| (p.name.clone(), p.id, read))
+        })
+        .collect();
+    let reads = fanout::try_all(wanted, parallelism, |(name, id, read)| {
+        let client = client.clone();
+        async move {
+            let read = match read {
+                ReadKind::Detail => Read::Detail(client.product_detail(id).await?),
+                ReadKind::Templates => Read::Templates(client.templates(id).await?),
+            };
+            Ok::<_, ApiError>((name, read))
         }
-    }
+    })
+    .await?;
     let mut catalog = Catalog {
         customer_types,
         license_types,
@@ -154,11 +145,7 @@ pub async fn fetch_catalog(
             },
         );
     }
-    while let Some(joined) = tasks.join_next().await {
-        let (name, read) = match joined {
-            Ok(result) => result?,
-            Err(err) => std::panic::resume_unwind(err.into_panic()),
-        };
+    for (name, read) in reads {
         let entry = catalog
             .products
             .get_mut(&name)
@@ -219,34 +206,26 @@ async fn list_licenses_with<T: Send + 'static>(
     parallelism: usize,
     convert: fn(Vec<LicenseDto>, &Catalog) -> Vec<T>,
 ) -> Result<Vec<T>, ApiError> {
-    let semaphore = Arc::new(Semaphore::new(parallelism.max(1)));
     let shared = Arc::new(catalog.clone());
-    let mut tasks: JoinSet<Result<Vec<T>, ApiError>> = JoinSet::new();
-    for product in catalog.products.values() {
-        if !products.contains(&product.product.name) {
-            continue;
-        }
+    let ids: Vec<Uuid> = catalog
+        .products
+        .values()
+        .filter(|product| products.contains(&product.product.name))
+        .map(|product| product.product.id)
+        .collect();
+    let lists = fanout::try_all(ids, parallelism, |id| {
         let client = client.clone();
-        let id = product.product.id;
-        let semaphore = Arc::clone(&semaphore);
         let catalog = Arc::clone(&shared);
-        tasks.spawn(async move {
-            let _permit = semaphore.acquire_owned().await;
+        async move {
             let mut out = Vec::new();
             client
                 .list_licenses_each(id, |page| out.extend(convert(page, &catalog)))
                 .await?;
-            Ok(out)
-        });
-    }
-    let mut all = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok(result) => all.extend(result?),
-            Err(err) => std::panic::resume_unwind(err.into_panic()),
+            Ok::<_, ApiError>(out)
         }
-    }
-    Ok(all)
+    })
+    .await?;
+    Ok(lists.into_iter().flatten().collect())
 }
 
 #[derive(Clone, Copy)]

@@ -34,6 +34,7 @@ pub mod cmd;
 pub mod current;
 pub mod dates;
 pub mod exit;
+pub mod fanout;
 pub mod fs;
 pub mod manifest;
 pub mod model;

@@ -24,11 +24,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use crate::current;
+use crate::fanout;
 use crate::model::Kind;
 use crate::model::display_value;
 use crate::plan::{Action, Change, Plan, Source};
@@ -85,7 +84,6 @@ pub async fn apply(client: &Client, input: ApplyInput<'_>) -> ApplyReport {
         contacts: input.contacts.into_iter().map(|c| (c.id, c)).collect(),
         customer_ids: Mutex::new(customer_ids),
     });
-    let semaphore = Arc::new(Semaphore::new(input.parallelism.max(1)));
     let mut entries = Vec::with_capacity(input.plan.changes.len());
 
     let (customers, licenses): (Vec<&Change>, Vec<&Change>) = input
@@ -94,7 +92,7 @@ pub async fn apply(client: &Client, input: ApplyInput<'_>) -> ApplyReport {
         .iter()
         .partition(|change| change.kind() == Kind::Customer);
     let on_done = input.on_done;
-    let customer_entries = run_all(&shared, &semaphore, customers, &on_done).await;
+    let customer_entries = run_all(&shared, input.parallelism, customers, &on_done).await;
     let failed: Vec<String> = customer_entries
         .iter()
         .filter(|entry| !entry.status.is_done() && entry.id.is_none())
@@ -115,24 +113,21 @@ pub async fn apply(client: &Client, input: ApplyInput<'_>) -> ApplyReport {
         on_done(&entry);
         entries.push(entry);
     }
-    entries.extend(run_all(&shared, &semaphore, runnable, &on_done).await);
+    entries.extend(run_all(&shared, input.parallelism, runnable, &on_done).await);
     ApplyReport::new(entries)
 }
 
 async fn run_all(
     shared: &Arc<Shared>,
-    semaphore: &Arc<Semaphore>,
+    parallelism: usize,
     changes: Vec<&Change>,
     on_done: &Arc<dyn Fn(&Entry) + Send + Sync>,
 ) -> Vec<Entry> {
-    let mut tasks = JoinSet::new();
-    for (index, change) in changes.into_iter().enumerate() {
+    fanout::all(changes, parallelism, |change| {
         let shared = Arc::clone(shared);
-        let semaphore = Arc::clone(semaphore);
         let change = change.clone();
         let on_done = Arc::clone(on_done);
-        tasks.spawn(async move {
-            let _permit = semaphore.acquire_owned().await;
+        async move {
             let result = match (change.kind(), change.action) {
                 (Kind::Customer, Action::Create) => create_customer(&shared, &change).await,
                 (Kind::Customer, Action::Update) => update_customer(&shared, &change).await,
@@ -146,18 +141,10 @@ async fn run_all(
                 Err(failure) => Entry::failed(&change, failure),
             };
             on_done(&entry);
-            (index, entry)
-        });
-    }
-    let mut entries = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok(entry) => entries.push(entry),
-            Err(err) => std::panic::resume_unwind(err.into_panic()),
+            entry
         }
-    }
-    entries.sort_by_key(|(index, _)| *index);
-    entries.into_iter().map(|(_, entry)| entry).collect()
+    })
+    .await
 }
 
 /// What a change did to SLASCONE, with the object's id.
