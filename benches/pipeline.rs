@@ -15,6 +15,7 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::{Value, json};
 use slascone_sync::current::{self, Scope};
+use slascone_sync::engine;
 use slascone_sync::manifest;
 use slascone_sync::model::{CurrentCustomer, CurrentLicense, CurrentState, DesiredState, Fields};
 use slascone_sync::plan::{DiffContext, Target, diff};
@@ -145,6 +146,8 @@ fn benchmarks(c: &mut Criterion) {
         expiring_within_days: 30,
     };
 
+    // The engine's stages, as every front end runs them.
+    let events = engine::no_events();
     let mut load = c.benchmark_group("load");
     load.sample_size(10).warm_up_time(Duration::from_secs(1));
     let mut dirs = Vec::new();
@@ -156,7 +159,9 @@ fn benchmarks(c: &mut Criterion) {
         load.bench_with_input(
             BenchmarkId::from_parameter(customers),
             dir.path(),
-            |b, dir| b.iter(|| manifest::load(black_box(dir), None).expect("the manifests load")),
+            |b, dir| {
+                b.iter(|| engine::load(black_box(dir), None, &events).expect("the manifests load"))
+            },
         );
         dirs.push((customers, dir));
     }

@@ -33,6 +33,7 @@ pub mod cli;
 pub mod cmd;
 pub mod current;
 pub mod dates;
+pub mod engine;
 pub mod exit;
 pub mod fanout;
 pub mod fs;

@@ -24,14 +24,18 @@ pub(super) async fn create_contact(shared: &Shared, change: &Change) -> Result<D
                 let body =
                     convert::contact_exchange_body(customer_number, email, None, &change.fields)
                         .map_err(Failure::Invalid)?;
-                shared.client.put_contact_by_number(&body).await
+                shared.client.put_contact_by_number(&body).await.into()
             }
             Identity::ContactById {
                 customer_id, email, ..
             } => {
                 let body = convert::contact_create_body(*customer_id, email, &change.fields)
                     .map_err(Failure::Invalid)?;
-                shared.client.create_contact(*customer_id, &body).await
+                shared
+                    .client
+                    .create_contact(*customer_id, &body)
+                    .await
+                    .into()
             }
             _ => return Err(Failure::Invalid("not a contact".into())),
         })

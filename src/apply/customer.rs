@@ -3,7 +3,7 @@
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{Done, Failure, Shared, after_values, create_safely, verify};
+use super::{Done, Failure, Sent, Shared, after_values, create_safely, verify};
 use crate::plan::{Change, Endpoint, Identity};
 use crate::remote::convert;
 use crate::remote::wire::CustomerDto;
@@ -13,7 +13,7 @@ use crate::remote::{ApiError, Client};
 async fn send_customer_create(
     shared: &Shared,
     change: &Change,
-) -> Result<Result<Option<CustomerDto>, ApiError>, Failure> {
+) -> Result<Sent<Option<CustomerDto>>, Failure> {
     let client = &shared.client;
     Ok(match &change.identity {
         Identity::CustomerByNumber {
@@ -21,7 +21,7 @@ async fn send_customer_create(
         } => {
             let body = convert::data_exchange_create_body(customer_number, after_values(change))
                 .map_err(Failure::Invalid)?;
-            client.create_customer_by_number(&body).await
+            client.create_customer_by_number(&body).await.into()
         }
         Identity::CustomerById {
             id,
@@ -34,7 +34,7 @@ async fn send_customer_create(
                 &shared.catalog,
             )
             .map_err(Failure::Invalid)?;
-            client.create_customer(&body).await
+            client.create_customer(&body).await.into()
         }
         Identity::License { .. }
         | Identity::ContactById { .. }

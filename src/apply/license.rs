@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use uuid::Uuid;
 
-use super::{Done, Failure, Shared, create_safely, verify};
+use super::{Done, Failure, Sent, Shared, create_safely, verify};
 use crate::plan::{Change, FieldChange};
 use crate::remote::catalog::ProductCatalog;
 use crate::remote::convert::{self, LicenseContext};
@@ -83,7 +83,7 @@ pub(super) async fn create_license(shared: &Shared, change: &Change) -> Result<D
     let (body, ctx, customers) = (&body, &ctx, &customers);
     let mut lost = false;
     create_safely(
-        || async move { Ok(shared.client.create_license(body).await) },
+        || async move { Ok(Sent::from(shared.client.create_license(body).await)) },
         |answer| async move {
             let created = answered_license(shared, change, id, answer).await?;
             verify_license(shared, change, &created, customers)?;

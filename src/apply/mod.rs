@@ -190,7 +190,7 @@ async fn create_safely<A, Post, Posted, Answered, Made, LookUp, Found>(
 ) -> Result<Done, Failure>
 where
     Post: FnMut() -> Posted,
-    Posted: Future<Output = Result<Result<A, ApiError>, Failure>>,
+    Posted: Future<Output = Result<Sent<A>, Failure>>,
     Answered: FnOnce(A) -> Made,
     Made: Future<Output = Result<Done, Failure>>,
     // Told whether the failure left open if the create went through.
@@ -201,15 +201,31 @@ where
     loop {
         attempt += 1;
         match send().await? {
-            Ok(answer) => return answered(answer).await,
-            Err(error) if error.status() == Some(409) || error.is_ambiguous() => {
+            Sent::Answered(answer) => return answered(answer).await,
+            Sent::Failed(error) if error.status() == Some(409) || error.is_ambiguous() => {
                 match look_up(error.is_ambiguous()).await? {
                     Some(done) => return Ok(done),
                     None if error.is_ambiguous() && attempt < CREATE_ATTEMPTS => continue,
                     None => return Err(error.into()),
                 }
             }
-            Err(error) => return Err(error.into()),
+            Sent::Failed(error) => return Err(error.into()),
+        }
+    }
+}
+
+/// What one send of a create came to. (A body that cannot be built is a [`Failure`] before
+/// anything is sent.)
+enum Sent<A> {
+    Answered(A),
+    Failed(ApiError),
+}
+
+impl<A> From<Result<A, ApiError>> for Sent<A> {
+    fn from(result: Result<A, ApiError>) -> Self {
+        match result {
+            Ok(answer) => Sent::Answered(answer),
+            Err(error) => Sent::Failed(error),
         }
     }
 }

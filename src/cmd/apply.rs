@@ -1,68 +1,54 @@
 //! `slascone-sync apply`: plan (or load a saved plan and check it is still current), confirm,
 //! execute, report.
 
-use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
-use uuid::Uuid;
 
-use crate::apply::{self, ApplyInput};
 use crate::cli::{ApplyArgs, GlobalArgs};
-use crate::current::{self, Scope};
+use crate::engine::{
+    self, Connection, Event, Events, Keep, Planning, Ready, Refusal, Rule, Safety, SavedPlan,
+    UsageReads,
+};
 use crate::exit::Outcome;
-use crate::model::Kind;
-use crate::plan::{Action, Change, Plan, Risk};
-use crate::remote::convert;
-use crate::remote::wire::{CustomerContactDto, CustomerDto, LicenseDto};
-use crate::remote::{ApiError, Client};
+use crate::manifest::Manifests;
 use crate::render::{self, Format, Style, count};
 
-use super::pipeline::{Keep, UsageReads, customer_keys, make_plan};
-use super::{Session, load_manifests, print_problems, progress, use_color};
+use super::{load_manifests, print_problems, progress_events, use_color};
 
 pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
-    let Some(manifests) = load_manifests(&args.dir, global) else {
+    let events = progress_events();
+    let Some(manifests) = load_manifests(&args.dir, global, &events) else {
         return Ok(Outcome::Error);
     };
-    let session = Session::connect(global, &manifests, &args.read).await?;
-    let result = run_in(&session, global, args, manifests).await;
-    session.close().await;
+    let connection = super::connect(global, &manifests.project, &args.read, &events).await?;
+    let result = run_in(&connection, global, args, manifests, &events).await;
+    connection.close().await;
     result
 }
 
-/// What apply executes: a plan and the objects it was made from.
-struct Ready {
-    plan: Plan,
-    customers: Vec<CustomerDto>,
-    licenses: Vec<LicenseDto>,
-    contacts: Vec<CustomerContactDto>,
-    catalog: crate::remote::catalog::Catalog,
-    customer_keys: HashMap<String, Uuid>,
+/// A plan ready to apply, or the outcome apply ends with before writing anything.
+enum Prepared {
+    Ready(Box<Ready>),
+    Stop(Outcome),
 }
 
 async fn run_in(
-    session: &Session,
+    connection: &Connection,
     global: &GlobalArgs,
     args: &ApplyArgs,
-    manifests: crate::manifest::Manifests,
+    manifests: Manifests,
+    events: &Events,
 ) -> anyhow::Result<Outcome> {
-    let parallelism = usize::from(args.read.parallelism);
-    let limits = Limits {
-        max_changes: manifests.project.max_changes,
-        max_risk: manifests.project.max_risk,
+    let safety = Safety::of(&manifests.project);
+    let prepared = match &args.plan {
+        Some(path) => saved_plan(connection, global, args, path, &manifests).await?,
+        None => fresh_plan(connection, global, args, manifests, events).await?,
     };
-    let ready = match &args.plan {
-        Some(path) => saved_plan(session, path, &manifests, parallelism).await?,
-        None => fresh_plan(session, global, args, manifests).await?,
-    };
-    let ready = match ready {
-        Ok(ready) => ready,
-        Err(outcome) => return Ok(outcome),
+    let ready = match prepared {
+        Prepared::Ready(ready) => *ready,
+        Prepared::Stop(outcome) => return Ok(outcome),
     };
     if ready.plan.is_empty() {
         if args.plan.is_some() {
@@ -70,101 +56,67 @@ async fn run_in(
         }
         return Ok(Outcome::Success);
     }
-    if let Some(outcome) = gate(&ready.plan, limits, args)? {
-        return Ok(outcome);
+    if !args.force
+        && let Some(refusal) = engine::check(&ready.plan, safety).into_iter().next()
+    {
+        print_refusal(&refusal);
+        return Ok(Outcome::Refused);
     }
-    execute(session, ready, parallelism, args.format).await
+    if !args.auto_approve && !confirm(ready.plan.change_count())? {
+        return Ok(Outcome::Error);
+    }
+    execute(connection, ready, args.format).await
 }
 
 /// A plan saved by `plan --out`, if it is for this target and SLASCONE has not changed the
 /// objects it touches since.
 async fn saved_plan(
-    session: &Session,
-    path: &Path,
-    manifests: &crate::manifest::Manifests,
-    parallelism: usize,
-) -> anyhow::Result<Result<Ready, Outcome>> {
-    let text = std::fs::read_to_string(path)
+    connection: &Connection,
+    global: &GlobalArgs,
+    args: &ApplyArgs,
+    path: &std::path::Path,
+    manifests: &Manifests,
+) -> anyhow::Result<Prepared> {
+    let bytes = std::fs::read(path)
         .with_context(|| format!("cannot read the saved plan {}", path.display()))?;
-    // The version first: a newer plan's shape may not read as this one's at all.
-    let version = serde_json::from_str::<serde_json::Value>(&text)
-        .ok()
-        .and_then(|plan| plan.get("format_version")?.as_u64());
-    if let Some(version) = version
-        && !(1..=u64::from(crate::plan::FORMAT_VERSION)).contains(&version)
-    {
-        anyhow::bail!(
-            "{} has plan format_version {version}; this slascone-sync reads versions 1 to {}",
-            path.display(),
-            crate::plan::FORMAT_VERSION
-        );
-    }
-    let mut plan: Plan = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a plan saved by `plan --out`", path.display()))?;
-    // The file's grades are not trusted: the ceiling applies to what the changes do.
-    let today = super::pipeline::today(&manifests.project.timezone)?;
-    crate::plan::risk::grade_plan(&mut plan, Some(today));
-    if plan.target != session.target {
-        eprintln!(
-            "error: the plan was made for {} (isv {}), not for {} (isv {}); refusing to apply it",
-            plan.target.api_url, plan.target.isv_id, session.target.api_url, session.target.isv_id
-        );
-        return Ok(Err(Outcome::Refused));
-    }
-    let products: BTreeSet<String> = plan
-        .changes
-        .iter()
-        .filter_map(|c| c.identity.product().map(str::to_owned))
-        .collect();
-    let mut remote =
-        current::fetch(&session.client, &products, parallelism, Scope::CatalogOnly).await?;
-    remote.catalog.zone = manifests.project.timezone.clone();
-    let product_ids: HashMap<String, Uuid> = remote
-        .catalog
-        .products
-        .iter()
-        .map(|(name, product)| (name.clone(), product.product.id))
-        .collect();
-    let rechecked = recheck(&session.client, &plan, parallelism, &product_ids).await?;
-    if !rechecked.stale.is_empty() {
-        eprintln!("error: SLASCONE changed since the plan was made; refusing to apply it:");
-        for line in &rechecked.stale {
-            eprintln!("  {line}");
-        }
-        eprintln!("hint: run plan again and review the new plan");
-        return Ok(Err(Outcome::Refused));
-    }
-    Ok(Ok(Ready {
-        plan,
-        customers: rechecked.customers,
-        licenses: rechecked.licenses,
-        contacts: rechecked.contacts,
-        catalog: remote.catalog,
-        customer_keys: HashMap::new(),
-    }))
+    let today = match super::settings(global, &args.read)?.today {
+        Some(today) => today,
+        None => manifests.project.timezone.today(),
+    };
+    let plan = engine::read_saved_plan(&bytes, &path.display().to_string(), today)?;
+    Ok(
+        match engine::recheck_saved(connection, plan, &manifests.project).await? {
+            SavedPlan::Current(ready) => Prepared::Ready(ready),
+            SavedPlan::Refused(refusal) => {
+                print_refusal(&refusal);
+                Prepared::Stop(Outcome::Refused)
+            }
+        },
+    )
 }
 
 /// A plan made now from the manifests, shown for confirmation: on stdout with a text report,
 /// on stderr otherwise, so stdout holds only the JSON or markdown report.
 async fn fresh_plan(
-    session: &Session,
+    connection: &Connection,
     global: &GlobalArgs,
     args: &ApplyArgs,
-    manifests: crate::manifest::Manifests,
-) -> anyhow::Result<Result<Ready, Outcome>> {
-    let planned = match make_plan(
-        session,
+    manifests: Manifests,
+    events: &Events,
+) -> anyhow::Result<Prepared> {
+    let planning = engine::plan(
+        connection,
         manifests,
-        &args.read,
         Keep::WireObjects,
         UsageReads::Read,
+        events,
     )
-    .await?
-    {
-        Ok(planned) => planned,
-        Err(problems) => {
+    .await?;
+    let planned = match planning {
+        Planning::Planned(planned) => planned,
+        Planning::Problems(problems) => {
             print_problems(&problems);
-            return Ok(Err(Outcome::Error));
+            return Ok(Prepared::Stop(Outcome::Error));
         }
     };
     if args.format == Format::Text {
@@ -179,114 +131,72 @@ async fn fresh_plan(
         let mut stderr = std::io::stderr().lock();
         render::render(&planned.plan, Format::Text, &mut stderr, &Style::default())?;
     }
-    let customer_keys = customer_keys(&planned.desired);
-    let remote = planned.remote;
-    Ok(Ok(Ready {
-        plan: planned.plan,
-        customers: remote.customers,
-        licenses: remote.licenses,
-        contacts: remote.contacts,
-        catalog: remote.catalog,
-        customer_keys,
-    }))
+    Ok(Prepared::Ready(Box::new(planned.ready())))
 }
 
-/// The project's `safety` settings.
-#[derive(Clone, Copy)]
-struct Limits {
-    max_changes: usize,
-    max_risk: Risk,
-}
-
-/// The safety limits and the confirmation; `Some` when apply must stop here. `--force` lifts both
-/// limits.
-fn gate(plan: &Plan, limits: Limits, args: &ApplyArgs) -> anyhow::Result<Option<Outcome>> {
-    let Limits {
-        max_changes,
-        max_risk,
-    } = limits;
-    let riskier: Vec<&Change> = plan.changes.iter().filter(|c| c.risk > max_risk).collect();
-    if !riskier.is_empty() && !args.force {
-        eprintln!(
-            "error: the plan holds {} above safety.max_risk ({}); refusing to apply it:",
-            if riskier.len() == 1 {
-                "a change".to_owned()
-            } else {
-                format!("{} changes", riskier.len())
-            },
-            max_risk.as_str()
-        );
-        for change in &riskier {
+/// Why apply stops, on stderr, with what to do about it.
+fn print_refusal(refusal: &Refusal) {
+    match &refusal.rule {
+        Rule::MaxRisk(max_risk) => {
+            let riskier = &refusal.changes;
             eprintln!(
-                "  {} {} ({} risk: {})",
-                change.kind(),
-                change.key,
-                change.risk.as_str(),
-                change.risk_reasons.join("; ")
+                "error: the plan holds {} above safety.max_risk ({}); refusing to apply it:",
+                if riskier.len() == 1 {
+                    "a change".to_owned()
+                } else {
+                    format!("{} changes", riskier.len())
+                },
+                max_risk.as_str()
+            );
+            for change in riskier {
+                eprintln!(
+                    "  {} {} ({} risk: {})",
+                    change.kind(),
+                    change.key,
+                    change.risk.as_str(),
+                    change.risk_reasons.join("; ")
+                );
+            }
+            eprintln!(
+                "hint: review those changes, then pass --force, or raise safety.max_risk in slascone.yaml"
             );
         }
-        eprintln!(
-            "hint: review those changes, then pass --force, or raise safety.max_risk in slascone.yaml"
-        );
-        return Ok(Some(Outcome::Refused));
+        Rule::MaxChanges { max, planned } => {
+            eprintln!(
+                "error: the plan has {}, more than safety.max_changes ({max}); refusing to apply it",
+                count(*planned, "change", "changes")
+            );
+            eprintln!(
+                "hint: review the plan, then pass --force, or raise safety.max_changes in slascone.yaml"
+            );
+        }
+        Rule::OtherTarget { planned, here } => eprintln!(
+            "error: the plan was made for {} (isv {}), not for {} (isv {}); refusing to apply it",
+            planned.api_url, planned.isv_id, here.api_url, here.isv_id
+        ),
+        Rule::Stale => {
+            eprintln!("error: SLASCONE changed since the plan was made; refusing to apply it:");
+            for line in &refusal.stale {
+                eprintln!("  {line}");
+            }
+            eprintln!("hint: run plan again and review the new plan");
+        }
     }
-    if plan.change_count() > max_changes && !args.force {
-        eprintln!(
-            "error: the plan has {}, more than safety.max_changes ({max_changes}); refusing to apply it",
-            count(plan.change_count(), "change", "changes")
-        );
-        eprintln!(
-            "hint: review the plan, then pass --force, or raise safety.max_changes in slascone.yaml"
-        );
-        return Ok(Some(Outcome::Refused));
-    }
-    if !args.auto_approve && !confirm(plan.change_count())? {
-        return Ok(Some(Outcome::Error));
-    }
-    Ok(None)
 }
 
 /// Sends the plan's requests with a progress bar, then prints the report.
-async fn execute(
-    session: &Session,
-    ready: Ready,
-    parallelism: usize,
-    format: Format,
-) -> anyhow::Result<Outcome> {
-    let plan = &ready.plan;
-    progress(&format!(
-        "Applying {}...",
-        count(plan.change_count(), "change", "changes")
-    ));
-    let bar = super::progress::Progress::new(plan.change_count());
-    let on_done = {
+async fn execute(connection: &Connection, ready: Ready, format: Format) -> anyhow::Result<Outcome> {
+    let bar = super::progress::Progress::new(ready.plan.change_count());
+    let events: Events = {
         let bar = Arc::clone(&bar);
-        Arc::new(move |entry: &apply::Entry| bar.record(entry))
+        let lines = progress_events();
+        Arc::new(move |event: &Event<'_>| match event {
+            Event::Applied(entry) => bar.record(entry),
+            other => lines(other),
+        })
     };
-    let before = session.client.request_count();
-    let report = apply::apply(
-        &session.client,
-        ApplyInput {
-            plan,
-            catalog: &ready.catalog,
-            customers: ready.customers,
-            licenses: ready.licenses,
-            contacts: ready.contacts,
-            customer_keys: ready.customer_keys,
-            parallelism,
-            on_done,
-        },
-    )
-    .await;
+    let report = engine::apply(connection, ready, &events).await;
     bar.finish();
-    progress(&format!(
-        "Sent {}.",
-        count(
-            session.client.request_count() - before,
-            "request",
-            "requests"
-        )
-    ));
     let mut stdout = std::io::stdout().lock();
     render::apply_report::render(&report, format, &mut stdout)?;
     stdout.flush()?;
@@ -314,138 +224,5 @@ fn confirm(changes: usize) -> anyhow::Result<bool> {
     } else {
         eprintln!("Apply cancelled.");
         Ok(false)
-    }
-}
-
-/// Re-reads every object a saved plan touches. Returns the objects and, for each one that
-/// changed (or appeared) since the plan was made, a line naming it.
-async fn recheck(
-    client: &Client,
-    plan: &Plan,
-    parallelism: usize,
-    product_ids: &HashMap<String, Uuid>,
-) -> Result<Rechecked, ApiError> {
-    let semaphore = Arc::new(Semaphore::new(parallelism.max(1)));
-    let mut tasks = JoinSet::new();
-    for change in &plan.changes {
-        let client = client.clone();
-        let change = change.clone();
-        let semaphore = Arc::clone(&semaphore);
-        let product_id = change
-            .identity
-            .product()
-            .and_then(|p| product_ids.get(p))
-            .copied();
-        tasks.spawn(async move {
-            let _permit = semaphore.acquire_owned().await;
-            recheck_one(&client, &change, product_id).await
-        });
-    }
-    let mut rechecked = Rechecked::default();
-    while let Some(joined) = tasks.join_next().await {
-        let checked = match joined {
-            Ok(checked) => checked?,
-            Err(err) => std::panic::resume_unwind(err.into_panic()),
-        };
-        match checked {
-            Checked::Customer(customer) => rechecked.customers.push(customer),
-            Checked::License(license) => rechecked.licenses.push(license),
-            Checked::Contact(contact) => rechecked.contacts.push(contact),
-            Checked::Absent => {}
-            Checked::Stale(line) => rechecked.stale.push(line),
-        }
-    }
-    rechecked.stale.sort();
-    Ok(rechecked)
-}
-
-/// The objects a saved plan updates, as they are now, and a line for each that changed since.
-#[derive(Default)]
-struct Rechecked {
-    customers: Vec<CustomerDto>,
-    licenses: Vec<LicenseDto>,
-    contacts: Vec<CustomerContactDto>,
-    stale: Vec<String>,
-}
-
-enum Checked {
-    Customer(CustomerDto),
-    License(LicenseDto),
-    Contact(CustomerContactDto),
-    Absent,
-    Stale(String),
-}
-
-async fn recheck_one(
-    client: &Client,
-    change: &Change,
-    product_id: Option<Uuid>,
-) -> Result<Checked, ApiError> {
-    let name = format!("{} {}", change.kind(), change.key);
-    match (change.kind(), change.action) {
-        (Kind::Customer, Action::Update) => {
-            let found = match change.id() {
-                Some(id) => client.get_customer(id).await?,
-                None => None,
-            };
-            Ok(match found {
-                None => Checked::Stale(format!("{name} no longer exists")),
-                Some(c) if Some(convert::fingerprint(&c)) != change.fingerprint => {
-                    Checked::Stale(format!("{name} changed"))
-                }
-                Some(c) => Checked::Customer(c),
-            })
-        }
-        (Kind::Customer, Action::Create) => {
-            Ok(match apply::find_customer(client, change).await? {
-                Some(_) => Checked::Stale(format!("{name} was created by someone else")),
-                None => Checked::Absent,
-            })
-        }
-        (Kind::License, Action::Update) => {
-            let found = match change.id() {
-                Some(id) => client.get_license(id).await?,
-                None => None,
-            };
-            Ok(match found {
-                None => Checked::Stale(format!("{name} no longer exists")),
-                Some(l) if Some(convert::fingerprint(&l)) != change.fingerprint => {
-                    Checked::Stale(format!("{name} changed"))
-                }
-                Some(l) => Checked::License(l),
-            })
-        }
-        (Kind::License, Action::Create) => {
-            let created = Checked::Stale(format!("{name} was created by someone else"));
-            if let Some(id) = change.id()
-                && client.get_license(id).await?.is_some()
-            {
-                return Ok(created);
-            }
-            if let Some(product_id) = product_id
-                && apply::find_license_by_key(client, change, product_id)
-                    .await?
-                    .is_some()
-            {
-                return Ok(created);
-            }
-            Ok(Checked::Absent)
-        }
-        (Kind::Contact, action) => {
-            let found = apply::find_contact(client, change).await?;
-            Ok(match (action, found) {
-                (Action::Create, Some(_)) => {
-                    Checked::Stale(format!("{name} was created by someone else"))
-                }
-                (Action::Create, None) => Checked::Absent,
-                (Action::Update, None) => Checked::Stale(format!("{name} no longer exists")),
-                (Action::Update, Some(c))
-                    if Some(convert::fingerprint(&c)) != change.fingerprint =>
-                {
-                    Checked::Stale(format!("{name} changed"))
-                }
-                (Action::Update, Some(c)) => Checked::Contact(c),
-            })
-        }
     }
 }

@@ -5,13 +5,12 @@
 //! name it (`--isv-id` is then required). `--sandbox` reads the source project's embedded sandbox
 //! and copies its catalog and state into the export, so `plan --sandbox OUT` reads the same data.
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 
 use crate::cli::{ExportArgs, GlobalArgs};
-use crate::current;
+use crate::engine;
 use crate::exit::Outcome;
 use crate::manifest::{
     self, DEFAULT_ADMIN_KEY_ENV, DEFAULT_API_URL, Manifests, PROJECT_FILE, Project,
@@ -19,16 +18,17 @@ use crate::manifest::{
 use crate::scaffold::export::{self, Settings};
 use crate::scaffold::generate;
 
-use super::{SANDBOX_STATE_FILE, Session, print_problems};
+use super::{SANDBOX_STATE_FILE, print_problems};
 
 pub async fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<Outcome> {
     generate::check_out_dir(&args.out, args.force)?;
     let Some(source) = source_project(global, args)? else {
         return Ok(Outcome::Error);
     };
-    let session = Session::connect(global, &source, &args.read).await?;
-    let read = read_chosen(&session, args).await;
-    session.close().await;
+    let events = super::progress_events();
+    let connection = super::connect(global, &source.project, &args.read, &events).await?;
+    let read = engine::read_remote(&connection, &args.product, &events).await;
+    connection.close().await;
     let mut remote = read?;
     remote.catalog.zone = source.project.timezone.clone();
 
@@ -164,36 +164,4 @@ fn source_project(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<Opti
         files: 0,
         digests: Default::default(),
     }))
-}
-
-/// Reads the catalog, all customers, and the licenses of the chosen products (all of them
-/// without `--product`).
-async fn read_chosen(session: &Session, args: &ExportArgs) -> anyhow::Result<current::Remote> {
-    let all: BTreeSet<String> = session
-        .client
-        .products()
-        .await?
-        .into_iter()
-        .map(|product| product.name)
-        .collect();
-    let products: BTreeSet<String> = if args.product.is_empty() {
-        all.clone()
-    } else {
-        args.product.iter().cloned().collect()
-    };
-    let unknown: Vec<&String> = products.difference(&all).collect();
-    if !unknown.is_empty() {
-        let names = |set: Vec<&String>| {
-            set.iter()
-                .map(|n| format!("`{n}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        bail!(
-            "SLASCONE has no product {}; known products: {}",
-            names(unknown),
-            names(all.iter().collect())
-        );
-    }
-    super::pipeline::read_remote(session, &products, &args.read).await
 }

@@ -8,43 +8,179 @@ pub mod apply;
 pub mod completions;
 pub mod export;
 pub mod import_csv;
-mod pipeline;
 pub mod plan;
 mod progress;
 pub mod pull;
 pub mod sandbox;
 pub mod schema;
-mod session;
 pub mod validate;
 
 use std::io::IsTerminal;
 use std::path::Path;
-use std::time::Instant;
+use std::sync::Arc;
 
-use crate::cli::GlobalArgs;
-use crate::manifest::{self, Manifests, Problems};
+use anyhow::{Context, bail};
+use uuid::Uuid;
+
+use crate::cli::{GlobalArgs, ReadArgs};
+use crate::engine::{self, Connection, Event, Events, Settings, Target};
+use crate::manifest::{self, Manifests, Problems, Project};
 use crate::render::count;
 
-pub use session::{SANDBOX_STATE_FILE, SANDBOX_TARGET, Session};
+pub use crate::engine::{SANDBOX_STATE_FILE, SANDBOX_TARGET};
+
+/// The variable that sets the day `plan` takes as today (`YYYY-MM-DD`), for reproducible tests
+/// and demos of the expiry radar.
+pub const TODAY_VARIABLE: &str = "SLASCONE_SYNC_TODAY";
+
+/// The engine's settings from the global flags, the read flags and the environment.
+pub fn settings(global: &GlobalArgs, read: &ReadArgs) -> anyhow::Result<Settings> {
+    let today = match std::env::var(TODAY_VARIABLE) {
+        Ok(text) => Some(crate::dates::parse_date(text.trim()).ok_or_else(|| {
+            anyhow::anyhow!("{TODAY_VARIABLE} must be a date like 2026-11-28, not `{text}`")
+        })?),
+        Err(_) => None,
+    };
+    Ok(Settings {
+        parallelism: usize::from(read.parallelism),
+        page_size: i64::from(read.page_size),
+        timeout: std::time::Duration::from_secs(global.timeout),
+        log_requests: global.verbose,
+        today,
+    })
+}
+
+/// The tenant the global flags and the project name: the embedded sandbox with `--sandbox`,
+/// otherwise the API at `--api-url` or `api_url`, with the key from the variable that
+/// `admin_key_env` names.
+pub fn target(global: &GlobalArgs, project: &Project) -> anyhow::Result<Target> {
+    if global.sandbox {
+        return Target::sandbox_of(project, global.isv_id);
+    }
+    let url = global
+        .api_url
+        .clone()
+        .unwrap_or_else(|| project.api_url.clone());
+    let isv_id: Uuid = global.isv_id.or(project.isv_id).with_context(|| {
+        format!(
+            "no isv_id: set `isv_id` in {} or pass --isv-id",
+            project.file.display()
+        )
+    })?;
+    let key = match std::env::var(&project.admin_key_env) {
+        Ok(key) if !key.trim().is_empty() => key.trim().to_owned(),
+        _ => bail!(
+            "the environment variable {} is not set; it must hold the SLASCONE AdminKey (admin_key_env in {}){}",
+            project.admin_key_env,
+            project.file.display(),
+            sandbox_hint(global, project)
+        ),
+    };
+    Ok(Target::Api {
+        url,
+        isv_id,
+        admin_key: engine::AdminKey::new(key),
+    })
+}
+
+/// For a project that names no tenant of its own, or that seeds a sandbox, where a missing key
+/// most likely means a forgotten `--sandbox`.
+fn sandbox_hint(global: &GlobalArgs, project: &Project) -> &'static str {
+    let names_no_tenant = global.api_url.is_none() && project.api_url == manifest::DEFAULT_API_URL;
+    match (project.sandbox_catalog.is_some(), names_no_tenant) {
+        (true, _) => {
+            "\n  hint: to try it without a SLASCONE tenant, pass --sandbox: this project's sandbox.catalog seeds an embedded sandbox"
+        }
+        (false, true) => {
+            "\n  hint: to try it without a SLASCONE tenant, pass --sandbox after adding `sandbox: { catalog: FILE }` to slascone.yaml (see docs/sandbox.md)"
+        }
+        (false, false) => "",
+    }
+}
+
+/// Connects to the tenant the flags and the project name.
+pub async fn connect(
+    global: &GlobalArgs,
+    project: &Project,
+    read: &ReadArgs,
+    events: &Events,
+) -> anyhow::Result<Connection> {
+    let target = target(global, project)?;
+    Connection::open(target, project, &settings(global, read)?, events).await
+}
+
+/// The engine's events as progress lines on stderr (apply's writes go to a [`progress::Progress`]
+/// instead).
+pub fn progress_events() -> Events {
+    Arc::new(|event: &Event<'_>| {
+        if let Some(line) = progress_line(event) {
+            progress(&line);
+        }
+    })
+}
+
+/// The line an event shows on stderr, if it shows one.
+fn progress_line(event: &Event<'_>) -> Option<String> {
+    Some(match event {
+        Event::Loaded {
+            customers,
+            licenses,
+            contacts,
+            files,
+            elapsed,
+        } => {
+            let licenses = count(*licenses, "license", "licenses");
+            let licenses = match contacts {
+                0 => format!(" and {licenses}"),
+                n => format!(", {licenses} and {}", count(*n, "contact", "contacts")),
+            };
+            format!(
+                "Loaded {}{licenses} from {} ({elapsed:.1?}).",
+                count(*customers, "customer", "customers"),
+                count(*files, "manifest file", "manifest files"),
+            )
+        }
+        Event::Reading { target, products } => format!(
+            "Reading SLASCONE ({target}, {})...",
+            count(*products, "product", "products")
+        ),
+        Event::Read {
+            customers,
+            licenses,
+            contacts,
+            requests,
+            elapsed,
+        } => {
+            let contacts = match contacts {
+                (_, 0) => String::new(),
+                (read, of) => format!(
+                    ", {} of {}",
+                    count(*read, "contact", "contacts"),
+                    count(*of, "customer", "customers")
+                ),
+            };
+            format!(
+                "Read {} and {}{contacts} in {} ({elapsed:.1?}).",
+                count(*customers, "customer", "customers"),
+                count(*licenses, "license", "licenses"),
+                count(*requests, "request", "requests"),
+            )
+        }
+        Event::Compared { elapsed } => format!("Compared them with the manifests ({elapsed:.1?})."),
+        Event::Applying { changes } => {
+            format!("Applying {}...", count(*changes, "change", "changes"))
+        }
+        Event::Sent { requests } => format!("Sent {}.", count(*requests, "request", "requests")),
+        Event::Request(line) => (*line).to_owned(),
+        Event::Retry(line) => format!("retrying: {line}"),
+        Event::Applied(_) => return None,
+    })
+}
 
 /// Loads the manifests, printing every problem; `None` when there were problems.
-pub fn load_manifests(dir: &Path, global: &GlobalArgs) -> Option<Manifests> {
-    let started = Instant::now();
-    match manifest::load(dir, global.env.as_deref()) {
-        Ok(manifests) => {
-            let licenses = count(manifests.license_count(), "license", "licenses");
-            let licenses = match manifests.contact_count() {
-                0 => format!(" and {licenses}"),
-                n => format!(", {licenses} and {}", count(n, "contact", "contacts")),
-            };
-            progress(&format!(
-                "Loaded {}{licenses} from {} ({:.1?}).",
-                count(manifests.customers.len(), "customer", "customers"),
-                count(manifests.files, "manifest file", "manifest files"),
-                started.elapsed()
-            ));
-            Some(manifests)
-        }
+pub fn load_manifests(dir: &Path, global: &GlobalArgs, events: &Events) -> Option<Manifests> {
+    match engine::load(dir, global.env.as_deref(), events) {
+        Ok(manifests) => Some(manifests),
         Err(mut problems) => {
             if let Some(key) = manifest::admin_key_from_env(dir, global.env.as_deref()) {
                 problems.redact(&key);

@@ -5,15 +5,17 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::cli::{GlobalArgs, PlanArgs};
+use crate::cli::{GlobalArgs, PlanArgs, ReadArgs};
+use crate::engine::{self, Keep, Planned, Planning, UsageReads};
 use crate::exit::Outcome;
+use crate::manifest::Manifests;
 use crate::render::{self, Format, ManifestLinks, Style};
 
-use super::pipeline::{UsageReads, connect_and_plan};
-use super::{load_manifests, use_color};
+use super::{load_manifests, print_problems, progress_events, use_color};
 
 pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome> {
-    let Some(manifests) = load_manifests(&args.dir, global) else {
+    let events = progress_events();
+    let Some(manifests) = load_manifests(&args.dir, global, &events) else {
         return Ok(Outcome::Error);
     };
     let Some(planned) = connect_and_plan(global, manifests, &args.read, UsageReads::Read).await?
@@ -46,6 +48,27 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome
     } else {
         Outcome::Success
     })
+}
+
+/// Connects, plans and closes the connection: how `plan` and `pull` start. `None` when the
+/// manifests' names do not resolve or a create would be refused; the problems are printed.
+pub(super) async fn connect_and_plan(
+    global: &GlobalArgs,
+    manifests: Manifests,
+    read: &ReadArgs,
+    usage: UsageReads,
+) -> anyhow::Result<Option<Planned>> {
+    let events = progress_events();
+    let connection = super::connect(global, &manifests.project, read, &events).await?;
+    let planning = engine::plan(&connection, manifests, Keep::Nothing, usage, &events).await;
+    connection.close().await;
+    match planning? {
+        Planning::Planned(planned) => Ok(Some(*planned)),
+        Planning::Problems(problems) => {
+            print_problems(&problems);
+            Ok(None)
+        }
+    }
 }
 
 /// Where the manifests are in the repository a CI job checked out, from the variables GitHub

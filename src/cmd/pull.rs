@@ -15,8 +15,9 @@ use crate::exit::Outcome;
 use crate::manifest::Digest;
 use crate::scaffold::pull::{self, Fate, FilePull};
 
-use super::load_manifests;
-use super::pipeline::{UsageReads, connect_and_plan};
+use super::plan::connect_and_plan;
+use super::{load_manifests, progress_events};
+use crate::engine::UsageReads;
 
 pub async fn run(global: &GlobalArgs, args: &PullArgs) -> anyhow::Result<Outcome> {
     run_with(global, args, &mut |_| {}).await
@@ -30,7 +31,7 @@ pub async fn run_with(
     args: &PullArgs,
     before_write: &mut dyn FnMut(&Path),
 ) -> anyhow::Result<Outcome> {
-    let Some(manifests) = load_manifests(&args.dir, global) else {
+    let Some(manifests) = load_manifests(&args.dir, global, &progress_events()) else {
         return Ok(Outcome::Error);
     };
     // Planning takes the manifests apart; pull needs them whole, to find where values stand.

@@ -12,7 +12,7 @@ impl AdminKey {
         AdminKey(key.into())
     }
 
-    pub(super) fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }

@@ -12,6 +12,7 @@ mod contacts;
 mod crash;
 mod docs;
 mod e2e;
+mod engine;
 mod export;
 mod fidelity;
 mod hostile;

@@ -1,45 +1,57 @@
-//! read → resolve → diff: what `plan`, `apply` and `export` share.
+//! read → resolve → diff → usage → create checks: what `plan`, `apply`, `pull` and `export`
+//! share.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 
 use uuid::Uuid;
 
-use crate::cli::{GlobalArgs, ReadArgs};
+use super::{Connection, Event, Events, Ready};
 use crate::current::{self, Remote};
 use crate::manifest::{self, Manifests, Problems};
 use crate::model::fields::{CUSTOMER, Role};
 use crate::model::{CurrentState, DesiredState, Kind};
 use crate::plan::{Action, DiffContext, Endpoint, Plan};
 use crate::remote::convert;
-use crate::render::count;
 use crate::resolve;
 
-use super::progress;
-use super::session::Session;
+/// What [`plan`] came to: a plan, or the manifests' problems found against SLASCONE (names that
+/// do not resolve, creates SLASCONE would refuse).
+pub enum Planning {
+    Planned(Box<Planned>),
+    Problems(Problems),
+}
 
 /// Everything plan computed, kept for apply.
 pub struct Planned {
+    pub plan: Plan,
     /// Without its customers and licenses unless they were asked to be kept.
     pub remote: Remote,
     pub desired: DesiredState,
     /// Returned rather than freed here, so a caller about to exit can skip freeing it.
-    #[expect(
-        dead_code,
-        reason = "held so that its memory is freed by the caller, or never"
-    )]
     pub current: CurrentState,
-    pub plan: Plan,
 }
 
-/// Whether [`make_plan`] keeps the wire objects it read (apply writes them back whole).
+impl Planned {
+    /// What [`super::apply`] needs of this plan: the plan and the wire objects it was made from
+    /// (read with [`Keep::WireObjects`]).
+    pub fn ready(self) -> Ready {
+        Ready {
+            customer_keys: customer_keys(&self.desired),
+            plan: self.plan,
+            remote: self.remote,
+        }
+    }
+}
+
+/// Whether [`plan`] keeps the wire objects it read (apply writes them back whole).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Keep {
     WireObjects,
     Nothing,
 }
 
-/// Whether [`make_plan`] reads what is in use behind the limits a plan lowers: a reviewer's
+/// Whether [`plan`] reads what is in use behind the limits a plan lowers: a reviewer's
 /// reason, which `pull` does not show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UsageReads {
@@ -47,43 +59,23 @@ pub enum UsageReads {
     Skip,
 }
 
-/// Connects, reads SLASCONE and plans, then closes the connection: how `plan` and `pull` start.
-/// `None` when the manifests' names do not resolve or a create would be refused; the problems
-/// are printed.
-pub async fn connect_and_plan(
-    global: &GlobalArgs,
-    manifests: Manifests,
-    read: &ReadArgs,
-    usage: UsageReads,
-) -> anyhow::Result<Option<Planned>> {
-    let session = Session::connect(global, &manifests, read).await?;
-    let planned = make_plan(&session, manifests, read, Keep::Nothing, usage).await;
-    session.close().await;
-    match planned? {
-        Ok(planned) => Ok(Some(planned)),
-        Err(problems) => {
-            super::print_problems(&problems);
-            Ok(None)
-        }
-    }
-}
-
-/// Reads SLASCONE, resolves the manifests' names and diffs. `Err(problems)` for names that do
-/// not resolve or creates SLASCONE would refuse.
+/// Reads SLASCONE, resolves the manifests' names and diffs, reads usage behind lowered limits,
+/// and checks the creates.
 ///
 /// Names are resolved while the licenses are read, since resolving needs only the catalog. The
 /// manifests are taken because resolving frees them: on a large repository the manifests, the
 /// wire objects and the two states would not all fit in memory at once.
-pub async fn make_plan(
-    session: &Session,
+pub async fn plan(
+    connection: &Connection,
     mut manifests: Manifests,
-    read: &ReadArgs,
     keep: Keep,
     usage: UsageReads,
-) -> anyhow::Result<Result<Planned, Problems>> {
+    events: &Events,
+) -> anyhow::Result<Planning> {
+    let session = connection;
     let products = resolve::products_used(&manifests);
-    let parallelism = usize::from(read.parallelism);
-    let reading = Reading::start(session, &products);
+    let parallelism = connection.parallelism;
+    let reading = Reading::start(session, &products, events);
     let (mut catalog, mut wire_customers) = current::fetch_catalog(
         &session.client,
         &products,
@@ -122,7 +114,7 @@ pub async fn make_plan(
     };
     let mut desired = match resolving.await {
         Ok(Ok(desired)) => desired,
-        Ok(Err(problems)) => return Ok(Err(problems)),
+        Ok(Err(problems)) => return Ok(Planning::Problems(problems)),
         Err(err) => std::panic::resume_unwind(err.into_panic()),
     };
     let (ignore_customer, ignore_license) = resolve::project_ignores(&manifests);
@@ -153,27 +145,30 @@ pub async fn make_plan(
         portal_url: manifests.project.portal_url.clone(),
         ignore_customer,
         ignore_license,
-        today: Some(today(&manifests.project.timezone)?),
+        today: Some(
+            connection
+                .today
+                .unwrap_or_else(|| manifests.project.timezone.today()),
+        ),
         expiring_within_days: manifests.project.expiring_within_days,
     };
     let mut plan = crate::plan::diff(&desired, &current, &context);
-    progress(&format!(
-        "Compared them with the manifests ({:.1?}).",
-        started.elapsed()
-    ));
+    events(&Event::Compared {
+        elapsed: started.elapsed(),
+    });
     if usage == UsageReads::Read {
         read_usage(session, &mut plan, &current, &remote.catalog, parallelism).await?;
     }
     let problems = create_problems(&plan);
     if !problems.0.is_empty() {
-        return Ok(Err(problems));
+        return Ok(Planning::Problems(problems));
     }
-    Ok(Ok(Planned {
+    Ok(Planning::Planned(Box::new(Planned {
+        plan,
         remote,
         desired,
         current,
-        plan,
-    }))
+    })))
 }
 
 /// For each change that lowers a license's token, user or floating limit, reads what is in use
@@ -181,7 +176,7 @@ pub async fn make_plan(
 /// one `POST /licenses/filtered` (its customer's licenses of its product) for users and floating
 /// tokens. No other change costs a read.
 async fn read_usage(
-    session: &Session,
+    session: &Connection,
     plan: &mut Plan,
     current: &CurrentState,
     catalog: &crate::remote::catalog::Catalog,
@@ -194,8 +189,7 @@ async fn read_usage(
         .iter()
         .map(|license| (license.id, license.customer_id))
         .collect();
-    let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(parallelism.max(1)));
-    let mut reads = tokio::task::JoinSet::new();
+    let mut wanted = Vec::new();
     for (index, change) in plan.changes.iter().enumerate() {
         let lowered = lowered_limits(change);
         let (Some(id), false) = (change.id(), lowered.is_empty()) else {
@@ -211,67 +205,55 @@ async fn read_usage(
             .and_then(|name| catalog.products.get(name))
             .map(|product| product.product.id);
         let customer = owners.get(&id).copied();
-        let client = session.client.clone();
-        let semaphore = std::sync::Arc::clone(&semaphore);
-        reads.spawn(async move {
-            let _permit = semaphore.acquire_owned().await;
-            let mut usage = Usage::default();
-            if tokens {
-                let assignments = client.license_assignments(id).await?;
-                let activated = assignments.iter().filter(|a| a.activated).count();
-                usage.tokens = Some(i64::try_from(activated).unwrap_or(i64::MAX));
-            }
-            if tree
-                && let (Some(product), Some(customer)) = (product, customer)
-                && let Some(row) = client.license_tree(product, customer, id).await?
-            {
-                usage.users = row.active_users;
-                usage.floating_tokens = row.active_floating_tokens;
-            }
-            Ok::<_, crate::remote::ApiError>((index, usage))
-        });
+        wanted.push((index, id, tokens, tree, product, customer));
     }
-    while let Some(joined) = reads.join_next().await {
-        let (index, usage) = match joined {
-            Ok(read) => read?,
-            Err(err) => std::panic::resume_unwind(err.into_panic()),
-        };
+    let usages = crate::fanout::try_all(
+        wanted,
+        parallelism,
+        |(index, id, tokens, tree, product, customer)| {
+            let client = session.client.clone();
+            async move {
+                let mut usage = Usage::default();
+                if tokens {
+                    let assignments = client.license_assignments(id).await?;
+                    let activated = assignments.iter().filter(|a| a.activated).count();
+                    usage.tokens = Some(i64::try_from(activated).unwrap_or(i64::MAX));
+                }
+                if tree
+                    && let (Some(product), Some(customer)) = (product, customer)
+                    && let Some(row) = client.license_tree(product, customer, id).await?
+                {
+                    usage.users = row.active_users;
+                    usage.floating_tokens = row.active_floating_tokens;
+                }
+                Ok::<_, crate::remote::ApiError>((index, usage))
+            }
+        },
+    )
+    .await?;
+    for (index, usage) in usages {
         add_usage(&mut plan.changes[index], &usage);
     }
     Ok(())
 }
 
-/// The variable that sets the day `plan` takes as today (`YYYY-MM-DD`), for reproducible tests
-/// and demos of the expiry radar.
-pub const TODAY_VARIABLE: &str = "SLASCONE_SYNC_TODAY";
-
-/// Today in the project's time zone, unless the environment says which day it is.
-pub fn today(zone: &crate::dates::Zone) -> anyhow::Result<jiff::civil::Date> {
-    match std::env::var(TODAY_VARIABLE) {
-        Ok(text) => crate::dates::parse_date(text.trim()).ok_or_else(|| {
-            anyhow::anyhow!("{TODAY_VARIABLE} must be a date like 2026-11-28, not `{text}`")
-        }),
-        Err(_) => Ok(zone.today()),
-    }
-}
-
-/// The progress lines around a read of SLASCONE.
+/// The events around a read of SLASCONE.
 struct Reading<'s> {
-    session: &'s Session,
+    session: &'s Connection,
+    events: &'s Events,
     started: Instant,
     before: u64,
 }
 
 impl<'s> Reading<'s> {
-    fn start(session: &'s Session, products: &BTreeSet<String>) -> Self {
-        progress(&format!(
-            "Reading SLASCONE ({}, {} product{})...",
-            session.target.api_url,
-            products.len(),
-            if products.len() == 1 { "" } else { "s" }
-        ));
+    fn start(session: &'s Connection, products: &BTreeSet<String>, events: &'s Events) -> Self {
+        events(&Event::Reading {
+            target: &session.target.api_url,
+            products: products.len(),
+        });
         Reading {
             session,
+            events,
             started: Instant::now(),
             before: session.client.request_count(),
         }
@@ -279,37 +261,55 @@ impl<'s> Reading<'s> {
 
     /// `contacts`: how many contacts were read, of how many customers.
     fn done(self, customers: usize, licenses: usize, contacts: (usize, usize)) {
-        let contacts = match contacts {
-            (_, 0) => String::new(),
-            (read, of) => format!(
-                ", {} of {}",
-                count(read, "contact", "contacts"),
-                count(of, "customer", "customers")
-            ),
-        };
-        let requests = self.session.client.request_count() - self.before;
-        progress(&format!(
-            "Read {} and {}{contacts} in {} ({:.1?}).",
-            count(customers, "customer", "customers"),
-            count(licenses, "license", "licenses"),
-            count(requests, "request", "requests"),
-            self.started.elapsed()
-        ));
+        (self.events)(&Event::Read {
+            customers,
+            licenses,
+            contacts,
+            requests: self.session.client.request_count() - self.before,
+            elapsed: self.started.elapsed(),
+        });
     }
 }
 
-/// Reads everything `export` writes (the catalog, all customers with their contacts, the
-/// licenses of `products`), with progress lines on stderr.
+/// Reads everything `export` writes: the catalog, all customers with their contacts, and the
+/// licenses of the products named in `chosen` (of every product when it names none). A name
+/// SLASCONE does not know is an error that lists the ones it does.
 pub async fn read_remote(
-    session: &Session,
-    products: &BTreeSet<String>,
-    read: &ReadArgs,
+    session: &Connection,
+    chosen: &[String],
+    events: &Events,
 ) -> anyhow::Result<Remote> {
-    let reading = Reading::start(session, products);
-    let parallelism = usize::from(read.parallelism);
+    let all: BTreeSet<String> = session
+        .client
+        .products()
+        .await?
+        .into_iter()
+        .map(|product| product.name)
+        .collect();
+    let products: BTreeSet<String> = if chosen.is_empty() {
+        all.clone()
+    } else {
+        chosen.iter().cloned().collect()
+    };
+    let unknown: Vec<&String> = products.difference(&all).collect();
+    if !unknown.is_empty() {
+        let names = |set: Vec<&String>| {
+            set.iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        anyhow::bail!(
+            "SLASCONE has no product {}; known products: {}",
+            names(unknown),
+            names(all.iter().collect())
+        );
+    }
+    let reading = Reading::start(session, &products, events);
+    let parallelism = session.parallelism;
     let mut remote = current::fetch(
         &session.client,
-        products,
+        &products,
         parallelism,
         current::Scope::Everything,
     )
@@ -379,7 +379,7 @@ fn create_problems(plan: &Plan) -> Problems {
 }
 
 /// Keys of the manifests' customers that carry an id, so apply can name their licenses' owner.
-pub fn customer_keys(desired: &DesiredState) -> HashMap<String, Uuid> {
+fn customer_keys(desired: &DesiredState) -> HashMap<String, Uuid> {
     desired
         .customers
         .iter()
