@@ -176,9 +176,10 @@ pub async fn make_plan(
 }
 
 /// For each change that lowers a license's token, user or floating limit, reads what is in use
-/// and adds it to the change's risk reasons: one `GET /licenses/{id}/assignments` for tokens,
-/// one `POST /licenses/filtered` (its customer's licenses of its product) for users and floating
-/// tokens. No other change costs a read.
+/// and adds it to the change's risk reasons: `GET /licenses/{id}/assignments` for tokens, and
+/// `POST /licenses/filtered` (its customer's licenses of its product) for users and floating
+/// tokens, each page by page. No other change costs a read. A read that fails is a reason too
+/// ("usage not read: …"), not a failed plan and not silence.
 async fn read_usage(
     session: &Session,
     plan: &mut Plan,
@@ -216,28 +217,67 @@ async fn read_usage(
             let _permit = semaphore.acquire_owned().await;
             let mut usage = Usage::default();
             if tokens {
-                let assignments = client.license_assignments(id).await?;
-                let activated = assignments.iter().filter(|a| a.activated).count();
-                usage.tokens = Some(i64::try_from(activated).unwrap_or(i64::MAX));
+                usage.tokens = Some(match client.license_assignments(id).await {
+                    Ok(assignments) => {
+                        let activated = assignments.iter().filter(|a| a.activated).count();
+                        Ok(i64::try_from(activated).unwrap_or(i64::MAX))
+                    }
+                    Err(err) => Err(err.to_string()),
+                });
             }
-            if tree
-                && let (Some(product), Some(customer)) = (product, customer)
-                && let Some(row) = client.license_tree(product, customer, id).await?
-            {
-                usage.users = row.active_users;
-                usage.floating_tokens = row.active_floating_tokens;
+            if tree {
+                let (users, floating) = light_row_usage(&client, product, customer, id).await;
+                usage.users = Some(users);
+                usage.floating_tokens = Some(floating);
             }
-            Ok::<_, crate::remote::ApiError>((index, usage))
+            (index, usage)
         });
     }
     while let Some(joined) = reads.join_next().await {
         let (index, usage) = match joined {
-            Ok(read) => read?,
+            Ok(read) => read,
             Err(err) => std::panic::resume_unwind(err.into_panic()),
         };
         add_usage(&mut plan.changes[index], &usage);
     }
     Ok(())
+}
+
+/// Named users and floating tokens in use, from the license's row of the light listing; why
+/// not, for each, where they cannot be read.
+async fn light_row_usage(
+    client: &crate::remote::Client,
+    product: Option<Uuid>,
+    customer: Option<Uuid>,
+    license: Uuid,
+) -> (Result<i64, String>, Result<i64, String>) {
+    let (Some(product), Some(customer)) = (product, customer) else {
+        let why = Err("the license's product or customer is not known".to_owned());
+        return (why.clone(), why);
+    };
+    let row = match client.license_tree(product, customer, license).await {
+        Ok(Some(row)) => row,
+        Ok(None) => {
+            let why = Err(format!(
+                "POST {}: license {license} is not among its customer's licenses",
+                client.path("/licenses/filtered")
+            ));
+            return (why.clone(), why);
+        }
+        Err(err) => return (Err(err.to_string()), Err(err.to_string())),
+    };
+    let field = |value: Option<i64>, name: &str| {
+        value.ok_or_else(|| {
+            format!(
+                "POST {}: the row of license {license} has no {name}",
+                client.path("/licenses/filtered")
+            )
+        })
+    };
+    (
+        field(row.active_users, "active_users"),
+        field(row.active_floating_tokens, "active_floating_tokens"),
+    )
 }
 
 /// The variable that sets the day `plan` takes as today (`YYYY-MM-DD`), for reproducible tests

@@ -2,11 +2,12 @@
 //!
 //! Every request goes to `{base_url}/api/v2/isv/{isv_id}/...` with the `AdminKey` header and
 //! `LastModifiedBy: slascone-sync`; how requests are sent, retried and answered is in
-//! `transport`, and the paged license listing in `paging`.
+//! `transport`, the paged license listing in `paging`, and the reads of what is in use in
+//! `usage`.
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, Url};
@@ -123,6 +124,9 @@ pub(super) struct Inner {
     pub(super) requests: AtomicU64,
     /// First page number of the license listing: 0 until SLASCONE shows it starts at 1.
     pub(super) page_base: AtomicU8,
+    /// The most rows a page of a listing has held where more were asked for and more were
+    /// left: the server's cap on `page_size`. `usize::MAX` until a listing shows one.
+    pub(super) page_cap: AtomicUsize,
     /// After a 429, no request of this client is sent before this instant, so concurrent
     /// workers wait out a rate limit together instead of each provoking another 429.
     pub(super) not_before: std::sync::Mutex<Option<Instant>>,
@@ -176,6 +180,7 @@ impl Client {
                 config,
                 requests: AtomicU64::new(0),
                 page_base: AtomicU8::new(0),
+                page_cap: AtomicUsize::new(usize::MAX),
                 not_before: std::sync::Mutex::new(None),
             }),
         })

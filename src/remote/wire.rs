@@ -440,10 +440,13 @@ pub struct LicenseFilterDto {
     pub key_search: Option<String>,
 }
 
-/// `LicenseTreeDto`: one row of the light listing. Only what the reconciler reads.
+/// `LicenseTreeDto`: one row of the light listing. Only what the reconciler reads; every member
+/// is optional in the reference, the id included, so a row without one still decodes and the
+/// reader says what it cannot use.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LicenseTreeDto {
-    pub id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub legacy_license_key: Option<String>,
     #[serde(default)]
@@ -461,12 +464,17 @@ pub struct LicenseTreeDto {
 }
 
 /// `DeviceLicenseAssignmentDto`: a token of a license assigned to a device. Only what the
-/// reconciler reads: whether it is activated.
+/// reconciler reads: whether it is activated, and the ids that tell a repeated row. Every
+/// member is optional in the reference; a missing `activated` is the non-null boolean's
+/// default, false.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceLicenseAssignmentDto {
-    pub id: Uuid,
-    #[serde(default)]
-    pub license_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_key: Option<Uuid>,
     #[serde(default)]
     pub activated: bool,
 }
