@@ -83,13 +83,25 @@ pub async fn make_plan(
     let products = resolve::products_used(&manifests);
     let parallelism = usize::from(read.parallelism);
     let reading = Reading::start(session, &products);
-    let (mut catalog, mut wire_customers) = current::fetch_catalog(
-        &session.client,
-        &products,
-        parallelism,
-        current::Scope::Everything,
-    )
-    .await?;
+    // The custom lists cost one request, and only when some manifest sets constrained
+    // variables: their values are checked before anything is written.
+    let custom_lists = async {
+        if resolve::uses_constrained_variables(&manifests) {
+            session.client.custom_lists().await.map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let ((mut catalog, mut wire_customers), custom_lists) = tokio::try_join!(
+        current::fetch_catalog(
+            &session.client,
+            &products,
+            parallelism,
+            current::Scope::Everything,
+        ),
+        custom_lists,
+    )?;
+    catalog.custom_lists = custom_lists;
     catalog.zone = manifests.project.timezone.clone();
     let customers = std::mem::take(&mut manifests.customers);
     let resolving = {

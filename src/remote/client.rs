@@ -394,6 +394,20 @@ impl Client {
             .list()
     }
 
+    /// `GET /administration/customlist`: every custom list of the ISV, with its values. Read
+    /// only when manifests set constrained variables, whose values it checks.
+    pub async fn custom_lists(&self) -> Result<Vec<CustomListDto>, ApiError> {
+        self.call(
+            Method::GET,
+            "/administration/customlist",
+            &[],
+            None::<&()>,
+            Repeat::Safe,
+        )
+        .await?
+        .list()
+    }
+
     // ---- licenses --------------------------------------------------------------------------
 
     /// `GET /licenses/{id}`; `None` when there is no such license.

@@ -548,6 +548,47 @@ pub struct ConstrainedVariableDto {
     pub selection_mode: i32,
 }
 
+/// `CustomListDto`, read by `GET /administration/customlist[/{id}]`: the values a constrained
+/// variable may take (it names its list by `custom_list_id`). Every member is optional in the
+/// reference.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomListDto {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_list_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elements: Option<Vec<CustomListElementDto>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_date_utc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified_date_utc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified_by: Option<String>,
+}
+
+/// `CustomListElementDto`: one value of a custom list; `value` is what a license holds,
+/// `caption` what the portal shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomListElementDto {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
+}
+
+impl CustomListDto {
+    /// The values the list allows, in its order.
+    pub fn values(&self) -> impl Iterator<Item = &str> {
+        self.elements
+            .iter()
+            .flatten()
+            .filter_map(|element| element.value.as_deref())
+    }
+}
+
 /// `ProductDetailsDto`, the answer of `GET /products/{id}/detail`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProductDetailsDto {
@@ -638,7 +679,8 @@ pub struct TemplateConstrainedVariableDto {
     pub values: Option<Vec<String>>,
 }
 
-/// `TemplateDto`: an edition of a product. Only what the reconciler reads.
+/// `TemplateDto`: an edition of a product. Only what the reconciler reads: what the edition
+/// gives its licenses (limits, license type, expiry, entries, temporary flag, release).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TemplateDto {
     pub id: Uuid,
@@ -678,6 +720,9 @@ pub struct TemplateDto {
     pub constrained_variables: Option<Vec<TemplateConstrainedVariableDto>>,
     #[serde(default)]
     pub is_temporary: bool,
+    /// The release the edition limits its licenses to; none when absent or `null`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software_release_limitation_id: Option<Uuid>,
 }
 
 by_json_name!(CustomerDto {

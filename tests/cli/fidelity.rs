@@ -526,3 +526,113 @@ async fn the_sandbox_serves_and_checks_constrained_variables() {
     assert_eq!(err.business_id(), Some(3005), "{err}");
     sandbox.shutdown().await;
 }
+
+/// A constrained value the variable's custom list does not hold is refused at plan time, at its
+/// position with the values the list holds, before anything is written; the lists cost one
+/// request, and only when manifests set constrained variables.
+#[tokio::test]
+async fn constrained_values_are_checked_against_their_custom_list_before_any_write() {
+    let sandbox = support::start(config()).await;
+    let with_modules = |modules: &str| {
+        format!(
+            "{}      - legacy_license_key: M-1
+        product: Argus
+        edition: Professional
+        constrained_variables: {{ Modules: {modules} }}
+",
+            manifest(200, "Professional")
+        )
+    };
+    let dir = project(
+        &sandbox,
+        &[("customers.yaml", &with_modules("[Core, Bogus]"))],
+        "",
+    );
+    let lists = support::api("/administration/customlist");
+    for command in [&["plan"][..], &["apply", "--auto-approve"]] {
+        support::clear_requests(&sandbox).await;
+        let run = cli(command, dir.path()).await;
+        assert_eq!(code(&run), 1, "{}{}", stdout(&run), stderr(&run));
+        let err = stderr(&run);
+        assert!(
+            err.contains(
+                "customers.yaml:17:50: constrained variable Modules of product Argus has no \
+                 value `Bogus`"
+            ),
+            "{err}"
+        );
+        assert!(
+            err.contains("allowed values: `Core`, `Analytics`, `Export`"),
+            "{err}"
+        );
+        let log = support::requests(&sandbox).await;
+        assert!(support::writes(&log).is_empty(), "{log:#?}");
+        assert_eq!(
+            log.iter().filter(|r| r.path == lists).count(),
+            1,
+            "{log:#?}"
+        );
+    }
+
+    write_files(
+        dir.path(),
+        &[("customers.yaml", &with_modules("[Core, Analytics]"))],
+    );
+    let out = support::apply_ok(dir.path()).await;
+    assert!(out.contains("4 created, 0 updated, 0 failed."), "{out}");
+    assert_eq!(
+        support::constrained_values(&licenses(&sandbox).await["M-1"], "Modules"),
+        ["Core", "Analytics"]
+    );
+    support::assert_converged(dir.path()).await;
+
+    // Without constrained variables in the manifests, the lists are not read.
+    write_files(
+        dir.path(),
+        &[("customers.yaml", &manifest(200, "Professional"))],
+    );
+    support::clear_requests(&sandbox).await;
+    cli(&["plan"], dir.path()).await;
+    let log = support::requests(&sandbox).await;
+    assert!(log.iter().all(|r| r.path != lists), "{log:#?}");
+    sandbox.shutdown().await;
+}
+
+/// The sandbox serves each constrained variable's custom list like the reference: all of them,
+/// one by id, and 404 for an id no list has.
+#[tokio::test]
+async fn the_sandbox_serves_custom_lists() {
+    let sandbox = support::start(config()).await;
+    let client = support::client(&sandbox);
+    let argus = &client.products().await.unwrap()[0];
+    let detail = client.product_detail(argus.id).await.unwrap();
+    let variable = &detail.constrained_variables.unwrap()[0];
+    let lists = client.custom_lists().await.unwrap();
+    assert_eq!(lists.len(), 1);
+    assert_eq!(lists[0].id, Some(variable.custom_list_id));
+    assert_eq!(
+        lists[0].values().collect::<Vec<_>>(),
+        ["Core", "Analytics", "Export"]
+    );
+    let one = |id: String| {
+        let url = format!(
+            "{}{}",
+            sandbox.base_url(),
+            support::api(&format!("/administration/customlist/{id}"))
+        );
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .header("AdminKey", KEY)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let answer = one(variable.custom_list_id.to_string()).await;
+    assert_eq!(answer.status(), 200);
+    let list: slascone_sync::remote::wire::CustomListDto = answer.json().await.unwrap();
+    assert_eq!(list, lists[0]);
+    assert_eq!(one(Uuid::new_v4().to_string()).await.status(), 404);
+    sandbox.shutdown().await;
+}
