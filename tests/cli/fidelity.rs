@@ -636,3 +636,110 @@ async fn the_sandbox_serves_custom_lists() {
     assert_eq!(one(Uuid::new_v4().to_string()).await.status(), 404);
     sandbox.shutdown().await;
 }
+
+/// Editions that limit their licenses to a release and make them temporary.
+const RELEASE_CATALOG: &str = r#"
+customer_types: [Enterprise]
+license_types: [Commercial]
+products:
+  - name: Argus
+    software_releases: ["3.1", "3.2"]
+    constrained_variables: { Modules: [Core, Analytics] }
+    editions:
+      - name: Basic
+        token_limit: 5
+        temporary: true
+        software_release: "3.1"
+        constrained_variables: { Modules: [Core] }
+      - name: Pro
+        token_limit: 10
+        software_release: "3.2"
+        constrained_variables: { Modules: [Core, Analytics] }
+"#;
+
+/// An edition-based license shows everything its edition gives it as the edition's: release,
+/// temporary flag and constrained values; an edition change shows what the new edition brings,
+/// SLASCONE applies it, and pull never writes those values into the manifest.
+#[tokio::test]
+async fn an_edition_shows_its_whole_configuration() {
+    let catalog = Catalog::from_yaml_str(RELEASE_CATALOG, "release catalog").unwrap();
+    let sandbox = support::start(SandboxConfig::new(ISV, KEY, catalog)).await;
+    let manifest = |edition: &str| {
+        format!(
+            "customers:
+  - customer_number: K1
+    company_name: Acme GmbH
+    customer_type: Enterprise
+    country: Germany
+    licenses:
+      - legacy_license_key: E-1
+        product: Argus
+        edition: {edition}
+"
+        )
+    };
+    let dir = project(&sandbox, &[("customers.yaml", &manifest("Basic"))], "");
+    let plan = stdout(&cli(&["plan"], dir.path()).await);
+    for line in [
+        "    constrained_variables.Modules: [\"Core\"] (edition)\n",
+        "    software_release_limitation:   \"3.1\" (edition)\n",
+        "    temporary:                     true (edition)\n",
+    ] {
+        assert!(plan.contains(line), "{line}{plan}");
+    }
+    let json = cli(&["plan", "--format", "json"], dir.path()).await;
+    let json: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let fields = json["changes"][1]["fields"].as_array().unwrap();
+    for path in ["software_release_limitation", "temporary"] {
+        let field = fields.iter().find(|f| f["path"] == path).unwrap();
+        assert_eq!(field["source"], "edition", "{field}");
+    }
+    support::apply_ok(dir.path()).await;
+    let client = support::client(&sandbox);
+    let argus = &client.products().await.unwrap()[0];
+    let releases = client
+        .product_detail(argus.id)
+        .await
+        .unwrap()
+        .software_release_limitations
+        .unwrap();
+    let release = |version: &str| {
+        releases
+            .iter()
+            .find(|r| r.software_release.as_deref() == Some(version))
+            .unwrap()
+            .id
+    };
+    let held = &licenses(&sandbox).await["E-1"];
+    assert_eq!(held.software_release(), Some(release("3.1")));
+    assert_eq!(held.is_temporary, Some(true));
+    support::assert_converged(dir.path()).await;
+
+    write_files(dir.path(), &[("customers.yaml", &manifest("Pro"))]);
+    let plan = stdout(&cli(&["plan"], dir.path()).await);
+    for line in [
+        "    constrained_variables.Modules: [\"Core\"] → [\"Core\",\"Analytics\"] (edition)\n",
+        "    software_release_limitation:   \"3.1\" → \"3.2\" (edition)\n",
+        "    temporary:                     true → false (edition)\n",
+    ] {
+        assert!(plan.contains(line), "{line}{plan}");
+    }
+    support::apply_ok(dir.path()).await;
+    let mut held = licenses(&sandbox).await.remove("E-1").unwrap();
+    assert_eq!(held.software_release(), Some(release("3.2")));
+    assert_eq!(held.is_temporary, Some(false));
+    support::assert_converged(dir.path()).await;
+
+    // Moved back to Basic in the portal: pull writes the edition, and nothing it brings.
+    let basic = &client.templates(argus.id).await.unwrap()[0];
+    assert_eq!(basic.name, "Basic");
+    held.template_id = basic.id;
+    held.clear_server_fields();
+    client.update_license(&held, true).await.unwrap();
+    let pull = cli(&["pull"], dir.path()).await;
+    assert_eq!(code(&pull), 0, "{}{}", stdout(&pull), stderr(&pull));
+    let written = std::fs::read_to_string(dir.path().join("customers.yaml")).unwrap();
+    assert_eq!(written, manifest("Basic"));
+    support::assert_converged(dir.path()).await;
+    sandbox.shutdown().await;
+}
