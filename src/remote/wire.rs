@@ -96,9 +96,11 @@ pub struct ProblemDetails {
     pub instance: Option<String>,
 }
 
-/// `CustomerTypeDto`.
+/// `CustomerTypeDto`. The id is optional in the reference: one left out reads as nil, which the
+/// client refuses by name (`Client::customer_types`), since nothing can be resolved to it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CustomerTypeDto {
+    #[serde(default)]
     pub id: Uuid,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_type_name: Option<String>,
@@ -490,8 +492,12 @@ pub struct LicenseLazyLoadDto {
 }
 
 /// `ProductDto`. Only what the reconciler reads; `prioritized_key` is required by the schema.
+/// Here and in the product's features, limitations, variables, constrained variables and
+/// releases the id is optional in the reference: one left out reads as nil, which the client
+/// refuses by name, since nothing can be resolved to it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProductDto {
+    #[serde(default)]
     pub id: Uuid,
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -503,6 +509,7 @@ pub struct ProductDto {
 /// `FeatureDto`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeatureDto {
+    #[serde(default)]
     pub id: Uuid,
     pub product_id: Uuid,
     pub name: String,
@@ -513,6 +520,7 @@ pub struct FeatureDto {
 /// `LimitationDto`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LimitationDto {
+    #[serde(default)]
     pub id: Uuid,
     pub product_id: Uuid,
     pub name: String,
@@ -525,6 +533,7 @@ pub struct LimitationDto {
 /// `VariableDto`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VariableDto {
+    #[serde(default)]
     pub id: Uuid,
     pub product_id: Uuid,
     pub name: String,
@@ -535,6 +544,7 @@ pub struct VariableDto {
 /// `ConstrainedVariableDto`: a variable whose values come from a custom list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConstrainedVariableDto {
+    #[serde(default)]
     pub id: Uuid,
     pub product_id: Uuid,
     pub name: String,
@@ -608,6 +618,7 @@ pub struct ProductDetailsDto {
 /// Only what names it is modelled.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SoftwareReleaseLimitationDto {
+    #[serde(default)]
     pub id: Uuid,
     #[serde(default)]
     pub product_id: Uuid,
