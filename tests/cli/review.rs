@@ -551,3 +551,65 @@ async fn usage_is_read_in_full_on_a_server_that_pages_its_own_way() {
     );
     sandbox.shutdown().await;
 }
+
+/// A stand-in in front of `sandbox` that refuses every assignments read with a 409 and passes
+/// everything else on: a usage read that fails while the rest of the plan reads fine.
+async fn refusing_assignments(sandbox: &SandboxHandle) -> String {
+    use axum::body::{Body, to_bytes};
+    use axum::extract::{Request, State};
+    use axum::response::{IntoResponse, Response};
+
+    async fn pass(State(base): State<String>, request: Request) -> Response {
+        if request.uri().path().ends_with("/assignments") {
+            let refusal = serde_json::json!({"id": 2000, "message": "Assignments unavailable"});
+            return (axum::http::StatusCode::CONFLICT, axum::Json(refusal)).into_response();
+        }
+        let (parts, body) = request.into_parts();
+        let body = to_bytes(body, usize::MAX).await.unwrap();
+        let answer = reqwest::Client::new()
+            .request(parts.method, format!("{base}{}", parts.uri))
+            .headers(parts.headers)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = answer.status();
+        let headers = answer.headers().clone();
+        let mut response = Response::new(Body::from(answer.bytes().await.unwrap()));
+        *response.status_mut() = status;
+        *response.headers_mut() = headers;
+        response
+    }
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = axum::Router::new()
+        .fallback(pass)
+        .with_state(sandbox.base_url());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+/// A usage read that fails is a reason of the change, and the plan goes on.
+#[tokio::test]
+async fn a_usage_read_that_fails_is_said_in_the_reasons() {
+    let sandbox = support::sandbox().await;
+    let dir = applied_then(&sandbox, LOWERED, "").await;
+    let proxy = refusing_assignments(&sandbox).await;
+    let project = dir.path().join("slascone.yaml");
+    let text = std::fs::read_to_string(&project).unwrap();
+    std::fs::write(&project, text.replace(&sandbox.base_url(), &proxy)).unwrap();
+    let plan = plan_json(dir.path(), "2026-12-01").await;
+    let reasons = &plan["changes"][0]["risk_reasons"];
+    let id = license_id(&sandbox, "L-1").await;
+    assert_eq!(
+        reasons[1],
+        format!(
+            "usage not read: tokens in use (assignments): GET {}: SLASCONE error 2000: \
+             Assignments unavailable",
+            support::api(&format!("/licenses/{id}/assignments"))
+        ),
+        "{reasons}"
+    );
+    sandbox.shutdown().await;
+}
