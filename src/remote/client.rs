@@ -78,7 +78,7 @@ pub struct ClientConfig {
     /// connections and never answers cannot hold a command (or a CI job) longer than this.
     pub total_timeout: Duration,
     pub retry: RetryPolicy,
-    /// Page size of the license listing.
+    /// Page size of the license listing, and of the usage reads unless a listing showed a cap.
     pub page_size: i64,
     /// The most requests of this client (and its clones) in flight at once, whichever task
     /// sends them: pages of a listing are fetched concurrently within it.
