@@ -151,7 +151,7 @@ pub struct ReadArgs {
     /// Requests in flight at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
-    /// Page size of the license listing.
+    /// Page size of the license listing and of the usage reads behind a lowered limit.
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub page_size: u32,
 }
@@ -297,13 +297,13 @@ pub struct SandboxArgs {
     /// What PATCH /customers and PATCH /licenses do with fields left out of the body.
     #[arg(long, value_enum, default_value_t = PatchSemantics::Merge)]
     pub patch_semantics: PatchSemantics,
-    /// Number of the first page of the license listing.
+    /// Number of the first page of the license listings and of a license's assignments.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=1))]
     pub page_base: u8,
     /// With --page-base 1: what page 0 answers (the rows of page 1, none, 400 or 404).
     #[arg(long, value_enum, default_value_t = PageZero::Same)]
     pub page_zero: PageZero,
-    /// The most rows a page of the license listing holds; bigger page sizes are capped.
+    /// The most rows a page of those listings holds; bigger page sizes are capped.
     #[arg(long, value_name = "N", default_value_t = crate::sandbox::MAX_PAGE_SIZE as u32,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_page_size: u32,

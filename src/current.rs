@@ -130,6 +130,7 @@ pub async fn fetch_catalog(
         license_types,
         products: BTreeMap::new(),
         zone: Zone::utc(),
+        custom_lists: None,
     };
     for product in all_products {
         catalog.products.insert(

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::manifest::{Contact, Customer, License, Located, Manifests, Problem, Problems};
+use crate::manifest::{Contact, Customer, Entry, License, Located, Manifests, Problem, Problems};
 use crate::model::fields::Names;
 use crate::model::{
     DesiredContact, DesiredCustomer, DesiredLicense, DesiredState, Fields, NO_SOFTWARE_RELEASE,
@@ -199,6 +199,9 @@ fn resolve_license(
             product,
             problems,
         );
+        if entry.map.names == Names::ConstrainedVariable {
+            check_constrained_values(entry, catalog, product, problems);
+        }
         fields.insert(
             format!("{}.{}", entry.map.name, entry.name),
             entry.value.value.clone(),
@@ -320,6 +323,68 @@ fn check_entry(
             origin: origin.clone(),
         };
         problems.push(unknown_in(what, &name, product, known));
+    }
+}
+
+/// Whether some manifest sets a constrained variable: only then does a plan read the custom
+/// lists its values are checked against.
+pub fn uses_constrained_variables(manifests: &Manifests) -> bool {
+    manifests
+        .customers
+        .iter()
+        .flat_map(|customer| &customer.licenses)
+        .flat_map(|license| &license.entries)
+        .any(|entry| entry.map.names == Names::ConstrainedVariable)
+}
+
+/// Reports each value of a constrained variable that its custom list does not hold, at the
+/// value, with the values it does hold: SLASCONE would refuse the write (409) after other
+/// changes went through. Nothing to check where the lists were not read.
+fn check_constrained_values(
+    entry: &Entry,
+    catalog: &Catalog,
+    product: &ProductCatalog,
+    problems: &mut Vec<Problem>,
+) {
+    let (Some(_), Some(variable)) = (
+        &catalog.custom_lists,
+        product.constrained_variable(&entry.name),
+    ) else {
+        return;
+    };
+    let Some(list) = catalog.custom_list(variable.custom_list_id) else {
+        problems.push(
+            Problem::at(
+                entry.value.origin.clone(),
+                format!(
+                    "constrained variable {} of product {} takes its values from custom list \
+                     {}, which SLASCONE does not list",
+                    entry.name, product.product.name, variable.custom_list_id
+                ),
+            )
+            .with_hint("check the variable's custom list in the SLASCONE portal"),
+        );
+        return;
+    };
+    for item in &entry.items {
+        if list.values().any(|value| value == item.value) {
+            continue;
+        }
+        let allowed: Vec<String> = list.values().map(|value| format!("`{value}`")).collect();
+        problems.push(
+            Problem::at(
+                item.origin.clone(),
+                format!(
+                    "constrained variable {} of product {} has no value `{}`",
+                    entry.name, product.product.name, item.value
+                ),
+            )
+            .with_hint(if allowed.is_empty() {
+                "its custom list holds no values".to_owned()
+            } else {
+                format!("allowed values: {}", allowed.join(", "))
+            }),
+        );
     }
 }
 

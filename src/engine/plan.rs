@@ -76,13 +76,25 @@ pub async fn plan(
     let products = resolve::products_used(&manifests);
     let parallelism = connection.parallelism;
     let reading = Reading::start(session, &products, events);
-    let (mut catalog, mut wire_customers) = current::fetch_catalog(
-        &session.client,
-        &products,
-        parallelism,
-        current::Scope::Everything,
-    )
-    .await?;
+    // The custom lists cost one request, and only when some manifest sets constrained
+    // variables: their values are checked before anything is written.
+    let custom_lists = async {
+        if resolve::uses_constrained_variables(&manifests) {
+            session.client.custom_lists().await.map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let ((mut catalog, mut wire_customers), custom_lists) = tokio::try_join!(
+        current::fetch_catalog(
+            &session.client,
+            &products,
+            parallelism,
+            current::Scope::Everything,
+        ),
+        custom_lists,
+    )?;
+    catalog.custom_lists = custom_lists;
     catalog.zone = manifests.project.timezone.clone();
     let customers = std::mem::take(&mut manifests.customers);
     let resolving = {
@@ -157,7 +169,7 @@ pub async fn plan(
         elapsed: started.elapsed(),
     });
     if usage == UsageReads::Read {
-        read_usage(session, &mut plan, &current, &remote.catalog, parallelism).await?;
+        read_usage(session, &mut plan, &current, &remote.catalog, parallelism).await;
     }
     let problems = create_problems(&plan);
     if !problems.0.is_empty() {
@@ -172,16 +184,17 @@ pub async fn plan(
 }
 
 /// For each change that lowers a license's token, user or floating limit, reads what is in use
-/// and adds it to the change's risk reasons: one `GET /licenses/{id}/assignments` for tokens,
-/// one `POST /licenses/filtered` (its customer's licenses of its product) for users and floating
-/// tokens. No other change costs a read.
+/// and adds it to the change's risk reasons: `GET /licenses/{id}/assignments` for tokens, and
+/// `POST /licenses/filtered` (its customer's licenses of its product) for users and floating
+/// tokens, each page by page. No other change costs a read. A read that fails is a reason too
+/// ("usage not read: …"), not a failed plan and not silence.
 async fn read_usage(
     session: &Connection,
     plan: &mut Plan,
     current: &CurrentState,
     catalog: &crate::remote::catalog::Catalog,
     parallelism: usize,
-) -> anyhow::Result<()> {
+) {
     use crate::plan::risk::{Usage, add_usage, lowered_limits};
 
     let owners: HashMap<Uuid, Uuid> = current
@@ -207,7 +220,7 @@ async fn read_usage(
         let customer = owners.get(&id).copied();
         wanted.push((index, id, tokens, tree, product, customer));
     }
-    let usages = crate::fanout::try_all(
+    let usages = crate::fanout::all(
         wanted,
         parallelism,
         |(index, id, tokens, tree, product, customer)| {
@@ -215,26 +228,64 @@ async fn read_usage(
             async move {
                 let mut usage = Usage::default();
                 if tokens {
-                    let assignments = client.license_assignments(id).await?;
-                    let activated = assignments.iter().filter(|a| a.activated).count();
-                    usage.tokens = Some(i64::try_from(activated).unwrap_or(i64::MAX));
+                    usage.tokens = Some(match client.license_assignments(id).await {
+                        Ok(assignments) => {
+                            let activated = assignments.iter().filter(|a| a.activated).count();
+                            Ok(i64::try_from(activated).unwrap_or(i64::MAX))
+                        }
+                        Err(err) => Err(err.to_string()),
+                    });
                 }
-                if tree
-                    && let (Some(product), Some(customer)) = (product, customer)
-                    && let Some(row) = client.license_tree(product, customer, id).await?
-                {
-                    usage.users = row.active_users;
-                    usage.floating_tokens = row.active_floating_tokens;
+                if tree {
+                    let (users, floating) = light_row_usage(&client, product, customer, id).await;
+                    usage.users = Some(users);
+                    usage.floating_tokens = Some(floating);
                 }
-                Ok::<_, crate::remote::ApiError>((index, usage))
+                (index, usage)
             }
         },
     )
-    .await?;
+    .await;
     for (index, usage) in usages {
         add_usage(&mut plan.changes[index], &usage);
     }
-    Ok(())
+}
+
+/// Named users and floating tokens in use, from the license's row of the light listing; why
+/// not, for each, where they cannot be read.
+async fn light_row_usage(
+    client: &crate::remote::Client,
+    product: Option<Uuid>,
+    customer: Option<Uuid>,
+    license: Uuid,
+) -> (Result<i64, String>, Result<i64, String>) {
+    let (Some(product), Some(customer)) = (product, customer) else {
+        let why = Err("the license's product or customer is not known".to_owned());
+        return (why.clone(), why);
+    };
+    let row = match client.license_tree(product, customer, license).await {
+        Ok(Some(row)) => row,
+        Ok(None) => {
+            let why = Err(format!(
+                "POST {}: license {license} is not among its customer's licenses",
+                client.path("/licenses/filtered")
+            ));
+            return (why.clone(), why);
+        }
+        Err(err) => return (Err(err.to_string()), Err(err.to_string())),
+    };
+    let field = |value: Option<i64>, name: &str| {
+        value.ok_or_else(|| {
+            format!(
+                "POST {}: the row of license {license} has no {name}",
+                client.path("/licenses/filtered")
+            )
+        })
+    };
+    (
+        field(row.active_users, "active_users"),
+        field(row.active_floating_tokens, "active_floating_tokens"),
+    )
 }
 
 /// The events around a read of SLASCONE.

@@ -264,6 +264,18 @@ impl Checker<'_> {
             }
             let path = format!("{}.{name}", map.name);
             if let Some(read) = self.value(value, &path, map.value) {
+                let items = match &value.value {
+                    Value::Seq(items) => items
+                        .iter()
+                        .filter_map(|item| {
+                            Some(Located {
+                                value: item.scalar_text()?.to_owned(),
+                                origin: self.origin(item),
+                            })
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                };
                 into.push(Entry {
                     map,
                     name: name.into_owned(),
@@ -271,6 +283,7 @@ impl Checker<'_> {
                         value: read.value,
                         origin: self.origin(key),
                     },
+                    items,
                 });
             }
         }

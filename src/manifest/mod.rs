@@ -195,6 +195,10 @@ pub struct Entry {
     pub map: &'static Map,
     pub name: String,
     pub value: Located<serde_json::Value>,
+    /// Each item of a list value as written, where it is written (`constrained_variables:
+    /// { Modules: [Core] }`), so a value SLASCONE would refuse is reported at itself; empty for
+    /// other values.
+    pub items: Vec<Located<String>>,
 }
 
 /// One entry of a `customers:` list.

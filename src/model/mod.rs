@@ -256,7 +256,8 @@ pub struct DesiredLicense {
     /// has. `features.*`, `limitations.*`, `variables.*` appear only where listed (overrides).
     pub fields: Fields,
     /// The edition's configuration: `token_limit` and the other limits it sets, `license_type`
-    /// and `expires` where it has them, and every `features.*`, `limitations.*`, `variables.*`
+    /// and `expires` where it has them, `temporary`, `software_release_limitation` (null for
+    /// none), and every `features.*`, `limitations.*`, `variables.*`, `constrained_variables.*`
     /// entry. A license gets it (under its own `fields`) when created or when its edition changes.
     /// Shared by every license of the edition.
     pub edition_fields: Arc<Fields>,

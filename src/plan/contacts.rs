@@ -6,8 +6,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use uuid::Uuid;
 
 use super::diff::{CustomerMatching, creation_fields, nonempty, portal_links, update_fields};
-use super::{Action, Change, DiffContext, Identity, Risk, Warning, WarningKind};
-use crate::model::{CurrentContact, CurrentState, DesiredContact, DesiredState};
+use super::{Action, Change, DiffContext, Identity, Risk, Unmanaged, Warning, WarningKind};
+use crate::model::{CurrentContact, CurrentState, DesiredContact, DesiredState, Kind, contact_key};
 
 /// The field of a contact whose `true` may invite the contact to the customer portal.
 const PORTAL_USER: &str = "portal_user";
@@ -78,6 +78,47 @@ pub(super) fn contact_changes(
         }
     }
     (changes, unchanged)
+}
+
+/// The contacts read that no manifest lists: those of the customers whose manifests list
+/// contacts (no others are read), each under `<customer>/<email>`, the customer named by the
+/// key SLASCONE knows it by. Left alone like every unmanaged object.
+pub(super) fn unmanaged_contacts(
+    desired: &DesiredState,
+    current: &CurrentState,
+    customers: &CustomerMatching<'_>,
+) -> Vec<Unmanaged> {
+    if current.contacts.is_empty() {
+        return Vec::new();
+    }
+    let listed: HashSet<(Uuid, String)> = desired
+        .contacts
+        .iter()
+        .filter_map(|contact| {
+            let owner = customers.remote_of.get(contact.customer.as_str())?;
+            Some((*owner, email_key(&contact.email)))
+        })
+        .collect();
+    let customer_keys: HashMap<Uuid, String> = current
+        .customers
+        .iter()
+        .map(|customer| (customer.id, customer.key()))
+        .collect();
+    current
+        .contacts
+        .iter()
+        .filter(|found| !listed.contains(&(found.customer_id, email_key(&found.email))))
+        .map(|found| {
+            let customer = customer_keys
+                .get(&found.customer_id)
+                .cloned()
+                .unwrap_or_else(|| found.customer_id.to_string());
+            Unmanaged {
+                kind: Kind::Contact,
+                key: contact_key(&customer, &found.email),
+            }
+        })
+        .collect()
 }
 
 fn email_key(email: &str) -> String {

@@ -93,7 +93,13 @@ pub fn diff(desired: &DesiredState, current: &CurrentState, ctx: &DiffContext) -
         super::risk::grade(change, ctx.today);
     }
 
-    let unmanaged = unmanaged(current, &customers, &licenses);
+    let mut unmanaged = unmanaged(current, &customers, &licenses);
+    if !ctx.ignore_customer.iter().any(|path| path == CONTACTS) {
+        unmanaged.extend(super::contacts::unmanaged_contacts(
+            desired, current, &customers,
+        ));
+        unmanaged.sort();
+    }
     warnings.extend(super::radar::expiry_warnings(&licenses.planned, ctx));
     warnings.sort_by(|a, b| a.message.cmp(&b.message));
     warnings.dedup();
@@ -278,7 +284,8 @@ fn license_field_changes(
     fields
 }
 
-/// The remote customers and licenses no manifest object matched, sorted.
+/// The remote customers and licenses no manifest object matched, sorted (contacts are
+/// [`super::contacts::unmanaged_contacts`]).
 fn unmanaged(
     current: &CurrentState,
     customers: &CustomerMatching<'_>,

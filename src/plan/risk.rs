@@ -59,15 +59,16 @@ pub fn grade(change: &mut Change, today: Option<Date>) {
     change.risk_reasons = reasons.into_iter().map(|(_, reason)| reason).collect();
 }
 
-/// What a license's holders use now, where it was read (`None`: not read).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// What a license's holders use now: `None` where it was not asked for, the number where it was
+/// read, and why not where it could not be read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Usage {
     /// Tokens assigned to devices (`GET /licenses/{id}/assignments`).
-    pub tokens: Option<i64>,
+    pub tokens: Option<Result<i64, String>>,
     /// Named users (`active_users` of the light listing).
-    pub users: Option<i64>,
+    pub users: Option<Result<i64, String>>,
     /// Floating tokens in use (`active_floating_tokens` of the light listing).
-    pub floating_tokens: Option<i64>,
+    pub floating_tokens: Option<Result<i64, String>>,
 }
 
 /// The limits whose lowering makes a plan read what is in use, with what tells.
@@ -92,10 +93,10 @@ pub fn add_usage(change: &mut Change, usage: &Usage) {
     let mut reasons = Vec::new();
     for field in &change.fields {
         let (in_use, what) = match field.path.as_str() {
-            "token_limit" => (usage.tokens, "tokens in use (assignments)"),
-            "user_limit" => (usage.users, "named users (active_users)"),
+            "token_limit" => (&usage.tokens, "tokens in use (assignments)"),
+            "user_limit" => (&usage.users, "named users (active_users)"),
             "floating_token_limit" => (
-                usage.floating_tokens,
+                &usage.floating_tokens,
                 "floating tokens in use (active_floating_tokens)",
             ),
             _ => continue,
@@ -107,6 +108,14 @@ pub fn add_usage(change: &mut Change, usage: &Usage) {
             (in_use, field.before.as_i64(), field.after.as_i64())
         else {
             continue;
+        };
+        let in_use = match in_use {
+            Ok(in_use) => *in_use,
+            // Said, never dropped: a reviewer would take silence for room to spare.
+            Err(why) => {
+                reasons.push(format!("usage not read: {what}: {why}"));
+                continue;
+            }
         };
         reasons.push(if in_use > after {
             format!(
@@ -471,8 +480,8 @@ mod tests {
         add_usage(
             &mut change,
             &Usage {
-                tokens: Some(14),
-                users: Some(3),
+                tokens: Some(Ok(14)),
+                users: Some(Ok(3)),
                 floating_tokens: None,
             },
         );
@@ -484,6 +493,18 @@ mod tests {
                 "14 of 25 tokens in use (assignments); the new token_limit 10 leaves 4 over",
                 "3 of 50 named users (active_users); the new user_limit 40 leaves room for 37",
             ]
+        );
+        let mut unread = change_with(json!(25), json!(10));
+        add_usage(
+            &mut unread,
+            &Usage {
+                tokens: Some(Err("GET /licenses/x/assignments: HTTP 500".into())),
+                ..Usage::default()
+            },
+        );
+        assert_eq!(
+            unread.risk_reasons,
+            ["usage not read: tokens in use (assignments): GET /licenses/x/assignments: HTTP 500"]
         );
         let raised = change_with(json!(10), json!(25));
         assert!(lowered_limits(&raised).is_empty());

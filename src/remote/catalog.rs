@@ -73,6 +73,9 @@ pub struct Catalog {
     /// The project's `timezone`: SLASCONE's instants are read as calendar days in it, and days
     /// are written as instants in it ([`crate::dates`]).
     pub zone: Zone,
+    /// The custom lists constrained variables take their values from, where they were read
+    /// (only when manifests set constrained variables); `None`: not read, nothing to check.
+    pub custom_lists: Option<Vec<CustomListDto>>,
 }
 
 impl Catalog {
@@ -93,6 +96,14 @@ impl Catalog {
             .iter()
             .find(|t| t.id == id)
             .and_then(|t| t.name.as_deref())
+    }
+
+    /// The custom list `id`, where the lists were read and hold it.
+    pub fn custom_list(&self, id: Uuid) -> Option<&CustomListDto> {
+        self.custom_lists
+            .iter()
+            .flatten()
+            .find(|list| list.id == Some(id))
     }
 
     pub fn product_by_id(&self, id: Uuid) -> Option<&ProductCatalog> {

@@ -2,11 +2,12 @@
 //!
 //! Every request goes to `{base_url}/api/v2/isv/{isv_id}/...` with the `AdminKey` header and
 //! `LastModifiedBy: slascone-sync`; how requests are sent, retried and answered is in
-//! `transport`, and the paged license listing in `paging`.
+//! `transport`, the paged license listing in `paging`, and the reads of what is in use in
+//! `usage`.
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, Url};
@@ -81,7 +82,7 @@ pub struct ClientConfig {
     /// connections and never answers cannot hold a command (or a CI job) longer than this.
     pub total_timeout: Duration,
     pub retry: RetryPolicy,
-    /// Page size of the license listing.
+    /// Page size of the license listing, and of the usage reads unless a listing showed a cap.
     pub page_size: i64,
     /// The most requests of this client (and its clones) in flight at once, whichever task
     /// sends them: pages of a listing are fetched concurrently within it.
@@ -131,6 +132,9 @@ pub(super) struct Inner {
     pub(super) requests: AtomicU64,
     /// First page number of the license listing: 0 until SLASCONE shows it starts at 1.
     pub(super) page_base: AtomicU8,
+    /// The most rows a page of a listing has held where more were asked for and more were
+    /// left: the server's cap on `page_size`. `usize::MAX` until a listing shows one.
+    pub(super) page_cap: AtomicUsize,
     /// After a 429, no request of this client is sent before this instant, so concurrent
     /// workers wait out a rate limit together instead of each provoking another 429.
     pub(super) not_before: std::sync::Mutex<Option<Instant>>,
@@ -184,6 +188,7 @@ impl Client {
                 config,
                 requests: AtomicU64::new(0),
                 page_base: AtomicU8::new(0),
+                page_cap: AtomicUsize::new(usize::MAX),
                 not_before: std::sync::Mutex::new(None),
             }),
         })
@@ -349,15 +354,16 @@ impl Client {
 
     /// `GET /customers/types`.
     pub async fn customer_types(&self) -> Result<Vec<CustomerTypeDto>, ApiError> {
-        self.call(
-            Method::GET,
-            "/customers/types",
-            &[],
-            None::<&()>,
-            Repeat::Safe,
-        )
-        .await?
-        .list()
+        let endpoint = "/customers/types";
+        let types: Vec<CustomerTypeDto> = self
+            .call(Method::GET, endpoint, &[], None::<&()>, Repeat::Safe)
+            .await?
+            .list()?;
+        let rows = types
+            .iter()
+            .map(|t| (t.id, t.customer_type_name.as_deref()));
+        self.ids_present(endpoint, "customer type", rows)?;
+        Ok(types)
     }
 
     /// `GET /licenses/types`.
@@ -375,17 +381,76 @@ impl Client {
 
     /// `GET /products`.
     pub async fn products(&self) -> Result<Vec<ProductDto>, ApiError> {
-        self.call(Method::GET, "/products", &[], None::<&()>, Repeat::Safe)
+        let products: Vec<ProductDto> = self
+            .call(Method::GET, "/products", &[], None::<&()>, Repeat::Safe)
             .await?
-            .list()
+            .list()?;
+        let rows = products.iter().map(|p| (p.id, Some(p.name.as_str())));
+        self.ids_present("/products", "product", rows)?;
+        Ok(products)
     }
 
-    /// `GET /products/{id}/detail`: the product's features, limitations and variables.
+    /// `GET /products/{id}/detail`: the product's features, limitations, variables,
+    /// constrained variables and releases.
     pub async fn product_detail(&self, product_id: Uuid) -> Result<ProductDetailsDto, ApiError> {
         let endpoint = format!("/products/{product_id}/detail");
-        self.call(Method::GET, &endpoint, &[], None::<&()>, Repeat::Safe)
+        let detail: ProductDetailsDto = self
+            .call(Method::GET, &endpoint, &[], None::<&()>, Repeat::Safe)
             .await?
-            .object_or_default()
+            .object_or_default()?;
+        let features = detail.features.iter().flatten();
+        self.ids_present(
+            &endpoint,
+            "feature",
+            features.map(|f| (f.id, Some(f.name.as_str()))),
+        )?;
+        let limitations = detail.limitations.iter().flatten();
+        self.ids_present(
+            &endpoint,
+            "limitation",
+            limitations.map(|l| (l.id, Some(l.name.as_str()))),
+        )?;
+        let variables = detail.variables.iter().flatten();
+        self.ids_present(
+            &endpoint,
+            "variable",
+            variables.map(|v| (v.id, Some(v.name.as_str()))),
+        )?;
+        let constrained = detail.constrained_variables.iter().flatten();
+        self.ids_present(
+            &endpoint,
+            "constrained variable",
+            constrained.map(|v| (v.id, Some(v.name.as_str()))),
+        )?;
+        let releases = detail.software_release_limitations.iter().flatten();
+        self.ids_present(
+            &endpoint,
+            "software release",
+            releases.map(|r| (r.id, r.software_release.as_deref())),
+        )?;
+        Ok(detail)
+    }
+
+    /// Refuses a catalog answer with a row that names no id (the reference makes the id
+    /// optional): a name would resolve to nothing SLASCONE knows, so the read fails, naming the
+    /// request and the row, rather than skip the row and report the name unknown.
+    fn ids_present<'a>(
+        &self,
+        endpoint: &str,
+        what: &str,
+        rows: impl Iterator<Item = (Uuid, Option<&'a str>)>,
+    ) -> Result<(), ApiError> {
+        for (index, (id, name)) in rows.enumerate() {
+            if id.is_nil() {
+                let name = name.map(|name| format!(" (`{name}`)")).unwrap_or_default();
+                return Err(ApiError::Decode {
+                    method: "GET".into(),
+                    path: self.path(endpoint),
+                    message: format!("{what} {}{name} has no id", index + 1),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// `GET /templates?product_id=`: the editions of a product.
@@ -395,6 +460,20 @@ impl Client {
         self.call(Method::GET, "/templates", &query, None::<&()>, Repeat::Safe)
             .await?
             .list()
+    }
+
+    /// `GET /administration/customlist`: every custom list of the ISV, with its values. Read
+    /// only when manifests set constrained variables, whose values it checks.
+    pub async fn custom_lists(&self) -> Result<Vec<CustomListDto>, ApiError> {
+        self.call(
+            Method::GET,
+            "/administration/customlist",
+            &[],
+            None::<&()>,
+            Repeat::Safe,
+        )
+        .await?
+        .list()
     }
 
     // ---- licenses --------------------------------------------------------------------------
@@ -463,5 +542,54 @@ impl Client {
             Err(ApiError::Status { status: 404, .. }) | Err(ApiError::Business { .. }) => Ok(None),
             Err(err) => Err(err),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A catalog row without an id decodes (the reference makes it optional) and is then refused
+    /// by name, with the request and the row.
+    #[test]
+    fn a_catalog_row_without_an_id_is_an_error_naming_the_request_and_the_row() {
+        let detail: ProductDetailsDto = serde_json::from_value(serde_json::json!({
+            "features": [
+                {"id": "00000000-0000-0000-0000-000000000001", "product_id": "00000000-0000-0000-0000-000000000009", "name": "Export"},
+                {"product_id": "00000000-0000-0000-0000-000000000009", "name": "Reporting"}
+            ]
+        }))
+        .unwrap();
+        let isv = Uuid::from_u128(7);
+        let client = Client::new(ClientConfig::new(
+            "http://127.0.0.1:9",
+            isv,
+            AdminKey::new("k"),
+        ))
+        .unwrap();
+        let features = detail.features.iter().flatten();
+        let err = client
+            .ids_present(
+                "/products/p/detail",
+                "feature",
+                features.map(|f| (f.id, Some(f.name.as_str()))),
+            )
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "GET /api/v2/isv/{isv}/products/p/detail: unexpected answer: feature 2 (`Reporting`) has no id"
+            )
+        );
+        let first = detail.features.iter().flatten().take(1);
+        assert!(
+            client
+                .ids_present(
+                    "/products/p/detail",
+                    "feature",
+                    first.map(|f| (f.id, Some(f.name.as_str())))
+                )
+                .is_ok()
+        );
     }
 }

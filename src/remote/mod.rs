@@ -5,6 +5,7 @@
 //! - [`convert`]: wire ↔ model, both directions, by the field declarations;
 //! - `transport`: sending, retrying and answering one request;
 //! - `paging`: the paged license listing;
+//! - `usage`: the paged reads of what is in use behind a license's limits;
 //! - `secret`: the admin key, never shown;
 //! - [`endpoint`]: the method and path each planned change is written to;
 //! - [`wire`]: SLASCONE's DTOs, with their exact JSON names;
@@ -18,6 +19,7 @@ pub mod error;
 mod paging;
 mod secret;
 mod transport;
+mod usage;
 pub mod wire;
 
 pub use client::{

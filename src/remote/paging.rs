@@ -1,5 +1,7 @@
 //! The license listing, page by page: SLASCONE documents neither the number of the first page
-//! nor the largest page size, so the client finds both out as it reads.
+//! nor the largest page size, so the client finds both out as it reads, and the other paged
+//! reads (`usage`) start where it learned pages start and ask for no more than it learned a
+//! page holds.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
@@ -30,7 +32,7 @@ impl Client {
     }
 
     /// `POST /licenses/filtered`: the light listing (`None` when answered without a body).
-    async fn licenses_filtered(
+    pub(super) async fn licenses_filtered(
         &self,
         filter: &LicenseFilterDto,
     ) -> Result<Option<LicenseLazyLoadDto>, ApiError> {
@@ -43,65 +45,6 @@ impl Client {
         )
         .await?
         .written()
-    }
-
-    /// The light listing's row of one license (`active_users`, `active_floating_tokens`), looked
-    /// for among its customer's licenses of its product.
-    pub async fn license_tree(
-        &self,
-        product_id: Uuid,
-        customer_id: Uuid,
-        license_id: Uuid,
-    ) -> Result<Option<LicenseTreeDto>, ApiError> {
-        let filter = LicenseFilterDto {
-            page_size: 1000,
-            page: None,
-            product_filter: Some(product_id),
-            customer_filter: Some(customer_id),
-            key_search: None,
-        };
-        Ok(self
-            .licenses_filtered(&filter)
-            .await?
-            .and_then(|answer| answer.licenses)
-            .into_iter()
-            .flatten()
-            .find(|row| row.id == license_id))
-    }
-
-    /// `GET /licenses/{id}/assignments`: the license's tokens assigned to devices. SLASCONE
-    /// documents neither the answer's envelope nor its paging, so a plain array and an object
-    /// holding one are both read, and a single large page is asked for.
-    pub async fn license_assignments(
-        &self,
-        license_id: Uuid,
-    ) -> Result<Vec<DeviceLicenseAssignmentDto>, ApiError> {
-        let endpoint = format!("/licenses/{license_id}/assignments");
-        let answer: Option<serde_json::Value> = self
-            .call(
-                Method::GET,
-                &endpoint,
-                &[("page_size", "1000")],
-                None::<&()>,
-                Repeat::Safe,
-            )
-            .await?
-            .written()?;
-        let rows = match answer {
-            Some(serde_json::Value::Array(rows)) => rows,
-            Some(serde_json::Value::Object(envelope)) => envelope
-                .into_values()
-                .find_map(|value| match value {
-                    serde_json::Value::Array(rows) => Some(rows),
-                    _ => None,
-                })
-                .unwrap_or_default(),
-            _ => Vec::new(),
-        };
-        Ok(rows
-            .into_iter()
-            .filter_map(|row| serde_json::from_value(row).ok())
-            .collect())
     }
 
     /// One page of `POST /licenses/filtered/detailed`; an answer without a body is an empty page.
@@ -158,8 +101,8 @@ impl Client {
             message,
         };
         // The count comes from the server: reserve no more than a few pages' worth up front.
-        let page = usize::try_from(self.inner.config.page_size).unwrap_or(1);
-        let reserve = expected_len.min(page.saturating_mul(4));
+        let page_size = usize::try_from(filter.page_size).unwrap_or(1);
+        let reserve = expected_len.min(page_size.saturating_mul(4));
         let mut seen: HashSet<Uuid> = HashSet::with_capacity(reserve);
         let mut page = i64::from(self.inner.page_base.load(Ordering::Relaxed));
         let mut previous_page_len = 0usize;
@@ -207,6 +150,11 @@ impl Client {
             let added = new.len();
             if added > 0 {
                 take(new);
+            }
+            if added > 0 && rows_len < page_size && seen.len() < expected_len {
+                // A page shorter than asked with more to come: the server caps page_size, and
+                // the other paged reads ask for no more than this.
+                self.inner.page_cap.fetch_min(rows_len, Ordering::Relaxed);
             }
             if last_page.is_none() && added > 0 && seen.len() < expected_len {
                 let pages = (expected_len - seen.len()).div_ceil(rows_len);

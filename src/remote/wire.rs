@@ -96,9 +96,11 @@ pub struct ProblemDetails {
     pub instance: Option<String>,
 }
 
-/// `CustomerTypeDto`.
+/// `CustomerTypeDto`. The id is optional in the reference: one left out reads as nil, which the
+/// client refuses by name (`Client::customer_types`), since nothing can be resolved to it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CustomerTypeDto {
+    #[serde(default)]
     pub id: Uuid,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_type_name: Option<String>,
@@ -440,10 +442,13 @@ pub struct LicenseFilterDto {
     pub key_search: Option<String>,
 }
 
-/// `LicenseTreeDto`: one row of the light listing. Only what the reconciler reads.
+/// `LicenseTreeDto`: one row of the light listing. Only what the reconciler reads; every member
+/// is optional in the reference, the id included, so a row without one still decodes and the
+/// reader says what it cannot use.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LicenseTreeDto {
-    pub id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub legacy_license_key: Option<String>,
     #[serde(default)]
@@ -461,12 +466,17 @@ pub struct LicenseTreeDto {
 }
 
 /// `DeviceLicenseAssignmentDto`: a token of a license assigned to a device. Only what the
-/// reconciler reads: whether it is activated.
+/// reconciler reads: whether it is activated, and the ids that tell a repeated row. Every
+/// member is optional in the reference; a missing `activated` is the non-null boolean's
+/// default, false.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceLicenseAssignmentDto {
-    pub id: Uuid,
-    #[serde(default)]
-    pub license_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_key: Option<Uuid>,
     #[serde(default)]
     pub activated: bool,
 }
@@ -479,197 +489,6 @@ pub struct LicenseLazyLoadDto {
     pub max_count: i64,
     #[serde(default)]
     pub customer_count: i64,
-}
-
-/// `ProductDto`. Only what the reconciler reads; `prioritized_key` is required by the schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ProductDto {
-    pub id: Uuid,
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(default)]
-    pub prioritized_key: i32,
-}
-
-/// `FeatureDto`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FeatureDto {
-    pub id: Uuid,
-    pub product_id: Uuid,
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-}
-
-/// `LimitationDto`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LimitationDto {
-    pub id: Uuid,
-    pub product_id: Uuid,
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(default)]
-    pub is_aggregatable: bool,
-}
-
-/// `VariableDto`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct VariableDto {
-    pub id: Uuid,
-    pub product_id: Uuid,
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-}
-
-/// `ConstrainedVariableDto`: a variable whose values come from a custom list.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ConstrainedVariableDto {
-    pub id: Uuid,
-    pub product_id: Uuid,
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(default)]
-    pub custom_list_id: Uuid,
-    #[serde(default)]
-    pub mode: i32,
-    #[serde(default)]
-    pub selection_mode: i32,
-}
-
-/// `ProductDetailsDto`, the answer of `GET /products/{id}/detail`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ProductDetailsDto {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub features: Option<Vec<FeatureDto>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limitations: Option<Vec<LimitationDto>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub variables: Option<Vec<VariableDto>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub constrained_variables: Option<Vec<ConstrainedVariableDto>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub software_release_limitations: Option<Vec<SoftwareReleaseLimitationDto>>,
-}
-
-/// `SoftwareReleaseLimitationDto`: a release of a product, which a license may be limited to.
-/// Only what names it is modelled.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SoftwareReleaseLimitationDto {
-    pub id: Uuid,
-    #[serde(default)]
-    pub product_id: Uuid,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub software_release: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-}
-
-/// `TemplateFeatureDto`: a feature entry of an edition.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TemplateFeatureDto {
-    #[serde(default)]
-    pub template_id: Uuid,
-    pub feature_id: Uuid,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub feature_name: Option<String>,
-    #[serde(default)]
-    pub is_adjustable: bool,
-    #[serde(default)]
-    pub is_active: bool,
-}
-
-/// `TemplateLimitationDto`: a limitation entry of an edition.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TemplateLimitationDto {
-    #[serde(default)]
-    pub template_id: Uuid,
-    pub limitation_id: Uuid,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limitation_name: Option<String>,
-    #[serde(default)]
-    pub is_adjustable: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limit: Option<i64>,
-    #[serde(default)]
-    pub consumption_reset_mode: i32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub consumption_reset_period_days: Option<i32>,
-}
-
-/// `TemplateVariableDto`: a variable entry of an edition.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TemplateVariableDto {
-    #[serde(default)]
-    pub template_id: Uuid,
-    pub variable_id: Uuid,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub variable_name: Option<String>,
-    #[serde(default)]
-    pub is_adjustable: bool,
-    #[serde(default)]
-    pub is_required: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-}
-
-/// `TemplateConstrainedVariableDto`: a constrained variable entry of an edition.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TemplateConstrainedVariableDto {
-    #[serde(default)]
-    pub template_id: Uuid,
-    pub variable_id: Uuid,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub variable_name: Option<String>,
-    #[serde(default)]
-    pub is_adjustable: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub values: Option<Vec<String>>,
-}
-
-/// `TemplateDto`: an edition of a product. Only what the reconciler reads.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TemplateDto {
-    pub id: Uuid,
-    pub product_id: Uuid,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub product_name: Option<String>,
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(default)]
-    pub is_active: bool,
-    #[serde(default)]
-    pub token_limit: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub goodwill_token_limit: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub floating_token_limit: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_limit: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub license_type_id: Option<Uuid>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expiration_mode: Option<i32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expiration_date_utc: Option<String>,
-    #[serde(default)]
-    pub valid_days_count: i64,
-    #[serde(default)]
-    pub trial_days_count: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub features: Option<Vec<TemplateFeatureDto>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limitations: Option<Vec<TemplateLimitationDto>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub variables: Option<Vec<TemplateVariableDto>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub constrained_variables: Option<Vec<TemplateConstrainedVariableDto>>,
-    #[serde(default)]
-    pub is_temporary: bool,
 }
 
 by_json_name!(CustomerDto {
@@ -696,15 +515,16 @@ by_json_name!(DataExchangeAddOrUpdateCustomerContactDto {
     switch, switch_mut: bool => [is_customer_portal_user];
 });
 
-by_json_name!(TemplateDto {
-    count, count_mut: Option<i64> => [goodwill_token_limit, floating_token_limit, user_limit];
-});
-
 by_json_name!(LicenseDto {
     count, count_mut: Option<i64> => [goodwill_token_limit, floating_token_limit, user_limit];
     flag, flag_mut: Option<bool> => [is_active, is_temporary];
     text, text_mut: Option<String> => [name, description];
 });
+
+/// The catalog as SLASCONE serves it: products with their features, limitations, variables,
+/// constrained variables and releases, editions, and custom lists.
+mod catalog;
+pub use catalog::*;
 
 /// Golden tests: the exact JSON every request body puts on the wire. A renamed field, or an
 /// unset optional field sent as `null`, fails here.

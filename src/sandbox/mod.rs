@@ -66,11 +66,11 @@ pub struct SandboxConfig {
     /// Share of successful writes that are applied and then answered by closing the connection.
     pub drop_after_commit: f64,
     pub patch_semantics: PatchSemantics,
-    /// Number of the first page of the license listings (0 or 1).
+    /// Number of the first page of the license listings and of a license's assignments (0 or 1).
     pub page_base: u8,
     /// With `page_base` 1: what a request for page 0 gets.
     pub page_zero: PageZero,
-    /// The most rows a license listing page holds; a bigger `page_size` is capped to it.
+    /// The most rows a page of those listings holds; a bigger `page_size` is capped to it.
     pub max_page_size: usize,
     /// How a listing with nothing to list is answered.
     pub empty_listing: EmptyAnswer,

@@ -21,7 +21,7 @@ use crate::remote::wire::{
 const SERVER_FIELDS: [&str; 3] = ["created_date_utc", "modified_date_utc", "last_modified_by"];
 
 /// License properties an edition provides when a body leaves them out.
-const EDITION_PROPERTIES: [&str; 10] = [
+const EDITION_PROPERTIES: [&str; 11] = [
     "token_limit",
     "goodwill_token_limit",
     "floating_token_limit",
@@ -32,6 +32,7 @@ const EDITION_PROPERTIES: [&str; 10] = [
     "valid_days_count",
     "trial_days_count",
     "is_temporary",
+    "software_release_limitation_id",
 ];
 
 /// The stored object with a PATCH body applied: `merge` keeps the fields the body leaves out,
@@ -380,6 +381,10 @@ pub(crate) fn fill_from_edition(
             }
             "valid_days_count" => license.valid_days_count = Some(template.valid_days_count),
             "trial_days_count" => license.trial_days_count = Some(template.trial_days_count),
+            "software_release_limitation_id" => {
+                license.software_release_limitation_id =
+                    Some(template.software_release_limitation_id)
+            }
             _ => license.is_temporary = Some(template.is_temporary),
         }
     }

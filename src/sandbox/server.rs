@@ -25,7 +25,7 @@ use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use super::catalog::Catalog;
-use super::endpoints::{catalog, contacts, customers, licenses};
+use super::endpoints::{catalog, contacts, customers, customlist, licenses};
 use super::problem::problem;
 use super::store::Store;
 use super::{EventSink, PatchSemantics};
@@ -130,7 +130,15 @@ pub(crate) fn router(app: Arc<App>) -> Router {
             "/products/{product_id}/detail",
             get(catalog::product_detail),
         )
-        .route("/templates", get(catalog::templates));
+        .route("/templates", get(catalog::templates))
+        .route(
+            "/administration/customlist",
+            get(customlist::list_custom_lists),
+        )
+        .route(
+            "/administration/customlist/{custom_list_id}",
+            get(customlist::get_custom_list),
+        );
     Router::new()
         .nest("/api/v2/isv/{isv_id}", isv)
         .fallback(not_found)

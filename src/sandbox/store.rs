@@ -36,15 +36,31 @@ pub(crate) struct Store {
 }
 
 /// How much of a license is in use: tokens assigned to devices, named users, floating tokens.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Users and floating tokens may be `null`: the light listing then answers them as `null`,
+/// which the reference allows (`active_users` and `active_floating_tokens` are nullable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Usage {
     #[serde(default)]
     pub(crate) tokens: u32,
-    #[serde(default)]
-    pub(crate) users: u32,
-    #[serde(default)]
-    pub(crate) floating_tokens: u32,
+    #[serde(default = "none_in_use")]
+    pub(crate) users: Option<u32>,
+    #[serde(default = "none_in_use")]
+    pub(crate) floating_tokens: Option<u32>,
+}
+
+impl Default for Usage {
+    fn default() -> Self {
+        Usage {
+            tokens: 0,
+            users: none_in_use(),
+            floating_tokens: none_in_use(),
+        }
+    }
+}
+
+fn none_in_use() -> Option<u32> {
+    Some(0)
 }
 
 /// The state file's layout.

@@ -4,7 +4,8 @@
 //! same model the diff compares ([`current::current_state`]), so every value written reads back as
 //! exactly what plan compares it with. A value is left out when the manifest would mean the same
 //! without it: equal to the license's edition (every `features`/`limitations`/`variables` entry,
-//! `token_limit` and the other limits, `license_type`, `expires`), `active: true`, an optional
+//! `token_limit` and the other limits, `license_type`, `expires`, `temporary`, the release),
+//! `active: true`, an optional
 //! limit of 0 where the edition sets none, and empty text. Left out, a field is not managed, so
 //! it can never cause a change.
 

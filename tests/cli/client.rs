@@ -477,6 +477,77 @@ async fn a_one_based_server_whose_page_zero_is_empty_or_refused_is_listed_in_ful
     }
 }
 
+/// The usage reads follow the server's pages: the light listing finds a license on any page,
+/// and the assignments are read until a short page, from page 1 where pages start there,
+/// whether the client learned that from a listing or finds it out itself.
+#[tokio::test]
+async fn usage_reads_follow_the_pages_of_the_server() {
+    use slascone_sync::sandbox::PageZero;
+    for (page_zero, listed_first) in [
+        (PageZero::Empty, false),
+        (PageZero::Empty, true),
+        (PageZero::Same, false),
+        (PageZero::BadRequest, false),
+    ] {
+        let case = format!("{page_zero:?}, listed first: {listed_first}");
+        let mut config = support::config();
+        config.page_base = 1;
+        config.page_zero = page_zero;
+        config.max_page_size = 3;
+        let sandbox = support::start(config).await;
+        let seeding = support::client(&sandbox);
+        let (argus, ids) = seed_licenses(&seeding, 8).await;
+        let customer = seeding
+            .get_license(ids[0])
+            .await
+            .unwrap()
+            .unwrap()
+            .customer_id;
+        for (n, id) in ids.iter().enumerate() {
+            let usage = serde_json::json!({"tokens": 7, "users": n});
+            let answer = reqwest::Client::new()
+                .put(format!("{}/_sandbox/usage/{id}", sandbox.base_url()))
+                .json(&usage)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(answer.status(), 204);
+        }
+        let client = paging_client(&sandbox, 500, 4);
+        if listed_first {
+            client.list_licenses(argus.product.id).await.unwrap();
+        }
+        for (n, id) in ids.iter().enumerate() {
+            let row = client
+                .license_tree(argus.product.id, customer, *id)
+                .await
+                .unwrap_or_else(|err| panic!("{case}: {err}"))
+                .unwrap_or_else(|| panic!("{case}: license {n} not found"));
+            assert_eq!(row.active_users, Some(n as i64), "{case}");
+        }
+        support::clear_requests(&sandbox).await;
+        let tokens = client
+            .license_assignments(ids[0])
+            .await
+            .unwrap_or_else(|err| panic!("{case}: {err}"));
+        assert_eq!(tokens.len(), 7, "{case}");
+        assert!(tokens.iter().all(|token| token.activated), "{case}");
+        let queries: Vec<String> = support::requests(&sandbox)
+            .await
+            .into_iter()
+            .map(|r| r.query.unwrap_or_default())
+            .collect();
+        // Learned by then (by the listing, or by the light listing): pages from 1, at most
+        // 3 rows where the listing showed the cap.
+        let size = if listed_first { 3 } else { 500 };
+        let expected: Vec<String> = (1..=3)
+            .map(|page| format!("page={page}&page_size={size}"))
+            .collect();
+        assert_eq!(queries, expected, "{case}");
+        sandbox.shutdown().await;
+    }
+}
+
 /// A server that caps the page size: the client follows the pages it gets.
 #[tokio::test]
 async fn a_capped_page_size_is_followed() {

@@ -195,7 +195,46 @@ async fn contacts_no_manifest_lists_are_left_alone_and_ignored_ones_are_not_read
         .create_contact(acme, &carl)
         .await
         .unwrap();
-    assert_eq!(plan(dir.path()).await, "No changes.\n");
+    // Listed as unmanaged in every format, and left alone by apply.
+    assert_eq!(
+        plan(dir.path()).await,
+        "1 unmanaged object left alone: contact K1/carl@acme.example\n\nNo changes.\n"
+    );
+    let json = Cli::new(["plan", "--format", "json"])
+        .target(dir.path())
+        .run()
+        .await
+        .expect(0)
+        .stdout();
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        json["unmanaged"],
+        serde_json::json!([{"kind": "contact", "key": "K1/carl@acme.example"}])
+    );
+    assert_eq!(json["summary"]["unmanaged"], 1);
+    let markdown = Cli::new(["plan", "--format", "markdown"])
+        .target(dir.path())
+        .run()
+        .await
+        .expect(0)
+        .stdout();
+    assert!(
+        markdown.contains("- contact K1/carl@acme.example\n"),
+        "{markdown}"
+    );
+    support::clear_requests(&sandbox).await;
+    Cli::new(["apply", "--auto-approve"])
+        .target(dir.path())
+        .run()
+        .await
+        .expect(0);
+    assert!(support::writes(&support::requests(&sandbox).await).is_empty());
+    let held = contacts_of(&sandbox, acme).await;
+    let held_carl = held.iter().find(|c| c.email == carl.email).unwrap();
+    assert_eq!(
+        (held_carl.name.as_str(), held_carl.surname.as_str()),
+        ("Carl", "Berg")
+    );
 
     // With `ignore_changes: [contacts]`, Acme's contacts are neither read nor written.
     let ignored = manifest(
@@ -207,6 +246,7 @@ async fn contacts_no_manifest_lists_are_left_alone_and_ignored_ones_are_not_read
     );
     write_files(dir.path(), &[("c.yaml", &ignored)]);
     support::clear_requests(&sandbox).await;
+    // Not read, so not listed either.
     assert_eq!(plan(dir.path()).await, "No changes.\n");
     let log = support::requests(&sandbox).await;
     assert!(

@@ -526,3 +526,220 @@ async fn the_sandbox_serves_and_checks_constrained_variables() {
     assert_eq!(err.business_id(), Some(3005), "{err}");
     sandbox.shutdown().await;
 }
+
+/// A constrained value the variable's custom list does not hold is refused at plan time, at its
+/// position with the values the list holds, before anything is written; the lists cost one
+/// request, and only when manifests set constrained variables.
+#[tokio::test]
+async fn constrained_values_are_checked_against_their_custom_list_before_any_write() {
+    let sandbox = support::start(config()).await;
+    let with_modules = |modules: &str| {
+        format!(
+            "{}      - legacy_license_key: M-1
+        product: Argus
+        edition: Professional
+        constrained_variables: {{ Modules: {modules} }}
+",
+            manifest(200, "Professional")
+        )
+    };
+    let dir = project(
+        &sandbox,
+        &[("customers.yaml", &with_modules("[Core, Bogus]"))],
+        "",
+    );
+    let lists = support::api("/administration/customlist");
+    for command in [&["plan"][..], &["apply", "--auto-approve"]] {
+        support::clear_requests(&sandbox).await;
+        let run = cli(command, dir.path()).await;
+        assert_eq!(code(&run), 1, "{}{}", stdout(&run), stderr(&run));
+        let err = stderr(&run);
+        assert!(
+            err.contains(
+                "customers.yaml:17:50: constrained variable Modules of product Argus has no \
+                 value `Bogus`"
+            ),
+            "{err}"
+        );
+        assert!(
+            err.contains("allowed values: `Core`, `Analytics`, `Export`"),
+            "{err}"
+        );
+        let log = support::requests(&sandbox).await;
+        assert!(support::writes(&log).is_empty(), "{log:#?}");
+        assert_eq!(
+            log.iter().filter(|r| r.path == lists).count(),
+            1,
+            "{log:#?}"
+        );
+    }
+
+    write_files(
+        dir.path(),
+        &[("customers.yaml", &with_modules("[Core, Analytics]"))],
+    );
+    let out = support::apply_ok(dir.path()).await;
+    assert!(out.contains("4 created, 0 updated, 0 failed."), "{out}");
+    assert_eq!(
+        support::constrained_values(&licenses(&sandbox).await["M-1"], "Modules"),
+        ["Core", "Analytics"]
+    );
+    support::assert_converged(dir.path()).await;
+
+    // Without constrained variables in the manifests, the lists are not read.
+    write_files(
+        dir.path(),
+        &[("customers.yaml", &manifest(200, "Professional"))],
+    );
+    support::clear_requests(&sandbox).await;
+    cli(&["plan"], dir.path()).await;
+    let log = support::requests(&sandbox).await;
+    assert!(log.iter().all(|r| r.path != lists), "{log:#?}");
+    sandbox.shutdown().await;
+}
+
+/// The sandbox serves each constrained variable's custom list like the reference: all of them,
+/// one by id, and 404 for an id no list has.
+#[tokio::test]
+async fn the_sandbox_serves_custom_lists() {
+    let sandbox = support::start(config()).await;
+    let client = support::client(&sandbox);
+    let argus = &client.products().await.unwrap()[0];
+    let detail = client.product_detail(argus.id).await.unwrap();
+    let variable = &detail.constrained_variables.unwrap()[0];
+    let lists = client.custom_lists().await.unwrap();
+    assert_eq!(lists.len(), 1);
+    assert_eq!(lists[0].id, Some(variable.custom_list_id));
+    assert_eq!(
+        lists[0].values().collect::<Vec<_>>(),
+        ["Core", "Analytics", "Export"]
+    );
+    let one = |id: String| {
+        let url = format!(
+            "{}{}",
+            sandbox.base_url(),
+            support::api(&format!("/administration/customlist/{id}"))
+        );
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .header("AdminKey", KEY)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let answer = one(variable.custom_list_id.to_string()).await;
+    assert_eq!(answer.status(), 200);
+    let list: slascone_sync::remote::wire::CustomListDto = answer.json().await.unwrap();
+    assert_eq!(list, lists[0]);
+    assert_eq!(one(Uuid::new_v4().to_string()).await.status(), 404);
+    sandbox.shutdown().await;
+}
+
+/// Editions that limit their licenses to a release and make them temporary.
+const RELEASE_CATALOG: &str = r#"
+customer_types: [Enterprise]
+license_types: [Commercial]
+products:
+  - name: Argus
+    software_releases: ["3.1", "3.2"]
+    constrained_variables: { Modules: [Core, Analytics] }
+    editions:
+      - name: Basic
+        token_limit: 5
+        temporary: true
+        software_release: "3.1"
+        constrained_variables: { Modules: [Core] }
+      - name: Pro
+        token_limit: 10
+        software_release: "3.2"
+        constrained_variables: { Modules: [Core, Analytics] }
+"#;
+
+/// An edition-based license shows everything its edition gives it as the edition's: release,
+/// temporary flag and constrained values; an edition change shows what the new edition brings,
+/// SLASCONE applies it, and pull never writes those values into the manifest.
+#[tokio::test]
+async fn an_edition_shows_its_whole_configuration() {
+    let catalog = Catalog::from_yaml_str(RELEASE_CATALOG, "release catalog").unwrap();
+    let sandbox = support::start(SandboxConfig::new(ISV, KEY, catalog)).await;
+    let manifest = |edition: &str| {
+        format!(
+            "customers:
+  - customer_number: K1
+    company_name: Acme GmbH
+    customer_type: Enterprise
+    country: Germany
+    licenses:
+      - legacy_license_key: E-1
+        product: Argus
+        edition: {edition}
+"
+        )
+    };
+    let dir = project(&sandbox, &[("customers.yaml", &manifest("Basic"))], "");
+    let plan = stdout(&cli(&["plan"], dir.path()).await);
+    for line in [
+        "    constrained_variables.Modules: [\"Core\"] (edition)\n",
+        "    software_release_limitation:   \"3.1\" (edition)\n",
+        "    temporary:                     true (edition)\n",
+    ] {
+        assert!(plan.contains(line), "{line}{plan}");
+    }
+    let json = cli(&["plan", "--format", "json"], dir.path()).await;
+    let json: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let fields = json["changes"][1]["fields"].as_array().unwrap();
+    for path in ["software_release_limitation", "temporary"] {
+        let field = fields.iter().find(|f| f["path"] == path).unwrap();
+        assert_eq!(field["source"], "edition", "{field}");
+    }
+    support::apply_ok(dir.path()).await;
+    let client = support::client(&sandbox);
+    let argus = &client.products().await.unwrap()[0];
+    let releases = client
+        .product_detail(argus.id)
+        .await
+        .unwrap()
+        .software_release_limitations
+        .unwrap();
+    let release = |version: &str| {
+        releases
+            .iter()
+            .find(|r| r.software_release.as_deref() == Some(version))
+            .unwrap()
+            .id
+    };
+    let held = &licenses(&sandbox).await["E-1"];
+    assert_eq!(held.software_release(), Some(release("3.1")));
+    assert_eq!(held.is_temporary, Some(true));
+    support::assert_converged(dir.path()).await;
+
+    write_files(dir.path(), &[("customers.yaml", &manifest("Pro"))]);
+    let plan = stdout(&cli(&["plan"], dir.path()).await);
+    for line in [
+        "    constrained_variables.Modules: [\"Core\"] → [\"Core\",\"Analytics\"] (edition)\n",
+        "    software_release_limitation:   \"3.1\" → \"3.2\" (edition)\n",
+        "    temporary:                     true → false (edition)\n",
+    ] {
+        assert!(plan.contains(line), "{line}{plan}");
+    }
+    support::apply_ok(dir.path()).await;
+    let mut held = licenses(&sandbox).await.remove("E-1").unwrap();
+    assert_eq!(held.software_release(), Some(release("3.2")));
+    assert_eq!(held.is_temporary, Some(false));
+    support::assert_converged(dir.path()).await;
+
+    // Moved back to Basic in the portal: pull writes the edition, and nothing it brings.
+    let basic = &client.templates(argus.id).await.unwrap()[0];
+    assert_eq!(basic.name, "Basic");
+    held.template_id = basic.id;
+    held.clear_server_fields();
+    client.update_license(&held, true).await.unwrap();
+    let pull = cli(&["pull"], dir.path()).await;
+    assert_eq!(code(&pull), 0, "{}{}", stdout(&pull), stderr(&pull));
+    let written = std::fs::read_to_string(dir.path().join("customers.yaml")).unwrap();
+    assert_eq!(written, manifest("Basic"));
+    support::assert_converged(dir.path()).await;
+    sandbox.shutdown().await;
+}

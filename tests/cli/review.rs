@@ -349,7 +349,9 @@ async fn lowering_a_limit_reads_what_is_in_use_and_nothing_else_does() {
     let (assignments, listings) = reads(&baseline);
     assert_eq!(assignments, 0);
 
-    // Lowering tokens costs one assignments read; users and floating tokens one tree read.
+    // Lowering tokens costs the assignments read: its one page, and the empty one after it
+    // that shows the first was not cut short by a cap (none is known yet). Users and floating
+    // tokens cost one read of the light listing, whose count says when the listing is read.
     let lowered = START
         .replace("token_limit: 25", "token_limit: 10")
         .replace("user_limit: 20", "user_limit: 5")
@@ -358,8 +360,8 @@ async fn lowering_a_limit_reads_what_is_in_use_and_nothing_else_does() {
     support::clear_requests(&sandbox).await;
     let plan = plan_json(dir.path(), "2026-12-01").await;
     let log = support::requests(&sandbox).await;
-    assert_eq!(reads(&log), (1, listings + 1));
-    assert_eq!(log.len(), baseline.len() + 2);
+    assert_eq!(reads(&log), (2, listings + 1));
+    assert_eq!(log.len(), baseline.len() + 3);
     let reasons: Vec<&str> = plan["changes"][0]["risk_reasons"]
         .as_array()
         .unwrap()
@@ -480,4 +482,134 @@ async fn in_ci_each_manifest_line_links_to_the_reviewed_commit() {
     elsewhere[3].1 = "/proc".to_owned();
     let lines = manifest_lines(&elsewhere).await;
     assert!(lines[0].starts_with("Manifest: /"), "{lines:?}");
+}
+
+/// On a server whose pages count from 1 (page 0 empty) and hold at most 100 rows, every usage
+/// is read in full, page by page; one the server does not give is said, never left out.
+#[tokio::test]
+async fn usage_is_read_in_full_on_a_server_that_pages_its_own_way() {
+    use slascone_sync::sandbox::PageZero;
+    let mut config = support::config();
+    config.page_base = 1;
+    config.page_zero = PageZero::Empty;
+    config.max_page_size = 100;
+    let sandbox = support::start(config).await;
+    let start = "        token_limit: 200
+        user_limit: 10
+        floating_token_limit: 8
+        expires: 2027-12-31
+";
+    let dir = project(&sandbox, &[("c.yaml", &manifest(start))], "");
+    support::apply_ok(dir.path()).await;
+    let id = license_id(&sandbox, "L-1").await;
+    set_usage(
+        &sandbox,
+        id,
+        serde_json::json!({"tokens": 150, "users": 9, "floating_tokens": null}),
+    )
+    .await;
+    let lowered = start
+        .replace("token_limit: 200", "token_limit: 120")
+        .replace("user_limit: 10", "user_limit: 5")
+        .replace("floating_token_limit: 8", "floating_token_limit: 4");
+    write_files(dir.path(), &[("c.yaml", &manifest(&lowered))]);
+    support::clear_requests(&sandbox).await;
+    let plan = plan_json(dir.path(), "2026-12-01").await;
+    let reasons: Vec<&str> = plan["changes"][0]["risk_reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    let listing = support::api("/licenses/filtered");
+    assert_eq!(
+        reasons[3..],
+        [
+            format!(
+                "usage not read: floating tokens in use (active_floating_tokens): POST \
+                 {listing}: the row of license {id} has no active_floating_tokens"
+            ),
+            "150 of 200 tokens in use (assignments); the new token_limit 120 leaves 30 over"
+                .to_owned(),
+            "9 of 10 named users (active_users); the new user_limit 5 leaves 4 over".to_owned(),
+        ]
+    );
+    // The pages asked for: from page 1, which the license listing learned, until a short one.
+    let log = support::requests(&sandbox).await;
+    let pages: Vec<(Option<&str>, u16)> = log
+        .iter()
+        .filter(|r| r.path.ends_with("/assignments"))
+        .map(|r| (r.query.as_deref(), r.status))
+        .collect();
+    assert_eq!(
+        pages,
+        [
+            (Some("page=1&page_size=500"), 200),
+            (Some("page=2&page_size=500"), 200)
+        ],
+        "{log:#?}"
+    );
+    sandbox.shutdown().await;
+}
+
+/// A stand-in in front of `sandbox` that refuses every assignments read with a 409 and passes
+/// everything else on: a usage read that fails while the rest of the plan reads fine.
+async fn refusing_assignments(sandbox: &SandboxHandle) -> String {
+    use axum::body::{Body, to_bytes};
+    use axum::extract::{Request, State};
+    use axum::response::{IntoResponse, Response};
+
+    async fn pass(State(base): State<String>, request: Request) -> Response {
+        if request.uri().path().ends_with("/assignments") {
+            let refusal = serde_json::json!({"id": 2000, "message": "Assignments unavailable"});
+            return (axum::http::StatusCode::CONFLICT, axum::Json(refusal)).into_response();
+        }
+        let (parts, body) = request.into_parts();
+        let body = to_bytes(body, usize::MAX).await.unwrap();
+        let answer = reqwest::Client::new()
+            .request(parts.method, format!("{base}{}", parts.uri))
+            .headers(parts.headers)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = answer.status();
+        let headers = answer.headers().clone();
+        let mut response = Response::new(Body::from(answer.bytes().await.unwrap()));
+        *response.status_mut() = status;
+        *response.headers_mut() = headers;
+        response
+    }
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = axum::Router::new()
+        .fallback(pass)
+        .with_state(sandbox.base_url());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+/// A usage read that fails is a reason of the change, and the plan goes on.
+#[tokio::test]
+async fn a_usage_read_that_fails_is_said_in_the_reasons() {
+    let sandbox = support::sandbox().await;
+    let dir = applied_then(&sandbox, LOWERED, "").await;
+    let proxy = refusing_assignments(&sandbox).await;
+    let project = dir.path().join("slascone.yaml");
+    let text = std::fs::read_to_string(&project).unwrap();
+    std::fs::write(&project, text.replace(&sandbox.base_url(), &proxy)).unwrap();
+    let plan = plan_json(dir.path(), "2026-12-01").await;
+    let reasons = &plan["changes"][0]["risk_reasons"];
+    let id = license_id(&sandbox, "L-1").await;
+    assert_eq!(
+        reasons[1],
+        format!(
+            "usage not read: tokens in use (assignments): GET {}: SLASCONE error 2000: \
+             Assignments unavailable",
+            support::api(&format!("/licenses/{id}/assignments"))
+        ),
+        "{reasons}"
+    );
+    sandbox.shutdown().await;
 }

@@ -64,6 +64,16 @@ pub fn edition_fields(
     ) {
         fields.insert("expires".into(), expires);
     }
+    fields.insert("temporary".into(), json!(edition.is_temporary));
+    // None is a value too: an edition change to an edition without a release clears the
+    // license's, and the plan says so.
+    fields.insert(
+        "software_release_limitation".into(),
+        match edition.software_release_limitation_id {
+            Some(id) => json!(software_release_version(product, id)),
+            None => Value::Null,
+        },
+    );
     for entry in edition.features.iter().flatten() {
         let name = feature_name(product, entry.feature_id, entry.feature_name.as_deref());
         fields.insert(format!("features.{name}"), json!(entry.is_active));
@@ -125,10 +135,7 @@ pub fn current_license(catalog: &Catalog, license: &LicenseDto) -> Option<Curren
         fields.insert("starts".into(), json!(crate::dates::format_date(day)));
     }
     if let Some(id) = license.software_release() {
-        let version = product
-            .software_release_by_id(id)
-            .and_then(|release| release.software_release.clone())
-            .unwrap_or_else(|| id.to_string());
+        let version = software_release_version(product, id);
         fields.insert("software_release_limitation".into(), json!(version));
     }
     for entry in license.license_features.iter().flatten() {
@@ -164,6 +171,14 @@ pub fn current_license(catalog: &Catalog, license: &LicenseDto) -> Option<Curren
         fields,
         fingerprint: fingerprint(license),
     })
+}
+
+/// A release's version as manifests name it; its id where the product does not list it.
+fn software_release_version(product: &ProductCatalog, id: Uuid) -> String {
+    product
+        .software_release_by_id(id)
+        .and_then(|release| release.software_release.clone())
+        .unwrap_or_else(|| id.to_string())
 }
 
 fn feature_name(product: &ProductCatalog, id: Uuid, fallback: Option<&str>) -> String {
@@ -403,6 +418,8 @@ fn clear_license_field(license: &mut LicenseDto, path: &str) {
         "goodwill_token_limit" => license.goodwill_token_limit = None,
         "floating_token_limit" => license.floating_token_limit = None,
         "user_limit" => license.user_limit = None,
+        "temporary" => license.is_temporary = None,
+        "software_release_limitation" => license.software_release_limitation_id = None,
         "expires" => {
             license.expiration_mode = None;
             license.expiration_date_utc = None;

@@ -250,3 +250,95 @@ fn error_bodies_parse() {
         .unwrap();
     assert_eq!(problem.title.as_deref(), Some("Bad"));
 }
+
+/// `GET /administration/customlist`: the vendor's shape decodes, every member optional, and the
+/// values are the elements' `value`, not their caption.
+#[test]
+fn custom_list_read() {
+    let lists: Vec<CustomListDto> = serde_json::from_value(json!([
+        {
+            "id": "00000000-0000-0000-0000-000000000001",
+            "custom_list_name": "Modules",
+            "elements": [
+                {"id": "00000000-0000-0000-0000-000000000002", "value": "Core", "caption": "Core module"},
+                {"id": null, "value": "Analytics", "caption": null},
+                {"caption": "a row without a value"}
+            ],
+            "created_date_utc": "2026-01-01T00:00:00Z",
+            "modified_date_utc": null,
+            "last_modified_by": "portal"
+        },
+        {},
+        {"id": "00000000-0000-0000-0000-000000000003", "elements": null}
+    ]))
+    .unwrap();
+    assert_eq!(lists[0].id, Some(id(1)));
+    assert_eq!(lists[0].custom_list_name.as_deref(), Some("Modules"));
+    assert_eq!(lists[0].values().collect::<Vec<_>>(), ["Core", "Analytics"]);
+    assert_eq!(lists[1], CustomListDto::default());
+    assert_eq!(lists[2].values().count(), 0);
+}
+
+/// `GET /templates`: what an edition gives a license beyond its limits and entries — its
+/// release (absent, `null` or an id), its temporary flag and its constrained values.
+#[test]
+fn template_read() {
+    let template: TemplateDto = serde_json::from_value(json!({
+        "id": "00000000-0000-0000-0000-000000000001",
+        "product_id": "00000000-0000-0000-0000-000000000002",
+        "name": "Professional",
+        "token_limit": 10,
+        "is_temporary": true,
+        "software_release_limitation_id": "00000000-0000-0000-0000-000000000003",
+        "software_release_limitation": {"id": "00000000-0000-0000-0000-000000000003", "software_release": "3.2"},
+        "constrained_variables": [{
+            "template_id": "00000000-0000-0000-0000-000000000001",
+            "variable_id": "00000000-0000-0000-0000-000000000004",
+            "variable_name": "Modules",
+            "is_adjustable": true,
+            "values": ["Core", "Analytics"]
+        }],
+        "heartbeat_mode": 1,
+        "license_type": null
+    }))
+    .unwrap();
+    assert!(template.is_temporary);
+    assert_eq!(template.software_release_limitation_id, Some(id(3)));
+    let modules = &template.constrained_variables.as_ref().unwrap()[0];
+    assert_eq!(modules.variable_id, id(4));
+    assert_eq!(
+        modules.values.as_deref(),
+        Some(&["Core".to_owned(), "Analytics".to_owned()][..])
+    );
+    let bare = json!({
+        "id": "00000000-0000-0000-0000-000000000001",
+        "product_id": "00000000-0000-0000-0000-000000000002",
+        "name": "Basic",
+        "token_limit": 1,
+    });
+    let mut with_null = bare.clone();
+    with_null["software_release_limitation_id"] = Value::Null;
+    for edition in [bare, with_null] {
+        let template: TemplateDto = serde_json::from_value(edition).unwrap();
+        assert_eq!(template.software_release_limitation_id, None);
+        assert!(!template.is_temporary);
+        assert_eq!(template.constrained_variables, None);
+    }
+}
+
+/// The usage reads: rows without the ids the vendor marks optional decode; what the client
+/// cannot use is said by the reader, not by a failed decode of the whole answer.
+#[test]
+fn usage_rows_read() {
+    let row: LicenseTreeDto =
+        serde_json::from_value(json!({"active_users": 9, "active_floating_tokens": null})).unwrap();
+    assert_eq!(
+        (row.id, row.active_users, row.active_floating_tokens),
+        (None, Some(9), None)
+    );
+    let token: DeviceLicenseAssignmentDto =
+        serde_json::from_value(json!({"activated": true, "device_name": null})).unwrap();
+    assert_eq!((token.id, token.activated), (None, true));
+    let token: DeviceLicenseAssignmentDto = serde_json::from_value(json!({})).unwrap();
+    assert!(!token.activated, "the non-null boolean's default");
+}

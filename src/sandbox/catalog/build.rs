@@ -245,6 +245,27 @@ fn edition_template(
             }
         }
     }
+    let software_release_limitation_id = match &edition.software_release {
+        None => None,
+        Some(version) => match product
+            .software_releases
+            .iter()
+            .find(|release| release.software_release.as_deref() == Some(version.value.as_str()))
+        {
+            Some(release) => Some(release.id),
+            None => bail!(
+                "{}: product `{pname}` has no software release `{}` (it has: {})",
+                at(file, version),
+                version.value,
+                product
+                    .software_releases
+                    .iter()
+                    .filter_map(|r| r.software_release.as_deref())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        },
+    };
     let license_type_id = match &edition.license_type {
         None => None,
         Some(lt) if license_types.contains(&lt.value) => {
@@ -369,7 +390,8 @@ fn edition_template(
                 })
                 .collect(),
         ),
-        is_temporary: false,
+        is_temporary: edition.temporary,
+        software_release_limitation_id,
     })
 }
 

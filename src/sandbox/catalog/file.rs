@@ -62,6 +62,12 @@ pub(super) struct EditionDef {
     pub(super) variables: Option<Spanned<EntryMap<String>>>,
     #[serde(default)]
     pub(super) constrained_variables: Option<Spanned<EntryMap<Vec<String>>>>,
+    /// The release (one of the product's `software_releases`) the edition limits licenses to.
+    #[serde(default)]
+    pub(super) software_release: Option<Spanned<String>>,
+    /// Whether the edition's licenses are temporary.
+    #[serde(default)]
+    pub(super) temporary: bool,
 }
 
 /// An edition's limitation: its limit, or its limit and how consumption resets.

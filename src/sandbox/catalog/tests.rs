@@ -124,3 +124,37 @@ fn unknown_license_type_and_bad_dates_are_errors() {
     let text = GOOD.replace("expires: 2027-12-31", "expires: someday");
     assert!(Catalog::from_yaml_str(&text, "c.yaml").is_err());
 }
+
+#[test]
+fn editions_carry_a_release_and_a_temporary_flag() {
+    let text = GOOD
+        .replace(
+            "    variables: [Region]\n",
+            "    variables: [Region]\n    software_releases: [\"3.2\"]\n",
+        )
+        .replace(
+            "        token_limit: 10\n",
+            "        token_limit: 10\n        software_release: \"3.2\"\n        temporary: true\n",
+        );
+    let catalog = Catalog::from_yaml_str(&text, "c.yaml").unwrap();
+    let product = &catalog.products[0];
+    let (pro, trial) = (&product.templates[0], &product.templates[1]);
+    assert_eq!(
+        pro.software_release_limitation_id,
+        Some(product.software_releases[0].id)
+    );
+    assert!(pro.is_temporary);
+    assert_eq!(trial.software_release_limitation_id, None);
+    assert!(!trial.is_temporary);
+
+    let unknown = text.replace("software_release: \"3.2\"", "software_release: \"4.0\"");
+    let msg = format!(
+        "{:#}",
+        Catalog::from_yaml_str(&unknown, "c.yaml").unwrap_err()
+    );
+    assert!(msg.starts_with("c.yaml:12:"), "{msg}");
+    assert!(
+        msg.contains("no software release `4.0` (it has: 3.2)"),
+        "{msg}"
+    );
+}

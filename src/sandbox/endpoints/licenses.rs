@@ -1,10 +1,11 @@
 //! `/licenses` and the license listings.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
@@ -88,19 +89,36 @@ pub(crate) async fn update_license(
     commit(&app, &headers, store, license, Slot::Replaces(pos)).await
 }
 
-/// `GET /licenses/{id}/assignments`: one activated assignment per token in use (a plain array,
-/// the sandbox's choice where SLASCONE documents no shape).
+/// `GET /licenses/{id}/assignments?page=&page_size=`: one activated assignment per token in use,
+/// a plain array as the reference documents, paged like the license listings.
 pub(crate) async fn assignments(
     State(app): State<Arc<App>>,
     Path((_, license_id)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&license_id, "license id")?;
+    let number = |name: &str| -> Result<Option<i64>, ApiError> {
+        query
+            .get(name)
+            .filter(|text| !text.is_empty())
+            .map(|text| {
+                text.parse()
+                    .map_err(|_| ApiError::BadRequest(format!("{name} must be a number")))
+            })
+            .transpose()
+    };
+    let (offset, limit) = page_window(&app, number("page")?, number("page_size")?)?;
     let store = app.store.lock().await;
     let pos = store
         .license_index(id)
         .ok_or(conflict(code::UNKNOWN_LICENSE, "Unknown license"))?;
     let product_id = store.license(pos).product_id;
-    let rows: Vec<serde_json::Value> = (0..store.usage(id).tokens)
+    let tokens = u64::from(store.usage(id).tokens);
+    let first = u64::try_from(offset).unwrap_or(u64::MAX).min(tokens);
+    let last = first
+        .saturating_add(u64::try_from(limit).unwrap_or(u64::MAX))
+        .min(tokens);
+    let rows: Vec<serde_json::Value> = (first..last)
         .map(|n| {
             serde_json::json!({
                 "id": Uuid::new_v5(&id, &n.to_be_bytes()),
@@ -114,24 +132,23 @@ pub(crate) async fn assignments(
     Ok(listing(&app, rows))
 }
 
-/// Decodes a listing filter, works out the page the sandbox's numbering makes of it, and runs it.
-async fn list<T>(
+/// The rows a page asks for, as (offset, limit), by the sandbox's page numbering and cap.
+fn page_window(
     app: &App,
-    headers: &HeaderMap,
-    body: &[u8],
-    answer: impl FnOnce(LicensePage<'_>, &Store) -> T,
-) -> ApiResult<T> {
-    let filter: LicenseFilterDto = decode(&json_object(headers, body)?)?;
-    if filter.page_size < 1 {
+    page: Option<i64>,
+    page_size: Option<i64>,
+) -> Result<(usize, usize), ApiError> {
+    let page_size = page_size.unwrap_or(i64::MAX);
+    if page_size < 1 {
         return Err(ApiError::BadRequest(
             "page_size must be at least 1".to_owned(),
         ));
     }
-    let limit = usize::try_from(filter.page_size)
+    let limit = usize::try_from(page_size)
         .unwrap_or(app.max_page_size)
         .min(app.max_page_size);
     let base = i64::from(app.page_base);
-    let page = filter.page.unwrap_or(base);
+    let page = page.unwrap_or(base);
     if page < 0 {
         return Err(ApiError::BadRequest("page must not be negative".to_owned()));
     }
@@ -148,6 +165,18 @@ async fn list<T>(
             PageZero::NotFound => return Err(ApiError::NotFound),
         }
     }
+    Ok((offset, limit))
+}
+
+/// Decodes a listing filter, works out the page the sandbox's numbering makes of it, and runs it.
+async fn list<T>(
+    app: &App,
+    headers: &HeaderMap,
+    body: &[u8],
+    answer: impl FnOnce(LicensePage<'_>, &Store) -> T,
+) -> ApiResult<T> {
+    let filter: LicenseFilterDto = decode(&json_object(headers, body)?)?;
+    let (offset, limit) = page_window(app, filter.page, Some(filter.page_size))?;
     let store = app.store.lock().await;
     let page = store.list_licenses(&LicenseQuery {
         product: filter.product_filter.filter(|id| !id.is_nil()),
@@ -171,13 +200,13 @@ pub(crate) async fn licenses_filtered(
                 .map(|l| {
                     let usage = store.usage(l.id);
                     LicenseTreeDto {
-                        id: l.id,
+                        id: Some(l.id),
                         legacy_license_key: l.legacy_license_key.clone(),
                         customer_id: l.customer_id,
                         product_id: l.product_id,
                         template_id: l.template_id,
-                        active_users: Some(i64::from(usage.users)),
-                        active_floating_tokens: Some(i64::from(usage.floating_tokens)),
+                        active_users: usage.users.map(i64::from),
+                        active_floating_tokens: usage.floating_tokens.map(i64::from),
                     }
                 })
                 .collect(),

@@ -1,5 +1,5 @@
-//! The SLASCONE endpoints the sandbox serves, under `/api/v2/isv/{isv_id}/`: the catalog reads,
-//! the customers with their contacts, and the licenses. Every write goes through [`commit`], which stamps, stores and
+//! The SLASCONE endpoints the sandbox serves, under `/api/v2/isv/{isv_id}/`: the catalog reads
+//! (custom lists included), the customers with their contacts, and the licenses. Every write goes through [`commit`], which stamps, stores and
 //! persists it and answers the way the sandbox is configured to.
 //!
 //! Bodies are read as raw JSON objects first, because PATCH semantics depend on which keys a body
@@ -9,6 +9,7 @@
 pub(super) mod catalog;
 pub(super) mod contacts;
 pub(super) mod customers;
+pub(super) mod customlist;
 pub(super) mod licenses;
 
 use std::sync::Arc;
