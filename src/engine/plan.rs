@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{Connection, Event, Events, Ready};
 use crate::current::{self, Remote};
 use crate::manifest::{self, Manifests, Problems};
-use crate::model::fields::{CUSTOMER, Role};
+use crate::model::fields::{CUSTOMER, Limit, Role};
 use crate::model::{CurrentState, DesiredState, Kind};
 use crate::plan::{Action, DiffContext, Endpoint, Plan};
 use crate::remote::convert;
@@ -208,10 +208,10 @@ async fn read_usage(
         let (Some(id), false) = (change.id(), lowered.is_empty()) else {
             continue;
         };
-        let tokens = lowered.contains(&"token_limit");
+        let tokens = lowered.iter().any(|(_, limit)| *limit == Limit::Tokens);
         let tree = lowered
             .iter()
-            .any(|path| *path == "user_limit" || *path == "floating_token_limit");
+            .any(|(_, limit)| matches!(limit, Limit::Users | Limit::FloatingTokens));
         let product = change
             .identity
             .product()

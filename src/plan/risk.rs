@@ -6,15 +6,8 @@ use serde_json::Value;
 
 use super::{Action, Change, Plan, Risk};
 use crate::dates::parse_date;
+use crate::model::fields::{Limit, limit_of};
 use crate::model::{Kind, display_value, entry_of};
-
-/// Limits a lower value of which can lock out devices or users.
-const LIMITS: [&str; 4] = [
-    "token_limit",
-    "floating_token_limit",
-    "goodwill_token_limit",
-    "user_limit",
-];
 
 /// Customer fields a customer sees change.
 const VISIBLE_CUSTOMER_FIELDS: [&str; 3] = ["company_name", "country", "customer_type"];
@@ -71,20 +64,32 @@ pub struct Usage {
     pub floating_tokens: Option<Result<i64, String>>,
 }
 
-/// The limits whose lowering makes a plan read what is in use, with what tells.
-pub const USAGE_LIMITS: [&str; 3] = ["token_limit", "floating_token_limit", "user_limit"];
+impl Usage {
+    /// What was read for `limit`, where SLASCONE tells what is in use behind it.
+    fn of(&self, limit: Limit) -> Option<&Option<Result<i64, String>>> {
+        match limit {
+            Limit::Tokens => Some(&self.tokens),
+            Limit::Users => Some(&self.users),
+            Limit::FloatingTokens => Some(&self.floating_tokens),
+            Limit::Unread => None,
+        }
+    }
+}
 
-/// The limits a change lowers that a usage read can weigh.
-pub fn lowered_limits(change: &Change) -> Vec<&str> {
+/// The limits a change lowers that a usage read can weigh, by field path: those the field table
+/// says SLASCONE tells the use of.
+pub fn lowered_limits(change: &Change) -> Vec<(&str, Limit)> {
     if change.kind() != Kind::License || change.action != Action::Update {
         return Vec::new();
     }
     change
         .fields
         .iter()
-        .filter(|field| USAGE_LIMITS.contains(&field.path.as_str()))
         .filter(|field| lowered(&field.before, &field.after))
-        .map(|field| field.path.as_str())
+        .filter_map(|field| {
+            let limit = limit_of(&field.path).filter(|limit| limit.in_use().is_some())?;
+            Some((field.path.as_str(), limit))
+        })
         .collect()
 }
 
@@ -92,14 +97,11 @@ pub fn lowered_limits(change: &Change) -> Vec<&str> {
 pub fn add_usage(change: &mut Change, usage: &Usage) {
     let mut reasons = Vec::new();
     for field in &change.fields {
-        let (in_use, what) = match field.path.as_str() {
-            "token_limit" => (&usage.tokens, "tokens in use (assignments)"),
-            "user_limit" => (&usage.users, "named users (active_users)"),
-            "floating_token_limit" => (
-                &usage.floating_tokens,
-                "floating tokens in use (active_floating_tokens)",
-            ),
-            _ => continue,
+        let Some(limit) = limit_of(&field.path) else {
+            continue;
+        };
+        let (Some(in_use), Some(what)) = (usage.of(limit), limit.in_use()) else {
+            continue;
         };
         if !lowered(&field.before, &field.after) {
             continue;
@@ -175,7 +177,8 @@ fn license_reason(
         )),
         "license_type" => Some((Risk::Medium, format!("license type changed: {}", shown()))),
         "expires" => expiry_reason(before, after, today, shown),
-        limit if LIMITS.contains(&limit) && lowered(before, after) => {
+        // Which fields are limits is the field table's to say.
+        limit if limit_of(limit).is_some() && lowered(before, after) => {
             Some((Risk::High, format!("{limit} lowered: {}", shown())))
         }
         _ => match entry_of(path) {
@@ -475,7 +478,10 @@ mod tests {
             after: json!(40),
             source: None,
         });
-        assert_eq!(lowered_limits(&change), ["token_limit", "user_limit"]);
+        assert_eq!(
+            lowered_limits(&change),
+            [("token_limit", Limit::Tokens), ("user_limit", Limit::Users)]
+        );
         grade(&mut change, None);
         add_usage(
             &mut change,
@@ -536,6 +542,47 @@ mod tests {
             [
                 "token_limit lowered: 5 → 1",
                 "license type changed: \"Trial\" → \"Commercial\""
+            ]
+        );
+    }
+
+    /// Which fields are limits is declared once, in the field table: every one of them, lowered,
+    /// is graded high risk, and none of the others is.
+    #[test]
+    fn every_limit_of_the_field_table_is_graded_when_lowered() {
+        use crate::model::fields::LICENSE;
+        let counts = LICENSE
+            .fields
+            .iter()
+            .filter(|field| field.ty == crate::model::fields::Type::Count);
+        let mut limits = Vec::new();
+        for field in counts {
+            let mut change = change(
+                Kind::License,
+                Action::Update,
+                field.name,
+                json!(25),
+                json!(10),
+            );
+            grade(&mut change, None);
+            assert_eq!(
+                change.risk == Risk::High,
+                field.limit.is_some(),
+                "{}: {:?}",
+                field.name,
+                change.risk_reasons
+            );
+            if field.limit.is_some() {
+                limits.push(field.name);
+            }
+        }
+        assert_eq!(
+            limits,
+            [
+                "token_limit",
+                "goodwill_token_limit",
+                "floating_token_limit",
+                "user_limit"
             ]
         );
     }

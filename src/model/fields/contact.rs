@@ -15,6 +15,7 @@ const fn contact_text(
     Field {
         name,
         ty: if required { Type::Name } else { Type::Text },
+        limit: None,
         names: None,
         role: Role::Managed,
         required,
@@ -44,6 +45,7 @@ pub static CONTACT: Entity = Entity {
         Field {
             name: "email",
             ty: Type::Name,
+            limit: None,
             names: None,
             role: Role::Identity,
             required: true,
@@ -69,6 +71,7 @@ pub static CONTACT: Entity = Entity {
         Field {
             name: "portal_user",
             ty: Type::Bool,
+            limit: None,
             names: None,
             role: Role::Managed,
             required: false,

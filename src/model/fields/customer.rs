@@ -16,6 +16,7 @@ const fn customer_text(
     Field {
         name,
         ty: Type::Text,
+        limit: None,
         names: None,
         role: Role::Managed,
         required: false,
@@ -39,6 +40,7 @@ pub static CUSTOMER: Entity = Entity {
         Field {
             name: "id",
             ty: Type::Uuid,
+            limit: None,
             names: None,
             role: Role::Identity,
             required: false,
@@ -53,6 +55,7 @@ pub static CUSTOMER: Entity = Entity {
         Field {
             name: "customer_number",
             ty: Type::Name,
+            limit: None,
             names: None,
             role: Role::Identity,
             required: false,
@@ -79,6 +82,7 @@ pub static CUSTOMER: Entity = Entity {
         Field {
             name: "customer_type",
             ty: Type::Text,
+            limit: None,
             names: Some(Names::CustomerType),
             role: Role::Managed,
             required: false,

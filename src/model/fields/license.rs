@@ -2,13 +2,14 @@
 
 use std::sync::OnceLock;
 
-use super::{Column, Entity, Export, Field, Map, Member, Names, Role, Type, column};
+use super::{Column, Entity, Export, Field, Limit, Map, Member, Names, Role, Type, column};
 
 /// A count of a license, compared with its edition's.
 const fn license_count(name: &'static str, doc: &'static str, order: u8, in_header: bool) -> Field {
     Field {
         name,
         ty: Type::Count,
+        limit: None,
         names: None,
         role: Role::Managed,
         required: false,
@@ -32,6 +33,7 @@ const fn license_text(name: &'static str, doc: &'static str, order: u8) -> Field
     Field {
         name,
         ty: Type::Text,
+        limit: None,
         names: None,
         role: Role::Managed,
         required: false,
@@ -60,6 +62,7 @@ pub static LICENSE: Entity = Entity {
         Field {
             name: "customer",
             ty: Type::Name,
+            limit: None,
             names: None,
             role: Role::Implicit,
             required: false,
@@ -74,6 +77,7 @@ pub static LICENSE: Entity = Entity {
         Field {
             name: "id",
             ty: Type::Uuid,
+            limit: None,
             names: None,
             role: Role::Identity,
             required: false,
@@ -88,6 +92,7 @@ pub static LICENSE: Entity = Entity {
         Field {
             name: "legacy_license_key",
             ty: Type::Name,
+            limit: None,
             names: None,
             role: Role::Identity,
             required: false,
@@ -102,6 +107,7 @@ pub static LICENSE: Entity = Entity {
         Field {
             name: "product",
             ty: Type::Name,
+            limit: None,
             names: Some(Names::Product),
             role: Role::Identity,
             required: true,
@@ -116,6 +122,7 @@ pub static LICENSE: Entity = Entity {
         Field {
             name: "edition",
             ty: Type::Name,
+            limit: None,
             names: Some(Names::Edition),
             role: Role::Managed,
             required: true,
@@ -130,6 +137,7 @@ pub static LICENSE: Entity = Entity {
         Field {
             name: "license_type",
             ty: Type::Name,
+            limit: None,
             names: Some(Names::LicenseType),
             role: Role::Managed,
             required: false,
@@ -148,6 +156,7 @@ pub static LICENSE: Entity = Entity {
         },
         Field {
             wire: Member::Converted,
+            limit: Some(Limit::Tokens),
             ..license_count(
                 "token_limit",
                 "Number of tokens (activations) allowed.",
@@ -155,22 +164,32 @@ pub static LICENSE: Entity = Entity {
                 true,
             )
         },
-        license_count(
-            "goodwill_token_limit",
-            "Extra tokens allowed beyond `token_limit` as goodwill.",
-            7,
-            false,
-        ),
-        license_count(
-            "floating_token_limit",
-            "Number of floating tokens allowed.",
-            8,
-            false,
-        ),
-        license_count("user_limit", "Number of named users allowed.", 9, false),
+        Field {
+            limit: Some(Limit::Unread),
+            ..license_count(
+                "goodwill_token_limit",
+                "Extra tokens allowed beyond `token_limit` as goodwill.",
+                7,
+                false,
+            )
+        },
+        Field {
+            limit: Some(Limit::FloatingTokens),
+            ..license_count(
+                "floating_token_limit",
+                "Number of floating tokens allowed.",
+                8,
+                false,
+            )
+        },
+        Field {
+            limit: Some(Limit::Users),
+            ..license_count("user_limit", "Number of named users allowed.", 9, false)
+        },
         Field {
             name: "expires",
             ty: Type::Expires,
+            limit: None,
             names: None,
             role: Role::Managed,
             required: false,
@@ -190,6 +209,7 @@ pub static LICENSE: Entity = Entity {
         Field {
             name: "active",
             ty: Type::Bool,
+            limit: None,
             names: None,
             role: Role::Managed,
             required: false,
@@ -215,6 +235,7 @@ pub static LICENSE: Entity = Entity {
         Field {
             name: "starts",
             ty: Type::Date,
+            limit: None,
             names: None,
             role: Role::Managed,
             required: false,
@@ -234,6 +255,7 @@ pub static LICENSE: Entity = Entity {
         Field {
             name: "software_release_limitation",
             ty: Type::Name,
+            limit: None,
             names: Some(Names::SoftwareRelease),
             role: Role::Managed,
             required: false,
@@ -253,6 +275,7 @@ pub static LICENSE: Entity = Entity {
         Field {
             name: "temporary",
             ty: Type::Bool,
+            limit: None,
             names: None,
             role: Role::Managed,
             required: false,

@@ -120,6 +120,39 @@ pub struct Field {
     pub required_by_number: bool,
     pub export: Export,
     pub csv: Option<Column>,
+    /// A license limit: lowering it can lock devices or users out, so a plan grades that high
+    /// risk, and reads what is in use behind it where SLASCONE tells.
+    pub limit: Option<Limit>,
+}
+
+/// What is in use behind a license limit, as SLASCONE tells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// Activated tokens: `GET /licenses/{id}/assignments`.
+    Tokens,
+    /// Named users: `active_users` of the light license listing.
+    Users,
+    /// Floating tokens in use: `active_floating_tokens` of the light license listing.
+    FloatingTokens,
+    /// Nothing tells what is in use.
+    Unread,
+}
+
+impl Limit {
+    /// How a risk reason names what is in use.
+    pub fn in_use(self) -> Option<&'static str> {
+        match self {
+            Limit::Tokens => Some("tokens in use (assignments)"),
+            Limit::Users => Some("named users (active_users)"),
+            Limit::FloatingTokens => Some("floating tokens in use (active_floating_tokens)"),
+            Limit::Unread => None,
+        }
+    }
+}
+
+/// The limit a license field path is, if it is one.
+pub fn limit_of(path: &str) -> Option<Limit> {
+    LICENSE.field(path).and_then(|field| field.limit)
 }
 
 /// A map of a license whose entries are named by the catalog and override the edition's entry
