@@ -21,9 +21,10 @@ use crate::remote::convert;
 use crate::remote::wire::{CustomerContactDto, CustomerDto, LicenseDto};
 use crate::remote::{ApiError, Client};
 use crate::render::{self, Format, Style};
+use crate::text::shown;
 
 use super::pipeline::{Keep, UsageReads, customer_keys, make_plan};
-use super::{Session, load_manifests, print_problems, progress, use_color};
+use super::{Session, load_manifests, print_problems, progress, use_color, write_rendering};
 
 pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
     let Some(manifests) = load_manifests(&args.dir, global) else {
@@ -66,7 +67,7 @@ async fn run_in(
     };
     if ready.plan.is_empty() {
         if args.plan.is_some() {
-            println!("No changes.");
+            say_out!("No changes.");
         }
         return Ok(Outcome::Success);
     }
@@ -105,9 +106,12 @@ async fn saved_plan(
     let today = super::pipeline::today(&manifests.project.timezone)?;
     crate::plan::risk::grade_plan(&mut plan, Some(today));
     if plan.target != session.target {
-        eprintln!(
+        say!(
             "error: the plan was made for {} (isv {}), not for {} (isv {}); refusing to apply it",
-            plan.target.api_url, plan.target.isv_id, session.target.api_url, session.target.isv_id
+            shown(&plan.target.api_url),
+            plan.target.isv_id,
+            shown(&session.target.api_url),
+            session.target.isv_id
         );
         return Ok(Err(Outcome::Refused));
     }
@@ -127,11 +131,11 @@ async fn saved_plan(
         .collect();
     let rechecked = recheck(&session.client, &plan, parallelism, &product_ids).await?;
     if !rechecked.stale.is_empty() {
-        eprintln!("error: SLASCONE changed since the plan was made; refusing to apply it:");
+        say!("error: SLASCONE changed since the plan was made; refusing to apply it:");
         for line in &rechecked.stale {
-            eprintln!("  {line}");
+            say!("  {}", shown(line));
         }
-        eprintln!("hint: run plan again and review the new plan");
+        say!("hint: run plan again and review the new plan");
         return Ok(Err(Outcome::Refused));
     }
     Ok(Ok(Ready {
@@ -172,12 +176,18 @@ async fn fresh_plan(
             color: use_color(global),
             manifest_links: None,
         };
-        let mut stdout = std::io::stdout().lock();
-        render::render(&planned.plan, Format::Text, &mut stdout, &style)?;
-        stdout.flush()?;
+        write_rendering(std::io::stdout().lock(), Format::Text, style.color, |out| {
+            render::render(&planned.plan, Format::Text, &mut &mut *out, &style)
+        })?;
     } else {
-        let mut stderr = std::io::stderr().lock();
-        render::render(&planned.plan, Format::Text, &mut stderr, &Style::default())?;
+        write_rendering(std::io::stderr().lock(), Format::Text, false, |out| {
+            render::render(
+                &planned.plan,
+                Format::Text,
+                &mut &mut *out,
+                &Style::default(),
+            )
+        })?;
     }
     let customer_keys = customer_keys(&planned.desired);
     let remote = planned.remote;
@@ -207,7 +217,7 @@ fn gate(plan: &Plan, limits: Limits, args: &ApplyArgs) -> anyhow::Result<Option<
     } = limits;
     let riskier: Vec<&Change> = plan.changes.iter().filter(|c| c.risk > max_risk).collect();
     if !riskier.is_empty() && !args.force {
-        eprintln!(
+        say!(
             "error: the plan holds {} above safety.max_risk ({}); refusing to apply it:",
             if riskier.len() == 1 {
                 "a change".to_owned()
@@ -217,25 +227,25 @@ fn gate(plan: &Plan, limits: Limits, args: &ApplyArgs) -> anyhow::Result<Option<
             max_risk.as_str()
         );
         for change in &riskier {
-            eprintln!(
+            say!(
                 "  {} {} ({} risk: {})",
                 change.kind(),
-                change.key,
+                shown(&change.key),
                 change.risk.as_str(),
-                change.risk_reasons.join("; ")
+                shown(&change.risk_reasons.join("; "))
             );
         }
-        eprintln!(
+        say!(
             "hint: review those changes, then pass --force, or raise safety.max_risk in slascone.yaml"
         );
         return Ok(Some(Outcome::Refused));
     }
     if plan.change_count() > max_changes && !args.force {
-        eprintln!(
+        say!(
             "error: the plan has {} changes, more than safety.max_changes ({max_changes}); refusing to apply it",
             plan.change_count()
         );
-        eprintln!(
+        say!(
             "hint: review the plan, then pass --force, or raise safety.max_changes in slascone.yaml"
         );
         return Ok(Some(Outcome::Refused));
@@ -280,9 +290,9 @@ async fn execute(
         "Sent {} requests.",
         session.client.request_count() - before
     ));
-    let mut stdout = std::io::stdout().lock();
-    render::apply_report::render(&report, format, &mut stdout)?;
-    stdout.flush()?;
+    write_rendering(std::io::stdout().lock(), format, false, |out| {
+        render::apply_report::render(&report, format, out)
+    })?;
     Ok(if report.is_partial() {
         Outcome::PartialFailure
     } else {
@@ -305,7 +315,7 @@ fn confirm(changes: usize) -> anyhow::Result<bool> {
     if answer.trim() == "yes" {
         Ok(true)
     } else {
-        eprintln!("Apply cancelled.");
+        say!("Apply cancelled.");
         Ok(false)
     }
 }

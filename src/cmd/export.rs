@@ -67,7 +67,7 @@ pub async fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<Outco
         }
     }
     for warning in &export.warnings {
-        eprintln!("warning: {warning}");
+        say!("warning: {}", crate::text::shown(warning));
     }
     generate::write_tree(&args.out, &export.files, args.force)?;
     let contacts = match export.contacts {
@@ -75,7 +75,7 @@ pub async fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<Outco
         1 => ", 1 contact".to_owned(),
         n => format!(", {n} contacts"),
     };
-    eprintln!(
+    say!(
         "Exported {} customer{}{contacts} and {} license{} to {}.",
         export.customers,
         if export.customers == 1 { "" } else { "s" },
@@ -83,7 +83,7 @@ pub async fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<Outco
         if export.licenses == 1 { "" } else { "s" },
         args.out.display()
     );
-    eprintln!(
+    say!(
         "Next: review the files, commit them, and run `slascone-sync plan {}`: it shows No changes.",
         args.out.display()
     );

@@ -4,6 +4,21 @@
 // The one place, with run.rs and main.rs, that prints.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+/// `eprintln!` through the output boundary ([`crate::text::terminal`]): what a command says on
+/// stderr holds names, messages and file names from SLASCONE and the manifests.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        eprintln!("{}", $crate::text::terminal(&format!($($arg)*), false))
+    };
+}
+
+/// `println!` through the output boundary.
+macro_rules! say_out {
+    ($($arg:tt)*) => {
+        println!("{}", $crate::text::terminal(&format!($($arg)*), false))
+    };
+}
+
 pub mod apply;
 pub mod completions;
 pub mod export;
@@ -17,12 +32,13 @@ pub mod schema;
 mod session;
 pub mod validate;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::time::Instant;
 
 use crate::cli::GlobalArgs;
 use crate::manifest::{self, Manifests, Problems};
+use crate::render::Format;
 
 pub use session::{SANDBOX_STATE_FILE, SANDBOX_TARGET, Session};
 
@@ -55,17 +71,35 @@ pub fn load_manifests(dir: &Path, global: &GlobalArgs) -> Option<Manifests> {
 }
 
 pub fn print_problems(problems: &Problems) {
-    eprintln!("{problems}");
+    say!("{problems}");
     let count = problems.0.len();
-    eprintln!(
+    say!(
         "error: {count} problem{} found",
         if count == 1 { "" } else { "s" }
     );
 }
 
+/// Writes a rendering to `out`: JSON exactly as rendered (its strings escape every control
+/// character), text and markdown through the output boundary.
+pub fn write_rendering(
+    out: impl Write,
+    format: Format,
+    colour: bool,
+    render: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    if format == Format::Json {
+        let mut out = out;
+        render(&mut out)?;
+        return out.flush();
+    }
+    let mut guard = crate::text::Guard::new(out, colour);
+    render(&mut guard)?;
+    guard.flush()
+}
+
 /// A progress line on stderr: data goes to stdout, progress never does.
 pub fn progress(line: &str) {
-    eprintln!("{line}");
+    say!("{line}");
 }
 
 /// Whether stdout gets colour: a terminal, no `--no-color`, no `NO_COLOR`.

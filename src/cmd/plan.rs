@@ -1,6 +1,5 @@
 //! `slascone-sync plan`: read SLASCONE, diff, render; optionally save the plan.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -10,7 +9,7 @@ use crate::exit::Outcome;
 use crate::render::{self, Format, ManifestLinks, Style};
 
 use super::pipeline::{UsageReads, connect_and_plan};
-use super::{load_manifests, use_color};
+use super::{load_manifests, use_color, write_rendering};
 
 pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome> {
     let Some(manifests) = load_manifests(&args.dir, global) else {
@@ -29,7 +28,7 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome
         render::render(plan, Format::Json, &mut bytes, &Style::default())?;
         crate::fs::write_atomically(path, &bytes)
             .with_context(|| format!("cannot write {}", path.display()))?;
-        eprintln!("Saved the plan to {}.", path.display());
+        say!("Saved the plan to {}.", path.display());
     }
     let style = Style {
         color: args.format == Format::Text && use_color(global),
@@ -38,9 +37,9 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome
             _ => None,
         },
     };
-    let mut stdout = std::io::stdout().lock();
-    render::render(plan, args.format, &mut stdout, &style)?;
-    stdout.flush()?;
+    write_rendering(std::io::stdout().lock(), args.format, style.color, |out| {
+        render::render(plan, args.format, &mut &mut *out, &style)
+    })?;
     Ok(if args.detailed_exitcode && !plan.is_empty() {
         Outcome::ChangesPending
     } else {

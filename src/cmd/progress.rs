@@ -52,7 +52,7 @@ impl Progress {
             None => {
                 let step = (self.total / 10).max(1);
                 if done.is_multiple_of(step) || done == self.total {
-                    eprintln!("{done}/{} changes done", self.total);
+                    say!("{done}/{} changes done", self.total);
                 }
             }
         }

@@ -5,7 +5,6 @@
 //! changed since (someone saved it meanwhile) is left alone and named, with exit 3, while the
 //! other files are still written. Each file is written atomically.
 
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
@@ -15,8 +14,9 @@ use crate::exit::Outcome;
 use crate::manifest::Digest;
 use crate::scaffold::pull::{self, Fate, FilePull};
 
-use super::load_manifests;
 use super::pipeline::{UsageReads, connect_and_plan};
+use super::{load_manifests, write_rendering};
+use crate::render::Format;
 
 pub async fn run(global: &GlobalArgs, args: &PullArgs) -> anyhow::Result<Outcome> {
     run_with(global, args, &mut |_| {}).await
@@ -70,22 +70,25 @@ pub async fn run_with(
         }
     }
 
-    let mut stdout = std::io::stdout().lock();
     if args.dry_run {
-        stdout.write_all(diffs.as_bytes())?;
-        stdout.flush()?;
-        pull::render(&pull, true, &mut std::io::stderr().lock())?;
+        write_rendering(std::io::stdout().lock(), Format::Text, false, |out| {
+            out.write_all(diffs.as_bytes())
+        })?;
+        write_rendering(std::io::stderr().lock(), Format::Text, false, |out| {
+            pull::render(&pull, true, out)
+        })?;
     } else {
-        pull::render(&pull, false, &mut stdout)?;
-        stdout.flush()?;
+        write_rendering(std::io::stdout().lock(), Format::Text, false, |out| {
+            pull::render(&pull, false, out)
+        })?;
     }
     if changed.is_empty() {
         return Ok(Outcome::Success);
     }
     for file in &changed {
-        eprintln!(
+        say!(
             "error: {} changed since pull read it, so it was not written; run pull again",
-            file.display()
+            crate::text::shown(&file.display().to_string())
         );
     }
     Ok(Outcome::Refused)

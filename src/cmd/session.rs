@@ -89,7 +89,9 @@ impl Session {
         config.page_size = i64::from(read.page_size);
         config.max_in_flight = usize::from(read.parallelism);
         if global.verbose {
-            config.log = Some(RequestLog(Arc::new(|line| eprintln!("{line}"))));
+            config.log = Some(RequestLog(Arc::new(|line| {
+                say!("{}", crate::text::shown(line))
+            })));
         }
         config.total_timeout = Duration::from_secs(global.timeout);
         config.request_timeout = config.request_timeout.min(config.total_timeout);

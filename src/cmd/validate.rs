@@ -14,7 +14,7 @@ pub fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outcome> 
             if let Ok(key) = std::env::var(&manifests.project.admin_key_env) {
                 let written = manifest::key_written_in_files(&manifests.project, key.trim());
                 if !written.0.is_empty() {
-                    eprintln!("{written}");
+                    say!("{written}");
                     return Ok(Outcome::Error);
                 }
             }
@@ -22,7 +22,7 @@ pub fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outcome> 
                 0 => String::new(),
                 n => format!(", {n} contacts"),
             };
-            println!(
+            say_out!(
                 "ok: {} customers, {} licenses{contacts} in {} files",
                 manifests.customers.len(),
                 manifests.license_count(),
@@ -34,7 +34,7 @@ pub fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outcome> 
             if let Some(key) = manifest::admin_key_from_env(&args.dir, global.env.as_deref()) {
                 problems.redact(&key);
             }
-            eprintln!("{problems}");
+            say!("{problems}");
             Ok(Outcome::Error)
         }
     }

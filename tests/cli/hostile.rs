@@ -13,7 +13,7 @@ use slascone_sync::remote::{
 };
 use uuid::Uuid;
 
-use crate::support::{self, ISV, KEY};
+use crate::support::{self, Cli, ISV, KEY};
 
 // ---- manifests -----------------------------------------------------------------------------
 
@@ -330,5 +330,143 @@ async fn plan_reports_broken_answers_without_panicking() {
             "{reply:?}: {err}"
         );
         assert!(!err.contains("panicked"), "{reply:?}: {err}");
+    }
+}
+
+// ---- terminal and CI-log injection ---------------------------------------------------------
+
+/// The characters each output is tested with: ESC (a screen clear and a title change), BEL, CR,
+/// LF, the C1 control U+009B (CSI on its own) and U+202E (right-to-left override).
+const INJECTED: &str = "K9\u{1b}[2J\u{1b}]0;pwn\u{7}\r\u{9b}31m\u{202e}\n::warning title=forged::injected\nFAKE: Apply complete";
+
+/// No raw control character but the line break, and no line a CI runner reads as a command.
+#[track_caller]
+fn assert_clean(what: &str, text: &str) {
+    for c in text.chars() {
+        assert!(
+            c == '\n' || !slascone_sync::text::is_hazard(c),
+            "{what}: raw {c:?} in\n{text}"
+        );
+    }
+    for line in text.lines() {
+        let start = line.trim_start();
+        assert!(
+            !start.starts_with("::") && !start.starts_with("##[") && !start.starts_with("##vso["),
+            "{what}: a runner command line: {line:?}"
+        );
+        assert!(!line.starts_with("FAKE"), "{what}: a forged line: {line:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manifest_values_reach_no_output_raw() {
+    let sandbox = support::sandbox().await;
+    // A YAML double-quoted scalar: JSON's escapes, and YAML refuses raw C1 and bidi characters.
+    let number = serde_json::to_string(INJECTED)
+        .unwrap()
+        .replace('\u{9b}', "\\u009b")
+        .replace('\u{202e}', "\\u202e");
+    let manifest = format!(
+        "customers:\n  - customer_number: {number}\n    company_name: {number}\n    customer_type: Enterprise\n    country: Germany\n    licenses:\n      - {{ legacy_license_key: {number}, product: Argus, edition: Professional }}\n"
+    );
+    let dir = support::project(&sandbox, &[("acme.yaml", &manifest)], "");
+    let plan_file = dir.path().join("plan.json");
+    for args in [
+        vec!["plan"],
+        vec!["--verbose", "plan", "--format", "markdown"],
+        vec!["plan", "--format", "json"],
+    ] {
+        let ran = Cli::new(&args).target(dir.path()).run().await.expect(0);
+        let what = args.join(" ");
+        // The value is there, escaped.
+        assert!(ran.stdout().contains("pwn\\"), "{what}: {}", ran.stdout());
+        assert_clean(&format!("{what} stdout"), &ran.stdout());
+        assert_clean(&format!("{what} stderr"), &ran.stderr());
+    }
+    // JSON stays exact: the value reads back as written.
+    let ran = Cli::new(["plan", "--out"])
+        .arg(&plan_file)
+        .target(dir.path())
+        .run()
+        .await
+        .expect(0);
+    assert_clean("plan --out stdout", &ran.stdout());
+    let saved = std::fs::read_to_string(&plan_file).unwrap();
+    assert_clean("the saved plan", &saved);
+    let saved: serde_json::Value = serde_json::from_str(&saved).unwrap();
+    assert_eq!(saved["changes"][0]["key"], INJECTED);
+    for format in ["text", "json", "markdown"] {
+        // A fresh account each time, so that every report has the creates to report.
+        let sandbox = support::sandbox().await;
+        let dir = support::project(&sandbox, &[("acme.yaml", &manifest)], "");
+        let ran = Cli::new(["apply", "--auto-approve", "--format", format])
+            .target(dir.path())
+            .run()
+            .await
+            .expect(0);
+        assert!(ran.stdout().contains("pwn"), "{format}: {}", ran.stdout());
+        assert_clean(&format!("apply {format} stdout"), &ran.stdout());
+        assert_clean(&format!("apply {format} stderr"), &ran.stderr());
+    }
+}
+
+#[test]
+fn manifest_file_names_reach_no_output_raw() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("slascone.yaml"), format!("isv_id: {ISV}\n")).unwrap();
+    let name = "::error::forged\n\u{1b}]0;x\u{7}\u{9b}\u{202e}\rx.yaml";
+    std::fs::write(dir.path().join(name), "customers:\n  - country: 7\n").unwrap();
+    // Relative to the manifest directory, the file name opens the problem line.
+    let ran = Cli::new(["validate", "."])
+        .current_dir(dir.path())
+        .run_blocking();
+    assert_eq!(ran.code(), 1, "{}", ran.stderr());
+    assert_clean("validate stderr", &ran.stderr());
+    assert!(
+        ran.stderr().contains("\\u{3a}:error::forged\\n"),
+        "{}",
+        ran.stderr()
+    );
+    let ran = Cli::new(["plan", "--sandbox", "."])
+        .current_dir(dir.path())
+        .run_blocking();
+    assert_clean("plan stderr", &ran.stderr());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_messages_reach_no_output_raw() {
+    let message = serde_json::to_string(INJECTED).unwrap();
+    let body = format!(r#"{{"id": 2001, "message": {message}}}"#).into_bytes();
+    for reply in [
+        Reply::Body(409, body.clone()),
+        Reply::Body(
+            400,
+            format!(r#"{{"title": {message}, "detail": {message}}}"#).into_bytes(),
+        ),
+        Reply::Body(418, INJECTED.as_bytes().to_vec()),
+        Reply::Body(200, format!(r#"[{{"id": {message}}}]"#).into_bytes()),
+    ] {
+        let url = mock(reply.clone());
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("slascone.yaml"),
+            format!("api_url: {url}\nisv_id: {ISV}\n"),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("acme.yaml"),
+            "customers:\n  - customer_number: K1\n    licenses:\n      - { legacy_license_key: L1, product: Argus, edition: Professional }\n",
+        )
+        .unwrap();
+        let ran = Cli::new(["--timeout", "3", "--verbose", "plan"])
+            .target(dir.path())
+            .run()
+            .await
+            .expect(1);
+        assert_clean(&format!("{reply:?}"), &ran.stderr());
+        if !matches!(reply, Reply::Body(200, _)) {
+            // The message is shown, escaped.
+            assert!(ran.stderr().contains("\\e[2J"), "{}", ran.stderr());
+        }
     }
 }
