@@ -84,7 +84,8 @@ pub struct ClientConfig {
     pub max_in_flight: usize,
     /// Called with one line per request (method, path, status, time), when set: `--verbose`.
     pub log: Option<RequestLog>,
-    /// The largest answer accepted, in bytes.
+    /// The largest answer accepted, in bytes; also what all answers being read or decoded at
+    /// once may hold together.
     pub max_body_bytes: usize,
 }
 
@@ -128,6 +129,9 @@ pub(super) struct Inner {
     pub(super) not_before: std::sync::Mutex<Option<Instant>>,
     /// Permits for `config.max_in_flight` requests, held from sending to the last byte.
     pub(super) in_flight: tokio::sync::Semaphore,
+    /// One permit per byte of the answers being read or decoded at once: concurrent answers
+    /// share `config.max_body_bytes` instead of each having it.
+    pub(super) body_budget: Arc<tokio::sync::Semaphore>,
 }
 
 impl Client {
@@ -173,6 +177,11 @@ impl Client {
                 api_base,
                 api_path,
                 in_flight: tokio::sync::Semaphore::new(config.max_in_flight.max(1)),
+                body_budget: Arc::new(tokio::sync::Semaphore::new(
+                    config
+                        .max_body_bytes
+                        .min(tokio::sync::Semaphore::MAX_PERMITS),
+                )),
                 config,
                 requests: AtomicU64::new(0),
                 page_base: AtomicU8::new(0),
@@ -205,9 +214,20 @@ impl Client {
 
     /// `GET /customers`: every customer, unpaged.
     pub async fn list_customers(&self) -> Result<Vec<CustomerDto>, ApiError> {
-        self.call(Method::GET, "/customers", &[], None::<&()>, Repeat::Safe)
+        let customers: Vec<CustomerDto> = self
+            .call(Method::GET, "/customers", &[], None::<&()>, Repeat::Safe)
             .await?
-            .list()
+            .list()?;
+        // A customer listed twice would hide whichever of the two the plan did not keep.
+        let mut seen = std::collections::HashSet::with_capacity(customers.len());
+        if let Some(twice) = customers.iter().find(|c| !seen.insert(c.id)) {
+            return Err(ApiError::Incomplete {
+                method: "GET".into(),
+                path: self.path("/customers"),
+                message: format!("customer {} is listed twice", twice.id),
+            });
+        }
+        Ok(customers)
     }
 
     /// `GET /customers/{id}`; `None` when there is no such customer.

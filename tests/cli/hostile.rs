@@ -79,6 +79,42 @@ enum Reply {
     Garbage,
     /// The license count claims `i64::MAX` licenses; every other request gets `[]`.
     HugeCount,
+    /// The license count is `count`; each page of the detailed listing is `page` (see
+    /// [`listing_page`]); every other request gets `[]`.
+    Listing { count: i64, page: Page },
+}
+
+/// What a page of the detailed license listing holds.
+#[derive(Debug, Clone, Copy)]
+enum Page {
+    /// 500 licenses never listed before, on every page, forever.
+    Endless,
+    /// Three licenses, the first of them twice.
+    Repeated,
+}
+
+/// A license as the detailed listing has it, with the id `n`.
+fn license_json(n: u128) -> String {
+    format!(
+        r#"{{"id": "{}", "customer_id": "{}", "product_id": "{}", "template_id": "{}", "legacy_license_key": "L{n}", "token_limit": 5, "license_features": [], "license_limitations": [], "license_variables": [], "license_constrained_variables": []}}"#,
+        Uuid::from_u128(n),
+        Uuid::from_u128(1),
+        Uuid::from_u128(2),
+        Uuid::from_u128(3)
+    )
+}
+
+fn listing_page(page: Page) -> Vec<u8> {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1 << 32);
+    let ids: Vec<u128> = match page {
+        Page::Endless => {
+            let first = NEXT.fetch_add(500, std::sync::atomic::Ordering::Relaxed);
+            (first..first + 500).map(u128::from).collect()
+        }
+        Page::Repeated => vec![11, 12, 11],
+    };
+    let rows: Vec<String> = ids.into_iter().map(license_json).collect();
+    format!("[{}]", rows.join(",")).into_bytes()
 }
 
 /// A server on loopback that reads each request's head and answers with `reply`.
@@ -104,6 +140,19 @@ fn answer(mut stream: TcpStream, reply: &Reply) {
         }
     }
     let head = String::from_utf8_lossy(&head);
+    // The request body, read whole: closing a socket with unread data resets the connection.
+    let length = head
+        .lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse::<usize>().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = vec![0u8; length.min(1 << 20)];
+    if stream.read_exact(&mut body).is_err() {
+        return;
+    }
     let plain = |status: u16, body: &[u8]| {
         let mut out = format!(
             "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -145,6 +194,17 @@ fn answer(mut stream: TcpStream, reply: &Reply) {
                 b"[]"
             };
             stream.write_all(&plain(200, body))
+        }
+        Reply::Listing { count, page } => {
+            let detailed = head.contains("/licenses/filtered/detailed");
+            let body = if detailed {
+                listing_page(*page)
+            } else if head.contains("/licenses/filtered") {
+                format!(r#"{{"max_count": {count}, "customer_count": 0}}"#).into_bytes()
+            } else {
+                b"[]".to_vec()
+            };
+            stream.write_all(&plain(200, &body))
         }
     };
     let _ = stream.flush();
@@ -468,5 +528,88 @@ async fn server_messages_reach_no_output_raw() {
             // The message is shown, escaped.
             assert!(ran.stderr().contains("\\e[2J"), "{}", ran.stderr());
         }
+    }
+}
+
+// ---- bounded listings ----------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counts_that_are_no_counts_are_errors_naming_the_request() {
+    for count in [-1, i64::MAX, 2_147_483_647] {
+        let url = mock(Reply::Listing {
+            count,
+            page: Page::Endless,
+        });
+        let err = client(&url, 16 << 20)
+            .list_licenses(Uuid::from_u128(2))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(&format!("POST /api/v2/isv/{ISV}/licenses/filtered: "))
+                && err.contains(&format!("max_count {count} ")),
+            "{err}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_license_listed_twice_is_an_error_naming_it() {
+    let url = mock(Reply::Listing {
+        count: 3,
+        page: Page::Repeated,
+    });
+    let err = client(&url, 16 << 20)
+        .list_licenses(Uuid::from_u128(2))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(&format!(
+            "POST /api/v2/isv/{ISV}/licenses/filtered/detailed: "
+        )) && err.contains(&format!("license {} ", Uuid::from_u128(11)))
+            && err.contains("listed twice"),
+        "{err}"
+    );
+}
+
+/// A server whose pages never run out: the read ends with an error within the call's time
+/// (4 s here), not after the pages, and memory stays bounded meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_listing_ends_within_the_deadline() {
+    let url = mock(Reply::Listing {
+        count: 9_000_000,
+        page: Page::Endless,
+    });
+    let client = client(&url, DEFAULT_MAX_BODY_BYTES);
+    let started = Instant::now();
+    let mut read = 0usize;
+    let err = client
+        .list_licenses_each(Uuid::from_u128(2), |rows| read += rows.len())
+        .await
+        .unwrap_err()
+        .to_string();
+    let elapsed = started.elapsed();
+    assert!(
+        err.starts_with(&format!(
+            "POST /api/v2/isv/{ISV}/licenses/filtered/detailed: no answer within 4s"
+        )),
+        "{err}"
+    );
+    assert!(read > 0, "the listing was read until the deadline");
+    assert!(elapsed < Duration::from_secs(8), "{elapsed:?}");
+    #[cfg(target_os = "linux")]
+    {
+        // The whole test process, other tests included: an upper bound of the listing's share.
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let peak_kib: u64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap();
+        assert!(
+            peak_kib < 300 * 1024,
+            "peak {peak_kib} KiB after {read} licenses"
+        );
     }
 }
