@@ -85,7 +85,7 @@ async fn saved_plan(
     manifests: &crate::manifest::Manifests,
     parallelism: usize,
 ) -> anyhow::Result<Result<Ready, Outcome>> {
-    let text = std::fs::read_to_string(path)
+    let text = crate::fs::read_input_text(path, crate::fs::MAX_PLAN_BYTES)
         .with_context(|| format!("cannot read the saved plan {}", path.display()))?;
     // The version first: a newer plan's shape may not read as this one's at all.
     let version = serde_json::from_str::<serde_json::Value>(&text)

@@ -92,7 +92,7 @@ fn manifest_links(dir: &Path) -> Option<ManifestLinks> {
 
 /// `pull_request.head.sha` of a GitHub event file, where the event is a pull request's.
 fn pull_request_head(event: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(event).ok()?;
+    let text = crate::fs::read_input_text(event, crate::fs::MAX_EVENT_BYTES).ok()?;
     let event: serde_json::Value = serde_json::from_str(&text).ok()?;
     event["pull_request"]["head"]["sha"]
         .as_str()

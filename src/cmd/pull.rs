@@ -106,7 +106,8 @@ enum Done {
 /// The file's text as the manifests were loaded from it; `None` when it holds other bytes now.
 fn read_as_loaded(file: &FilePull, read: &Digest) -> anyhow::Result<Option<String>> {
     let path = &file.file;
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = crate::fs::read_input(path, crate::manifest::MAX_FILE_BYTES)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     if !pull::still_as_read(read, &bytes) {
         return Ok(None);
     }
@@ -154,7 +155,8 @@ fn write(
     let path = &file.file;
     before_write(path);
     // Once more just before writing: editing took a moment, and someone may have saved.
-    let now = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let now = crate::fs::read_input(path, crate::manifest::MAX_FILE_BYTES)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     if !pull::still_as_read(read, &now) {
         return Ok(Done::Changed);
     }
