@@ -168,7 +168,8 @@ impl Client {
             ));
         }
         let (bytes, budget) = match bytes {
-            Ok(read) => read,
+            // Redacted before anything reads it: errors quote answers, plans keep their values.
+            Ok((bytes, budget)) => (config.admin_key.redact(bytes), budget),
             Err(BodyError::TooLarge) => {
                 return Err(Failure::fatal(ApiError::Decode {
                     method: method_name,

@@ -613,3 +613,134 @@ async fn an_endless_listing_ends_within_the_deadline() {
         );
     }
 }
+
+// ---- input files ---------------------------------------------------------------------------
+
+#[cfg(unix)]
+fn mkfifo(path: &Path) {
+    let made = std::process::Command::new("mkfifo").arg(path).status();
+    assert!(made.is_ok_and(|status| status.success()), "mkfifo {path:?}");
+}
+
+/// `/dev/zero` and a FIFO as the saved plan or a CSV file: refused at once, named, exit 1.
+#[cfg(unix)]
+#[test]
+fn inputs_that_are_no_regular_files_are_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("slascone.yaml"),
+        format!("api_url: http://127.0.0.1:9\nisv_id: {ISV}\n"),
+    )
+    .unwrap();
+    let fifo = dir.path().join("input.fifo");
+    mkfifo(&fifo);
+    for input in [Path::new("/dev/zero"), fifo.as_path()] {
+        let kind = if input == fifo {
+            "a FIFO"
+        } else {
+            "a character device"
+        };
+        let runs = [
+            Cli::new(["apply", "--auto-approve", "--plan"])
+                .arg(input)
+                .target(dir.path()),
+            Cli::new(["import-csv", "--customers"])
+                .arg(input)
+                .arg("--out")
+                .arg(dir.path().join("out")),
+        ];
+        for cli in runs {
+            let started = Instant::now();
+            let ran = cli.run_blocking();
+            let err = ran.stderr();
+            assert_eq!(ran.code(), 1, "{input:?}: {err}");
+            assert!(
+                err.contains(&input.display().to_string())
+                    && err.contains(&format!("not a regular file but {kind}")),
+                "{input:?}: {err}"
+            );
+            assert!(started.elapsed() < Duration::from_secs(10), "{input:?}");
+        }
+    }
+}
+
+/// Every manifest entry that cannot be read as a manifest, or leads out of the directory, is a
+/// problem naming it; `validate` does not say "ok" without it.
+#[cfg(unix)]
+#[test]
+fn unreadable_and_outside_manifest_entries_are_named() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(root.join("slascone.yaml"), format!("isv_id: {ISV}\n")).unwrap();
+    std::fs::write(root.join("ok.yaml"), "customers: []\n").unwrap();
+    std::fs::create_dir(root.join("data")).unwrap();
+    std::fs::write(root.join("data/inside.txt"), "customers: []\n").unwrap();
+    // A link to a file inside the directory is read like the file.
+    symlink(root.join("data/inside.txt"), root.join("inside.yaml")).unwrap();
+    mkfifo(&root.join("fifo.yaml"));
+    symlink("/dev/zero", root.join("zero.yaml")).unwrap();
+    symlink(root.join("nothing.yaml"), root.join("dangling.yaml")).unwrap();
+    symlink(root.join("loop.yaml"), root.join("loop.yaml")).unwrap();
+    symlink("/etc/passwd", root.join("passwd.yaml")).unwrap();
+    let started = Instant::now();
+    let ran = Cli::new(["validate"]).target(root).run_blocking();
+    let err = ran.stderr();
+    assert_eq!(ran.code(), 1, "{err}");
+    for (name, why) in [
+        ("fifo.yaml", "not a regular file but a FIFO"),
+        (
+            "zero.yaml",
+            "a link to /dev/zero, outside the manifest directory",
+        ),
+        ("dangling.yaml", "a link that leads to no file"),
+        ("loop.yaml", "a link that leads to no file"),
+        (
+            "passwd.yaml",
+            "a link to /etc/passwd, outside the manifest directory",
+        ),
+    ] {
+        let line = format!("{}: {why}", root.join(name).display());
+        assert!(err.contains(&line), "{line}\n{err}");
+    }
+    assert!(!err.contains("inside.yaml"), "{err}");
+    assert_eq!(err.matches("hint: a manifest must be").count(), 5, "{err}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    // The project file itself.
+    std::fs::remove_file(root.join("slascone.yaml")).unwrap();
+    mkfifo(&root.join("slascone.yaml"));
+    let ran = Cli::new(["validate"]).target(root).run_blocking();
+    assert_eq!(ran.code(), 1);
+    assert!(
+        ran.stderr().contains("not a regular file but a FIFO"),
+        "{}",
+        ran.stderr()
+    );
+}
+
+/// An error answer quoting the key, as written or with JSON escapes, shows it redacted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_quoted_by_an_error_answer_is_redacted() {
+    let escaped = KEY.replacen('t', "\\u0074", 1);
+    for body in [
+        format!(r#"{{"id": 2001, "message": "unknown key {KEY}"}}"#),
+        format!(r#"{{"id": 2001, "message": "unknown key {escaped}"}}"#),
+    ] {
+        let url = mock(Reply::Body(409, body.into_bytes()));
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("slascone.yaml"),
+            format!("api_url: {url}\nisv_id: {ISV}\n"),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("acme.yaml"), "customers: []\n").unwrap();
+        let ran = Cli::new(["--timeout", "3", "--verbose", "plan"])
+            .target(dir.path())
+            .run()
+            .await
+            .expect(1);
+        let err = ran.stderr();
+        assert!(!err.contains(KEY), "{err}");
+        assert!(err.contains("unknown key <the admin key>"), "{err}");
+    }
+}
