@@ -404,9 +404,17 @@ impl Client {
     pub async fn templates(&self, product_id: Uuid) -> Result<Vec<TemplateDto>, ApiError> {
         let id = product_id.to_string();
         let query = [("product_id", id.as_str())];
-        self.call(Method::GET, "/templates", &query, None::<&()>, Repeat::Safe)
+        let templates: Vec<TemplateDto> = self
+            .call(Method::GET, "/templates", &query, None::<&()>, Repeat::Safe)
             .await?
-            .list()
+            .list()?;
+        self.checked(
+            Method::GET,
+            "/templates",
+            &templates,
+            super::checks::template,
+        )?;
+        Ok(templates)
     }
 
     // ---- licenses --------------------------------------------------------------------------
@@ -414,7 +422,33 @@ impl Client {
     /// `GET /licenses/{id}`; `None` when there is no such license.
     pub async fn get_license(&self, id: Uuid) -> Result<Option<LicenseDto>, ApiError> {
         let endpoint = format!("/licenses/{id}");
-        self.get_optional(&endpoint, &[]).await
+        let license: Option<LicenseDto> = self.get_optional(&endpoint, &[]).await?;
+        self.checked(
+            Method::GET,
+            &endpoint,
+            license.as_slice(),
+            super::checks::license,
+        )?;
+        Ok(license)
+    }
+
+    /// `objects` of an answer to `method endpoint`, each as the diff can read it (`check`), or
+    /// an error naming the request and the object.
+    pub(super) fn checked<T>(
+        &self,
+        method: Method,
+        endpoint: &str,
+        objects: &[T],
+        check: fn(&T) -> Result<(), String>,
+    ) -> Result<(), ApiError> {
+        for object in objects {
+            check(object).map_err(|message| ApiError::Decode {
+                method: method.to_string(),
+                path: self.path(endpoint),
+                message,
+            })?;
+        }
+        Ok(())
     }
 
     /// `POST /licenses`: creates a license (edition-based when it lists no features,

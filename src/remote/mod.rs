@@ -11,6 +11,7 @@
 //! - [`error`]: every failure, naming its request.
 
 pub mod catalog;
+mod checks;
 pub mod client;
 pub mod convert;
 pub mod endpoint;

@@ -136,9 +136,12 @@ impl Client {
         filter: &LicenseFilterDto,
     ) -> Result<Vec<LicenseDto>, ApiError> {
         let endpoint = "/licenses/filtered/detailed";
-        self.call(Method::POST, endpoint, &[], Some(filter), Repeat::Safe)
+        let licenses: Vec<LicenseDto> = self
+            .call(Method::POST, endpoint, &[], Some(filter), Repeat::Safe)
             .await?
-            .list()
+            .list()?;
+        self.checked(Method::POST, endpoint, &licenses, super::checks::license)?;
+        Ok(licenses)
     }
 
     /// Every license of a product, read page by page through `licenses/filtered/detailed`.

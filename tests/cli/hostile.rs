@@ -91,6 +91,10 @@ enum Page {
     Endless,
     /// Three licenses, the first of them twice.
     Repeated,
+    /// One license, whose `expiration_mode` is 99 (SLASCONE documents 1, 2 and 3).
+    UnknownMode,
+    /// One license, which starts on `0000-00-00`.
+    ImpossibleStart,
 }
 
 /// A license as the detailed listing has it, with the id `n`.
@@ -112,6 +116,26 @@ fn listing_page(page: Page) -> Vec<u8> {
             (first..first + 500).map(u128::from).collect()
         }
         Page::Repeated => vec![11, 12, 11],
+        Page::UnknownMode => {
+            return format!(
+                "[{}]",
+                license_json(11).replace(
+                    r#""token_limit""#,
+                    r#""expiration_mode": 99, "token_limit""#
+                )
+            )
+            .into_bytes();
+        }
+        Page::ImpossibleStart => {
+            return format!(
+                "[{}]",
+                license_json(11).replace(
+                    r#""token_limit""#,
+                    r#""start_date_utc": "0000-00-00T00:00:00", "token_limit""#
+                )
+            )
+            .into_bytes();
+        }
     };
     let rows: Vec<String> = ids.into_iter().map(license_json).collect();
     format!("[{}]", rows.join(",")).into_bytes()
@@ -742,5 +766,40 @@ async fn a_key_quoted_by_an_error_answer_is_redacted() {
         let err = ran.stderr();
         assert!(!err.contains(KEY), "{err}");
         assert!(err.contains("unknown key <the admin key>"), "{err}");
+    }
+}
+
+// ---- values the diff cannot read -----------------------------------------------------------
+
+/// An unknown `expiration_mode` and an impossible date are errors naming the license, the field
+/// and the request, never read as "no expiry" or "no start".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_modes_and_impossible_dates_are_errors_naming_the_field() {
+    for (page, field) in [
+        (
+            Page::UnknownMode,
+            "expiration_mode 99 is none SLASCONE documents",
+        ),
+        (
+            Page::ImpossibleStart,
+            "start_date_utc \"0000-00-00T00:00:00\" is no date",
+        ),
+    ] {
+        let url = mock(Reply::Listing { count: 1, page });
+        let err = client(&url, 16 << 20)
+            .list_licenses(Uuid::from_u128(2))
+            .await
+            .unwrap_err()
+            .to_string();
+        let license = format!(
+            "license {} (legacy_license_key \"L11\"): ",
+            Uuid::from_u128(11)
+        );
+        assert!(
+            err.starts_with(&format!(
+                "POST /api/v2/isv/{ISV}/licenses/filtered/detailed: "
+            )) && err.contains(&format!("{license}{field}")),
+            "{err}"
+        );
     }
 }
