@@ -395,7 +395,7 @@ async fn read_body(
     Ok((body, held))
 }
 
-fn status_error(method: &str, path: &str, status: StatusCode, body: &[u8]) -> ApiError {
+pub(super) fn status_error(method: &str, path: &str, status: StatusCode, body: &[u8]) -> ApiError {
     let method = method.to_string();
     let path = path.to_string();
     match status.as_u16() {

@@ -62,6 +62,24 @@ fn the_fuzz_corpus_replays_without_panics() {
     assert!(valid >= 4, "{valid} valid inputs");
 }
 
+/// The answers fuzz target's corpus, through the entry point it uses: no panic, no raw control
+/// character in an error, and the seeds reach past the JSON parser.
+#[test]
+fn the_answers_fuzz_corpus_replays_without_panics() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/answers");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 10, "{} corpus files", files.len());
+    let mut decoded = 0;
+    for file in &files {
+        decoded += slascone_sync::remote::decode_answer(&std::fs::read(file).unwrap());
+    }
+    assert!(decoded >= 8, "{decoded} decodings");
+}
+
 // ---- JSON from SLASCONE --------------------------------------------------------------------
 
 /// How the mock answers every request.
