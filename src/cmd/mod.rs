@@ -99,7 +99,8 @@ pub fn write_rendering(
 
 /// A progress line on stderr: data goes to stdout, progress never does.
 pub fn progress(line: &str) {
-    say!("{line}");
+    // One line, whatever the names in it (an `api_url` from the project file) hold.
+    say!("{}", crate::text::shown(line));
 }
 
 /// Whether stdout gets colour: a terminal, no `--no-color`, no `NO_COLOR`.
