@@ -518,12 +518,27 @@ fn manifest_file_names_reach_no_output_raw() {
     std::fs::write(dir.path().join("slascone.yaml"), format!("isv_id: {ISV}\n")).unwrap();
     let name = "::error::forged\n\u{1b}]0;x\u{7}\u{9b}\u{202e}\rx.yaml";
     std::fs::write(dir.path().join(name), "customers:\n  - country: 7\n").unwrap();
+    // A problem quoting a value: the date it cannot read.
+    let expires = serde_json::to_string(INJECTED)
+        .unwrap()
+        .replace('\u{9b}', "\\u009b")
+        .replace('\u{202e}', "\\u202e");
+    std::fs::write(
+        dir.path().join("value.yaml"),
+        format!("customers:\n  - customer_number: K1\n    licenses:\n      - {{ legacy_license_key: L1, product: Argus, edition: Pro, expires: {expires} }}\n"),
+    )
+    .unwrap();
     // Relative to the manifest directory, the file name opens the problem line.
     let ran = Cli::new(["validate", "."])
         .current_dir(dir.path())
         .run_blocking();
     assert_eq!(ran.code(), 1, "{}", ran.stderr());
     assert_clean("validate stderr", &ran.stderr());
+    assert!(
+        ran.stderr().contains("not a valid date: `K9\\e[2J"),
+        "{}",
+        ran.stderr()
+    );
     assert!(
         ran.stderr().contains("\\u{3a}:error::forged\\n"),
         "{}",
@@ -577,6 +592,22 @@ async fn server_messages_reach_no_output_raw() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn counts_that_are_no_counts_are_errors_naming_the_request() {
+    // Pages that bring more licenses than the count: an error, not a longer read.
+    let url = mock(Reply::Listing {
+        count: 3,
+        page: Page::Endless,
+    });
+    let err = client(&url, 16 << 20)
+        .list_licenses(Uuid::from_u128(2))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(&format!(
+            "POST /api/v2/isv/{ISV}/licenses/filtered/detailed: incomplete listing: read 500 licenses"
+        )) && err.contains("SLASCONE counts 3"),
+        "{err}"
+    );
     for count in [-1, i64::MAX, 2_147_483_647] {
         let url = mock(Reply::Listing {
             count,
