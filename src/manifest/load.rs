@@ -165,13 +165,9 @@ fn manifest_files(
             fs::read_dir(current)
         }
     };
-    let mut refuse = |path: &Path, why: String| {
-        problems.push(
-            Problem::general(format!("{}: {why}", path.display())).with_hint(
-                "a manifest must be a regular file inside the manifest directory; remove or replace this entry",
-            ),
-        );
-    };
+    // Reported in path order, like the files: the walk's order is the file system's.
+    let mut refused: Vec<(PathBuf, String)> = Vec::new();
+    let mut refuse = |path: &Path, why: String| refused.push((path.to_path_buf(), why));
     while let Some(current) = pending.pop() {
         for entry in list(&current)? {
             let entry = entry?;
@@ -243,6 +239,14 @@ fn manifest_files(
         }
     }
     files.sort();
+    refused.sort();
+    for (path, why) in refused {
+        problems.push(
+            Problem::general(format!("{}: {why}", path.display())).with_hint(
+                "a manifest must be a regular file inside the manifest directory; remove or replace this entry",
+            ),
+        );
+    }
     Ok(files)
 }
 
