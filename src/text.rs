@@ -16,6 +16,8 @@
 use std::borrow::Cow;
 use std::io::{self, Write};
 
+use serde_json::ser::{Formatter, PrettyFormatter};
+
 /// Characters never written raw: C0 controls, DEL, C1 controls, and the bidirectional marks,
 /// embeddings, overrides and isolates that reorder what a line shows.
 pub fn is_hazard(c: char) -> bool {
@@ -212,8 +214,6 @@ pub fn write_json<T: serde::Serialize + ?Sized>(out: &mut dyn Write, value: &T) 
         serde_json::Serializer::with_formatter(out, EscapingFormatter(PrettyFormatter::new()));
     value.serialize(&mut serializer).map_err(io::Error::from)
 }
-
-use serde_json::ser::{Formatter, PrettyFormatter};
 
 struct EscapingFormatter<'a>(PrettyFormatter<'a>);
 
