@@ -115,7 +115,8 @@ impl fmt::Display for Zone {
     }
 }
 
-/// `YYYY-MM-DD`, exactly, naming a real calendar day.
+/// `YYYY-MM-DD`, exactly, naming a real calendar day of a year from 1 on (`0000-01-01` is a
+/// typing slip or a placeholder, never a license's day).
 pub fn parse_date(text: &str) -> Option<Date> {
     let bytes = text.as_bytes();
     let shape = bytes.len() == 10
@@ -126,7 +127,7 @@ pub fn parse_date(text: &str) -> Option<Date> {
     if !shape {
         return None;
     }
-    text.parse::<Date>().ok()
+    text.parse::<Date>().ok().filter(|date| date.year() >= 1)
 }
 
 /// A day as manifests and plans write it: `2027-06-30`.
@@ -224,6 +225,8 @@ mod tests {
             "2027-6-30",
             "2027-06-30T00:00:00Z",
             " 2027-06-30",
+            "0000-00-00",
+            "0000-01-01",
         ] {
             assert_eq!(parse_date(text), None, "{text}");
         }

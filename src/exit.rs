@@ -1,4 +1,5 @@
-//! Exit codes, the same for every command (DESIGN.md §2).
+//! Exit codes, the same for every command (docs/architecture.md, "Exit codes"), and the one
+//! error that carries a hint.
 
 use std::process::ExitCode;
 
@@ -34,4 +35,12 @@ impl From<Outcome> for ExitCode {
     fn from(outcome: Outcome) -> Self {
         ExitCode::from(outcome.code())
     }
+}
+
+/// An error with a hint on what to do about it, shown on a line of its own under the error.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Hinted {
+    pub message: String,
+    pub hint: String,
 }

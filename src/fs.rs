@@ -1,6 +1,7 @@
-//! Writing files so that a reader (or a crash) never sees half of one.
+//! Reading input files within a size limit and only when they are regular files, and writing
+//! files so that a reader (or a crash) never sees half of one.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 /// Writes `bytes` to `path` atomically: a temporary file beside it, written, flushed and synced,
@@ -36,9 +37,135 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     result
 }
 
+/// 1 MiB, for stating limits.
+pub const MIB: u64 = 1 << 20;
+
+/// The largest saved plan `apply --plan` reads (a plan of 100,000 changes is some 100 MiB).
+pub const MAX_PLAN_BYTES: u64 = 1024 * MIB;
+/// The largest CSV file `import-csv` reads.
+pub const MAX_CSV_BYTES: u64 = 256 * MIB;
+/// The largest sandbox catalog or sandbox state file read.
+pub const MAX_SANDBOX_BYTES: u64 = 1024 * MIB;
+/// The largest CI event file read (GitHub's are a few KiB).
+pub const MAX_EVENT_BYTES: u64 = 16 * MIB;
+
+/// Reads an input file whole, if it is a regular file (a symbolic link to one is followed) of at
+/// most `limit` bytes. A FIFO, device, socket or directory is refused before it is opened: a
+/// FIFO would block the read until someone writes to it, `/dev/zero` never ends. The errors
+/// say what the path is instead; the caller names the path.
+pub fn read_input(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    let metadata = std::fs::metadata(path)?;
+    if !metadata.is_file() {
+        return Err(not_regular(&metadata));
+    }
+    if metadata.len() > limit {
+        return Err(too_large(limit));
+    }
+    let file = std::fs::File::open(path)?;
+    // The path may have been replaced between the two looks: check what was opened.
+    let opened = file.metadata()?;
+    if !opened.is_file() {
+        return Err(not_regular(&opened));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(opened.len().min(limit)).unwrap_or(0));
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(limit));
+    }
+    Ok(bytes)
+}
+
+/// [`read_input`] as UTF-8 text.
+pub fn read_input_text(path: &Path, limit: u64) -> std::io::Result<String> {
+    String::from_utf8(read_input(path, limit)?).map_err(|err| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "not valid UTF-8 (byte {}); save the file as UTF-8",
+                err.utf8_error().valid_up_to()
+            ),
+        )
+    })
+}
+
+fn too_large(limit: u64) -> std::io::Error {
+    let size = if limit >= MIB && limit.is_multiple_of(MIB) {
+        format!("{} MiB", limit / MIB)
+    } else {
+        format!("{limit} bytes")
+    };
+    std::io::Error::new(
+        std::io::ErrorKind::FileTooLarge,
+        format!("larger than {size}, the most this file may hold"),
+    )
+}
+
+fn not_regular(metadata: &std::fs::Metadata) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!("not a regular file but {}", kind(metadata)),
+    )
+}
+
+/// What a path that is no regular file is, for messages.
+pub fn kind(metadata: &std::fs::Metadata) -> &'static str {
+    let file_type = metadata.file_type();
+    if file_type.is_dir() {
+        return "a directory";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "a FIFO";
+        }
+        if file_type.is_char_device() {
+            return "a character device";
+        }
+        if file_type.is_block_device() {
+            return "a block device";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+    }
+    "a special file"
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inputs_are_regular_files_within_their_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.csv");
+        std::fs::write(&path, "0123456789").unwrap();
+        assert_eq!(read_input(&path, 10).unwrap(), b"0123456789");
+        let err = read_input(&path, 9).unwrap_err().to_string();
+        assert_eq!(err, "larger than 9 bytes, the most this file may hold");
+        let err = read_input(dir.path(), 10).unwrap_err().to_string();
+        assert_eq!(err, "not a regular file but a directory");
+        #[cfg(unix)]
+        {
+            let started = std::time::Instant::now();
+            let err = read_input(Path::new("/dev/zero"), MIB).unwrap_err();
+            assert_eq!(err.to_string(), "not a regular file but a character device");
+            let link = dir.path().join("link.csv");
+            std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+            assert!(read_input(&link, MIB).is_err());
+            let fifo = dir.path().join("fifo.csv");
+            let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+            if made.is_ok_and(|status| status.success()) {
+                let err = read_input(&fifo, MIB).unwrap_err();
+                assert_eq!(err.to_string(), "not a regular file but a FIFO");
+            }
+            assert!(started.elapsed() < std::time::Duration::from_secs(5));
+            let dangling = dir.path().join("gone.csv");
+            std::os::unix::fs::symlink(dir.path().join("nothing"), &dangling).unwrap();
+            assert!(read_input(&dangling, MIB).is_err());
+        }
+    }
 
     #[test]
     fn replaces_the_file_and_leaves_nothing_else() {

@@ -47,3 +47,4 @@ pub mod run;
 pub mod sandbox;
 pub mod scaffold;
 pub mod schema;
+pub mod text;

@@ -7,7 +7,9 @@ use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
 use crate::cmd;
-use crate::exit::Outcome;
+use crate::exit::{Hinted, Outcome};
+use crate::manifest::Problems;
+use crate::text::{shown, terminal};
 
 /// Runs a parsed command line and returns the process exit code. Errors are printed to stderr
 /// with their whole context chain.
@@ -25,10 +27,34 @@ pub fn main(cli: Cli) -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(outcome) => outcome.into(),
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!(
+                "{}",
+                terminal(&format!("error: {}", error_text(&err)), false)
+            );
             Outcome::Error.into()
         }
     }
+}
+
+/// The error with its context chain, each link on one line: only a list of manifest problems
+/// (whose entries are escaped one by one) spans several lines.
+fn error_text(err: &anyhow::Error) -> String {
+    err.chain()
+        .map(|cause| {
+            if let Some(problems) = cause.downcast_ref::<Problems>() {
+                problems.to_string()
+            } else if let Some(hinted) = cause.downcast_ref::<Hinted>() {
+                format!(
+                    "{}\n  hint: {}",
+                    shown(&hinted.message),
+                    shown(&hinted.hint)
+                )
+            } else {
+                shown(&cause.to_string()).into_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 /// Runs one command.

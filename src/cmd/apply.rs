@@ -15,7 +15,8 @@ use crate::exit::Outcome;
 use crate::manifest::Manifests;
 use crate::render::{self, Format, Style, count};
 
-use super::{load_manifests, print_problems, progress_events, use_color};
+use super::{load_manifests, print_problems, progress_events, use_color, write_rendering};
+use crate::text::shown;
 
 pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
     let events = progress_events();
@@ -52,7 +53,7 @@ async fn run_in(
     };
     if ready.plan.is_empty() {
         if args.plan.is_some() {
-            println!("No changes.");
+            say_out!("No changes.");
         }
         return Ok(Outcome::Success);
     }
@@ -77,7 +78,7 @@ async fn saved_plan(
     path: &std::path::Path,
     manifests: &Manifests,
 ) -> anyhow::Result<Prepared> {
-    let bytes = std::fs::read(path)
+    let bytes = crate::fs::read_input(path, crate::fs::MAX_PLAN_BYTES)
         .with_context(|| format!("cannot read the saved plan {}", path.display()))?;
     let today = match super::settings(global, &args.read)?.today {
         Some(today) => today,
@@ -124,12 +125,18 @@ async fn fresh_plan(
             color: use_color(global),
             manifest_links: None,
         };
-        let mut stdout = std::io::stdout().lock();
-        render::render(&planned.plan, Format::Text, &mut stdout, &style)?;
-        stdout.flush()?;
+        write_rendering(std::io::stdout().lock(), Format::Text, style.color, |out| {
+            render::render(&planned.plan, Format::Text, &mut &mut *out, &style)
+        })?;
     } else {
-        let mut stderr = std::io::stderr().lock();
-        render::render(&planned.plan, Format::Text, &mut stderr, &Style::default())?;
+        write_rendering(std::io::stderr().lock(), Format::Text, false, |out| {
+            render::render(
+                &planned.plan,
+                Format::Text,
+                &mut &mut *out,
+                &Style::default(),
+            )
+        })?;
     }
     Ok(Prepared::Ready(Box::new(planned.ready())))
 }
@@ -139,7 +146,7 @@ fn print_refusal(refusal: &Refusal) {
     match &refusal.rule {
         Rule::MaxRisk(max_risk) => {
             let riskier = &refusal.changes;
-            eprintln!(
+            say!(
                 "error: the plan holds {} above safety.max_risk ({}); refusing to apply it:",
                 if riskier.len() == 1 {
                     "a change".to_owned()
@@ -149,37 +156,40 @@ fn print_refusal(refusal: &Refusal) {
                 max_risk.as_str()
             );
             for change in riskier {
-                eprintln!(
+                say!(
                     "  {} {} ({} risk: {})",
                     change.kind(),
-                    change.key,
+                    shown(&change.key),
                     change.risk.as_str(),
-                    change.risk_reasons.join("; ")
+                    shown(&change.risk_reasons.join("; "))
                 );
             }
-            eprintln!(
+            say!(
                 "hint: review those changes, then pass --force, or raise safety.max_risk in slascone.yaml"
             );
         }
         Rule::MaxChanges { max, planned } => {
-            eprintln!(
+            say!(
                 "error: the plan has {}, more than safety.max_changes ({max}); refusing to apply it",
                 count(*planned, "change", "changes")
             );
-            eprintln!(
+            say!(
                 "hint: review the plan, then pass --force, or raise safety.max_changes in slascone.yaml"
             );
         }
-        Rule::OtherTarget { planned, here } => eprintln!(
+        Rule::OtherTarget { planned, here } => say!(
             "error: the plan was made for {} (isv {}), not for {} (isv {}); refusing to apply it",
-            planned.api_url, planned.isv_id, here.api_url, here.isv_id
+            shown(&planned.api_url),
+            planned.isv_id,
+            shown(&here.api_url),
+            here.isv_id
         ),
         Rule::Stale => {
-            eprintln!("error: SLASCONE changed since the plan was made; refusing to apply it:");
+            say!("error: SLASCONE changed since the plan was made; refusing to apply it:");
             for line in &refusal.stale {
-                eprintln!("  {line}");
+                say!("  {}", shown(line));
             }
-            eprintln!("hint: run plan again and review the new plan");
+            say!("hint: run plan again and review the new plan");
         }
     }
 }
@@ -197,9 +207,9 @@ async fn execute(connection: &Connection, ready: Ready, format: Format) -> anyho
     };
     let report = engine::apply(connection, ready, &events).await;
     bar.finish();
-    let mut stdout = std::io::stdout().lock();
-    render::apply_report::render(&report, format, &mut stdout)?;
-    stdout.flush()?;
+    write_rendering(std::io::stdout().lock(), format, false, |out| {
+        render::apply_report::render(&report, format, out)
+    })?;
     Ok(if report.is_partial() {
         Outcome::PartialFailure
     } else {
@@ -222,7 +232,7 @@ fn confirm(changes: usize) -> anyhow::Result<bool> {
     if answer.trim() == "yes" {
         Ok(true)
     } else {
-        eprintln!("Apply cancelled.");
+        say!("Apply cancelled.");
         Ok(false)
     }
 }

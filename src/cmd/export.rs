@@ -35,7 +35,7 @@ pub async fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<Outco
     let project = &source.project;
     let sandbox_catalog = match (&project.sandbox_catalog, global.sandbox) {
         (Some(catalog), true) => Some(
-            std::fs::read(&catalog.value)
+            crate::fs::read_input(&catalog.value, crate::fs::MAX_SANDBOX_BYTES)
                 .with_context(|| format!("cannot read {}", catalog.value.display()))?,
         ),
         _ => None,
@@ -59,7 +59,7 @@ pub async fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<Outco
         // exactly what was read.
         let state_file = project.dir.join(SANDBOX_STATE_FILE);
         if state_file.is_file() {
-            let bytes = std::fs::read(&state_file)
+            let bytes = crate::fs::read_input(&state_file, crate::fs::MAX_SANDBOX_BYTES)
                 .with_context(|| format!("cannot read {}", state_file.display()))?;
             export
                 .files
@@ -67,7 +67,7 @@ pub async fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<Outco
         }
     }
     for warning in &export.warnings {
-        eprintln!("warning: {warning}");
+        say!("warning: {}", crate::text::shown(warning));
     }
     generate::write_tree(&args.out, &export.files, args.force)?;
     let contacts = match export.contacts {
@@ -75,7 +75,7 @@ pub async fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<Outco
         1 => ", 1 contact".to_owned(),
         n => format!(", {n} contacts"),
     };
-    eprintln!(
+    say!(
         "Exported {} customer{}{contacts} and {} license{} to {}.",
         export.customers,
         if export.customers == 1 { "" } else { "s" },
@@ -83,7 +83,7 @@ pub async fn run(global: &GlobalArgs, args: &ExportArgs) -> anyhow::Result<Outco
         if export.licenses == 1 { "" } else { "s" },
         args.out.display()
     );
-    eprintln!("{}", next_step(global, &args.out));
+    say!("{}", next_step(global, &args.out));
     Ok(Outcome::Success)
 }
 

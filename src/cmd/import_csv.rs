@@ -13,14 +13,14 @@ pub fn run(args: &ImportCsvArgs) -> anyhow::Result<Outcome> {
         Ok(customers) => customers,
         Err(problems) => {
             super::print_problems(&problems);
-            eprintln!("Nothing was written.");
+            say!("Nothing was written.");
             return Ok(Outcome::Error);
         }
     };
     let files = files(&customers)?;
     generate::write_tree(&args.out, &files, args.force)?;
     let licenses: usize = customers.iter().map(|c| c.count("licenses")).sum();
-    eprintln!(
+    say!(
         "Wrote {} customer{} and {} license{} to {}.",
         customers.len(),
         if customers.len() == 1 { "" } else { "s" },
@@ -28,7 +28,7 @@ pub fn run(args: &ImportCsvArgs) -> anyhow::Result<Outcome> {
         if licenses == 1 { "" } else { "s" },
         args.out.display()
     );
-    eprintln!(
+    say!(
         "Next: set isv_id in {}, then run `slascone-sync plan {}`.",
         args.out.join(PROJECT_FILE).display(),
         args.out.display()

@@ -4,6 +4,21 @@
 // The one place, with run.rs and main.rs, that prints.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+/// `eprintln!` through the output boundary ([`crate::text::terminal`]): what a command says on
+/// stderr holds names, messages and file names from SLASCONE and the manifests.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        eprintln!("{}", $crate::text::terminal(&format!($($arg)*), false))
+    };
+}
+
+/// `println!` through the output boundary.
+macro_rules! say_out {
+    ($($arg:tt)*) => {
+        println!("{}", $crate::text::terminal(&format!($($arg)*), false))
+    };
+}
+
 pub mod apply;
 pub mod completions;
 pub mod export;
@@ -15,7 +30,7 @@ pub mod sandbox;
 pub mod schema;
 pub mod validate;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -24,8 +39,9 @@ use uuid::Uuid;
 
 use crate::cli::{GlobalArgs, ReadArgs};
 use crate::engine::{self, Connection, Event, Events, Settings, Target};
+use crate::exit::Hinted;
 use crate::manifest::{self, Manifests, Problems, Project};
-use crate::render::count;
+use crate::render::{Format, count};
 
 pub use crate::engine::{SANDBOX_STATE_FILE, SANDBOX_TARGET};
 
@@ -69,12 +85,23 @@ pub fn target(global: &GlobalArgs, project: &Project) -> anyhow::Result<Target> 
     })?;
     let key = match std::env::var(&project.admin_key_env) {
         Ok(key) if !key.trim().is_empty() => key.trim().to_owned(),
-        _ => bail!(
-            "the environment variable {} is not set; it must hold the SLASCONE AdminKey (admin_key_env in {}){}",
-            project.admin_key_env,
-            project.file.display(),
-            sandbox_hint(global, project)
-        ),
+        _ => {
+            let message = format!(
+                "the environment variable {} is not set; it must hold the SLASCONE AdminKey (admin_key_env in {})",
+                project.admin_key_env,
+                project.file.display(),
+            );
+            match sandbox_hint(global, project) {
+                Some(hint) => {
+                    return Err(Hinted {
+                        message,
+                        hint: hint.to_owned(),
+                    }
+                    .into());
+                }
+                None => bail!(message),
+            }
+        }
     };
     Ok(Target::Api {
         url,
@@ -85,16 +112,16 @@ pub fn target(global: &GlobalArgs, project: &Project) -> anyhow::Result<Target> 
 
 /// For a project that names no tenant of its own, or that seeds a sandbox, where a missing key
 /// most likely means a forgotten `--sandbox`.
-fn sandbox_hint(global: &GlobalArgs, project: &Project) -> &'static str {
+fn sandbox_hint(global: &GlobalArgs, project: &Project) -> Option<&'static str> {
     let names_no_tenant = global.api_url.is_none() && project.api_url == manifest::DEFAULT_API_URL;
     match (project.sandbox_catalog.is_some(), names_no_tenant) {
-        (true, _) => {
-            "\n  hint: to try it without a SLASCONE tenant, pass --sandbox: this project's sandbox.catalog seeds an embedded sandbox"
-        }
-        (false, true) => {
-            "\n  hint: to try it without a SLASCONE tenant, pass --sandbox after adding `sandbox: { catalog: FILE }` to slascone.yaml (see docs/sandbox.md)"
-        }
-        (false, false) => "",
+        (true, _) => Some(
+            "to try it without a SLASCONE tenant, pass --sandbox: this project's sandbox.catalog seeds an embedded sandbox",
+        ),
+        (false, true) => Some(
+            "to try it without a SLASCONE tenant, pass --sandbox after adding `sandbox: { catalog: FILE }` to slascone.yaml (see docs/sandbox.md)",
+        ),
+        (false, false) => None,
     }
 }
 
@@ -192,17 +219,36 @@ pub fn load_manifests(dir: &Path, global: &GlobalArgs, events: &Events) -> Optio
 }
 
 pub fn print_problems(problems: &Problems) {
-    eprintln!("{problems}");
+    say!("{problems}");
     let count = problems.0.len();
-    eprintln!(
+    say!(
         "error: {count} problem{} found",
         if count == 1 { "" } else { "s" }
     );
 }
 
+/// Writes a rendering to `out`: JSON exactly as rendered (its strings escape every control
+/// character), text and markdown through the output boundary.
+pub fn write_rendering(
+    out: impl Write,
+    format: Format,
+    colour: bool,
+    render: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    if format == Format::Json {
+        let mut out = out;
+        render(&mut out)?;
+        return out.flush();
+    }
+    let mut guard = crate::text::Guard::new(out, colour);
+    render(&mut guard)?;
+    guard.flush()
+}
+
 /// A progress line on stderr: data goes to stdout, progress never does.
 pub fn progress(line: &str) {
-    eprintln!("{line}");
+    // One line, whatever the names in it (an `api_url` from the project file) hold.
+    say!("{}", crate::text::shown(line));
 }
 
 /// Whether stdout gets colour: a terminal, no `--no-color`, no `NO_COLOR`.

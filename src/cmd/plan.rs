@@ -1,6 +1,5 @@
 //! `slascone-sync plan`: read SLASCONE, diff, render; optionally save the plan.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -11,7 +10,7 @@ use crate::exit::Outcome;
 use crate::manifest::Manifests;
 use crate::render::{self, Format, ManifestLinks, Style};
 
-use super::{load_manifests, print_problems, progress_events, use_color};
+use super::{load_manifests, print_problems, progress_events, use_color, write_rendering};
 
 pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome> {
     let events = progress_events();
@@ -31,7 +30,7 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome
         render::render(plan, Format::Json, &mut bytes, &Style::default())?;
         crate::fs::write_atomically(path, &bytes)
             .with_context(|| format!("cannot write {}", path.display()))?;
-        eprintln!("Saved the plan to {}.", path.display());
+        say!("Saved the plan to {}.", path.display());
     }
     let style = Style {
         color: args.format == Format::Text && use_color(global),
@@ -40,9 +39,9 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome
             _ => None,
         },
     };
-    let mut stdout = std::io::stdout().lock();
-    render::render(plan, args.format, &mut stdout, &style)?;
-    stdout.flush()?;
+    write_rendering(std::io::stdout().lock(), args.format, style.color, |out| {
+        render::render(plan, args.format, &mut &mut *out, &style)
+    })?;
     Ok(if args.detailed_exitcode && !plan.is_empty() {
         Outcome::ChangesPending
     } else {
@@ -116,7 +115,7 @@ fn manifest_links(dir: &Path) -> Option<ManifestLinks> {
 
 /// `pull_request.head.sha` of a GitHub event file, where the event is a pull request's.
 fn pull_request_head(event: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(event).ok()?;
+    let text = crate::fs::read_input_text(event, crate::fs::MAX_EVENT_BYTES).ok()?;
     let event: serde_json::Value = serde_json::from_str(&text).ok()?;
     event["pull_request"]["head"]["sha"]
         .as_str()

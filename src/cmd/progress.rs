@@ -53,7 +53,7 @@ impl Progress {
                 let step = (self.total / 10).max(1);
                 if done.is_multiple_of(step) || done == self.total {
                     let total = crate::render::count(self.total, "change", "changes");
-                    eprintln!("{done}/{total} done");
+                    say!("{done}/{total} done");
                 }
             }
         }

@@ -5,7 +5,6 @@
 //! changed since (someone saved it meanwhile) is left alone and named, with exit 3, while the
 //! other files are still written. Each file is written atomically.
 
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
@@ -16,8 +15,9 @@ use crate::manifest::Digest;
 use crate::scaffold::pull::{self, Fate, FilePull};
 
 use super::plan::connect_and_plan;
-use super::{load_manifests, progress_events};
+use super::{load_manifests, progress_events, write_rendering};
 use crate::engine::UsageReads;
+use crate::render::Format;
 
 pub async fn run(global: &GlobalArgs, args: &PullArgs) -> anyhow::Result<Outcome> {
     run_with(global, args, &mut |_| {}).await
@@ -71,22 +71,25 @@ pub async fn run_with(
         }
     }
 
-    let mut stdout = std::io::stdout().lock();
     if args.dry_run {
-        stdout.write_all(diffs.as_bytes())?;
-        stdout.flush()?;
-        pull::render(&pull, true, &mut std::io::stderr().lock())?;
+        write_rendering(std::io::stdout().lock(), Format::Text, false, |out| {
+            out.write_all(diffs.as_bytes())
+        })?;
+        write_rendering(std::io::stderr().lock(), Format::Text, false, |out| {
+            pull::render(&pull, true, out)
+        })?;
     } else {
-        pull::render(&pull, false, &mut stdout)?;
-        stdout.flush()?;
+        write_rendering(std::io::stdout().lock(), Format::Text, false, |out| {
+            pull::render(&pull, false, out)
+        })?;
     }
     if changed.is_empty() {
         return Ok(Outcome::Success);
     }
     for file in &changed {
-        eprintln!(
+        say!(
             "error: {} changed since pull read it, so it was not written; run pull again",
-            file.display()
+            crate::text::shown(&file.display().to_string())
         );
     }
     Ok(Outcome::Refused)
@@ -104,7 +107,8 @@ enum Done {
 /// The file's text as the manifests were loaded from it; `None` when it holds other bytes now.
 fn read_as_loaded(file: &FilePull, read: &Digest) -> anyhow::Result<Option<String>> {
     let path = &file.file;
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = crate::fs::read_input(path, crate::manifest::MAX_FILE_BYTES)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     if !pull::still_as_read(read, &bytes) {
         return Ok(None);
     }
@@ -152,7 +156,8 @@ fn write(
     let path = &file.file;
     before_write(path);
     // Once more just before writing: editing took a moment, and someone may have saved.
-    let now = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let now = crate::fs::read_input(path, crate::manifest::MAX_FILE_BYTES)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     if !pull::still_as_read(read, &now) {
         return Ok(Done::Changed);
     }

@@ -24,7 +24,7 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<Outcome> {
     config.max_page_size = usize::try_from(args.max_page_size).unwrap_or(usize::MAX);
     config.empty_listing = args.empty_listing;
     config.write_answer = args.write_answer;
-    config.events = Arc::new(|event| eprintln!("sandbox: {event}"));
+    config.events = Arc::new(|event| say!("sandbox: {}", crate::text::shown(event)));
     let signals = StopSignals::register()?;
     let handle = sandbox::start(config, args.listen).await?;
     {

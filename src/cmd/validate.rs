@@ -15,7 +15,7 @@ pub fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outcome> 
             if let Ok(key) = std::env::var(&manifests.project.admin_key_env) {
                 let written = manifest::key_written_in_files(&manifests.project, key.trim());
                 if !written.0.is_empty() {
-                    eprintln!("{written}");
+                    say!("{written}");
                     return Ok(Outcome::Error);
                 }
             }
@@ -23,7 +23,7 @@ pub fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outcome> 
                 0 => String::new(),
                 n => format!(", {}", count(n, "contact", "contacts")),
             };
-            println!(
+            say_out!(
                 "ok: {}, {}{contacts} in {}",
                 count(manifests.customers.len(), "customer", "customers"),
                 count(manifests.license_count(), "license", "licenses"),

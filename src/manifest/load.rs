@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -39,7 +38,7 @@ pub(crate) fn load(dir: &Path, env: Option<&str>) -> Result<Manifests, Problems>
         .as_ref()
         .and_then(|project| project.sandbox_catalog.as_ref())
         .map(|catalog| catalog.value.clone());
-    let files = match manifest_files(dir, catalog.as_deref()) {
+    let files = match manifest_files(dir, catalog.as_deref(), &mut problems) {
         Ok(files) => files,
         Err(err) => {
             problems.push(Problem::general(format!(
@@ -141,10 +140,21 @@ fn check_files(files: &[PathBuf]) -> Vec<Checked> {
 
 /// Every `*.yaml`/`*.yml` below `dir` in sorted path order, without the project file, the sandbox
 /// catalog and anything hidden. Symbolic links to directories are not followed, so a link cycle
-/// cannot make the walk endless.
-fn manifest_files(dir: &Path, catalog: Option<&Path>) -> std::io::Result<Vec<PathBuf>> {
+/// cannot make the walk endless. A manifest name that is no regular file (a FIFO, a device), a
+/// dangling or looping link, or a link to a file outside `dir` is a problem naming it: the
+/// manifests must not lose an entry in silence, nor read what lies outside their directory.
+fn manifest_files(
+    dir: &Path,
+    catalog: Option<&Path>,
+    problems: &mut Vec<Problem>,
+) -> std::io::Result<Vec<PathBuf>> {
     let project_file = in_dir(dir, Path::new(PROJECT_FILE));
     let catalog = catalog.map(|catalog| fs::canonicalize(catalog).unwrap_or(catalog.to_owned()));
+    let root = fs::canonicalize(if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    })?;
     let mut files = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     // `read_dir("")` fails, so the current directory's files are listed through `.`.
@@ -155,6 +165,9 @@ fn manifest_files(dir: &Path, catalog: Option<&Path>) -> std::io::Result<Vec<Pat
             fs::read_dir(current)
         }
     };
+    // Reported in path order, like the files: the walk's order is the file system's.
+    let mut refused: Vec<(PathBuf, String)> = Vec::new();
+    let mut refuse = |path: &Path, why: String| refused.push((path.to_path_buf(), why));
     while let Some(current) = pending.pop() {
         for entry in list(&current)? {
             let entry = entry?;
@@ -168,13 +181,53 @@ fn manifest_files(dir: &Path, catalog: Option<&Path>) -> std::io::Result<Vec<Pat
                 pending.push(path);
                 continue;
             }
-            let is_file = file_type.is_file()
-                || (file_type.is_symlink() && fs::metadata(&path).is_ok_and(|m| m.is_file()));
             let is_yaml = matches!(
                 path.extension().and_then(|ext| ext.to_str()),
                 Some("yaml" | "yml")
             );
-            if !is_file || !is_yaml || path == project_file {
+            if !is_yaml || path == project_file {
+                continue;
+            }
+            if file_type.is_symlink() {
+                let target = match fs::metadata(&path) {
+                    Ok(target) => target,
+                    Err(err) => {
+                        refuse(&path, format!("a link that leads to no file: {err}"));
+                        continue;
+                    }
+                };
+                if target.is_dir() {
+                    continue;
+                }
+                match fs::canonicalize(&path) {
+                    Ok(real) if real.starts_with(&root) => {}
+                    Ok(real) => {
+                        refuse(
+                            &path,
+                            format!(
+                                "a link to {}, outside the manifest directory",
+                                real.display()
+                            ),
+                        );
+                        continue;
+                    }
+                    Err(err) => {
+                        refuse(&path, format!("a link that cannot be followed: {err}"));
+                        continue;
+                    }
+                }
+                if !target.is_file() {
+                    refuse(&path, format!("a link to {}", crate::fs::kind(&target)));
+                    continue;
+                }
+            } else if !file_type.is_file() {
+                match entry.metadata() {
+                    Ok(metadata) => refuse(
+                        &path,
+                        format!("not a regular file but {}", crate::fs::kind(&metadata)),
+                    ),
+                    Err(err) => refuse(&path, format!("cannot read: {err}")),
+                }
                 continue;
             }
             if catalog.as_ref().is_some_and(|catalog| {
@@ -186,6 +239,14 @@ fn manifest_files(dir: &Path, catalog: Option<&Path>) -> std::io::Result<Vec<Pat
         }
     }
     files.sort();
+    refused.sort();
+    for (path, why) in refused {
+        problems.push(
+            Problem::general(format!("{}: {why}", path.display())).with_hint(
+                "a manifest must be a regular file inside the manifest directory; remove or replace this entry",
+            ),
+        );
+    }
     Ok(files)
 }
 
@@ -233,18 +294,13 @@ fn read_limited(file: &Path) -> Result<String, String> {
             MAX_FILE_BYTES / (1024 * 1024)
         )
     };
-    let handle = fs::File::open(file).map_err(|err| format!("cannot read: {err}"))?;
-    if handle.metadata().is_ok_and(|m| m.len() > MAX_FILE_BYTES) {
-        return Err(too_big());
-    }
-    let mut bytes = Vec::new();
-    handle
-        .take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|err| format!("cannot read: {err}"))?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(too_big());
-    }
+    let bytes = crate::fs::read_input(file, MAX_FILE_BYTES).map_err(|err| {
+        if err.kind() == std::io::ErrorKind::FileTooLarge {
+            too_big()
+        } else {
+            format!("cannot read: {err}")
+        }
+    })?;
     String::from_utf8(bytes).map_err(|err| {
         format!(
             "not valid UTF-8 (byte {}); save the file as UTF-8",
@@ -255,7 +311,8 @@ fn read_limited(file: &Path) -> Result<String, String> {
 
 fn load_project(dir: &Path, env: Option<&str>, problems: &mut Vec<Problem>) -> Option<Project> {
     let file = in_dir(dir, Path::new(PROJECT_FILE));
-    if !file.is_file() {
+    // Anything there but a regular file is named by the read below.
+    if fs::symlink_metadata(&file).is_err() {
         problems.push(
             Problem::general(format!("{}: no project file", file.display())).with_hint(
                 "every manifest directory has a slascone.yaml; it may be as short as `isv_id: <UUID>`",
@@ -344,12 +401,13 @@ pub(crate) fn find_secret(project: &super::Project, secret: &str) -> Vec<Origin>
     }
     let catalog = project.sandbox_catalog.as_ref().map(|c| c.value.as_path());
     let mut files = vec![project.file.clone()];
-    files.extend(manifest_files(&project.dir, catalog).unwrap_or_default());
+    files.extend(manifest_files(&project.dir, catalog, &mut Vec::new()).unwrap_or_default());
     let mut found = Vec::new();
     for file in files {
         let Ok(text) = read_limited(&file) else {
             continue;
         };
+        let at = found.len();
         // One search over the whole text; lines are counted only where the key is found.
         for (byte, _) in text.match_indices(secret) {
             let before = &text[..byte];
@@ -360,8 +418,50 @@ pub(crate) fn find_secret(project: &super::Project, secret: &str) -> Vec<Origin>
                 column: before[line_start..].chars().count() + 1,
             });
         }
+        // The key written with YAML escapes (`"\x4B"`), folded or split across lines is found
+        // in the decoded values: every scalar, keys included, that holds it.
+        if let Ok(documents) = node::parse_documents(&text) {
+            let mut decoded = Vec::new();
+            for document in &documents {
+                holding(document, secret, &mut decoded);
+            }
+            for (line, column) in decoded {
+                let known = found[at..]
+                    .iter()
+                    .any(|origin| origin.line == line && origin.column >= column);
+                if !known {
+                    found.push(Origin {
+                        file: Arc::from(file.as_path()),
+                        line,
+                        column,
+                    });
+                }
+            }
+        }
     }
     found
+}
+
+/// The positions of the scalars below `node` whose decoded text holds `secret`.
+fn holding(node: &Node, secret: &str, found: &mut Vec<(usize, usize)>) {
+    match &node.value {
+        node::Value::Seq(items) => {
+            for item in items {
+                holding(item, secret, found);
+            }
+        }
+        node::Value::Map(entries) => {
+            for (key, value) in entries {
+                holding(key, secret, found);
+                holding(value, secret, found);
+            }
+        }
+        _ => {
+            if node.scalar_text().is_some_and(|text| text.contains(secret)) {
+                found.push((node.line, node.column));
+            }
+        }
+    }
 }
 
 /// Validates one manifest file's text without a directory around it (the fuzz target's and the

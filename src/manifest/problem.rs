@@ -3,6 +3,7 @@
 use std::fmt;
 
 use crate::model::Origin;
+use crate::text::shown;
 
 /// One mistake in the manifests: where (when the place is known), what, and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,12 +40,14 @@ impl Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // File names, field names and values come from the manifests: one problem stays on
+        // its line (and its hint's), whatever they hold.
         if let Some(origin) = &self.origin {
-            write!(f, "{origin}: ")?;
+            write!(f, "{}: ", shown(&origin.to_string()))?;
         }
-        f.write_str(&self.message)?;
+        f.write_str(&shown(&self.message))?;
         if let Some(hint) = &self.hint {
-            write!(f, "\n  hint: {hint}")?;
+            write!(f, "\n  hint: {}", shown(hint))?;
         }
         Ok(())
     }

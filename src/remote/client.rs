@@ -92,7 +92,8 @@ pub struct ClientConfig {
     /// Called with one line before each retry: what failed, which attempt comes next and after
     /// how long a wait, so a slow or unreachable server is never silence.
     pub retry_log: Option<RequestLog>,
-    /// The largest answer accepted, in bytes.
+    /// The largest answer accepted, in bytes; also what all answers being read or decoded at
+    /// once may hold together.
     pub max_body_bytes: usize,
 }
 
@@ -140,6 +141,9 @@ pub(super) struct Inner {
     pub(super) not_before: std::sync::Mutex<Option<Instant>>,
     /// Permits for `config.max_in_flight` requests, held from sending to the last byte.
     pub(super) in_flight: tokio::sync::Semaphore,
+    /// One permit per byte of the answers being read or decoded at once: concurrent answers
+    /// share `config.max_body_bytes` instead of each having it.
+    pub(super) body_budget: Arc<tokio::sync::Semaphore>,
 }
 
 impl Client {
@@ -185,6 +189,11 @@ impl Client {
                 api_base,
                 api_path,
                 in_flight: tokio::sync::Semaphore::new(config.max_in_flight.max(1)),
+                body_budget: Arc::new(tokio::sync::Semaphore::new(
+                    config
+                        .max_body_bytes
+                        .min(tokio::sync::Semaphore::MAX_PERMITS),
+                )),
                 config,
                 requests: AtomicU64::new(0),
                 page_base: AtomicU8::new(0),
@@ -218,9 +227,20 @@ impl Client {
 
     /// `GET /customers`: every customer, unpaged.
     pub async fn list_customers(&self) -> Result<Vec<CustomerDto>, ApiError> {
-        self.call(Method::GET, "/customers", &[], None::<&()>, Repeat::Safe)
+        let customers: Vec<CustomerDto> = self
+            .call(Method::GET, "/customers", &[], None::<&()>, Repeat::Safe)
             .await?
-            .list()
+            .list()?;
+        // A customer listed twice would hide whichever of the two the plan did not keep.
+        let mut seen = std::collections::HashSet::with_capacity(customers.len());
+        if let Some(twice) = customers.iter().find(|c| !seen.insert(c.id)) {
+            return Err(ApiError::Incomplete {
+                method: "GET".into(),
+                path: self.path("/customers"),
+                message: format!("customer {} is listed twice", twice.id),
+            });
+        }
+        Ok(customers)
     }
 
     /// `GET /customers/{id}`; `None` when there is no such customer.
@@ -457,9 +477,17 @@ impl Client {
     pub async fn templates(&self, product_id: Uuid) -> Result<Vec<TemplateDto>, ApiError> {
         let id = product_id.to_string();
         let query = [("product_id", id.as_str())];
-        self.call(Method::GET, "/templates", &query, None::<&()>, Repeat::Safe)
+        let templates: Vec<TemplateDto> = self
+            .call(Method::GET, "/templates", &query, None::<&()>, Repeat::Safe)
             .await?
-            .list()
+            .list()?;
+        self.checked(
+            Method::GET,
+            "/templates",
+            &templates,
+            super::checks::template,
+        )?;
+        Ok(templates)
     }
 
     /// `GET /administration/customlist`: every custom list of the ISV, with its values. Read
@@ -481,7 +509,33 @@ impl Client {
     /// `GET /licenses/{id}`; `None` when there is no such license.
     pub async fn get_license(&self, id: Uuid) -> Result<Option<LicenseDto>, ApiError> {
         let endpoint = format!("/licenses/{id}");
-        self.get_optional(&endpoint, &[]).await
+        let license: Option<LicenseDto> = self.get_optional(&endpoint, &[]).await?;
+        self.checked(
+            Method::GET,
+            &endpoint,
+            license.as_slice(),
+            super::checks::license,
+        )?;
+        Ok(license)
+    }
+
+    /// `objects` of an answer to `method endpoint`, each as the diff can read it (`check`), or
+    /// an error naming the request and the object.
+    pub(super) fn checked<T>(
+        &self,
+        method: Method,
+        endpoint: &str,
+        objects: &[T],
+        check: fn(&T) -> Result<(), String>,
+    ) -> Result<(), ApiError> {
+        for object in objects {
+            check(object).map_err(|message| ApiError::Decode {
+                method: method.to_string(),
+                path: self.path(endpoint),
+                message,
+            })?;
+        }
+        Ok(())
     }
 
     /// `POST /licenses`: creates a license (edition-based when it lists no features,

@@ -1,13 +1,17 @@
 //! Errors of the SLASCONE API client. Every one names the request (method and path); none ever
-//! carries the admin key.
+//! carries the admin key, and every text from the server is shown with its control characters
+//! escaped.
 
 use std::time::Duration;
+
+// Server text is shown escaped: it reaches terminals and CI logs.
+use crate::text::shown;
 
 /// A failed SLASCONE request.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ApiError {
     /// A 409: SLASCONE's business error, with its numeric id and message.
-    #[error("{method} {path}: SLASCONE error {id}: {message}")]
+    #[error("{method} {}: SLASCONE error {id}: {}", shown(path), shown(message))]
     Business {
         method: String,
         path: String,
@@ -15,7 +19,7 @@ pub enum ApiError {
         message: String,
     },
     /// A 400 with an ASP.NET ProblemDetails body.
-    #[error("{method} {path}: bad request: {title}{}", detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+    #[error("{method} {}: bad request: {}{}", shown(path), shown(title), detail.as_deref().map(|d| format!(": {}", shown(d))).unwrap_or_default())]
     BadRequest {
         method: String,
         path: String,
@@ -24,8 +28,9 @@ pub enum ApiError {
     },
     /// A 401 or 403, with what the server said of it (a key of another ISV, say), if anything.
     #[error(
-        "{method} {path}: the admin key was rejected (HTTP {status}){}; check the key in the environment variable that admin_key_env names, and that isv_id is the key's ISV",
-        detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
+        "{method} {}: the admin key was rejected (HTTP {status}){}; check the key in the environment variable that admin_key_env names, and that isv_id is the key's ISV",
+        shown(path),
+        detail.as_deref().map(|d| format!(": {}", shown(d))).unwrap_or_default()
     )]
     Unauthorized {
         method: String,
@@ -34,7 +39,7 @@ pub enum ApiError {
         detail: Option<String>,
     },
     /// Any other unsuccessful status, after retries where the request was safe to retry.
-    #[error("{method} {path}: HTTP {status}{}", if body.is_empty() { String::new() } else { format!(": {body}") })]
+    #[error("{method} {}: HTTP {status}{}", shown(path), if body.is_empty() { String::new() } else { format!(": {}", shown(body)) })]
     Status {
         method: String,
         path: String,
@@ -42,14 +47,14 @@ pub enum ApiError {
         body: String,
     },
     /// No answer within the request timeout.
-    #[error("{method} {path}: no answer within {}s", timeout.as_secs_f64())]
+    #[error("{method} {}: no answer within {}s", shown(path), timeout.as_secs_f64())]
     Timeout {
         method: String,
         path: String,
         timeout: Duration,
     },
     /// The connection could not be made, or broke before an answer arrived.
-    #[error("{method} {path}: connection failed: {message}")]
+    #[error("{method} {}: connection failed: {}", shown(path), shown(message))]
     Transport {
         method: String,
         path: String,
@@ -58,14 +63,14 @@ pub enum ApiError {
         before_sending: bool,
     },
     /// The answer was not the JSON this request expects, or was too large.
-    #[error("{method} {path}: unexpected answer: {message}")]
+    #[error("{method} {}: unexpected answer: {}", shown(path), shown(message))]
     Decode {
         method: String,
         path: String,
         message: String,
     },
     /// A paged listing did not add up to the count SLASCONE reported.
-    #[error("{method} {path}: incomplete listing: {message}")]
+    #[error("{method} {}: incomplete listing: {}", shown(path), shown(message))]
     Incomplete {
         method: String,
         path: String,
@@ -88,7 +93,7 @@ impl ApiError {
             | ApiError::Incomplete { method, path, .. } => (method, path),
         };
         let text = self.to_string();
-        match text.strip_prefix(&format!("{method} {path}: ")) {
+        match text.strip_prefix(&format!("{method} {}: ", shown(path))) {
             Some(reason) => reason.to_owned(),
             None => text,
         }

@@ -12,8 +12,10 @@
 //! - [`error`]: every failure, naming its request.
 
 pub mod catalog;
+mod checks;
 pub mod client;
 pub mod convert;
+mod decode;
 pub mod endpoint;
 pub mod error;
 mod paging;
@@ -26,5 +28,6 @@ pub use client::{
     Client, ClientConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT,
     DEFAULT_TOTAL_TIMEOUT, RequestLog, RetryPolicy,
 };
+pub use decode::decode_answer;
 pub use error::ApiError;
 pub use secret::AdminKey;

@@ -15,6 +15,32 @@ use super::error::ApiError;
 use super::transport::Repeat;
 use super::wire::*;
 
+/// More licenses than any account holds: a larger `max_count` is a broken or hostile answer, not
+/// a listing to read.
+pub const MAX_LISTED_LICENSES: usize = 10_000_000;
+
+/// The rows of a page not seen before, recording them. A page holding an id twice, or mixing
+/// seen and unseen rows (the listing moved under the reader), is an error naming that id; a page
+/// of seen rows only is a repeated page, which the caller reads as the end or as page 0 being
+/// page 1.
+fn new_rows(rows: Vec<LicenseDto>, seen: &mut HashSet<Uuid>) -> Result<Vec<LicenseDto>, Uuid> {
+    let mut on_page: HashSet<Uuid> = HashSet::with_capacity(rows.len());
+    for row in &rows {
+        if !on_page.insert(row.id) {
+            return Err(row.id);
+        }
+    }
+    let old = rows.iter().filter(|row| seen.contains(&row.id)).count();
+    if old == rows.len() {
+        return Ok(Vec::new());
+    }
+    if let Some(row) = rows.iter().find(|row| seen.contains(&row.id)) {
+        return Err(row.id);
+    }
+    seen.extend(rows.iter().map(|row| row.id));
+    Ok(rows)
+}
+
 impl Client {
     /// `POST /licenses/filtered`: the number of licenses matching a filter (`max_count`). No
     /// page is named, so the count does not depend on where the server's pages start; an
@@ -53,9 +79,12 @@ impl Client {
         filter: &LicenseFilterDto,
     ) -> Result<Vec<LicenseDto>, ApiError> {
         let endpoint = "/licenses/filtered/detailed";
-        self.call(Method::POST, endpoint, &[], Some(filter), Repeat::Safe)
+        let licenses: Vec<LicenseDto> = self
+            .call(Method::POST, endpoint, &[], Some(filter), Repeat::Safe)
             .await?
-            .list()
+            .list()?;
+        self.checked(Method::POST, endpoint, &licenses, super::checks::license)?;
+        Ok(licenses)
     }
 
     /// Every license of a product, read page by page through `licenses/filtered/detailed`.
@@ -80,7 +109,27 @@ impl Client {
 
     /// [`Self::list_licenses`], handing each page's new licenses to `take` as they arrive
     /// instead of collecting them, so a caller can reduce them and let the wire objects go.
+    ///
+    /// The whole read, not only each request, ends within the call's time (`--timeout`): a
+    /// server whose pages never run out cannot keep a command reading.
     pub async fn list_licenses_each(
+        &self,
+        product_id: Uuid,
+        take: impl FnMut(Vec<LicenseDto>),
+    ) -> Result<(), ApiError> {
+        let timeout = self.inner.config.total_timeout;
+        tokio::time::timeout(timeout, self.read_licenses(product_id, take))
+            .await
+            .unwrap_or_else(|_| {
+                Err(ApiError::Timeout {
+                    method: "POST".into(),
+                    path: self.path("/licenses/filtered/detailed"),
+                    timeout,
+                })
+            })
+    }
+
+    async fn read_licenses(
         &self,
         product_id: Uuid,
         mut take: impl FnMut(Vec<LicenseDto>),
@@ -91,7 +140,18 @@ impl Client {
             ..LicenseFilterDto::default()
         };
         let expected = self.count_licenses(&filter).await?;
-        let expected_len = usize::try_from(expected).unwrap_or(0);
+        let expected_len = match usize::try_from(expected) {
+            Ok(len) if len <= MAX_LISTED_LICENSES => len,
+            _ => {
+                return Err(ApiError::Decode {
+                    method: "POST".into(),
+                    path: self.path("/licenses/filtered"),
+                    message: format!(
+                        "max_count {expected} of product {product_id} is no count of licenses (0 to {MAX_LISTED_LICENSES})"
+                    ),
+                });
+            }
+        };
         if expected_len == 0 {
             return Ok(());
         }
@@ -114,6 +174,8 @@ impl Client {
         let mut last_page: Option<i64> = None;
         let mut requested = page;
         let window = self.inner.config.max_in_flight.max(1).saturating_mul(2);
+        let mut pages_read = 0usize;
+        let mut shortest_page = usize::MAX;
         // Every useful page adds at least one license, so this bounds a misbehaving server.
         let max_pages = expected.saturating_add(2);
         for _ in 0..max_pages {
@@ -140,13 +202,30 @@ impl Client {
                 }
             };
             let rows_len = rows.len();
+            // The pages the count calls for at the shortest page length the server answered
+            // with, and two for finding out where pages start: more is a listing that does not
+            // end.
+            if rows_len > 0 {
+                shortest_page = shortest_page.min(rows_len);
+            }
+            pages_read += 1;
+            let page_limit = expected_len.div_ceil(shortest_page).saturating_add(2);
+            if pages_read > page_limit {
+                return Err(incomplete(format!(
+                    "more than {page_limit} pages of product {product_id} for the {expected} licenses SLASCONE counts; the listing does not end"
+                )));
+            }
             if page == 0 && rows_len == 0 {
                 // Page 0 is empty while the count says there are licenses: pages count from 1.
                 self.inner.page_base.store(1, Ordering::Relaxed);
                 page = 1;
                 continue;
             }
-            let new: Vec<LicenseDto> = rows.into_iter().filter(|row| seen.insert(row.id)).collect();
+            let new = new_rows(rows, &mut seen).map_err(|id| {
+                incomplete(format!(
+                    "license {id} of product {product_id} is listed twice; the listing changed while it was read, or the server repeats licenses"
+                ))
+            })?;
             let added = new.len();
             if added > 0 {
                 take(new);

@@ -5,6 +5,7 @@
 //! provably was not processed (429, or a connection that never reached the server); after any
 //! other failure its outcome is ambiguous and the caller must look the object up first.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -12,6 +13,7 @@ use backon::{ExponentialBuilder, Retryable};
 use reqwest::{Method, StatusCode, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::client::Client;
 use super::error::ApiError;
@@ -176,7 +178,13 @@ impl Client {
         };
         let status = response.status();
         let retry_after = parse_retry_after(response.headers().get("retry-after"));
-        let bytes = read_body(response, config.max_body_bytes).await;
+        let bytes = read_body(
+            response,
+            config.max_body_bytes,
+            &self.inner.body_budget,
+            deadline,
+        )
+        .await;
         if let Some(log) = &config.log {
             (log.0)(&format!(
                 "{method_name} {path} -> {} ({:.0?})",
@@ -184,13 +192,24 @@ impl Client {
                 started.elapsed()
             ));
         }
-        let bytes = match bytes {
-            Ok(bytes) => bytes,
+        let (bytes, budget) = match bytes {
+            // Redacted before anything reads it: errors quote answers, plans keep their values.
+            Ok((bytes, budget)) => (config.admin_key.redact(bytes), budget),
             Err(BodyError::TooLarge) => {
                 return Err(Failure::fatal(ApiError::Decode {
                     method: method_name,
                     path: path.to_string(),
                     message: format!("the answer is larger than {} bytes", config.max_body_bytes),
+                }));
+            }
+            Err(BodyError::OverBudget) => {
+                return Err(Failure::fatal(ApiError::Decode {
+                    method: method_name,
+                    path: path.to_string(),
+                    message: format!(
+                        "the answers read at once needed more than {} bytes together until the call's time ran out",
+                        config.max_body_bytes
+                    ),
                 }));
             }
             Err(BodyError::Transport(err)) => {
@@ -203,6 +222,7 @@ impl Client {
                 path: path.to_string(),
                 status,
                 body: bytes,
+                _budget: budget,
             });
         }
         if status == StatusCode::TOO_MANY_REQUESTS {
@@ -294,6 +314,8 @@ pub(super) struct Answer {
     path: String,
     status: StatusCode,
     body: Vec<u8>,
+    /// The body's share of the memory budget, given back when the answer is decoded.
+    _budget: Option<OwnedSemaphorePermit>,
 }
 
 impl Answer {
@@ -361,11 +383,20 @@ impl Failure {
 
 enum BodyError {
     TooLarge,
+    /// The shared budget stayed taken by other answers until the deadline.
+    OverBudget,
     Transport(reqwest::Error),
 }
 
-/// Reads an answer, refusing one over `limit` bytes without holding more than that in memory.
-async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, BodyError> {
+/// Reads an answer, refusing one over `limit` bytes without holding more than that in memory,
+/// and taking its bytes from `budget`, which all answers in flight share (waiting, at most until
+/// `deadline`, while others hold it).
+async fn read_body(
+    mut response: reqwest::Response,
+    limit: usize,
+    budget: &Arc<Semaphore>,
+    deadline: Instant,
+) -> Result<(Vec<u8>, Option<OwnedSemaphorePermit>), BodyError> {
     if response
         .content_length()
         .is_some_and(|len| len > limit as u64)
@@ -373,16 +404,29 @@ async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Vec<
         return Err(BodyError::TooLarge);
     }
     let mut body = Vec::new();
+    let mut held: Option<OwnedSemaphorePermit> = None;
     while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
         if body.len() + chunk.len() > limit {
             return Err(BodyError::TooLarge);
         }
+        let bytes = u32::try_from(chunk.len()).map_err(|_| BodyError::TooLarge)?;
+        let permit = tokio::time::timeout_at(
+            deadline.into(),
+            Arc::clone(budget).acquire_many_owned(bytes),
+        )
+        .await
+        .map_err(|_| BodyError::OverBudget)?
+        .map_err(|_| BodyError::OverBudget)?;
+        match &mut held {
+            Some(held) => held.merge(permit),
+            None => held = Some(permit),
+        }
         body.extend_from_slice(&chunk);
     }
-    Ok(body)
+    Ok((body, held))
 }
 
-fn status_error(method: &str, path: &str, status: StatusCode, body: &[u8]) -> ApiError {
+pub(super) fn status_error(method: &str, path: &str, status: StatusCode, body: &[u8]) -> ApiError {
     let method = method.to_string();
     let path = path.to_string();
     match status.as_u16() {

@@ -6,13 +6,14 @@ use std::io::{self, Write};
 use super::Format;
 use super::escape::{code, escape};
 use crate::apply::{ApplyReport, Status};
+use crate::text::shown;
 
 /// Writes `report` to `out` in `format`.
 pub fn render(report: &ApplyReport, format: Format, out: &mut dyn Write) -> io::Result<()> {
     match format {
         Format::Text => text(report, out),
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, report).map_err(io::Error::other)?;
+            crate::text::write_json(out, report)?;
             writeln!(out)
         }
         Format::Markdown => markdown(report, out),
@@ -48,15 +49,15 @@ fn text(report: &ApplyReport, out: &mut dyn Write) -> io::Result<()> {
             Status::Failed => "failed ",
             Status::Skipped => "skipped",
         };
-        write!(out, "{verb} {} {}", entry.kind, entry.key)?;
+        write!(out, "{verb} {} {}", entry.kind, shown(&entry.key))?;
         if entry.status == Status::Exists {
             write!(out, ": already in SLASCONE as the manifest wants it")?;
         }
         if let Some(reason) = &entry.reason {
-            write!(out, ": {reason}")?;
+            write!(out, ": {}", shown(reason))?;
         }
         if let Some(origin) = entry.origin.as_ref().filter(|_| !entry.status.is_done()) {
-            write!(out, " ({origin})")?;
+            write!(out, " ({})", shown(&origin.to_string()))?;
         }
         writeln!(out)?;
     }

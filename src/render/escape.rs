@@ -33,16 +33,17 @@ pub fn escape(text: &str) -> String {
                 escaped.push('\\');
                 escaped.push(c);
             }
+            c if crate::text::is_hazard(c) => escaped.push_str(&crate::text::shown(&c.to_string())),
             c => escaped.push(c),
         }
     }
     escaped
 }
 
-/// Text as a code span in a table cell; text holding a backtick or a line break is escaped
-/// instead, since a code span cannot hold it reliably.
+/// Text as a code span in a table cell; text holding a backtick or a control character is
+/// escaped instead, since a code span cannot hold it reliably.
 pub fn code(text: &str) -> String {
-    if text.contains(['`', '\n', '\r']) {
+    if text.contains('`') || text.chars().any(crate::text::is_hazard) {
         escape(text)
     } else {
         format!("`{}`", text.replace('|', "\\|"))
@@ -51,7 +52,8 @@ pub fn code(text: &str) -> String {
 
 /// Escapes text inside an HTML element, where markdown escapes do not apply.
 pub fn html(text: &str) -> String {
-    text.replace('&', "&amp;")
+    crate::text::shown(text)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")

@@ -18,7 +18,7 @@ use crate::plan::{
 use crate::remote::endpoint;
 
 pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, plan)?;
+    crate::text::write_json(out, plan)?;
     out.write_all(b"\n")
 }
 

@@ -11,6 +11,7 @@ use super::{Style, count};
 use crate::model::display_value;
 use crate::plan::{Action, Change, Plan, Risk};
 use crate::remote::endpoint;
+use crate::text::shown;
 
 /// How many unmanaged objects the text names before it only counts the rest.
 const UNMANAGED_SHOWN: usize = 10;
@@ -46,7 +47,12 @@ pub fn render(plan: &Plan, out: &mut dyn Write, style: &Style) -> io::Result<()>
     }
 
     for warning in &plan.warnings {
-        writeln!(out, "{} {}", paint(YELLOW, "Warning:"), warning.message)?;
+        writeln!(
+            out,
+            "{} {}",
+            paint(YELLOW, "Warning:"),
+            shown(&warning.message)
+        )?;
     }
 
     if !plan.unmanaged.is_empty() {
@@ -54,7 +60,7 @@ pub fn render(plan: &Plan, out: &mut dyn Write, style: &Style) -> io::Result<()>
             .unmanaged
             .iter()
             .take(UNMANAGED_SHOWN)
-            .map(|u| format!("{} {}", u.kind, u.key))
+            .map(|u| format!("{} {}", u.kind, shown(&u.key)))
             .collect();
         let rest = plan.unmanaged.len().saturating_sub(UNMANAGED_SHOWN);
         if rest > 0 {
@@ -97,7 +103,12 @@ fn write_summary(
 ) -> io::Result<()> {
     writeln!(out, "{}", paint(BOLD, "Summary:"))?;
     for group in groups(plan) {
-        writeln!(out, "  {} {}", group.action.symbol(), group.describe())?;
+        writeln!(
+            out,
+            "  {} {}",
+            group.action.symbol(),
+            shown(&group.describe())
+        )?;
     }
     let risky: Vec<&Change> = plan
         .changes
@@ -113,8 +124,8 @@ fn write_summary(
                 "  {} {} {}: {}",
                 change.action.symbol(),
                 change.kind(),
-                change.key,
-                change.risk_reasons.join("; ")
+                shown(&change.key),
+                shown(&change.risk_reasons.join("; "))
             )?;
         }
         let rest = risky.len().saturating_sub(HIGH_RISK_SHOWN);
@@ -137,13 +148,13 @@ fn write_change(
     let after = change
         .depends_on
         .as_ref()
-        .map(|key| format!(", after customer {key}"))
+        .map(|key| format!(", after customer {}", shown(key)))
         .unwrap_or_default();
     let header = format!(
         "{} {} {} ({} {}{after})",
         change.action.symbol(),
         change.kind(),
-        change.key,
+        shown(&change.key),
         endpoint::method(change.identity.endpoint(), change.action),
         endpoint::collection(change.identity.endpoint())
     );
@@ -157,7 +168,7 @@ fn write_change(
         let line = format!(
             "! {} risk: {}",
             change.risk.as_str(),
-            change.risk_reasons.join("; ")
+            shown(&change.risk_reasons.join("; "))
         );
         writeln!(out, "    {}", paint(colour, &line))?;
     }
@@ -169,7 +180,7 @@ fn write_change(
         .max()
         .unwrap_or(0);
     for field in &change.fields {
-        let label = format!("{}:", field.path);
+        let label = format!("{}:", shown(&field.path));
         let mut after = display_value(&field.after);
         if field.source.is_some() {
             after.push_str(" (edition)");

@@ -120,7 +120,7 @@ fn remove_sorted(list: &mut Vec<usize>, pos: usize) {
 impl Store {
     /// Reads a state file written by [`save_state`](super::server::save_state).
     pub(crate) fn load(path: &Path) -> anyhow::Result<Store> {
-        let text = std::fs::read(path)
+        let text = crate::fs::read_input(path, crate::fs::MAX_SANDBOX_BYTES)
             .with_context(|| format!("cannot read the state file {}", path.display()))?;
         let file: StateFile = serde_json::from_slice(&text)
             .with_context(|| format!("the state file {} is not valid", path.display()))?;

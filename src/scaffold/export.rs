@@ -367,6 +367,7 @@ fn license_out(
         }
         if let Some((map_name, name)) = path.split_once('.') {
             let Some(map) = LICENSE.map(map_name) else {
+                skipped(path, value, "no license field holds it");
                 continue;
             };
             let known = match map.names {
@@ -468,6 +469,21 @@ fn license_out(
     }
     for (map, values) in entries {
         out.set(map, Value::Object(values));
+    }
+    // What the edition sets and the license does not have: a manifest that leaves it out gives
+    // the license its edition's value, and has no way to say "none".
+    for (path, value) in defaults.iter() {
+        // An edition that gives none (a null release) is what the license has.
+        if !path.contains('.')
+            && !value.is_null()
+            && license.fields.get(path).is_none()
+            && LICENSE.field(path).is_some_and(|f| f.role == Role::Managed)
+        {
+            warnings.push(format!(
+                "license {key}: it has no {path}, while its edition's is {value}, which a \
+                 manifest cannot undo; the exported entry takes the edition's"
+            ));
+        }
     }
     Some(out.ordered(&LICENSE))
 }
@@ -628,6 +644,32 @@ mod tests {
         );
         assert!(first.contains(&format!("id: {}", id(11))), "{first}");
         assert!(file(&export, &format!("{}.yaml", id(3))).contains(&format!("id: {}", id(3))));
+    }
+
+    /// An edition that expires and a license of it that does not: the manifest cannot say so,
+    /// and export says what it could not write.
+    #[test]
+    fn what_the_edition_sets_and_the_license_lacks_is_named() {
+        let mut remote = remote();
+        for product in remote.catalog.products.values_mut() {
+            for edition in &mut product.editions {
+                edition.expiration_mode = Some(crate::remote::wire::expiration_mode::NEVER);
+            }
+        }
+        let export = export(&remote, &[], &settings()).unwrap();
+        let lacking: Vec<&String> = export
+            .warnings
+            .iter()
+            .filter(|w| w.contains("it has no expires"))
+            .collect();
+        assert_eq!(lacking.len(), 2, "{:?}", export.warnings);
+        assert!(
+            lacking[0].ends_with(
+                "it has no expires, while its edition's is \"never\", which a manifest cannot \
+                 undo; the exported entry takes the edition's"
+            ),
+            "{lacking:?}"
+        );
     }
 
     #[test]

@@ -135,7 +135,7 @@ struct Row {
 impl Table {
     /// Reads the file; `None` when it cannot be read at all (reported).
     fn read(file: &Path, delimiter: u8, problems: &mut Vec<Problem>) -> Option<Table> {
-        let bytes = match std::fs::read(file) {
+        let bytes = match crate::fs::read_input(file, crate::fs::MAX_CSV_BYTES) {
             Ok(bytes) => bytes,
             Err(err) => {
                 problems.push(Problem::general(format!(

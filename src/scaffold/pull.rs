@@ -22,6 +22,7 @@
 //! - objects SLASCONE does not have (apply creates them), listed as such; remote objects no
 //!   manifest mentions are listed, with `export` as the way to write them.
 
+use crate::text::shown;
 use std::collections::HashMap;
 use std::io;
 use std::path::Path;
@@ -421,13 +422,13 @@ const UNMANAGED_SHOWN: usize = 10;
 /// `dry_run`, what would be pulled.
 pub fn render(pull: &Pull, dry_run: bool, out: &mut dyn io::Write) -> io::Result<()> {
     for file in &pull.files {
-        writeln!(out, "{}", file.file.display())?;
+        writeln!(out, "{}", shown(&file.file.display().to_string()))?;
         for value in &file.values {
             let what = format!(
                 "{} {} {}: {} → {}",
                 value.kind,
-                value.key,
-                value.path,
+                shown(&value.key),
+                shown(&value.path),
                 display_value(&value.manifest),
                 display_value(&value.remote)
             );
@@ -435,7 +436,7 @@ pub fn render(pull: &Pull, dry_run: bool, out: &mut dyn io::Write) -> io::Result
             match &value.fate {
                 Fate::Pulled | Fate::Pending(_) => writeln!(out, "  ~ {what} ({at})")?,
                 Fate::Skipped(reason) => {
-                    writeln!(out, "  ! {what} ({at}) not pulled: {reason}")?;
+                    writeln!(out, "  ! {what} ({at}) not pulled: {}", shown(reason))?;
                 }
             }
         }
@@ -450,8 +451,14 @@ pub fn render(pull: &Pull, dry_run: bool, out: &mut dyn io::Write) -> io::Result
         )?;
         for missing in &pull.missing {
             match &missing.origin {
-                Some(origin) => writeln!(out, "  + {} {} ({origin})", missing.kind, missing.key)?,
-                None => writeln!(out, "  + {} {}", missing.kind, missing.key)?,
+                Some(origin) => writeln!(
+                    out,
+                    "  + {} {} ({})",
+                    missing.kind,
+                    shown(&missing.key),
+                    shown(&origin.to_string())
+                )?,
+                None => writeln!(out, "  + {} {}", missing.kind, shown(&missing.key))?,
             }
         }
     }
@@ -460,7 +467,7 @@ pub fn render(pull: &Pull, dry_run: bool, out: &mut dyn io::Write) -> io::Result
             .unmanaged
             .iter()
             .take(UNMANAGED_SHOWN)
-            .map(|unmanaged| format!("{} {}", unmanaged.kind, unmanaged.key))
+            .map(|unmanaged| format!("{} {}", unmanaged.kind, shown(&unmanaged.key)))
             .collect();
         let rest = pull.unmanaged.len().saturating_sub(UNMANAGED_SHOWN);
         if rest > 0 {

@@ -589,6 +589,52 @@ async fn a_key_in_a_file_is_refused_by_position() {
     );
 }
 
+/// The key written so that the file's text does not hold it, but its values do: a YAML escape
+/// in a value and in a key, a double-quoted line continuation. `validate` (with the key at hand) and `plan`
+/// refuse it by position, never showing it.
+#[tokio::test]
+async fn a_key_hidden_by_yaml_escapes_is_refused() {
+    let escaped = CANARY.replacen('c', "\\x63", 1);
+    let (head, tail) = CANARY.split_at(8);
+    let manifests = [
+        format!("    company_name: \"{escaped}\"\n"),
+        format!("    company_name: \"{head}\\\n      {tail}\"\n"),
+        format!(
+            "    \"\\x{:02x}{}\": x\n",
+            CANARY.as_bytes()[0],
+            &CANARY[1..]
+        ),
+    ];
+    for written in manifests {
+        assert!(!written.contains(CANARY), "{written}");
+        let text = format!(
+            "customers:\n  - customer_number: K001\n{written}    customer_type: Enterprise\n    country: Germany\n"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        project(
+            dir.path(),
+            "http://127.0.0.1:9",
+            &case("", Sandbox, &[], &[]),
+        );
+        std::fs::write(dir.path().join("acme.yaml"), text).unwrap();
+        for command in ["validate", "plan"] {
+            let output = run_in(dir.path(), &[command]).await;
+            let err = support::stderr(&output);
+            assert_eq!(
+                output.status.code(),
+                Some(1),
+                "{command} {written:?}: {err}"
+            );
+            assert!(
+                err.contains("acme.yaml:3:") && err.contains("the admin key"),
+                "{command} {written:?}: {err}"
+            );
+            assert_no_key(command, &output.stdout);
+            assert_no_key(command, &output.stderr);
+        }
+    }
+}
+
 /// `slascone-sync sandbox`, with its key from the command line and from the environment, and
 /// its state file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -653,4 +699,43 @@ fn stop(child: &std::process::Child) {
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+/// A server that echoes the key, in an error message (as written and with JSON escapes) or in
+/// a customer's field: the key is redacted before anything prints or saves it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_echoed_by_the_server_is_redacted() {
+    use slascone_sync::remote::wire::DataExchangeAddCustomerDto;
+    let key = support::KEY;
+    let sandbox = support::sandbox().await;
+    // The key as the company name, written with escapes where JSON allows them.
+    let customer = DataExchangeAddCustomerDto {
+        customer_number: "K001".into(),
+        customer_name: key.into(),
+        customer_type: "Enterprise".into(),
+        country: "Germany".into(),
+        ..Default::default()
+    };
+    support::client(&sandbox)
+        .create_customer_by_number(&customer)
+        .await
+        .unwrap();
+    let manifest = "customers:\n  - customer_number: K001\n    company_name: Acme GmbH\n    customer_type: Enterprise\n    country: Germany\n";
+    let dir = support::project(&sandbox, &[("acme.yaml", manifest)], "");
+    let plan = dir.path().join("plan.json");
+    let ran = support::Cli::new(["plan", "--out"])
+        .arg(&plan)
+        .target(dir.path())
+        .run()
+        .await
+        .expect(0);
+    let saved = std::fs::read_to_string(&plan).unwrap();
+    for text in [ran.stdout(), ran.stderr(), saved] {
+        assert!(!text.contains(key), "{text}");
+    }
+    assert!(
+        ran.stdout().contains("\"<the admin key>\" → \"Acme GmbH\""),
+        "{}",
+        ran.stdout()
+    );
 }

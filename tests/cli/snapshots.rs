@@ -225,3 +225,44 @@ fn a_missing_key_hints_at_the_sandbox() {
     }
     insta::assert_snapshot!("missing_key", seen);
 }
+
+/// Hostile text as a plan and `validate` show it: control characters escaped, no line opening
+/// with a CI runner's command, and every manifest entry that cannot be read named.
+#[cfg(unix)]
+#[test]
+fn hostile_input_as_shown() {
+    use std::os::unix::fs::symlink;
+    let dir = example("quickstart");
+    let path = dir.path();
+    let settings = settings(&[path]);
+    let _bound = settings.bind_to_scope();
+    std::fs::write(
+        path.join("customers/hostile.yaml"),
+        "customers:\n  - customer_number: \"K9\\e[2J\\e]0;pwn\\a\\r\\x9b31m\\u202e\\n::warning title=forged::injected\\nFAKE: Apply complete\"\n    company_name: \"##vso[task.setvariable variable=x]y\"\n    customer_type: Enterprise\n    country: Germany\n",
+    )
+    .unwrap();
+    let plan = Cli::new(["plan", "--sandbox"])
+        .target(path)
+        .run_blocking()
+        .expect(0)
+        .stdout();
+    // The hostile customer's block: its header and its four fields.
+    let lines: Vec<&str> = plan.lines().collect();
+    let at = lines.iter().position(|line| line.contains("pwn")).unwrap();
+    let hostile = lines[at..at + 4].join("\n");
+    insta::assert_snapshot!("hostile_plan.txt", hostile);
+
+    let status = std::process::Command::new("mkfifo")
+        .arg(path.join("customers/fifo.yaml"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    symlink("/dev/zero", path.join("customers/zero.yaml")).unwrap();
+    symlink(path.join("none.yaml"), path.join("customers/dangling.yaml")).unwrap();
+    symlink("/etc/passwd", path.join("customers/passwd.yaml")).unwrap();
+    let ran = Cli::new(["validate"]).target(path).run_blocking();
+    insta::assert_snapshot!(
+        "validate_unreadable_entries",
+        format!("exit {}\n{}{}", ran.code(), ran.stdout(), ran.stderr())
+    );
+}

@@ -78,7 +78,7 @@ pub struct Catalog {
 impl Catalog {
     /// Reads and checks a catalog file.
     pub fn load(path: &Path) -> anyhow::Result<Catalog> {
-        let text = std::fs::read_to_string(path)
+        let text = crate::fs::read_input_text(path, crate::fs::MAX_SANDBOX_BYTES)
             .with_context(|| format!("cannot read the catalog {}", path.display()))?;
         Catalog::from_yaml_str(&text, &path.display().to_string())
     }
