@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use uuid::Uuid;
 
-use super::diff::{CustomerMatching, creation_fields, nonempty, portal_links, update_fields};
+use super::parts::{CustomerMatching, creation_fields, nonempty, portal_links, update_fields};
 use super::{Action, Change, DiffContext, Identity, Risk, Unmanaged, Warning, WarningKind};
 use crate::model::{CurrentContact, CurrentState, DesiredContact, DesiredState, Kind, contact_key};
 

@@ -1,4 +1,4 @@
-//! The plan: what `apply` would do, as plain, serialisable data (DESIGN.md §3).
+//! The plan: what `apply` would do, as plain, serialisable data (docs/architecture.md, "The plan JSON contract").
 //!
 //! A plan is the single source of truth for review and for `apply --plan`: the text and markdown
 //! renderings are views of it, and its JSON form (`plan --format json`) is a versioned contract
@@ -7,6 +7,7 @@
 
 mod contacts;
 pub mod diff;
+mod parts;
 mod radar;
 pub mod risk;
 pub mod simulate;
@@ -17,7 +18,8 @@ use uuid::Uuid;
 use crate::model::{Kind, Origin};
 
 pub use contacts::contact_owners;
-pub use diff::{DiffContext, diff};
+pub use diff::diff;
+pub use parts::DiffContext;
 pub use simulate::apply_changes;
 
 /// The version of the plan JSON; bumped on any incompatible change of its shape. Version 2 made

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use proptest::sample::subsequence;
 use serde_json::{Value, json};
 
-use super::diff::is_ignored;
+use super::parts::is_ignored;
 use super::tests::{ctx, id};
 use super::*;
 use crate::model::{

@@ -4,7 +4,7 @@
 use jiff::civil::Date;
 use serde_json::Value;
 
-use super::diff::is_ignored;
+use super::parts::is_ignored;
 use super::{DiffContext, Warning, WarningKind};
 use crate::dates::{format_date, parse_date};
 use crate::model::{CurrentLicense, DesiredLicense};

@@ -8,7 +8,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::diff::CustomerMatching;
+use super::parts::CustomerMatching;
 use super::{Action, Change, Plan};
 use crate::model::{
     CurrentContact, CurrentCustomer, CurrentLicense, CurrentState, DesiredState, Fields, Kind,

@@ -17,7 +17,6 @@ use uuid::Uuid;
 use super::endpoint;
 use super::error::ApiError;
 use super::secret::AdminKey;
-use super::transport::{Repeat, is_loopback};
 use super::wire::*;
 use crate::plan::Endpoint;
 
@@ -113,6 +112,25 @@ impl ClientConfig {
             retry_log: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         }
+    }
+}
+
+/// Whether a request may be sent again after a failure whose outcome is unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Repeat {
+    /// Reads, listings and whole-object PATCHes: sending twice has the effect of sending once.
+    Safe,
+    /// Creating POSTs: sent again only when the first one provably was not processed.
+    Create,
+}
+
+/// Plain `http` is allowed to these hosts only: the key never crosses a network in the clear.
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }
 

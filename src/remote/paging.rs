@@ -11,8 +11,8 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::client::Client;
+use super::client::Repeat;
 use super::error::ApiError;
-use super::transport::Repeat;
 use super::wire::*;
 
 /// More licenses than any account holds: a larger `max_count` is a broken or hostile answer, not

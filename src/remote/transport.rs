@@ -15,21 +15,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::client::Client;
+use super::client::{Client, Repeat};
 use super::error::ApiError;
 use super::wire::{ErrorResultObjects, ProblemDetails};
 
 /// The value sent as `LastModifiedBy`, so SLASCONE's audit log shows which tool made a change.
 pub const LAST_MODIFIED_BY: &str = "slascone-sync";
-
-/// Whether a request may be sent again after a failure whose outcome is unknown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Repeat {
-    /// Reads, listings and whole-object PATCHes: sending twice has the effect of sending once.
-    Safe,
-    /// Creating POSTs: sent again only when the first one provably was not processed.
-    Create,
-}
 
 impl Client {
     /// Sends one request, retrying where that is safe.
@@ -521,15 +512,6 @@ fn transport_message(err: &reqwest::Error) -> String {
     {
         Some((host, port)) => format!("{host}:{port}: {reason}"),
         None => reason,
-    }
-}
-
-pub(super) fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
     }
 }
 

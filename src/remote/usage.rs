@@ -15,8 +15,8 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::client::Client;
+use super::client::Repeat;
 use super::error::ApiError;
-use super::transport::Repeat;
 use super::wire::*;
 
 impl Client {

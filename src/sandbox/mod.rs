@@ -1,7 +1,7 @@
 //! The sandbox: a SLASCONE-compatible server on loopback, for tests, benchmarks, demos and CI
-//! (DESIGN.md §4). It serves the customer, contact, license and catalog endpoints the reconciler
-//! uses, keeps its state in memory (optionally persisted to a JSON file), and injects faults on
-//! demand.
+//! (docs/architecture.md, "The sandbox"). It serves the customer, contact, license and catalog
+//! endpoints the reconciler uses, keeps its state in memory (optionally persisted to a JSON
+//! file), and injects faults on demand.
 //!
 //! Where the API reference leaves a behaviour open, the sandbox picks one (and the reconciler must
 //! not depend on it):

@@ -247,3 +247,58 @@ fn the_readme_and_the_sandbox_docs_list_the_same_sandbox_commands() {
     assert_eq!(listed("README.md"), listed("docs/sandbox.md"));
     assert_eq!(listed("README.md"), ["plan", "apply", "export", "pull"]);
 }
+
+/// The repository explains itself: every path the architecture and contributing guides cite
+/// (in code spans or as relative links) exists, and no source file cites a file outside it.
+#[test]
+fn the_guides_cite_only_paths_that_exist() {
+    let mut missing = Vec::new();
+    for page in ["docs/architecture.md", "CONTRIBUTING.md"] {
+        let text = std::fs::read_to_string(root().join(page)).unwrap();
+        let base = root().join(page).parent().unwrap().to_path_buf();
+        let spans = text.split('`').skip(1).step_by(2);
+        for span in spans {
+            let looks_like_path = !span.contains(' ')
+                && (span.starts_with("src/")
+                    || span.starts_with("tests/")
+                    || span.starts_with("docs/")
+                    || span.starts_with("benches/")
+                    || span.starts_with("examples/")
+                    || span.starts_with("schema/")
+                    || span.starts_with(".ci/"));
+            let path = span.trim_end_matches('/');
+            if looks_like_path && !path.contains(['*', '<', '{']) && !root().join(path).exists() {
+                missing.push(format!("{page}: `{span}`"));
+            }
+        }
+        for link in text.split("](").skip(1) {
+            let target = link.split([')', '#']).next().unwrap_or_default();
+            if target.is_empty() || target.contains("://") {
+                continue;
+            }
+            if !base.join(target).exists() {
+                missing.push(format!("{page}: link {target}"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+    let mut outside = Vec::new();
+    let mut stack = vec![root().join("src")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                if text.contains("DESIGN.md") || text.contains("../shared") {
+                    outside.push(path.display().to_string());
+                }
+            }
+        }
+    }
+    assert!(
+        outside.is_empty(),
+        "cite a file outside the repository: {outside:?}"
+    );
+}
