@@ -162,7 +162,7 @@ pub struct PlanArgs {
     #[arg(default_value = ".")]
     pub dir: PathBuf,
     /// Output format of the plan on stdout.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, default_value = "text", value_parser = choice::<FormatArg, Format>())]
     pub format: Format,
     /// Also save the plan as JSON, for `apply --plan`.
     #[arg(long, value_name = "PLAN.json")]
@@ -190,7 +190,7 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub force: bool,
     /// Output format of the apply report on stdout.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, default_value = "text", value_parser = choice::<FormatArg, Format>())]
     pub format: Format,
     #[command(flatten)]
     pub read: ReadArgs,
@@ -261,7 +261,7 @@ pub struct CompletionsArgs {
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
     /// Which schema to print.
-    #[arg(long, value_enum, default_value_t = SchemaKind::Manifest)]
+    #[arg(long, default_value = "manifest", value_parser = choice::<SchemaKindArg, SchemaKind>())]
     pub kind: SchemaKind,
 }
 
@@ -295,22 +295,99 @@ pub struct SandboxArgs {
     #[arg(long, default_value_t = 0.0)]
     pub drop_after_commit: f64,
     /// What PATCH /customers and PATCH /licenses do with fields left out of the body.
-    #[arg(long, value_enum, default_value_t = PatchSemantics::Merge)]
+    #[arg(long, default_value = "merge", value_parser = choice::<PatchSemanticsArg, PatchSemantics>())]
     pub patch_semantics: PatchSemantics,
     /// Number of the first page of the license listings and of a license's assignments.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=1))]
     pub page_base: u8,
     /// With --page-base 1: what page 0 answers (the rows of page 1, none, 400 or 404).
-    #[arg(long, value_enum, default_value_t = PageZero::Same)]
+    #[arg(long, default_value = "same", value_parser = choice::<PageZeroArg, PageZero>())]
     pub page_zero: PageZero,
     /// The most rows a page of those listings holds; bigger page sizes are capped.
     #[arg(long, value_name = "N", default_value_t = crate::sandbox::MAX_PAGE_SIZE as u32,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_page_size: u32,
     /// How a listing with nothing in it is answered: 200 with `[]`, or 204 without a body.
-    #[arg(long, value_enum, value_name = "200|204", default_value_t = EmptyAnswer::Ok)]
+    #[arg(long, value_name = "200|204", default_value = "200", value_parser = choice::<EmptyAnswerArg, EmptyAnswer>())]
     pub empty_listing: EmptyAnswer,
     /// How a successful write is answered: 200 with the object, or 204 without a body.
-    #[arg(long, value_enum, value_name = "200|204", default_value_t = EmptyAnswer::Ok)]
+    #[arg(long, value_name = "200|204", default_value = "200", value_parser = choice::<EmptyAnswerArg, EmptyAnswer>())]
     pub write_answer: EmptyAnswer,
 }
+
+/// A flag whose values are the variants of `A` (clap's view: names and help) and whose parsed
+/// value is the library's `T`, so no module below the CLI layer derives a clap trait.
+fn choice<A, T>() -> clap::builder::MapValueParser<clap::builder::EnumValueParser<A>, fn(A) -> T>
+where
+    A: clap::ValueEnum + Clone + Send + Sync + 'static,
+    T: From<A> + Clone + Send + Sync + 'static,
+{
+    use clap::builder::TypedValueParser;
+    clap::builder::EnumValueParser::<A>::new().map(T::from as fn(A) -> T)
+}
+
+/// Mirrors an enum of the library for clap: the same variants, named and documented for
+/// `--help`, each mapped onto the library's.
+macro_rules! choices {
+    ($arg:ident => $lib:ty { $($(#[$meta:meta])* $variant:ident),+ $(,)? }) => {
+        #[derive(Debug, Clone, Copy, clap::ValueEnum)]
+        enum $arg {
+            $($(#[$meta])* $variant),+
+        }
+
+        impl From<$arg> for $lib {
+            fn from(arg: $arg) -> Self {
+                match arg {
+                    $($arg::$variant => <$lib>::$variant),+
+                }
+            }
+        }
+    };
+}
+
+choices!(FormatArg => Format {
+    /// Terraform-style `+`/`~` blocks with field-level changes.
+    Text,
+    /// The plan JSON (format_version 2), as read by `apply --plan`.
+    Json,
+    /// A pull-request comment: summary table and collapsible changes, under 65,536 characters.
+    Markdown,
+});
+
+choices!(SchemaKindArg => SchemaKind {
+    /// Manifest files (customers and their licenses).
+    Manifest,
+    /// The project file, slascone.yaml.
+    Project,
+    /// The plan JSON of `plan --format json` and `plan --out`.
+    Plan,
+});
+
+choices!(PatchSemanticsArg => PatchSemantics {
+    /// Fields left out of a PATCH body keep their value.
+    Merge,
+    /// Fields left out of a PATCH body are cleared.
+    Replace,
+});
+
+choices!(PageZeroArg => PageZero {
+    /// The same rows as page 1.
+    Same,
+    /// No rows.
+    Empty,
+    /// 400 Bad Request.
+    #[value(name = "400")]
+    BadRequest,
+    /// 404 Not Found.
+    #[value(name = "404")]
+    NotFound,
+});
+
+choices!(EmptyAnswerArg => EmptyAnswer {
+    /// 200 with the body (`[]` for an empty listing).
+    #[value(name = "200")]
+    Ok,
+    /// 204 and no body.
+    #[value(name = "204")]
+    NoContent,
+});

@@ -4,7 +4,7 @@
 use crate::{manifest, render};
 
 /// Which file a JSON Schema describes (`slascone-sync schema --kind`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SchemaKind {
     /// Manifest files (customers and their licenses).
     #[default]

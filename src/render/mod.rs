@@ -19,7 +19,7 @@ use crate::model::Origin;
 use crate::plan::Plan;
 
 /// The output formats of `plan --format`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Format {
     /// Terraform-style `+`/`~` blocks with field-level changes.
     #[default]

@@ -83,7 +83,7 @@ pub struct SandboxConfig {
 
 /// What `PATCH /customers` and `PATCH /licenses` do with fields a body leaves out: SLASCONE does
 /// not document it, so the sandbox does either.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PatchSemantics {
     /// Fields left out of a PATCH body keep their value.
     #[default]
@@ -97,7 +97,7 @@ pub enum PatchSemantics {
 pub type EventSink = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// What page 0 of a listing answers on a server whose pages count from 1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PageZero {
     /// The same rows as page 1.
     #[default]
@@ -105,23 +105,19 @@ pub enum PageZero {
     /// No rows.
     Empty,
     /// 400 Bad Request.
-    #[value(name = "400")]
     BadRequest,
     /// 404 Not Found.
-    #[value(name = "404")]
     NotFound,
 }
 
 /// Whether an answer that may carry nothing is `200` with a body or `204 No Content`, which
 /// SLASCONE's clients document for customer endpoints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum EmptyAnswer {
     /// 200 with the body (`[]` for an empty listing).
     #[default]
-    #[value(name = "200")]
     Ok,
     /// 204 and no body.
-    #[value(name = "204")]
     NoContent,
 }
 
