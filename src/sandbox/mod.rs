@@ -1,7 +1,8 @@
 //! The sandbox: a SLASCONE-compatible server on loopback, for tests, benchmarks, demos and CI
 //! (DESIGN.md §4). It serves the customer, contact, license and catalog endpoints the reconciler
-//! uses, keeps its state in memory (optionally persisted to a JSON file), and injects faults on
-//! demand.
+//! uses, keeps its state in memory (optionally persisted to a state file), injects faults on
+//! demand, and shows its state as read-only HTML pages at the paths of SLASCONE's portal deep
+//! links.
 //!
 //! Where the API reference leaves a behaviour open, the sandbox picks one (and the reconciler must
 //! not depend on it):
@@ -24,6 +25,7 @@ mod catalog;
 mod countries;
 mod endpoints;
 mod journal;
+mod portal;
 mod problem;
 mod rules;
 mod server;

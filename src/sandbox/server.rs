@@ -129,7 +129,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
             get(catalog::product_detail),
         )
         .route("/templates", get(catalog::templates));
-    Router::new()
+    let router = Router::new()
         .nest("/api/v2/isv/{isv_id}", isv)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(app.clone(), gate))
@@ -138,8 +138,8 @@ pub(crate) fn router(app: Arc<App>) -> Router {
             "/_sandbox/requests",
             get(request_log).delete(clear_request_log),
         )
-        .route("/_sandbox/usage/{license_id}", put(set_usage))
-        .with_state(app)
+        .route("/_sandbox/usage/{license_id}", put(set_usage));
+    super::portal::routes(router).with_state(app)
 }
 
 /// `PUT /_sandbox/usage/{license_id}` with `{"tokens", "users", "floating_tokens"}`: how much of

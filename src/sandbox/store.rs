@@ -314,6 +314,21 @@ impl Store {
         self.index_license(pos);
     }
 
+    /// The licenses of a customer, in creation order.
+    pub(crate) fn licenses_of(&self, customer_id: Uuid) -> impl Iterator<Item = &LicenseDto> {
+        self.licenses_by_customer
+            .get(&customer_id)
+            .into_iter()
+            .flatten()
+            .map(|&pos| &self.licenses[pos])
+    }
+
+    pub(crate) fn license_count(&self, customer_id: Uuid) -> usize {
+        self.licenses_by_customer
+            .get(&customer_id)
+            .map_or(0, Vec::len)
+    }
+
     /// One page of the licenses matching `query`, in creation order, with the total count.
     pub(crate) fn list_licenses(&self, query: &LicenseQuery<'_>) -> LicensePage<'_> {
         let empty: &[usize] = &[];
