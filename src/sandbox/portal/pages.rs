@@ -16,7 +16,7 @@ pub(crate) fn index(catalog: &Catalog, store: &Store, search: &str) -> String {
     let matches = |text: Option<&str>| text.is_some_and(|t| t.to_lowercase().contains(&needle));
     let mut html = Html::page("Customers", search);
     html.element("h1", "Customers");
-    let found: Vec<_> = store
+    let mut found: Vec<_> = store
         .customers()
         .iter()
         .filter(|c| {
@@ -25,6 +25,8 @@ pub(crate) fn index(catalog: &Catalog, store: &Store, search: &str) -> String {
                 || matches(c.company_name.as_deref())
         })
         .collect();
+    // By number, as people look for them; creation order depends on how a sync ran.
+    found.sort_by(|a, b| a.customer_number.cmp(&b.customer_number));
     html.raw("<p class=\"sub\">");
     match (needle.is_empty(), found.len()) {
         (true, 1) => html.raw("1 customer"),
