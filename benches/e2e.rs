@@ -60,6 +60,10 @@ struct Args {
     /// Skip the blind-upsert baseline.
     #[arg(long)]
     no_baseline: bool,
+    /// Run the sandbox with a state file (`--state`) in the temporary directory, so every write
+    /// is journalled and synced before it is answered.
+    #[arg(long)]
+    state: bool,
     /// Print what the binary reported on stderr for each step (its phases and their times).
     #[arg(long)]
     progress: bool,
@@ -458,6 +462,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         sandbox::Catalog::from_yaml_str(common::CATALOG, "benchmark catalog")?,
     );
     config.latency = Duration::from_millis(args.latency_ms);
+    if args.state {
+        config.state_file = Some(work.path().join("state.json"));
+    }
     let sandbox = sandbox::start(config, ([127, 0, 0, 1], 0).into()).await?;
 
     let started = Instant::now();

@@ -51,6 +51,8 @@ impl Session {
             let admin_key = Uuid::new_v4().to_string();
             let mut config = SandboxConfig::new(isv_id, admin_key.clone(), catalog);
             config.state_file = Some(project.dir.join(SANDBOX_STATE_FILE));
+            // A dropped torn record or a state file that cannot be written is worth knowing.
+            config.events = Arc::new(|event| eprintln!("sandbox: {event}"));
             let handle = sandbox::start(config, ([127, 0, 0, 1], 0).into()).await?;
             (
                 handle.base_url(),
