@@ -98,8 +98,11 @@ struct Staged {
 }
 
 struct Writer {
-    /// Open for appending; `None` until the file is first written, and after a failed append.
+    /// Open for appending; `None` until the first write, and after a failed append.
     file: Option<File>,
+    /// The file as loaded ends with a whole line, so the first write may append to it (opened
+    /// then, so that a sandbox that only reads never needs write access to it).
+    appendable: bool,
     /// The last staged line that is on disk.
     durable: u64,
     journal_bytes: u64,
@@ -136,6 +139,7 @@ impl Journal {
     ) -> anyhow::Result<Loaded> {
         let mut writer = Writer {
             file: None,
+            appendable: false,
             durable: 0,
             journal_bytes: 0,
             snapshot_bytes: 0,
@@ -158,16 +162,7 @@ impl Journal {
             writer.has_journal = replayed.records > 0 || replayed.torn_line.is_some();
             // Appending is safe only after a whole, newline-terminated file; otherwise the first
             // write rewrites it as a snapshot.
-            if replayed.torn_line.is_none() && bytes.ends_with(b"\n") {
-                writer.file = Some(
-                    std::fs::OpenOptions::new()
-                        .append(true)
-                        .open(path)
-                        .with_context(|| {
-                            format!("cannot open the state file {}", path.display())
-                        })?,
-                );
-            }
+            writer.appendable = replayed.torn_line.is_none() && bytes.ends_with(b"\n");
             replayed.store
         } else {
             Store::default()
@@ -203,9 +198,16 @@ impl Journal {
         if writer.durable >= seq {
             return Ok(());
         }
-        let Some(file) = writer.file.take() else {
-            return self.compact_locked(&mut writer, store).await;
+        let file = match writer.file.take() {
+            Some(file) => file,
+            None if writer.appendable => std::fs::OpenOptions::new()
+                .append(true)
+                .open(&self.path)
+                .with_context(|| format!("cannot open the state file {}", self.path.display()))?,
+            None => return self.compact_locked(&mut writer, store).await,
         };
+        // From here on, a failed append leaves the file to be rewritten, not appended to.
+        writer.appendable = false;
         let (bytes, last) = {
             let mut staged = self.staged.lock().unwrap_or_else(PoisonError::into_inner);
             (std::mem::take(&mut staged.bytes), staged.seq)
@@ -273,6 +275,7 @@ impl Journal {
         .with_context(|| format!("cannot write the state file {}", self.path.display()))?;
         *writer = Writer {
             file: Some(file),
+            appendable: false,
             durable: seq,
             journal_bytes: 0,
             snapshot_bytes: len,

@@ -76,8 +76,8 @@ record! {
 }
 
 /// Stamps a checked write with the time and the `LastModifiedBy` header, stores it and queues its
-/// journal line, releases the store, waits until the state file holds it, and answers with the object or 204
-/// (`--write-answer`). A replaced record keeps the creation time it carries.
+/// journal line, releases the store, waits until the state file holds it, and answers with the
+/// object or 204 (`--write-answer`). A replaced record keeps the creation time it carries.
 async fn commit<R: Record>(
     app: &Arc<App>,
     headers: &HeaderMap,
