@@ -114,6 +114,8 @@ struct Writer {
 /// The state file of a running sandbox.
 pub(crate) struct Journal {
     path: PathBuf,
+    /// Where a failed compaction is reported: the write that triggered it succeeded.
+    events: EventSink,
     staged: Mutex<Staged>,
     writer: tokio::sync::Mutex<Writer>,
     min_compact_bytes: u64,
@@ -171,6 +173,7 @@ impl Journal {
             store,
             journal: Journal {
                 path: path.to_owned(),
+                events: events.clone(),
                 staged: Mutex::new(Staged::default()),
                 writer: tokio::sync::Mutex::new(writer),
                 min_compact_bytes,
@@ -228,8 +231,11 @@ impl Journal {
         writer.file = Some(file);
         writer.durable = last;
         writer.journal_bytes += len;
-        if writer.journal_bytes > writer.snapshot_bytes.max(self.min_compact_bytes) {
-            self.compact_locked(&mut writer, store).await?;
+        if writer.journal_bytes > writer.snapshot_bytes.max(self.min_compact_bytes)
+            && let Err(err) = self.compact_locked(&mut writer, store).await
+        {
+            // The write is on disk already; the next write rewrites the file instead.
+            (self.events)(&format!("{err:#}"));
         }
         Ok(())
     }
@@ -254,33 +260,46 @@ impl Journal {
         writer: &mut Writer,
         store: &tokio::sync::Mutex<Store>,
     ) -> anyhow::Result<()> {
-        let (mut bytes, seq) = {
+        let (mut bytes, taken, seq) = {
             let store = store.lock().await;
-            let mut staged = self.staged.lock().unwrap_or_else(PoisonError::into_inner);
             let bytes = store.to_json()?;
+            let mut staged = self.staged.lock().unwrap_or_else(PoisonError::into_inner);
             // The snapshot holds every staged change: the store took them before their lines.
-            staged.bytes.clear();
-            (bytes, staged.seq)
+            (bytes, std::mem::take(&mut staged.bytes), staged.seq)
         };
         bytes.push(b'\n');
-        let path = self.path.clone();
         let len = bytes.len() as u64;
-        writer.file = None;
-        let file = tokio::task::spawn_blocking(move || {
-            crate::fs::write_atomically(&path, &bytes)?;
-            sync_parent(&path)?;
-            std::fs::OpenOptions::new().append(true).open(&path)
-        })
-        .await?
-        .with_context(|| format!("cannot write the state file {}", self.path.display()))?;
+        let path = self.path.clone();
+        let written =
+            tokio::task::spawn_blocking(move || crate::fs::write_atomically(&path, &bytes)).await?;
+        if let Err(err) = written {
+            // The file is as it was, so the lines it lacks go back to be appended, ahead of any
+            // staged since.
+            let mut staged = self.staged.lock().unwrap_or_else(PoisonError::into_inner);
+            let later = std::mem::replace(&mut staged.bytes, taken);
+            staged.bytes.extend_from_slice(&later);
+            return Err(anyhow::Error::new(err).context(format!(
+                "cannot write the state file {}",
+                self.path.display()
+            )));
+        }
+        // The snapshot is in place; a handle still open appends to the file it replaced.
         *writer = Writer {
-            file: Some(file),
-            appendable: false,
+            file: None,
+            appendable: true,
             durable: seq,
             journal_bytes: 0,
             snapshot_bytes: len,
             has_journal: false,
         };
+        let path = self.path.clone();
+        let file = tokio::task::spawn_blocking(move || {
+            sync_parent(&path)?;
+            std::fs::OpenOptions::new().append(true).open(&path)
+        })
+        .await?
+        .with_context(|| format!("cannot write the state file {}", self.path.display()))?;
+        writer.file = Some(file);
         Ok(())
     }
 }

@@ -255,3 +255,41 @@ async fn concurrent_writes_share_appends_and_all_survive() {
     let (again, _) = open(&path, MIN_COMPACT_BYTES);
     assert_eq!(again.into_inner().customers().len(), 50);
 }
+
+#[tokio::test]
+async fn a_failed_compaction_fails_no_write_that_is_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.json");
+    let (events, seen) = events();
+    let loaded = Journal::open_with(&path, &events, 0).unwrap();
+    let (store, journal) = (tokio::sync::Mutex::new(loaded.store), loaded.journal);
+    write(&store, &journal, customer("K1", "Graz")).await;
+    // A directory where the snapshot's temporary file goes: rewriting the file fails.
+    let blocker = dir
+        .path()
+        .join(format!(".state.json.tmp-{}", std::process::id()));
+    std::fs::create_dir(&blocker).unwrap();
+    // Each write succeeds, though the journal soon outgrows the snapshot and cannot be compacted.
+    for city in ["Linz", "Wien", "Enns"] {
+        write(&store, &journal, customer("K2", city)).await;
+    }
+    let seen_now = seen.lock().unwrap().clone();
+    assert!(!seen_now.is_empty(), "no compaction was tried");
+    assert!(
+        seen_now[0].contains("cannot write the state file"),
+        "{}",
+        seen_now[0]
+    );
+    let (again, _) = open(&path, 0);
+    assert_eq!(
+        cities(&again.into_inner()),
+        [("K1".into(), "Graz".into()), ("K2".into(), "Enns".into())]
+    );
+
+    // Once the file can be written again, the next write rewrites it whole.
+    std::fs::remove_dir(&blocker).unwrap();
+    write(&store, &journal, customer("K3", "Wels")).await;
+    assert_eq!(lines(&path).len(), 1);
+    let (again, _) = open(&path, 0);
+    assert_eq!(again.into_inner().customers().len(), 3);
+}
