@@ -632,6 +632,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         drifted_licenses,
         parallelism: args.parallelism,
         page_size: args.page_size,
+        state_file: args.state,
         cores: std::thread::available_parallelism().map_or(0, usize::from),
         load_before,
         load_after,
@@ -664,6 +665,8 @@ struct Report {
     drifted_licenses: usize,
     parallelism: u16,
     page_size: u32,
+    /// The sandbox kept a state file (`--state`).
+    state_file: bool,
     cores: usize,
     load_before: String,
     load_after: String,
@@ -712,13 +715,14 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "drift {}% ({} customers, {} licenses), latency {} ms, parallelism {}, page size {}",
+            "drift {}% ({} customers, {} licenses), latency {} ms, parallelism {}, page size {}{}",
             self.drift * 100.0,
             self.drifted_customers,
             self.drifted_licenses,
             self.latency_ms,
             self.parallelism,
-            self.page_size
+            self.page_size,
+            if self.state_file { ", state file" } else { "" }
         );
         let _ = writeln!(
             out,
