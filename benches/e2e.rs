@@ -60,6 +60,10 @@ struct Args {
     /// Skip the blind-upsert baseline.
     #[arg(long)]
     no_baseline: bool,
+    /// Run the sandbox with a state file (`--state`) in the temporary directory, so every write
+    /// is journalled and synced before it is answered.
+    #[arg(long)]
+    state: bool,
     /// Print what the binary reported on stderr for each step (its phases and their times).
     #[arg(long)]
     progress: bool,
@@ -458,6 +462,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         sandbox::Catalog::from_yaml_str(common::CATALOG, "benchmark catalog")?,
     );
     config.latency = Duration::from_millis(args.latency_ms);
+    if args.state {
+        config.state_file = Some(work.path().join("state.json"));
+    }
     let sandbox = sandbox::start(config, ([127, 0, 0, 1], 0).into()).await?;
 
     let started = Instant::now();
@@ -625,6 +632,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         drifted_licenses,
         parallelism: args.parallelism,
         page_size: args.page_size,
+        state_file: args.state,
         cores: std::thread::available_parallelism().map_or(0, usize::from),
         load_before,
         load_after,
@@ -657,6 +665,8 @@ struct Report {
     drifted_licenses: usize,
     parallelism: u16,
     page_size: u32,
+    /// The sandbox kept a state file (`--state`).
+    state_file: bool,
     cores: usize,
     load_before: String,
     load_after: String,
@@ -705,13 +715,14 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "drift {}% ({} customers, {} licenses), latency {} ms, parallelism {}, page size {}",
+            "drift {}% ({} customers, {} licenses), latency {} ms, parallelism {}, page size {}{}",
             self.drift * 100.0,
             self.drifted_customers,
             self.drifted_licenses,
             self.latency_ms,
             self.parallelism,
-            self.page_size
+            self.page_size,
+            if self.state_file { ", state file" } else { "" }
         );
         let _ = writeln!(
             out,

@@ -279,7 +279,7 @@ pub struct SandboxArgs {
     /// Catalog file (YAML) with customer types, license types and products.
     #[arg(long)]
     pub catalog: PathBuf,
-    /// Persist the state to this JSON file (atomically) and load it on start.
+    /// Load the state from this file on start, and append every write to it before answering.
     #[arg(long)]
     pub state: Option<PathBuf>,
     /// Fixed latency added to every request, in milliseconds.

@@ -200,6 +200,7 @@ fn progress_line(event: &Event<'_>) -> Option<String> {
         Event::Sent { requests } => format!("Sent {}.", count(*requests, "request", "requests")),
         Event::Request(line) => (*line).to_owned(),
         Event::Retry(line) => format!("retrying: {line}"),
+        Event::Sandbox(line) => format!("sandbox: {line}"),
         Event::Applied(_) => return None,
     })
 }

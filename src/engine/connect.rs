@@ -86,6 +86,9 @@ impl Connection {
                 let admin_key = Uuid::new_v4().to_string();
                 let mut config = SandboxConfig::new(isv_id, admin_key.clone(), catalog);
                 config.state_file = Some(state_file);
+                // A dropped torn record or a state file that cannot be written is worth knowing.
+                let told = Arc::clone(events);
+                config.events = Arc::new(move |line| told(&Event::Sandbox(line)));
                 let handle = sandbox::start(config, ([127, 0, 0, 1], 0).into()).await?;
                 (
                     handle.base_url(),

@@ -88,6 +88,9 @@ pub enum Event<'a> {
     Request(&'a str),
     /// A request failed and is sent again: what failed, which attempt comes, after what wait.
     Retry(&'a str),
+    /// What the embedded sandbox reports outside any one request (a torn last record dropped
+    /// from its state file, a state file it cannot write).
+    Sandbox(&'a str),
 }
 
 /// Where events go. Called from any task; cheap to clone.

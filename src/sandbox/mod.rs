@@ -1,7 +1,8 @@
 //! The sandbox: a SLASCONE-compatible server on loopback, for tests, benchmarks, demos and CI
 //! (docs/architecture.md, "The sandbox"). It serves the customer, contact, license and catalog
-//! endpoints the reconciler uses, keeps its state in memory (optionally persisted to a JSON
-//! file), and injects faults on demand.
+//! endpoints the reconciler uses, keeps its state in memory (optionally persisted to a state
+//! file), injects faults on demand, and shows its state as read-only HTML pages at the paths of
+//! SLASCONE's portal deep links.
 //!
 //! Where the API reference leaves a behaviour open, the sandbox picks one (and the reconciler must
 //! not depend on it):
@@ -23,6 +24,8 @@
 mod catalog;
 mod countries;
 mod endpoints;
+mod journal;
+mod portal;
 mod problem;
 mod rules;
 mod server;
@@ -55,7 +58,8 @@ pub struct SandboxConfig {
     /// The AdminKey clients must send. Kept out of `Debug` output.
     pub admin_key: String,
     pub catalog: Catalog,
-    /// Loaded on start if it exists; rewritten atomically after every successful write.
+    /// Loaded on start if it exists; every successful write is appended to it (and synced)
+    /// before it is answered, and it is compacted now and then and on shutdown.
     pub state_file: Option<PathBuf>,
     /// Added before every API request is answered.
     pub latency: Duration,
@@ -166,11 +170,19 @@ impl fmt::Debug for SandboxConfig {
 
 /// A running sandbox. Dropping it without [`SandboxHandle::shutdown`] leaves it serving until the
 /// runtime ends.
-#[derive(Debug)]
 pub struct SandboxHandle {
     addr: SocketAddr,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
+    app: Arc<server::App>,
+}
+
+impl fmt::Debug for SandboxHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SandboxHandle")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SandboxHandle {
@@ -189,10 +201,17 @@ impl SandboxHandle {
         format!("http://{}", SocketAddr::new(ip, self.addr.port()))
     }
 
-    /// Stops accepting, closes open connections and waits until the server task has ended.
+    /// Stops accepting, closes open connections, waits until the server task has ended, and
+    /// compacts the state file into one snapshot (a failure to is reported as an event: every
+    /// answered write is in the journal already).
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
+        if let Some(journal) = &self.app.journal
+            && let Err(err) = journal.compact(&self.app.store).await
+        {
+            (self.app.events)(&format!("{err:#}"));
+        }
     }
 }
 
@@ -213,9 +232,12 @@ pub async fn start(config: SandboxConfig, listen: SocketAddr) -> anyhow::Result<
     if config.max_page_size == 0 {
         bail!("the largest page size must be at least 1");
     }
-    let store = match &config.state_file {
-        Some(path) if path.exists() => store::Store::load(path)?,
-        _ => store::Store::default(),
+    let (store, journal) = match &config.state_file {
+        Some(path) => {
+            let loaded = journal::Journal::open(path, &config.events)?;
+            (loaded.store, Some(loaded.journal))
+        }
+        None => (store::Store::default(), None),
     };
     let listener = TcpListener::bind(listen)
         .await
@@ -226,8 +248,7 @@ pub async fn start(config: SandboxConfig, listen: SocketAddr) -> anyhow::Result<
         admin_key: config.admin_key,
         catalog: config.catalog,
         store: tokio::sync::Mutex::new(store),
-        state_file: config.state_file,
-        saved_version: tokio::sync::Mutex::new(0),
+        journal,
         patch_semantics: config.patch_semantics,
         page_base: config.page_base,
         page_zero: config.page_zero,
@@ -247,11 +268,16 @@ pub async fn start(config: SandboxConfig, listen: SocketAddr) -> anyhow::Result<
     let events = app.events.clone();
     let task = tokio::spawn(server::serve(
         listener,
-        server::router(app),
+        server::router(app.clone()),
         events,
         stopped,
     ));
-    Ok(SandboxHandle { addr, stop, task })
+    Ok(SandboxHandle {
+        addr,
+        stop,
+        task,
+        app,
+    })
 }
 
 #[cfg(test)]

@@ -4,12 +4,10 @@
 //! Connections are served with hyper directly rather than `axum::serve`, because a dropped answer
 //! has to close the TCP connection without writing a response, which a handler cannot do.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -26,6 +24,7 @@ use uuid::Uuid;
 
 use super::catalog::Catalog;
 use super::endpoints::{catalog, contacts, customers, customlist, licenses};
+use super::journal::{Entry, Journal, UsageRecord};
 use super::problem::problem;
 use super::store::Store;
 use super::{EventSink, PatchSemantics};
@@ -36,9 +35,8 @@ pub(crate) struct App {
     pub(crate) admin_key: String,
     pub(crate) catalog: Catalog,
     pub(crate) store: tokio::sync::Mutex<Store>,
-    pub(crate) state_file: Option<PathBuf>,
-    /// The store version the state file holds; its lock is held while a save runs.
-    pub(crate) saved_version: tokio::sync::Mutex<u64>,
+    /// The state file, with `--state`.
+    pub(crate) journal: Option<Journal>,
     pub(crate) patch_semantics: PatchSemantics,
     pub(crate) events: EventSink,
     pub(crate) page_base: u8,
@@ -139,7 +137,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
             "/administration/customlist/{custom_list_id}",
             get(customlist::get_custom_list),
         );
-    Router::new()
+    let router = Router::new()
         .nest("/api/v2/isv/{isv_id}", isv)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(app.clone(), gate))
@@ -148,8 +146,8 @@ pub(crate) fn router(app: Arc<App>) -> Router {
             "/_sandbox/requests",
             get(request_log).delete(clear_request_log),
         )
-        .route("/_sandbox/usage/{license_id}", put(set_usage))
-        .with_state(app)
+        .route("/_sandbox/usage/{license_id}", put(set_usage));
+    super::portal::routes(router).with_state(app)
 }
 
 /// `PUT /_sandbox/usage/{license_id}` with `{"tokens", "users", "floating_tokens"}`: how much of
@@ -163,6 +161,8 @@ async fn set_usage(
     let id = super::problem::parse_id(&license_id, "license id")?;
     let usage: super::store::Usage =
         super::problem::decode(&super::problem::json_object(&headers, &body)?)?;
+    let line = super::journal::Line::of(&Entry::Usage(UsageRecord::new(id, usage)))
+        .map_err(|err| super::problem::ApiError::Internal(err.to_string()))?;
     let mut store = app.store.lock().await;
     if store.license_index(id).is_none() {
         return Err(super::problem::conflict(
@@ -171,11 +171,9 @@ async fn set_usage(
         ));
     }
     store.set_usage(id, usage);
-    let version = store.version();
+    let ticket = app.journal.as_ref().map(|journal| journal.stage(line));
     drop(store);
-    save_state(app.clone(), version)
-        .await
-        .map_err(|err| super::problem::ApiError::Internal(format!("{err:#}")))?;
+    persist(&app, ticket).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -352,27 +350,36 @@ async fn gate(State(app): State<Arc<App>>, request: Request, next: Next) -> Resp
     }
 }
 
-/// Makes the state file hold the store as of `version` or later: a save that started after the
-/// change covers it, otherwise this call saves the whole store.
-pub(crate) async fn save_state(app: Arc<App>, version: u64) -> anyhow::Result<()> {
-    let Some(path) = app.state_file.clone() else {
+/// Returns once the journal holds the staged line `ticket` (nothing to wait for without a state
+/// file). Called after the store lock is released, so writes that arrive meanwhile share the
+/// next append and fsync.
+pub(crate) async fn persist(
+    app: &Arc<App>,
+    ticket: Option<u64>,
+) -> Result<(), super::problem::ApiError> {
+    let Some(seq) = ticket else {
         return Ok(());
     };
-    let mut saved = app.saved_version.lock().await;
-    if *saved >= version {
-        return Ok(());
+    // A task of its own, so a client that hangs up cannot cancel a write halfway.
+    let task_app = app.clone();
+    let writing = tokio::spawn(async move {
+        match &task_app.journal {
+            Some(journal) => journal.flush(&task_app.store, seq).await,
+            None => Ok(()),
+        }
+    });
+    match writing.await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(err)) => {
+            (app.events)(&format!("{err:#}"));
+            Err(super::problem::ApiError::Internal(
+                "the sandbox could not persist its state".to_owned(),
+            ))
+        }
+        Err(err) => Err(super::problem::ApiError::Internal(format!(
+            "the write task failed: {err}"
+        ))),
     }
-    let (bytes, current) = {
-        let store = app.store.lock().await;
-        (store.to_json()?, store.version())
-    };
-    tokio::task::spawn_blocking(move || {
-        crate::fs::write_atomically(&path, &bytes)
-            .with_context(|| format!("cannot write the state file {}", path.display()))
-    })
-    .await??;
-    *saved = current;
-    Ok(())
 }
 
 /// Accepts connections until `stop` changes; open connections are closed then.

@@ -1,11 +1,9 @@
 //! The sandbox's mutable state: customers, licenses and contact persons in creation order, with
-//! the indexes that keep every request proportional to its answer, and the atomic state file.
+//! the indexes that keep every request proportional to its answer, and the snapshot layout of the
+//! state file.
 
-use std::collections::HashMap;
-use std::path::Path;
-
-use anyhow::Context;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 use crate::remote::wire::{CustomerContactDto, CustomerDto, LicenseDto};
@@ -32,7 +30,6 @@ pub(crate) struct Store {
     contacts_by_customer: HashMap<Uuid, Vec<usize>>,
     /// What each license's holders use; set through `PUT /_sandbox/usage/{license_id}`.
     usage: HashMap<Uuid, Usage>,
-    version: u64,
 }
 
 /// How much of a license is in use: tokens assigned to devices, named users, floating tokens.
@@ -59,11 +56,11 @@ impl Default for Usage {
     }
 }
 
-fn none_in_use() -> Option<u32> {
+pub(crate) fn none_in_use() -> Option<u32> {
     Some(0)
 }
 
-/// The state file's layout.
+/// The layout of a snapshot of the state.
 #[derive(Serialize)]
 struct StateFileRef<'a> {
     customers: &'a [CustomerDto],
@@ -74,7 +71,7 @@ struct StateFileRef<'a> {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct StateFile {
+pub(crate) struct StateFile {
     #[serde(default)]
     customers: Vec<CustomerDto>,
     #[serde(default)]
@@ -118,12 +115,8 @@ fn remove_sorted(list: &mut Vec<usize>, pos: usize) {
 }
 
 impl Store {
-    /// Reads a state file written by [`save_state`](super::server::save_state).
-    pub(crate) fn load(path: &Path) -> anyhow::Result<Store> {
-        let text = crate::fs::read_input(path, crate::fs::MAX_SANDBOX_BYTES)
-            .with_context(|| format!("cannot read the state file {}", path.display()))?;
-        let file: StateFile = serde_json::from_slice(&text)
-            .with_context(|| format!("the state file {} is not valid", path.display()))?;
+    /// The store a snapshot describes.
+    pub(crate) fn from_snapshot(file: StateFile) -> Store {
         let mut store = Store::default();
         for customer in file.customers {
             store.insert_customer(customer);
@@ -135,16 +128,40 @@ impl Store {
             store.insert_contact(contact);
         }
         store.usage = file.usage;
-        store.version = 0;
-        Ok(store)
+        store
     }
 
-    /// Counts the changes since the store was created or loaded.
-    pub(crate) fn version(&self) -> u64 {
-        self.version
+    /// Inserts the customer, or replaces the one with its id.
+    pub(crate) fn upsert_customer(&mut self, customer: CustomerDto) {
+        match self.customer_index(customer.id) {
+            Some(pos) => self.replace_customer(pos, customer),
+            None => {
+                self.insert_customer(customer);
+            }
+        }
     }
 
-    /// The whole state in the state file's layout.
+    /// Inserts the license, or replaces the one with its id.
+    pub(crate) fn upsert_license(&mut self, license: LicenseDto) {
+        match self.license_index(license.id) {
+            Some(pos) => self.replace_license(pos, license),
+            None => {
+                self.insert_license(license);
+            }
+        }
+    }
+
+    /// Inserts the contact, or replaces the one with its id.
+    pub(crate) fn upsert_contact(&mut self, contact: CustomerContactDto) {
+        match self.contact_index(contact.id) {
+            Some(pos) => self.replace_contact(pos, contact),
+            None => {
+                self.insert_contact(contact);
+            }
+        }
+    }
+
+    /// The whole state as one snapshot.
     pub(crate) fn to_json(&self) -> serde_json::Result<Vec<u8>> {
         serde_json::to_vec(&StateFileRef {
             customers: &self.customers,
@@ -161,7 +178,6 @@ impl Store {
 
     pub(crate) fn set_usage(&mut self, license_id: Uuid, usage: Usage) {
         self.usage.insert(license_id, usage);
-        self.version += 1;
     }
 
     /// The contacts of a customer, in creation order.
@@ -203,14 +219,12 @@ impl Store {
             pos,
         );
         self.contacts.push(contact);
-        self.version += 1;
         pos
     }
 
     /// Contacts keep their customer: a write names the customer in its path.
     pub(crate) fn replace_contact(&mut self, pos: usize, contact: CustomerContactDto) {
         self.contacts[pos] = contact;
-        self.version += 1;
     }
 
     pub(crate) fn customers(&self) -> &[CustomerDto] {
@@ -236,7 +250,6 @@ impl Store {
             self.customer_by_number.insert(number.to_owned(), pos);
         }
         self.customers.push(customer);
-        self.version += 1;
         pos
     }
 
@@ -248,7 +261,6 @@ impl Store {
             self.customer_by_number.insert(number.to_owned(), pos);
         }
         self.customers[pos] = customer;
-        self.version += 1;
     }
 
     pub(crate) fn license_index(&self, id: Uuid) -> Option<usize> {
@@ -309,7 +321,6 @@ impl Store {
         self.license_by_id.insert(license.id, pos);
         self.licenses.push(license);
         self.index_license(pos);
-        self.version += 1;
         pos
     }
 
@@ -317,7 +328,21 @@ impl Store {
         self.unindex_license(pos);
         self.licenses[pos] = license;
         self.index_license(pos);
-        self.version += 1;
+    }
+
+    /// The licenses of a customer, in creation order.
+    pub(crate) fn licenses_of(&self, customer_id: Uuid) -> impl Iterator<Item = &LicenseDto> {
+        self.licenses_by_customer
+            .get(&customer_id)
+            .into_iter()
+            .flatten()
+            .map(|&pos| &self.licenses[pos])
+    }
+
+    pub(crate) fn license_count(&self, customer_id: Uuid) -> usize {
+        self.licenses_by_customer
+            .get(&customer_id)
+            .map_or(0, Vec::len)
     }
 
     /// One page of the licenses matching `query`, in creation order, with the total count.
@@ -473,24 +498,5 @@ mod tests {
             store.list_licenses(&query(None, None, None)).customer_count,
             2
         );
-    }
-
-    #[test]
-    fn save_then_load_round_trips() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.json");
-        let mut store = Store::default();
-        store.insert_customer(CustomerDto {
-            id: Uuid::new_v4(),
-            customer_number: Some("K1".into()),
-            ..CustomerDto::default()
-        });
-        store.insert_license(license(Uuid::new_v4(), Uuid::new_v4(), "X"));
-        crate::fs::write_atomically(&path, &store.to_json().unwrap()).unwrap();
-        let loaded = Store::load(&path).unwrap();
-        assert_eq!(loaded.customers(), store.customers());
-        assert_eq!(loaded.customer_by_number("K1"), Some(0));
-        assert_eq!(loaded.license(0), store.license(0));
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

@@ -605,6 +605,64 @@ async fn the_quickstart_converges_in_the_embedded_sandbox() {
     assert_eq!(stdout(&plan), "No changes.\n");
 }
 
+/// The embedded sandbox's state file is a journal like `--state`'s: a write killed while it was
+/// appended leaves a torn last line, which the next command drops with a warning and compacts
+/// away, keeping every whole record; a stopped sandbox leaves one JSON document.
+#[tokio::test]
+async fn the_embedded_sandbox_drops_a_torn_record_and_keeps_the_rest() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart");
+    let dir = support::copy_dir(&example);
+    let state = dir.path().join(".slascone-sandbox.json");
+    let _ = std::fs::remove_file(&state);
+    let apply = cli(&["apply", "--sandbox", "--auto-approve"], dir.path()).await;
+    assert_eq!(code(&apply), 0, "{}{}", stdout(&apply), stderr(&apply));
+    let snapshot = std::fs::read(&state).unwrap();
+    serde_json::from_slice::<serde_json::Value>(&snapshot).expect("one JSON document");
+    // A whole record (K001 moved to Hamburg) and the start of another, as a kill leaves them.
+    let mut saved = support::read_state(&state);
+    let acme = saved["customers"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|c| c["customer_number"] == "K001")
+        .unwrap();
+    acme["city"] = "Hamburg".into();
+    let record = format!(
+        "{}\n{{\"customer\":{{\"id\":\"",
+        serde_json::json!({"customer": acme})
+    );
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&state)
+        .unwrap();
+    std::io::Write::write_all(&mut file, record.as_bytes()).unwrap();
+    drop(file);
+
+    let plan = cli(&["plan", "--sandbox"], dir.path()).await;
+    assert_eq!(code(&plan), 0, "{}{}", stdout(&plan), stderr(&plan));
+    assert!(
+        stderr(&plan).contains(
+            "ends in an incomplete record (line 3), a write that was never answered; it is dropped"
+        ),
+        "{}",
+        stderr(&plan)
+    );
+    assert!(
+        stdout(&plan).contains("city: \"Hamburg\" → \"Berlin\""),
+        "{}",
+        stdout(&plan)
+    );
+    let compacted = std::fs::read(&state).unwrap();
+    let whole: serde_json::Value = serde_json::from_slice(&compacted).expect("compacted on stop");
+    assert_eq!(whole["customers"].as_array().unwrap().len(), 3);
+    let again = cli(&["plan", "--sandbox"], dir.path()).await;
+    assert!(
+        !stderr(&again).contains("incomplete record"),
+        "{}",
+        stderr(&again)
+    );
+}
+
 #[tokio::test]
 async fn the_apply_report_comes_in_three_formats() {
     let sandbox = support::sandbox().await;

@@ -20,6 +20,7 @@ mod import_csv;
 mod install;
 mod manifest;
 mod packaging;
+mod portal;
 mod pull;
 mod review;
 mod sandbox;

@@ -1337,8 +1337,7 @@ async fn request_log_lists_api_requests_in_order_and_can_be_cleared() {
 }
 
 fn read_state(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path).expect("the state file exists");
-    serde_json::from_str(&text).expect("the state file is valid JSON")
+    crate::support::read_state(path)
 }
 
 #[tokio::test]

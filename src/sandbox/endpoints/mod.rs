@@ -21,8 +21,9 @@ use serde::Serialize;
 use tokio::sync::MutexGuard;
 
 use super::EmptyAnswer;
+use super::journal::{Entry, Line};
 use super::problem::ApiError;
-use super::server::App;
+use super::server::{App, persist};
 use super::store::Store;
 use crate::remote::wire::{CustomerContactDto, CustomerDto, LicenseDto, ServerStamped};
 
@@ -47,12 +48,16 @@ enum Slot {
 /// What the store holds and a write stamps: customers, licenses and contacts.
 trait Record: ServerStamped + Serialize + Clone {
     fn put(self, store: &mut Store, slot: Slot);
+    fn entry(&self) -> Entry<'_>;
 }
 
-/// Each record type with the store's insert and replace for it.
+/// Each record type with its journal entry and the store's insert and replace for it.
 macro_rules! record {
-    ($($dto:ty => $insert:ident, $replace:ident;)*) => {
+    ($($dto:ty => $entry:ident, $insert:ident, $replace:ident;)*) => {
         $(impl Record for $dto {
+            fn entry(&self) -> Entry<'_> {
+                Entry::$entry(self)
+            }
             fn put(self, store: &mut Store, slot: Slot) {
                 match slot {
                     Slot::New => {
@@ -66,14 +71,14 @@ macro_rules! record {
 }
 
 record! {
-    CustomerDto => insert_customer, replace_customer;
-    LicenseDto => insert_license, replace_license;
-    CustomerContactDto => insert_contact, replace_contact;
+    CustomerDto => Customer, insert_customer, replace_customer;
+    LicenseDto => License, insert_license, replace_license;
+    CustomerContactDto => Contact, insert_contact, replace_contact;
 }
 
-/// Stamps a checked write with the time and the `LastModifiedBy` header, stores it, releases the
-/// store, waits until the state file holds it, and answers with the object or 204
-/// (`--write-answer`). A replaced record keeps the creation time it carries.
+/// Stamps a checked write with the time and the `LastModifiedBy` header, stores it and queues its
+/// journal line, releases the store, waits until the state file holds it, and answers with the
+/// object or 204 (`--write-answer`). A replaced record keeps the creation time it carries.
 async fn commit<R: Record>(
     app: &Arc<App>,
     headers: &HeaderMap,
@@ -88,10 +93,20 @@ async fn commit<R: Record>(
     }
     *modified = Some(stamp);
     *by = Some(modified_by(headers));
+    let line = match &app.journal {
+        Some(_) => {
+            Some(Line::of(&record.entry()).map_err(|err| ApiError::Internal(err.to_string()))?)
+        }
+        None => None,
+    };
     record.clone().put(&mut store, slot);
-    let version = store.version();
+    let ticket = app
+        .journal
+        .as_ref()
+        .zip(line)
+        .map(|(journal, line)| journal.stage(line));
     drop(store);
-    persist(app, version).await?;
+    persist(app, ticket).await?;
     Ok(match app.write_answer {
         EmptyAnswer::Ok => Json(record).into_response(),
         EmptyAnswer::NoContent => StatusCode::NO_CONTENT.into_response(),
@@ -112,24 +127,4 @@ fn now() -> String {
     jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
         .to_string()
-}
-
-/// Returns once the state file holds the store as of `version` (or later). Called after the store
-/// lock is released, so writes that arrive while one save runs share the next save.
-async fn persist(app: &Arc<App>, version: u64) -> Result<(), ApiError> {
-    if app.state_file.is_none() {
-        return Ok(());
-    }
-    // A task of its own, so a client that hangs up cannot cancel a save halfway.
-    let saving = tokio::spawn(super::server::save_state(app.clone(), version));
-    match saving.await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(err)) => {
-            (app.events)(&format!("{err:#}"));
-            Err(ApiError::Internal(
-                "the sandbox could not persist its state".to_owned(),
-            ))
-        }
-        Err(err) => Err(ApiError::Internal(format!("the save task failed: {err}"))),
-    }
 }

@@ -192,3 +192,46 @@ pub fn constrained_values(
         .and_then(|v| v.values.clone())
         .unwrap_or_default()
 }
+
+/// The state a sandbox's `--state` file holds, read as docs/sandbox.md describes the format: the
+/// snapshot, then each complete record line applied by id (a last line without its newline is a
+/// write that was never answered).
+pub fn read_state(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).expect("the state file exists");
+    let mut stream = serde_json::Deserializer::from_str(&text).into_iter::<serde_json::Value>();
+    let mut state = stream
+        .next()
+        .expect("a snapshot")
+        .expect("the snapshot is JSON");
+    let rest = &text[stream.byte_offset()..];
+    let complete = &rest[..rest.rfind('\n').map_or(0, |end| end + 1)];
+    for line in complete.lines().filter(|line| !line.trim().is_empty()) {
+        let record: serde_json::Value = serde_json::from_str(line).expect("a record is JSON");
+        let (kind, object) = record
+            .as_object()
+            .and_then(|fields| fields.iter().next())
+            .expect("a record is one tagged object");
+        if kind == "usage" {
+            let id = object["license_id"].as_str().unwrap().to_owned();
+            let usage = state
+                .as_object_mut()
+                .unwrap()
+                .entry("usage")
+                .or_insert_with(|| serde_json::json!({}));
+            usage[id] = object.clone();
+            continue;
+        }
+        let list = state
+            .as_object_mut()
+            .unwrap()
+            .entry(format!("{kind}s"))
+            .or_insert_with(|| serde_json::json!([]))
+            .as_array_mut()
+            .unwrap();
+        match list.iter_mut().find(|row| row["id"] == object["id"]) {
+            Some(row) => *row = object.clone(),
+            None => list.push(object.clone()),
+        }
+    }
+    state
+}
