@@ -136,7 +136,7 @@ pub async fn connect(
     Connection::open(target, project, &settings(global, read)?, events).await
 }
 
-/// The engine's events as progress lines on stderr (apply's writes go to a [`progress::Progress`]
+/// The engine's events as progress lines on stderr (apply's writes go to a `progress::Progress`
 /// instead).
 pub fn progress_events() -> Events {
     Arc::new(|event: &Event<'_>| {

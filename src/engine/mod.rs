@@ -115,7 +115,7 @@ pub fn load(dir: &Path, env: Option<&str>, events: &Events) -> Result<Manifests,
     Ok(manifests)
 }
 
-/// What [`apply`] executes: a plan and the objects it was made from, from [`Planned::ready`] or
+/// What [`apply()`] executes: a plan and the objects it was made from, from [`Planned::ready`] or
 /// [`recheck_saved`].
 pub struct Ready {
     pub plan: crate::plan::Plan,

@@ -33,7 +33,7 @@ pub struct Planned {
 }
 
 impl Planned {
-    /// What [`super::apply`] needs of this plan: the plan and the wire objects it was made from
+    /// What [`super::apply()`] needs of this plan: the plan and the wire objects it was made from
     /// (read with [`Keep::WireObjects`]).
     pub fn ready(self) -> Ready {
         Ready {
