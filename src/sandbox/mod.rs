@@ -21,6 +21,7 @@
 //! - a customer's second contact with the same e-mail address (in any case) is 409 id 4003, and
 //!   an unknown contact on `PATCH /customers/{id}/contacts` is 409 id 4004 (both guessed).
 
+mod app;
 mod catalog;
 mod countries;
 mod endpoints;
@@ -174,7 +175,7 @@ pub struct SandboxHandle {
     addr: SocketAddr,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
-    app: Arc<server::App>,
+    app: Arc<app::App>,
 }
 
 impl fmt::Debug for SandboxHandle {
@@ -243,7 +244,7 @@ pub async fn start(config: SandboxConfig, listen: SocketAddr) -> anyhow::Result<
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
-    let app = Arc::new(server::App {
+    let app = Arc::new(app::App {
         isv_id: config.isv_id,
         admin_key: config.admin_key,
         catalog: config.catalog,

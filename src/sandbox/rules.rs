@@ -5,10 +5,10 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::PatchSemantics;
+use super::app::App;
 use super::catalog::Product;
 use super::countries;
 use super::problem::{ApiError, code, conflict};
-use super::server::App;
 use super::store::Store;
 use crate::model::fields::{CUSTOMER, Member, Role};
 use crate::remote::wire::{

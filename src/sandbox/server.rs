@@ -5,55 +5,27 @@
 //! has to close the TCP connection without writing a response, which a handler cannot do.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, PoisonError};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use serde::Serialize;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use super::catalog::Catalog;
+use super::EventSink;
+use super::app::{App, LogEntry, persist};
 use super::endpoints::{catalog, contacts, customers, customlist, licenses};
-use super::journal::{Entry, Journal, UsageRecord};
+use super::journal::{Entry, UsageRecord};
 use super::problem::problem;
-use super::store::Store;
-use super::{EventSink, PatchSemantics};
-
-/// Everything the handlers share.
-pub(crate) struct App {
-    pub(crate) isv_id: Uuid,
-    pub(crate) admin_key: String,
-    pub(crate) catalog: Catalog,
-    pub(crate) store: tokio::sync::Mutex<Store>,
-    /// The state file, with `--state`.
-    pub(crate) journal: Option<Journal>,
-    pub(crate) patch_semantics: PatchSemantics,
-    pub(crate) events: EventSink,
-    pub(crate) page_base: u8,
-    pub(crate) page_zero: super::PageZero,
-    pub(crate) max_page_size: usize,
-    pub(crate) empty_listing: super::EmptyAnswer,
-    pub(crate) write_answer: super::EmptyAnswer,
-    pub(crate) latency: Duration,
-    pub(crate) fail_rate: f64,
-    pub(crate) rate_limit: u32,
-    pub(crate) drop_after_commit: f64,
-    pub(crate) log: Mutex<Vec<LogEntry>>,
-    /// Start of the current one-second rate-limit window and the requests seen in it.
-    pub(crate) window: Mutex<(Instant, u32)>,
-    /// API requests being answered right now.
-    pub(crate) in_flight: AtomicUsize,
-}
 
 /// Counts a request as in flight for as long as it lives, however it ends.
 struct InFlight<'a>(&'a AtomicUsize);
@@ -62,20 +34,6 @@ impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
     }
-}
-
-/// One line of `GET /_sandbox/requests`.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct LogEntry {
-    method: String,
-    path: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    query: Option<String>,
-    status: u16,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    dropped: bool,
-    /// Requests in flight when this one arrived, itself included: shows a client's concurrency.
-    concurrent: usize,
 }
 
 /// Lets a request close the connection it arrived on.
@@ -249,43 +207,6 @@ fn is_write(method: &Method, path: &str) -> bool {
         )
 }
 
-impl App {
-    fn rate_limited(&self) -> Option<Response> {
-        if self.rate_limit == 0 {
-            return None;
-        }
-        let mut window = self.window.lock().unwrap_or_else(PoisonError::into_inner);
-        let now = Instant::now();
-        if now.duration_since(window.0) >= Duration::from_secs(1) {
-            *window = (now, 0);
-        }
-        window.1 = window.1.saturating_add(1);
-        if window.1 <= self.rate_limit {
-            return None;
-        }
-        let mut response = problem(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too Many Requests",
-            Some(format!(
-                "the sandbox allows {} requests per second",
-                self.rate_limit
-            )),
-        );
-        // The window is one second long, so waiting one second always suffices.
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        Some(response)
-    }
-
-    fn record(&self, entry: LogEntry) {
-        self.log
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(entry);
-    }
-}
-
 /// Answers a request by faults, by the authentication check, or by the handler, in that order.
 async fn answer(app: &App, path: &str, request: Request, next: Next) -> Response {
     if let Some(response) = app.rate_limited() {
@@ -347,38 +268,6 @@ async fn gate(State(app): State<Arc<App>>, request: Request, next: Next) -> Resp
             std::future::pending().await
         }
         _ => response,
-    }
-}
-
-/// Returns once the journal holds the staged line `ticket` (nothing to wait for without a state
-/// file). Called after the store lock is released, so writes that arrive meanwhile share the
-/// next append and fsync.
-pub(crate) async fn persist(
-    app: &Arc<App>,
-    ticket: Option<u64>,
-) -> Result<(), super::problem::ApiError> {
-    let Some(seq) = ticket else {
-        return Ok(());
-    };
-    // A task of its own, so a client that hangs up cannot cancel a write halfway.
-    let task_app = app.clone();
-    let writing = tokio::spawn(async move {
-        match &task_app.journal {
-            Some(journal) => journal.flush(&task_app.store, seq).await,
-            None => Ok(()),
-        }
-    });
-    match writing.await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(err)) => {
-            (app.events)(&format!("{err:#}"));
-            Err(super::problem::ApiError::Internal(
-                "the sandbox could not persist its state".to_owned(),
-            ))
-        }
-        Err(err) => Err(super::problem::ApiError::Internal(format!(
-            "the write task failed: {err}"
-        ))),
     }
 }
 

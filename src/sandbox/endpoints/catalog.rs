@@ -9,8 +9,8 @@ use axum::response::Response;
 
 use super::{ApiResult, listing};
 use crate::remote::wire::{ProductDetailsDto, ProductDto, TemplateDto};
+use crate::sandbox::app::App;
 use crate::sandbox::problem::{ApiError, code, conflict, parse_id};
-use crate::sandbox::server::App;
 
 pub(crate) async fn customer_types(State(app): State<Arc<App>>) -> Response {
     listing(&app, app.catalog.customer_types.clone())

@@ -10,9 +10,9 @@ use uuid::Uuid;
 
 use super::{Slot, commit, listing};
 use crate::remote::wire::{CustomerContactDto, DataExchangeAddOrUpdateCustomerContactDto};
+use crate::sandbox::app::App;
 use crate::sandbox::problem::{ApiError, code, conflict, decode, json_object, parse_id};
 use crate::sandbox::rules::{check_contact, patched};
-use crate::sandbox::server::App;
 use crate::sandbox::store::Store;
 
 /// The customer a contact path names; 409 id 4000 when there is none.

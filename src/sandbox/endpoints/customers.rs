@@ -12,9 +12,9 @@ use uuid::Uuid;
 
 use super::{Slot, commit, listing};
 use crate::remote::wire::{CustomerDto, DataExchangeAddCustomerDto, DataExchangeUpdateCustomerDto};
+use crate::sandbox::app::App;
 use crate::sandbox::problem::{ApiError, code, conflict, decode, json_object, parse_id};
 use crate::sandbox::rules::{check_customer, merge_data_exchange, patched, with_default_id};
-use crate::sandbox::server::App;
 
 pub(crate) async fn list_customers(
     State(app): State<Arc<App>>,

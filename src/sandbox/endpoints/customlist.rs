@@ -10,9 +10,9 @@ use uuid::Uuid;
 
 use super::{ApiResult, listing};
 use crate::remote::wire::{CustomListDto, CustomListElementDto};
+use crate::sandbox::app::App;
 use crate::sandbox::catalog::Catalog;
 use crate::sandbox::problem::{ApiError, parse_id};
-use crate::sandbox::server::App;
 
 /// Every constrained variable's list, by product and variable order. An element's id is derived
 /// from its list's and its value, so it is the same across restarts like every catalog id.

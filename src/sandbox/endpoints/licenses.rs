@@ -12,12 +12,12 @@ use uuid::Uuid;
 
 use super::{ApiResult, Slot, commit, listing};
 use crate::remote::wire::{LicenseDto, LicenseFilterDto, LicenseLazyLoadDto, LicenseTreeDto};
+use crate::sandbox::app::App;
 use crate::sandbox::problem::{ApiError, code, conflict, decode, json_object, parse_id};
 use crate::sandbox::rules::{
     apply_template_properties, check_entries, check_legacy_key, check_references,
     entries_from_edition, entries_over_edition, fill_from_edition, patched, with_default_id,
 };
-use crate::sandbox::server::App;
 use crate::sandbox::store::{LicensePage, LicenseQuery, Store};
 use crate::sandbox::{EmptyAnswer, PageZero};
 

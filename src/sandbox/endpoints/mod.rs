@@ -21,9 +21,9 @@ use serde::Serialize;
 use tokio::sync::MutexGuard;
 
 use super::EmptyAnswer;
+use super::app::{App, persist};
 use super::journal::{Entry, Line};
 use super::problem::ApiError;
-use super::server::{App, persist};
 use super::store::Store;
 use crate::remote::wire::{CustomerContactDto, CustomerDto, LicenseDto, ServerStamped};
 

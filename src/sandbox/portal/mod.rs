@@ -15,7 +15,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use super::server::App;
+use super::app::App;
 
 /// Adds the pages to the sandbox's router.
 pub(crate) fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
