@@ -240,7 +240,7 @@ pub struct ImportCsvArgs {
     #[arg(long, value_name = "FILE")]
     pub licenses: Option<PathBuf>,
     /// The column separator: one character such as `,`, `;`, or `tab`.
-    #[arg(long, value_name = "C", default_value = ",", value_parser = crate::scaffold::import_csv::parse_delimiter)]
+    #[arg(long, value_name = "C", default_value = ",", value_parser = crate::authoring::import_csv::parse_delimiter)]
     pub delimiter: u8,
     /// The directory to write slascone.yaml and customers/*.yaml to; it must be empty or new.
     #[arg(long, value_name = "DIR")]

@@ -21,14 +21,15 @@
 //!
 //! Beside the pipeline: [`model::fields`] declares every customer and license field once, and
 //! the manifest checker, the schema, both conversions, export, import-csv and the sandbox read
-//! those declarations; [`scaffold`] writes manifest directories (`export`, `import-csv`) through
+//! those declarations; [`authoring`] writes manifest directories (`export`, `import-csv`) through
 //! [`fs`], and rewrites single values in hand-maintained manifest files in place
-//! ([`scaffold::edit`]), which `pull` uses to write SLASCONE's values back ([`scaffold::pull`]);
+//! ([`authoring::edit`]), which `pull` uses to write SLASCONE's values back ([`authoring::pull`]);
 //! [`dates`] relates manifest days to SLASCONE's instants; [`schema`]
 //! publishes the JSON Schemas; [`sandbox`] is a SLASCONE-compatible server on loopback for tests,
 //! demos and CI.
 
 pub mod apply;
+pub mod authoring;
 pub mod cli;
 pub mod cmd;
 pub mod current;
@@ -45,6 +46,5 @@ pub mod render;
 pub mod resolve;
 pub mod run;
 pub mod sandbox;
-pub mod scaffold;
 pub mod schema;
 pub mod text;

@@ -9,14 +9,14 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 
+use crate::authoring::export::{self, Settings};
+use crate::authoring::generate;
 use crate::cli::{ExportArgs, GlobalArgs};
 use crate::engine;
 use crate::exit::Outcome;
 use crate::manifest::{
     self, DEFAULT_ADMIN_KEY_ENV, DEFAULT_API_URL, Manifests, PROJECT_FILE, Project,
 };
-use crate::scaffold::export::{self, Settings};
-use crate::scaffold::generate;
 
 use super::{SANDBOX_STATE_FILE, print_problems};
 

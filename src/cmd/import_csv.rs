@@ -1,11 +1,11 @@
 //! `slascone-sync import-csv`: ERP/CRM CSV exports to a manifest directory, offline; one bad row
 //! and nothing is written.
 
+use crate::authoring::generate;
+use crate::authoring::import_csv::{convert, files};
 use crate::cli::ImportCsvArgs;
 use crate::exit::Outcome;
 use crate::manifest::PROJECT_FILE;
-use crate::scaffold::generate;
-use crate::scaffold::import_csv::{convert, files};
 
 pub fn run(args: &ImportCsvArgs) -> anyhow::Result<Outcome> {
     generate::check_out_dir(&args.out, args.force)?;

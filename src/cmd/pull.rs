@@ -9,10 +9,10 @@ use std::path::Path;
 
 use anyhow::Context;
 
+use crate::authoring::pull::{self, Fate, FilePull};
 use crate::cli::{GlobalArgs, PullArgs};
 use crate::exit::Outcome;
 use crate::manifest::Digest;
-use crate::scaffold::pull::{self, Fate, FilePull};
 
 use super::plan::connect_and_plan;
 use super::{load_manifests, progress_events, write_rendering};
