@@ -19,6 +19,12 @@ fail() {
 repository=${GITHUB_REPOSITORY:?}
 
 marker="<!-- slascone-sync plan: ${SLASCONE_SYNC_DIRECTORY:-.} -->"
+# The plan leaves 512 characters for this line and its line break (GitHub's limit counts them);
+# a longer directory name is named by its digest instead, which finds the same comment again.
+if ((${#marker} > 511)); then
+    digest=$(printf '%s' "${SLASCONE_SYNC_DIRECTORY}" | sha256sum | cut -d' ' -f1)
+    marker="<!-- slascone-sync plan: sha256:$digest -->"
+fi
 body=$(mktemp)
 trap 'rm -f "$body"' EXIT
 {

@@ -2,9 +2,9 @@
 //! product and field movement, the high-risk changes, then one collapsible block per change with
 //! a field table and portal links, and the unmanaged objects.
 //!
-//! GitHub rejects comments over 65,536 characters, so a long plan is folded: low-risk changes
-//! lose their field tables, then their lines, from the end; then medium-risk ones; high-risk
-//! changes are the last to go. A closing line says what was left out, and how many of that
+//! GitHub rejects comments over 65,536 characters (the action's marker line included), so a long
+//! plan is folded: low-risk changes lose their field tables, then their lines, from the end; then
+//! medium-risk ones; high-risk changes are the last to go. A closing line says what was left out, and how many of that
 //! were high-risk. The head (title, tables, grouped summary, high-risk list) is always kept.
 
 use std::io::{self, Write};
@@ -17,7 +17,12 @@ use crate::plan::{Action, Change, Plan, Risk};
 use crate::remote::endpoint;
 
 /// GitHub's limit on the body of an issue or pull-request comment, in characters.
-pub const MAX_CHARS: usize = 65_536;
+pub const GITHUB_MAX_CHARS: usize = 65_536;
+/// Room for the line the GitHub Action puts above the plan to find its comment again, with its
+/// line break (`<!-- slascone-sync plan: DIR -->`, kept this short by `action/comment.sh`).
+pub const MARKER_CHARS: usize = 512;
+/// The longest comment this renders, so the marker and the plan together fit GitHub's limit.
+pub const MAX_CHARS: usize = GITHUB_MAX_CHARS - MARKER_CHARS;
 
 /// Room kept for the closing line that says what was folded.
 const FOOTER_RESERVE: usize = 400;

@@ -398,6 +398,25 @@ fn the_first_plan_of_a_directory_posts_a_new_comment() {
     assert!(body.starts_with(&format!("{}\n", marker("."))), "{body}");
 }
 
+/// A directory name too long for the room the plan leaves for the marker is named by its
+/// digest: the marker line and its line break stay within that room, and find the comment again.
+#[test]
+fn a_long_directory_keeps_the_marker_within_its_room() {
+    let directory = "d/".repeat(400);
+    let gh = FakeGh::new("");
+    let (output, _, body) = gh.comment(&directory, "7");
+    assert!(output.status.success(), "{output:?}");
+    let first = body.lines().next().unwrap();
+    assert!(
+        first.starts_with("<!-- slascone-sync plan: sha256:") && first.ends_with(" -->"),
+        "{first}"
+    );
+    let room = slascone_sync::render::plan_markdown::MARKER_CHARS;
+    assert!(first.chars().count() < room, "{first}");
+    let (_, _, again) = gh.comment(&directory, "7");
+    assert_eq!(again.lines().next(), Some(first));
+}
+
 #[test]
 fn a_comment_needs_a_pull_request() {
     let gh = FakeGh::new("");
