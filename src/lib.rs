@@ -3,7 +3,8 @@
 //! Every stage, in data-flow order (`plan` and `apply`; the other commands use a part of it):
 //!
 //! 1. [`cli`] parses the arguments, [`run`] dispatches to one module of [`cmd`] per subcommand:
-//!    the only code that sees clap's types, prints, or decides the [`exit`] code.
+//!    the only code that sees the argument parser's types, reads the environment, prints, or
+//!    decides the [`exit`] code.
 //! 2. [`manifest`] reads `slascone.yaml` and the manifest files (the only module that does) into a
 //!    positioned tree and checks it: syntax, fields, identities, `ignore_changes` paths. Out come
 //!    [`manifest::Manifests`], or every problem with its file, line and column.

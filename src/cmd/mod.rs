@@ -210,13 +210,21 @@ pub fn load_manifests(dir: &Path, global: &GlobalArgs, events: &Events) -> Optio
     match engine::load(dir, global.env.as_deref(), events) {
         Ok(manifests) => Some(manifests),
         Err(mut problems) => {
-            if let Some(key) = manifest::admin_key_from_env(dir, global.env.as_deref()) {
+            if let Some(key) = admin_key_from_env(dir, global) {
                 problems.redact(&key);
             }
             print_problems(&problems);
             None
         }
     }
+}
+
+/// The admin key from the environment variable the project file in `dir` names, if it is set.
+/// Used to keep the key out of problem messages, which quote the values they complain about.
+pub fn admin_key_from_env(dir: &Path, global: &GlobalArgs) -> Option<String> {
+    let key = std::env::var(manifest::admin_key_env(dir, global.env.as_deref())).ok()?;
+    let key = key.trim();
+    (!key.is_empty()).then(|| key.to_owned())
 }
 
 pub fn print_problems(problems: &Problems) {

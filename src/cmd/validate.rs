@@ -32,7 +32,7 @@ pub fn run(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<Outcome> 
             Ok(Outcome::Success)
         }
         Err(mut problems) => {
-            if let Some(key) = manifest::admin_key_from_env(&args.dir, global.env.as_deref()) {
+            if let Some(key) = super::admin_key_from_env(&args.dir, global) {
                 problems.redact(&key);
             }
             super::print_problems(&problems);

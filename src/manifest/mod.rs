@@ -70,12 +70,10 @@ pub fn key_written_in_files(project: &Project, key: &str) -> Problems {
     )
 }
 
-/// The admin key from the environment variable the project file in `dir` names, if it is set.
-/// Used to keep the key out of problem messages, which quote the values they complain about.
-pub fn admin_key_from_env(dir: &Path, env: Option<&str>) -> Option<String> {
-    let key = std::env::var(load::admin_key_env(dir, env)).ok()?;
-    let key = key.trim();
-    (!key.is_empty()).then(|| key.to_owned())
+/// The environment variable the project file in `dir` names for the admin key (with the
+/// `environments` profile `env`), as far as the file can be read; the default otherwise.
+pub fn admin_key_env(dir: &Path, env: Option<&str>) -> String {
+    load::admin_key_env(dir, env)
 }
 
 /// Parses and validates the text of one manifest file as if it were `file`, with no project file

@@ -302,3 +302,47 @@ fn the_guides_cite_only_paths_that_exist() {
         "cite a file outside the repository: {outside:?}"
     );
 }
+
+/// The layers hold: only the CLI layer (`cli.rs`, `cmd/`, `run.rs`, `main.rs`) names clap or
+/// reads the environment; the commands reach SLASCONE through the engine, never the client or
+/// the reads; and no result nests another.
+#[test]
+fn the_layers_hold() {
+    let mut files = Vec::new();
+    let mut stack = vec![root().join("src")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    let mut broken = Vec::new();
+    for path in files {
+        let name = path.strip_prefix(root()).unwrap().display().to_string();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let cli_layer = name.starts_with("src/cmd/")
+            || ["src/cli.rs", "src/run.rs", "src/main.rs"].contains(&name.as_str());
+        let test_file = name.ends_with("tests.rs") || name.ends_with("proptests.rs");
+        if !cli_layer && text.contains("clap") {
+            broken.push(format!("{name} names clap"));
+        }
+        if !cli_layer && !test_file && text.contains("std::env::var") {
+            broken.push(format!("{name} reads the environment"));
+        }
+        if name.starts_with("src/cmd/")
+            && ["crate::remote", "crate::current", "reqwest"]
+                .iter()
+                .any(|layer| text.contains(layer))
+        {
+            broken.push(format!("{name} reaches past the engine"));
+        }
+        if text.contains("Result<Result<") {
+            broken.push(format!("{name} nests a Result in a Result"));
+        }
+    }
+    assert!(broken.is_empty(), "{}", broken.join("\n"));
+}
