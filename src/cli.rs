@@ -136,6 +136,17 @@ pub enum Command {
         "completions fish > ~/.config/fish/completions/slascone-sync.fish"
     ))]
     Completions(CompletionsArgs),
+    /// Reconcile continuously: plan (and in apply mode, apply) at every interval and on webhooks,
+    /// with health, readiness, metrics, a status JSON and a status page over HTTP.
+    ///
+    /// DIR is read afresh at every reconcile (keep it current with e.g. a git-sync sidecar).
+    /// SIGTERM or SIGINT starts no new reconcile, lets one in flight finish within --grace, and
+    /// exits 0. See docs/agent.md.
+    #[command(after_help = examples!(
+        "agent --interval 5m slascone",
+        "agent --mode apply --listen 0.0.0.0:9090 --webhook-secret-env WEBHOOK_SECRET slascone"
+    ))]
+    Agent(AgentArgs),
 }
 
 #[derive(Debug, Args)]
@@ -313,4 +324,39 @@ pub struct SandboxArgs {
     /// How a successful write is answered: 200 with the object, or 204 without a body.
     #[arg(long, value_enum, value_name = "200|204", default_value_t = EmptyAnswer::Ok)]
     pub write_answer: EmptyAnswer,
+}
+
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// The manifest directory (holds slascone.yaml), read afresh at every reconcile.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// detect: plan only and report drift; apply: also apply, within safety.max_changes and
+    /// safety.max_risk (a plan beyond either is reported as blocked).
+    #[arg(long, value_enum, default_value_t = crate::agent::Mode::Detect)]
+    pub mode: crate::agent::Mode,
+    /// Time between reconciles, e.g. 30s, 5m, 1h30m; failures retry sooner, with backoff.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::agent::duration::parse)]
+    pub interval: std::time::Duration,
+    /// Address of the HTTP endpoints (/healthz, /readyz, /metrics, /status, /, the triggers).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9090")]
+    pub listen: SocketAddr,
+    /// /readyz answers 503 after this many failed reconciles in a row.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub unready_after: u32,
+    /// The environment variable holding the bearer token of POST /reconcile (404 without it).
+    #[arg(long, value_name = "NAME")]
+    pub api_token_env: Option<String>,
+    /// The environment variable holding the secret of POST /hooks/github and /hooks/gitlab
+    /// (404 without it).
+    #[arg(long, value_name = "NAME")]
+    pub webhook_secret_env: Option<String>,
+    /// Log lines as text (key=value) or JSON, one per line on stderr.
+    #[arg(long, value_enum, default_value_t = crate::agent::LogFormat::Text)]
+    pub log_format: crate::agent::LogFormat,
+    /// On SIGTERM or SIGINT, how long a reconcile in flight may take to finish.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::agent::duration::parse)]
+    pub grace: std::time::Duration,
+    #[command(flatten)]
+    pub read: ReadArgs,
 }

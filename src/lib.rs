@@ -28,6 +28,7 @@
 //! publishes the JSON Schemas; [`sandbox`] is a SLASCONE-compatible server on loopback for tests,
 //! demos and CI.
 
+pub mod agent;
 pub mod apply;
 pub mod cli;
 pub mod cmd;

@@ -4,6 +4,7 @@
 // The one place, with run.rs and main.rs, that prints.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod agent;
 pub mod apply;
 pub mod completions;
 pub mod export;

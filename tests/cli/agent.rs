@@ -1,0 +1,765 @@
+//! The agent: reconciles in a loop against the in-process sandbox, with its endpoints read over
+//! HTTP as a probe, Prometheus or a webhook sender would; and the binary, stopped by SIGTERM.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use slascone_sync::agent::{Agent, Config, LogFormat, Mode, Secret};
+use slascone_sync::engine::{AdminKey, Settings, Target};
+use slascone_sync::remote::wire::DataExchangeUpdateCustomerDto;
+use slascone_sync::sandbox::SandboxHandle;
+
+use crate::support::{self, ISV, KEY};
+
+const WEBHOOK_SECRET: &str = "whsec-4b1d-never-print-me";
+const API_TOKEN: &str = "apitok-93c7-never-print-me";
+const INTERVAL: Duration = Duration::from_millis(200);
+
+fn manifest(city: &str, token_limit: u32) -> String {
+    format!(
+        "customers:
+  - customer_number: K001
+    company_name: Acme GmbH
+    customer_type: Enterprise
+    country: Germany
+    city: {city}
+    licenses:
+      - legacy_license_key: SUB-1
+        product: Argus
+        edition: Professional
+        token_limit: {token_limit}
+"
+    )
+}
+
+/// A running agent, the lines it logged, and a client for its endpoints.
+struct Running {
+    agent: Agent,
+    base: String,
+    logs: Arc<Mutex<Vec<String>>>,
+    http: reqwest::Client,
+}
+
+fn agent_config(dir: &Path, mode: Mode) -> (Config, Arc<Mutex<Vec<String>>>) {
+    let logs = Arc::new(Mutex::new(Vec::new()));
+    let sink = {
+        let logs = Arc::clone(&logs);
+        Arc::new(move |line: &str| logs.lock().unwrap().push(line.to_owned()))
+    };
+    let config = Config {
+        dir: dir.to_path_buf(),
+        env: None,
+        mode,
+        interval: INTERVAL,
+        retry_base: Duration::from_millis(50),
+        unready_after: 2,
+        listen: ([127, 0, 0, 1], 0).into(),
+        settings: Settings {
+            today: Some(jiff::civil::date(2026, 12, 1)),
+            timeout: Duration::from_secs(5),
+            ..Settings::default()
+        },
+        // The project's api_url is read at every reconcile, so a test can point it elsewhere.
+        target: Arc::new(|project| {
+            Ok(Target::Api {
+                url: project.api_url.clone(),
+                isv_id: ISV,
+                admin_key: AdminKey::new(KEY),
+            })
+        }),
+        webhook_secret: Some(Secret::new(WEBHOOK_SECRET)),
+        api_token: Some(Secret::new(API_TOKEN)),
+        log_format: LogFormat::Json,
+        log: sink,
+    };
+    (config, logs)
+}
+
+async fn start(config: Config, logs: Arc<Mutex<Vec<String>>>) -> Running {
+    let agent = Agent::start(config).await.expect("the agent starts");
+    Running {
+        base: format!("http://{}", agent.addr()),
+        agent,
+        logs,
+        http: reqwest::Client::new(),
+    }
+}
+
+impl Running {
+    async fn get(&self, path: &str) -> (u16, String) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("the agent answers");
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("a body"))
+    }
+
+    async fn status(&self) -> Value {
+        let (code, body) = self.get("/status").await;
+        assert_eq!(code, 200, "{body}");
+        serde_json::from_str(&body).expect("/status is JSON")
+    }
+
+    /// Polls /status until `done` holds; panics with the last status after `within`.
+    async fn wait_for(&self, within: Duration, done: impl Fn(&Value) -> bool) -> Value {
+        let started = Instant::now();
+        loop {
+            let status = self.status().await;
+            if done(&status) {
+                return status;
+            }
+            assert!(
+                started.elapsed() < within,
+                "not reached in {within:?}; last status: {status:#}\nlogs:\n{}",
+                self.logs.lock().unwrap().join("\n")
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn post(&self, path: &str, headers: &[(&str, &str)], body: &str) -> u16 {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .body(body.to_owned());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request
+            .send()
+            .await
+            .expect("the agent answers")
+            .status()
+            .as_u16()
+    }
+
+    fn reconciles(status: &Value) -> u64 {
+        status["reconciles"].as_u64().unwrap()
+    }
+}
+
+fn result(status: &Value) -> &str {
+    status["last"]["result"].as_str().unwrap_or("")
+}
+
+async fn project(
+    sandbox: &SandboxHandle,
+    city: &str,
+    token_limit: u32,
+    extra: &str,
+) -> tempfile::TempDir {
+    support::project(
+        sandbox,
+        &[("acme.yaml", &manifest(city, token_limit))],
+        extra,
+    )
+}
+
+#[tokio::test]
+async fn a_manifest_change_is_applied_within_one_interval() {
+    let sandbox = support::sandbox().await;
+    let dir = project(&sandbox, "Berlin", 25, "").await;
+    let (config, logs) = agent_config(dir.path(), Mode::Apply);
+    let running = start(config, logs).await;
+    let first = running
+        .wait_for(Duration::from_secs(10), |s| result(s) == "applied")
+        .await;
+    assert_eq!(first["last"]["changes"], 2, "{first:#}");
+    assert_eq!(first["mode"], "apply");
+    running
+        .wait_for(Duration::from_secs(10), |s| result(s) == "in_sync")
+        .await;
+
+    support::write_files(dir.path(), &[("acme.yaml", &manifest("Munich", 25))]);
+    let written = jiff::Timestamp::now();
+    let applied = running
+        .wait_for(Duration::from_secs(10), |s| result(s) == "applied")
+        .await;
+    let started: jiff::Timestamp = applied["last"]["started_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // The reconcile that applied it started no later than one interval after the write.
+    let waited = started.duration_since(written);
+    assert!(
+        waited.as_secs_f64() <= INTERVAL.as_secs_f64() + 0.05,
+        "waited {waited:?}"
+    );
+    assert_eq!(applied["last"]["changes"], 1, "{applied:#}");
+    assert_eq!(applied["last"]["plan"][0]["key"], "K001");
+    assert_eq!(applied["last"]["apply"]["summary"]["updated"], 1);
+    assert!(
+        applied["last"]["plan"][0]["origin"]
+            .as_str()
+            .unwrap()
+            .ends_with("acme.yaml:2:5"),
+        "{applied:#}"
+    );
+    running.agent.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn a_portal_edit_is_reported_in_detect_mode_and_reverted_in_apply_mode() {
+    let sandbox = support::sandbox().await;
+    let dir = project(&sandbox, "Berlin", 25, "").await;
+    support::apply_ok(dir.path()).await;
+    support::client(&sandbox)
+        .update_customer_by_number(&DataExchangeUpdateCustomerDto {
+            customer_number: "K001".into(),
+            city: Some("Hamburg".into()),
+            ..DataExchangeUpdateCustomerDto::default()
+        })
+        .await
+        .unwrap();
+    support::clear_requests(&sandbox).await;
+
+    let (config, logs) = agent_config(dir.path(), Mode::Detect);
+    let detect = start(config, logs).await;
+    let status = detect
+        .wait_for(Duration::from_secs(10), |s| Running::reconciles(s) >= 2)
+        .await;
+    assert_eq!(result(&status), "drift", "{status:#}");
+    assert_eq!(status["last"]["changes"], 1);
+    assert_eq!(status["last"]["plan"][0]["action"], "update");
+    let (_, metrics) = detect.get("/metrics").await;
+    assert!(
+        metrics.contains("\nslascone_sync_pending_changes 1\n"),
+        "{metrics}"
+    );
+    detect.agent.shutdown(Duration::from_secs(5)).await;
+    let log = support::requests(&sandbox).await;
+    assert!(
+        support::writes(&log).is_empty(),
+        "detect mode wrote: {:?}",
+        support::writes(&log)
+    );
+
+    let (config, logs) = agent_config(dir.path(), Mode::Apply);
+    let apply = start(config, logs).await;
+    let applied = apply
+        .wait_for(Duration::from_secs(10), |s| result(s) == "applied")
+        .await;
+    assert_eq!(applied["last"]["apply"]["results"][0]["status"], "updated");
+    apply
+        .wait_for(Duration::from_secs(10), |s| result(s) == "in_sync")
+        .await;
+    apply.agent.shutdown(Duration::from_secs(5)).await;
+    let log = support::requests(&sandbox).await;
+    assert_eq!(
+        support::writes(&log).len(),
+        1,
+        "{:?}",
+        support::writes(&log)
+    );
+}
+
+#[tokio::test]
+async fn a_plan_above_max_risk_is_blocked_and_not_applied() {
+    let sandbox = support::sandbox().await;
+    let extra = "safety: { max_risk: medium }\n";
+    let dir = project(&sandbox, "Berlin", 25, extra).await;
+    support::apply_ok(dir.path()).await;
+    support::write_files(dir.path(), &[("acme.yaml", &manifest("Berlin", 5))]);
+    support::clear_requests(&sandbox).await;
+
+    let (config, logs) = agent_config(dir.path(), Mode::Apply);
+    let running = start(config, logs).await;
+    let status = running
+        .wait_for(Duration::from_secs(10), |s| Running::reconciles(s) >= 2)
+        .await;
+    assert_eq!(result(&status), "blocked", "{status:#}");
+    let blocked = &status["last"]["blocked"][0];
+    assert_eq!(blocked["rule"], "safety.max_risk: medium");
+    assert_eq!(blocked["changes"][0], "license Argus/SUB-1");
+    let (_, page) = running.get("/").await;
+    assert!(page.contains("safety.max_risk: medium"), "{page}");
+    assert!(page.contains("token_limit lowered"), "{page}");
+    let logs = running.logs.lock().unwrap().join("\n");
+    assert!(logs.contains("\"event\":\"blocked\""), "{logs}");
+    running.agent.shutdown(Duration::from_secs(5)).await;
+    let log = support::requests(&sandbox).await;
+    assert!(
+        support::writes(&log).is_empty(),
+        "{:?}",
+        support::writes(&log)
+    );
+}
+
+fn github_signature(body: &str, secret: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    let bytes = mac.finalize().into_bytes();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256={hex}")
+}
+
+#[tokio::test]
+async fn triggers_are_checked_against_their_secrets() {
+    let sandbox = support::sandbox().await;
+    let dir = project(&sandbox, "Berlin", 25, "").await;
+    let (mut config, logs) = agent_config(dir.path(), Mode::Detect);
+    // Long enough that every reconcile after the first is one a trigger asked for.
+    config.interval = Duration::from_secs(3600);
+    let running = start(config, logs).await;
+    running
+        .wait_for(Duration::from_secs(10), |s| Running::reconciles(s) == 1)
+        .await;
+
+    let body = r#"{"ref":"refs/heads/main"}"#;
+    let bad = github_signature(body, "not-the-secret");
+    let headers = [
+        ("x-hub-signature-256", bad.as_str()),
+        ("x-github-event", "push"),
+    ];
+    assert_eq!(running.post("/hooks/github", &headers, body).await, 401);
+    assert_eq!(running.post("/hooks/github", &[], body).await, 401);
+    let good = github_signature(body, WEBHOOK_SECRET);
+    let tampered = [("x-hub-signature-256", good.as_str())];
+    assert_eq!(running.post("/hooks/github", &tampered, "{}").await, 401);
+    assert_eq!(
+        running
+            .post("/hooks/gitlab", &[("x-gitlab-token", "wrong")], body)
+            .await,
+        401
+    );
+    assert_eq!(
+        running
+            .post("/reconcile", &[("authorization", "Bearer wrong")], "")
+            .await,
+        401
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        Running::reconciles(&running.status().await),
+        1,
+        "a refused trigger ran"
+    );
+
+    let headers = [
+        ("x-hub-signature-256", good.as_str()),
+        ("x-github-event", "push"),
+    ];
+    assert_eq!(running.post("/hooks/github", &headers, body).await, 202);
+    let status = running
+        .wait_for(Duration::from_secs(10), |s| Running::reconciles(s) == 2)
+        .await;
+    assert_eq!(status["last"]["trigger"], "github");
+    let gitlab = [("x-gitlab-token", WEBHOOK_SECRET)];
+    assert_eq!(running.post("/hooks/gitlab", &gitlab, body).await, 202);
+    running
+        .wait_for(Duration::from_secs(10), |s| {
+            Running::reconciles(s) == 3 && s["last"]["trigger"] == "gitlab"
+        })
+        .await;
+    let bearer = format!("Bearer {API_TOKEN}");
+    assert_eq!(
+        running
+            .post("/reconcile", &[("authorization", bearer.as_str())], "")
+            .await,
+        202
+    );
+    running
+        .wait_for(Duration::from_secs(10), |s| {
+            Running::reconciles(s) == 4 && s["last"]["trigger"] == "api"
+        })
+        .await;
+    running.agent.shutdown(Duration::from_secs(5)).await;
+
+    // Without their secrets the triggers do not exist.
+    let (mut bare_config, logs) = agent_config(dir.path(), Mode::Detect);
+    bare_config.webhook_secret = None;
+    bare_config.api_token = None;
+    let bare = start(bare_config, logs).await;
+    assert_eq!(bare.post("/hooks/github", &headers, body).await, 404);
+    assert_eq!(bare.post("/hooks/gitlab", &gitlab, body).await, 404);
+    assert_eq!(
+        bare.post("/reconcile", &[("authorization", bearer.as_str())], "")
+            .await,
+        404
+    );
+    bare.agent.shutdown(Duration::from_secs(5)).await;
+}
+
+/// Points the project at a port nobody listens on, or back at the sandbox.
+fn point_at(dir: &Path, url: &str) {
+    let file = dir.join("slascone.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let rest: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with("api_url:"))
+        .collect();
+    std::fs::write(&file, format!("api_url: {url}\n{}\n", rest.join("\n"))).unwrap();
+}
+
+#[tokio::test]
+async fn readiness_follows_failures_in_a_row_and_recovers() {
+    let sandbox = support::sandbox().await;
+    let dir = project(&sandbox, "Berlin", 25, "").await;
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    point_at(dir.path(), &closed);
+    let (config, logs) = agent_config(dir.path(), Mode::Detect);
+    let running = start(config, logs).await;
+    assert_eq!(running.get("/healthz").await.0, 200);
+    let failed = running
+        .wait_for(Duration::from_secs(20), |s| result(s) == "failed")
+        .await;
+    assert!(
+        failed["last"]["error"]
+            .as_str()
+            .unwrap()
+            .contains(closed.trim_start_matches("http://")),
+        "{failed:#}"
+    );
+    let (code, body) = running.get("/readyz").await;
+    assert_eq!(
+        (code, body.as_str()),
+        (503, "not ready: no reconcile has succeeded yet\n")
+    );
+
+    point_at(dir.path(), &sandbox.base_url());
+    running
+        .wait_for(Duration::from_secs(20), |s| result(s) == "drift")
+        .await;
+    assert_eq!(running.get("/readyz").await.0, 200);
+
+    point_at(dir.path(), &closed);
+    // One failure in a row is below --unready-after 2: still ready.
+    running
+        .wait_for(Duration::from_secs(20), |s| s["failures_in_a_row"] == 1)
+        .await;
+    assert_eq!(running.get("/readyz").await.0, 200);
+    running
+        .wait_for(Duration::from_secs(20), |s| s["failures_in_a_row"] == 2)
+        .await;
+    assert_eq!(
+        running.get("/readyz").await,
+        (503, "not ready: 2 reconciles failed in a row\n".to_owned())
+    );
+    let (_, metrics) = running.get("/metrics").await;
+    let parsed = parse_metrics(&metrics);
+    assert!(parsed["slascone_sync_reconcile_total{result=\"failed\"}"] >= 3.0);
+    assert!(parsed["slascone_sync_last_success_timestamp_seconds"] > 1.7e9);
+
+    point_at(dir.path(), &sandbox.base_url());
+    running
+        .wait_for(Duration::from_secs(20), |s| result(s) == "drift")
+        .await;
+    assert_eq!(running.get("/readyz").await.0, 200);
+    running.agent.shutdown(Duration::from_secs(5)).await;
+}
+
+/// A strict reader of the Prometheus text format (0.0.4): every line a comment of the known
+/// kinds or a sample of a family declared before it, label values quoted and escaped, values
+/// numbers; histograms cumulative and ending in `+Inf` equal to their count. Returns every
+/// sample by its name and labels as written.
+fn parse_metrics(text: &str) -> BTreeMap<String, f64> {
+    assert!(
+        text.ends_with('\n'),
+        "the exposition ends with a line break"
+    );
+    let mut types: BTreeMap<String, String> = BTreeMap::new();
+    let mut samples = BTreeMap::new();
+    let name_ok = |name: &str| {
+        !name.is_empty()
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+    };
+    for line in text.lines() {
+        if let Some(comment) = line.strip_prefix("# ") {
+            let mut parts = comment.splitn(3, ' ');
+            let (kind, name, rest) = (parts.next().unwrap(), parts.next().unwrap(), parts.next());
+            assert!(name_ok(name), "bad metric name in {line:?}");
+            match kind {
+                "HELP" => assert!(rest.is_some_and(|h| !h.is_empty()), "{line:?}"),
+                "TYPE" => {
+                    let kind = rest.unwrap();
+                    assert!(
+                        ["counter", "gauge", "histogram", "summary", "untyped"].contains(&kind),
+                        "{line:?}"
+                    );
+                    assert!(
+                        types.insert(name.to_owned(), kind.to_owned()).is_none(),
+                        "{name} typed twice"
+                    );
+                }
+                _ => panic!("unknown comment {line:?}"),
+            }
+            continue;
+        }
+        let (series, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("{line:?}"));
+        let value: f64 = value
+            .parse()
+            .unwrap_or_else(|_| panic!("bad value in {line:?}"));
+        let name = match series.split_once('{') {
+            Some((name, labels)) => {
+                let labels = labels
+                    .strip_suffix('}')
+                    .unwrap_or_else(|| panic!("{line:?}"));
+                for pair in split_labels(labels) {
+                    let (key, quoted) = pair.split_once('=').unwrap_or_else(|| panic!("{line:?}"));
+                    assert!(name_ok(key), "{line:?}");
+                    assert!(
+                        quoted.len() >= 2 && quoted.starts_with('"') && quoted.ends_with('"'),
+                        "{line:?}"
+                    );
+                }
+                name
+            }
+            None => series,
+        };
+        assert!(name_ok(name), "{line:?}");
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|suffix| {
+                name.strip_suffix(suffix)
+                    .filter(|f| types.get(*f).is_some_and(|t| t == "histogram"))
+            })
+            .unwrap_or(name);
+        assert!(
+            types.contains_key(family),
+            "sample {line:?} before its # TYPE"
+        );
+        assert!(
+            samples.insert(series.to_owned(), value).is_none(),
+            "{series} twice"
+        );
+    }
+    for (family, kind) in &types {
+        if kind != "histogram" {
+            continue;
+        }
+        let buckets: Vec<f64> = samples
+            .iter()
+            .filter(|(series, _)| series.starts_with(&format!("{family}_bucket{{")))
+            .map(|(_, v)| *v)
+            .collect();
+        let inf = samples[&format!("{family}_bucket{{le=\"+Inf\"}}")];
+        assert_eq!(inf, samples[&format!("{family}_count")]);
+        assert!(buckets.iter().all(|b| *b <= inf));
+        let mut ordered: Vec<(f64, f64)> = samples
+            .iter()
+            .filter_map(|(series, v)| {
+                let le = series
+                    .strip_prefix(&format!("{family}_bucket{{le=\""))?
+                    .strip_suffix("\"}")?;
+                Some((
+                    if le == "+Inf" {
+                        f64::INFINITY
+                    } else {
+                        le.parse().ok()?
+                    },
+                    *v,
+                ))
+            })
+            .collect();
+        ordered.sort_by(|a, b| a.0.total_cmp(&b.0));
+        assert!(
+            ordered.windows(2).all(|w| w[0].1 <= w[1].1),
+            "{family} is not cumulative"
+        );
+    }
+    samples
+}
+
+/// Label pairs, split at commas outside quotes.
+fn split_labels(labels: &str) -> Vec<String> {
+    let (mut pairs, mut current, mut quoted, mut escaped) =
+        (Vec::new(), String::new(), false, false);
+    for c in labels.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            ',' if !quoted => {
+                pairs.push(std::mem::take(&mut current));
+                continue;
+            }
+            _ => {}
+        }
+        current.push(c);
+    }
+    assert!(!quoted, "unterminated label value in {labels:?}");
+    if !current.is_empty() {
+        pairs.push(current);
+    }
+    pairs
+}
+
+#[test]
+fn the_metrics_reader_refuses_what_is_not_the_format() {
+    for bad in [
+        "x 1\n",
+        "# TYPE x counter\nx one\n",
+        "# TYPE x counter\nx{a=b} 1\n",
+        "# TYPE x countr\nx 1\n",
+        "# TYPE x counter\nx 1",
+    ] {
+        assert!(
+            std::panic::catch_unwind(|| parse_metrics(bad)).is_err(),
+            "{bad:?} parsed"
+        );
+    }
+}
+
+/// Many customers, so that applying them takes a while against a slow sandbox.
+fn many_customers(n: usize) -> String {
+    let mut text = String::from("customers:\n");
+    for i in 0..n {
+        text.push_str(&format!(
+            "  - customer_number: M{i:03}\n    company_name: Many {i}\n    customer_type: SMB\n    country: Germany\n"
+        ));
+    }
+    text
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_binary_stops_on_sigterm_after_its_writes_and_shows_no_secret() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+
+    let mut config = support::config();
+    config.latency = Duration::from_millis(40);
+    let sandbox = support::start(config).await;
+    let dir = support::project(&sandbox, &[("many.yaml", &many_customers(30))], "");
+    let mut child = Command::new(support::bin())
+        .args([
+            "agent",
+            "--mode",
+            "apply",
+            "--interval",
+            "200ms",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .args([
+            "--webhook-secret-env",
+            "AGENT_WEBHOOK_SECRET",
+            "--api-token-env",
+            "AGENT_API_TOKEN",
+        ])
+        .args(["--parallelism", "2", "--grace", "30s"])
+        .arg(dir.path())
+        .env("SLASCONE_ADMIN_KEY", KEY)
+        .env("AGENT_WEBHOOK_SECRET", WEBHOOK_SECRET)
+        .env("AGENT_API_TOKEN", API_TOKEN)
+        .env("SLASCONE_SYNC_TODAY", "2026-12-01")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let (lines_in, lines) = std::sync::mpsc::channel::<String>();
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        for line in std::io::BufReader::new(stderr).lines() {
+            let line = line.unwrap();
+            let _ = lines_in.send(line.clone());
+            all.push(line);
+        }
+        all
+    });
+    let start = lines
+        .recv_timeout(Duration::from_secs(20))
+        .expect("a start line");
+    let listen = start
+        .split(' ')
+        .find_map(|field| field.strip_prefix("listen="))
+        .unwrap_or_else(|| panic!("no listen= in {start:?}"));
+    let base = format!("http://{listen}");
+    let http = reqwest::Client::new();
+
+    // Mid-apply: some customer is written, the first reconcile has not finished.
+    let started = Instant::now();
+    loop {
+        let log = support::requests(&sandbox).await;
+        if !support::writes(&log).is_empty() {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "no write came");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let mut shown = String::new();
+    for path in ["/status", "/metrics", "/", "/readyz", "/healthz"] {
+        shown.push_str(
+            &http
+                .get(format!("{base}{path}"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+        );
+    }
+    let status: Value = http
+        .get(format!("{base}/status"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        status["reconciles"], 0,
+        "the first reconcile ended before SIGTERM"
+    );
+    let bad = http
+        .post(format!("{base}/hooks/github"))
+        .header("x-hub-signature-256", format!("sha256={}", "00".repeat(32)))
+        .body(WEBHOOK_SECRET)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 401);
+    shown.push_str(&bad.text().await.unwrap());
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let logged = reader.join().unwrap().join("\n");
+    assert_eq!(output.status.code(), Some(0), "{logged}");
+    assert!(logged.contains(" shutdown "), "{logged}");
+    assert!(
+        logged.contains(" reconcile result=applied trigger=start changes=30 "),
+        "{logged}"
+    );
+    assert!(logged.contains(" stopped"), "{logged}");
+
+    // The writes in flight finished: nothing is left to do.
+    support::Cli::new(["plan", "--detailed-exitcode"])
+        .target(dir.path())
+        .run()
+        .await
+        .expect(0);
+    let everything = format!(
+        "{shown}\n{logged}\n{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    for secret in [KEY, WEBHOOK_SECRET, API_TOKEN] {
+        assert!(
+            !everything.contains(secret),
+            "{secret} shown in:\n{everything}"
+        );
+    }
+}
