@@ -351,6 +351,11 @@ pub struct AgentArgs {
     /// (404 without it).
     #[arg(long, value_name = "NAME")]
     pub webhook_secret_env: Option<String>,
+    /// POST a JSON message with a `text` field (as Slack and Teams incoming webhooks take) here
+    /// when drift is found, changes are applied, or a reconcile is blocked or fails; the same
+    /// plan is announced once.
+    #[arg(long, value_name = "URL")]
+    pub notify_url: Option<String>,
     /// Log lines as text (key=value) or JSON, one per line on stderr.
     #[arg(long, value_enum, default_value_t = crate::agent::LogFormat::Text)]
     pub log_format: crate::agent::LogFormat,

@@ -11,6 +11,7 @@
 pub mod duration;
 mod http;
 pub mod log;
+mod notify;
 mod page;
 mod reconcile;
 pub mod status;
@@ -92,6 +93,8 @@ pub struct Config {
     pub webhook_secret: Option<Secret>,
     /// Checks `POST /reconcile`; without it it answers 404.
     pub api_token: Option<Secret>,
+    /// Where drift, applied changes, blocked plans and failures are announced.
+    pub notify_url: Option<String>,
     pub log_format: LogFormat,
     pub log: LogSink,
 }
@@ -190,6 +193,14 @@ impl Agent {
         {
             redactor.add(secret.expose());
         }
+        let notifier = match &config.notify_url {
+            Some(url) => {
+                let notifier = notify::Notifier::new(url)?;
+                redactor.add(notifier.url());
+                Some(notifier)
+            }
+            None => None,
+        };
         let shared = Arc::new(Shared {
             status: Mutex::new(Status::new(config.mode)),
             wake: Notify::new(),
@@ -223,7 +234,12 @@ impl Agent {
                 .await;
         });
         let (stop, stopped) = watch::channel(false);
-        let reconciling = tokio::spawn(run_loop(Arc::new(config), Arc::clone(&shared), stopped));
+        let reconciling = tokio::spawn(run_loop(
+            Arc::new(config),
+            Arc::clone(&shared),
+            notifier,
+            stopped,
+        ));
         Ok(Agent {
             shared,
             addr,
@@ -271,12 +287,28 @@ impl Agent {
 }
 
 /// Reconciles until told to stop.
-async fn run_loop(config: Arc<Config>, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+async fn run_loop(
+    config: Arc<Config>,
+    shared: Arc<Shared>,
+    notifier: Option<notify::Notifier>,
+    mut stop: watch::Receiver<bool>,
+) {
     let events = engine_events(&shared);
     let mut trigger = "start";
     loop {
         let last = reconcile::reconcile(&config, trigger, &events, &shared.redactor).await;
         log_reconcile(&shared, &last);
+        if let Some(notifier) = &notifier {
+            let revision = shared.status().revision.clone();
+            match notifier
+                .after(&last, revision.as_deref(), &shared.redactor)
+                .await
+            {
+                Ok(true) => shared.record("notify", &[("result", last.result.as_str().into())]),
+                Ok(false) => {}
+                Err(err) => shared.record("notify", &[("error", format!("{err:#}").into())]),
+            }
+        }
         let failed = last.result == Outcome::Failed;
         let delay = {
             let mut status = shared.status();

@@ -31,6 +31,7 @@ pub async fn run(global: &GlobalArgs, args: &AgentArgs) -> anyhow::Result<Outcom
         target,
         webhook_secret: secret_from(args.webhook_secret_env.as_deref(), "--webhook-secret-env")?,
         api_token: secret_from(args.api_token_env.as_deref(), "--api-token-env")?,
+        notify_url: args.notify_url.clone(),
         log_format: args.log_format,
         log: Arc::new(|line| eprintln!("{line}")),
     };

@@ -72,6 +72,7 @@ fn agent_config(dir: &Path, mode: Mode) -> (Config, Arc<Mutex<Vec<String>>>) {
         }),
         webhook_secret: Some(Secret::new(WEBHOOK_SECRET)),
         api_token: Some(Secret::new(API_TOKEN)),
+        notify_url: None,
         log_format: LogFormat::Json,
         log: sink,
     };
@@ -761,5 +762,74 @@ async fn the_binary_stops_on_sigterm_after_its_writes_and_shows_no_secret() {
             !everything.contains(secret),
             "{secret} shown in:\n{everything}"
         );
+    }
+}
+
+/// A stand-in for a Slack incoming webhook: keeps every JSON body it is sent.
+async fn receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post({
+            let got = Arc::clone(&got);
+            move |axum::Json(body): axum::Json<Value>| async move {
+                got.lock().unwrap().push(body);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, got)
+}
+
+#[tokio::test]
+async fn drift_is_announced_once_per_plan() {
+    let sandbox = support::sandbox().await;
+    let dir = project(&sandbox, "Berlin", 25, "").await;
+    support::apply_ok(dir.path()).await;
+    let (url, got) = receiver().await;
+    let (mut config, logs) = agent_config(dir.path(), Mode::Detect);
+    config.notify_url = Some(url);
+    let running = start(config, logs).await;
+    running
+        .wait_for(Duration::from_secs(10), |s| Running::reconciles(s) >= 3)
+        .await;
+    assert!(got.lock().unwrap().is_empty(), "in sync was announced");
+
+    support::write_files(dir.path(), &[("acme.yaml", &manifest("Munich", 25))]);
+    let seen = running.reconciles_now().await;
+    running
+        .wait_for(Duration::from_secs(10), |s| {
+            Running::reconciles(s) >= seen + 3
+        })
+        .await;
+    {
+        let got = got.lock().unwrap();
+        assert_eq!(got.len(), 1, "{got:#?}");
+        assert_eq!(
+            got[0]["text"],
+            "slascone-sync: SLASCONE differs from the manifests: 1 change pending (customer K001)"
+        );
+        assert_eq!(got[0]["result"], "drift");
+    }
+    // Another plan is another announcement.
+    support::write_files(dir.path(), &[("acme.yaml", &manifest("Bonn", 25))]);
+    let seen = running.reconciles_now().await;
+    running
+        .wait_for(Duration::from_secs(10), |s| {
+            Running::reconciles(s) >= seen + 3
+        })
+        .await;
+    assert_eq!(got.lock().unwrap().len(), 2);
+    running.agent.shutdown(Duration::from_secs(5)).await;
+    let logs = running.logs.lock().unwrap().join("\n");
+    assert_eq!(logs.matches("\"event\":\"notify\"").count(), 2, "{logs}");
+}
+
+impl Running {
+    async fn reconciles_now(&self) -> u64 {
+        Running::reconciles(&self.status().await)
     }
 }
