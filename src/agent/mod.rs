@@ -343,13 +343,14 @@ fn backoff(failures: u32, base: Duration, cap: Duration) -> Duration {
     doubled.min(cap).mul_f64(0.5 + fastrand::f64() * 0.5)
 }
 
-/// The engine's notable events as log lines: a request retried.
+/// The engine's notable events as log lines: a request retried, and with `--verbose` every
+/// request.
 fn engine_events(shared: &Arc<Shared>) -> Events {
     let shared = Arc::clone(shared);
-    Arc::new(move |event: &Event<'_>| {
-        if let Event::Retry(line) = event {
-            shared.record("retry", &[("request", (*line).into())]);
-        }
+    Arc::new(move |event: &Event<'_>| match event {
+        Event::Retry(line) => shared.record("retry", &[("request", (*line).into())]),
+        Event::Request(line) => shared.record("request", &[("request", (*line).into())]),
+        _ => {}
     })
 }
 

@@ -833,3 +833,100 @@ impl Running {
         Running::reconciles(&self.status().await)
     }
 }
+
+fn example(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/agent")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+}
+
+fn yaml(name: &str) -> Value {
+    serde_saphyr::from_str(&example(name)).unwrap_or_else(|err| panic!("{name}: {err}"))
+}
+
+/// An `agent` command line as the binary's own parser reads it.
+fn parses(args: &[&str], place: &str) {
+    use clap::Parser;
+    let args = std::iter::once("slascone-sync").chain(args.iter().copied());
+    if let Err(err) = slascone_sync::cli::Cli::try_parse_from(args) {
+        panic!("{place}: {err}");
+    }
+}
+
+fn strings(value: &Value) -> Vec<&str> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn the_kubernetes_example_holds_together() {
+    let deployment = yaml("deployment.yaml");
+    let secret = yaml("secret.yaml");
+    let service = yaml("service.yaml");
+    assert_eq!(deployment["kind"], "Deployment");
+    assert_eq!(deployment["spec"]["replicas"], 1, "one agent per tenant");
+    assert_eq!(deployment["spec"]["strategy"]["type"], "Recreate");
+    let pod = &deployment["spec"]["template"];
+    let labels = &pod["metadata"]["labels"];
+    assert_eq!(&deployment["spec"]["selector"]["matchLabels"], labels);
+    assert_eq!(&service["spec"]["selector"], labels);
+    let containers = pod["spec"]["containers"].as_array().unwrap();
+    let agent = containers.iter().find(|c| c["name"] == "agent").unwrap();
+    parses(&strings(&agent["args"]), "deployment.yaml");
+    assert_eq!(agent["livenessProbe"]["httpGet"]["path"], "/healthz");
+    assert_eq!(agent["readinessProbe"]["httpGet"]["path"], "/readyz");
+    let port = &agent["ports"][0];
+    assert_eq!(port["containerPort"], 9090);
+    assert_eq!(agent["livenessProbe"]["httpGet"]["port"], port["name"]);
+    assert_eq!(service["spec"]["ports"][0]["targetPort"], port["name"]);
+    let args = strings(&agent["args"]).join(" ");
+    assert!(args.contains("--listen=0.0.0.0:9090"), "{args}");
+    // Every secret a container reads is in the Secret, under the name the container uses.
+    let keys = secret["stringData"].as_object().unwrap();
+    for container in containers {
+        for env in container["env"].as_array().unwrap() {
+            let Some(reference) = env["valueFrom"]["secretKeyRef"].as_object() else {
+                continue;
+            };
+            assert_eq!(reference["name"], secret["metadata"]["name"]);
+            let key = reference["key"].as_str().unwrap();
+            assert!(keys.contains_key(key), "the Secret has no {key}");
+        }
+    }
+    let env: Vec<&str> = agent["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert!(env.contains(&"SLASCONE_ADMIN_KEY") && env.contains(&"WEBHOOK_SECRET"));
+    // The manifests' volume is the one git-sync writes.
+    let mounts = |c: &Value| c["volumeMounts"][0]["name"].clone();
+    assert!(containers.iter().all(|c| mounts(c) == "manifests"));
+    let grace = pod["spec"]["terminationGracePeriodSeconds"]
+        .as_u64()
+        .unwrap();
+    assert!(grace > 30, "the pod is killed before --grace ends");
+}
+
+#[test]
+fn the_compose_file_and_the_systemd_unit_run_a_valid_command() {
+    let compose = yaml("compose.yaml");
+    let command = strings(&compose["services"]["agent"]["command"]);
+    parses(&command, "compose.yaml");
+    let unit = example("slascone-sync-agent.service");
+    let exec = unit
+        .lines()
+        .find_map(|line| line.strip_prefix("ExecStart=/usr/local/bin/slascone-sync "))
+        .expect("an ExecStart line");
+    parses(
+        &exec.split_whitespace().collect::<Vec<_>>(),
+        "slascone-sync-agent.service",
+    );
+    assert!(unit.contains("KillSignal=SIGTERM"));
+}
