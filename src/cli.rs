@@ -139,7 +139,8 @@ pub enum Command {
     /// Reconcile continuously: plan (and in apply mode, apply) at every interval and on webhooks,
     /// with health, readiness, metrics, a status JSON and a status page over HTTP.
     ///
-    /// DIR is read afresh at every reconcile (keep it current with e.g. a git-sync sidecar).
+    /// DIR is read afresh at every reconcile (keep it current with e.g. a git-sync sidecar), or
+    /// --git fetches a branch in-process before every reconcile.
     /// SIGTERM or SIGINT starts no new reconcile, lets one in flight finish within --grace, and
     /// exits 0. See docs/agent.md.
     #[command(after_help = examples!(
@@ -328,9 +329,27 @@ pub struct SandboxArgs {
 
 #[derive(Debug, Args)]
 pub struct AgentArgs {
-    /// The manifest directory (holds slascone.yaml), read afresh at every reconcile.
-    #[arg(default_value = ".")]
-    pub dir: PathBuf,
+    /// The manifest directory (holds slascone.yaml), read afresh at every reconcile [default: .].
+    #[arg(conflicts_with = "git")]
+    pub dir: Option<PathBuf>,
+    /// Fetch the manifests from this git repository (https:// or file://) before every
+    /// reconcile, in-process, instead of reading DIR.
+    #[arg(long, value_name = "URL")]
+    pub git: Option<String>,
+    /// The branch of --git whose head is reconciled.
+    #[arg(long, value_name = "NAME", default_value = "main", requires = "git")]
+    pub branch: String,
+    /// The manifest directory inside the --git repository.
+    #[arg(long, value_name = "SUBDIR", default_value = ".", requires = "git")]
+    pub path: PathBuf,
+    /// Where --git keeps its clone [default: slascone-sync/agent/ under the system's cache
+    /// directory].
+    #[arg(long, value_name = "DIR", requires = "git")]
+    pub cache_dir: Option<PathBuf>,
+    /// The environment variable holding a token for an HTTPS --git repository (sent as the
+    /// password of the user x-access-token).
+    #[arg(long, value_name = "NAME", requires = "git")]
+    pub git_token_env: Option<String>,
     /// detect: plan only and report drift; apply: also apply, within safety.max_changes and
     /// safety.max_risk (a plan beyond either is reported as blocked).
     #[arg(long, value_enum, default_value_t = crate::agent::Mode::Detect)]

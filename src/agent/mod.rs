@@ -9,6 +9,7 @@
 //! The manifests are read afresh at every reconcile; everything else goes through the engine.
 
 pub mod duration;
+pub mod git;
 mod http;
 pub mod log;
 mod notify;
@@ -70,13 +71,31 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// Where the manifests come from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A directory someone else keeps current.
+    Dir(PathBuf),
+    /// A branch of a git repository, fetched before every reconcile.
+    Git(git::GitSource),
+}
+
+impl Source {
+    fn describe(&self) -> String {
+        match self {
+            Source::Dir(dir) => dir.display().to_string(),
+            Source::Git(git) => format!("{} {} {}", git.url, git.branch, git.path.display()),
+        }
+    }
+}
+
 /// The tenant a project names, worked out afresh at every reconcile (the project may change).
 pub type TargetOf = Arc<dyn Fn(&Project) -> anyhow::Result<Target> + Send + Sync>;
 
 /// How the agent runs.
 pub struct Config {
-    /// The manifest directory, read at every reconcile.
-    pub dir: PathBuf,
+    /// Where the manifests are read from at every reconcile.
+    pub source: Source,
     /// The `environments` profile.
     pub env: Option<String>,
     pub mode: Mode,
@@ -187,9 +206,17 @@ impl Agent {
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
         let redactor = Redactor::default();
-        for secret in [&config.webhook_secret, &config.api_token]
-            .into_iter()
-            .flatten()
+        let git_token = match &config.source {
+            Source::Git(git) => git.token.as_ref(),
+            Source::Dir(_) => None,
+        };
+        for secret in [
+            config.webhook_secret.as_ref(),
+            config.api_token.as_ref(),
+            git_token,
+        ]
+        .into_iter()
+        .flatten()
         {
             redactor.add(secret.expose());
         }
@@ -218,7 +245,7 @@ impl Agent {
             &[
                 ("version", env!("CARGO_PKG_VERSION").into()),
                 ("mode", config.mode.as_str().into()),
-                ("dir", config.dir.display().to_string().into()),
+                ("source", config.source.describe().into()),
                 ("interval", duration::show(config.interval).into()),
                 ("listen", addr.to_string().into()),
             ],
@@ -299,7 +326,7 @@ async fn run_loop(
         let last = reconcile::reconcile(&config, trigger, &events, &shared.redactor).await;
         log_reconcile(&shared, &last);
         if let Some(notifier) = &notifier {
-            let revision = shared.status().revision.clone();
+            let revision = last.revision.clone();
             match notifier
                 .after(&last, revision.as_deref(), &shared.redactor)
                 .await
@@ -355,7 +382,7 @@ fn engine_events(shared: &Arc<Shared>) -> Events {
 }
 
 fn log_reconcile(shared: &Shared, last: &status::Last) {
-    let revision = shared.status().revision.clone();
+    let revision = last.revision.clone();
     let mut fields = vec![
         ("result", last.result.as_str().into()),
         ("trigger", last.trigger.clone().into()),

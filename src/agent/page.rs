@@ -198,6 +198,7 @@ mod tests {
         let at: jiff::Timestamp = "2026-12-02T03:00:00Z".parse().unwrap();
         Last {
             result: Outcome::Drift,
+            revision: None,
             changes: 1,
             trigger: "interval".into(),
             started_at: at,

@@ -9,7 +9,7 @@ use crate::plan::Plan;
 use crate::render::{self, Format, Style, count};
 
 use super::status::{Blocked, ChangeView, Last, Outcome};
-use super::{Config, Mode, Redactor};
+use super::{Config, Mode, Redactor, Source};
 
 /// Runs one reconcile; never fails, a failure is its result.
 pub(super) async fn reconcile(
@@ -22,6 +22,7 @@ pub(super) async fn reconcile(
     let started = Instant::now();
     let mut last = Last {
         result: Outcome::Failed,
+        revision: None,
         changes: 0,
         trigger: trigger.to_owned(),
         started_at,
@@ -49,11 +50,22 @@ async fn run(
     redactor: &Redactor,
     last: &mut Last,
 ) -> anyhow::Result<()> {
+    let dir = match &config.source {
+        Source::Dir(dir) => dir.clone(),
+        Source::Git(git) => {
+            let git = git.clone();
+            let fetched = tokio::task::spawn_blocking(move || git.fetch())
+                .await
+                .map_err(|err| anyhow::anyhow!("the fetch stopped: {err}"))??;
+            last.revision = Some(fetched.revision);
+            fetched.dir
+        }
+    };
     let env = config.env.as_deref();
-    let manifests = match engine::load(&config.dir, env, events) {
+    let manifests = match engine::load(&dir, env, events) {
         Ok(manifests) => manifests,
         Err(mut problems) => {
-            if let Some(key) = manifest::admin_key_from_env(&config.dir, env) {
+            if let Some(key) = manifest::admin_key_from_env(&dir, env) {
                 problems.redact(&key);
             }
             anyhow::bail!("the manifests have problems:\n{problems}");

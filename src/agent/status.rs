@@ -76,6 +76,8 @@ pub struct Blocked {
 #[derive(Debug, Clone, Serialize)]
 pub struct Last {
     pub result: Outcome,
+    /// The commit reconciled (`--git`).
+    pub revision: Option<String>,
     /// Changes in the plan; for `applied`, changes applied.
     pub changes: usize,
     /// What started it: `start`, `interval`, `retry`, `api`, `github` or `gitlab`.
@@ -143,6 +145,9 @@ impl Status {
     /// Counts a finished reconcile.
     pub fn record(&mut self, last: Last) {
         self.reconciles += 1;
+        if last.revision.is_some() {
+            self.revision.clone_from(&last.revision);
+        }
         *self.results.entry(last.result).or_default() += 1;
         if let Some(bucket) = BUCKETS.iter().position(|b| last.duration_seconds <= *b) {
             self.durations[bucket] += 1;

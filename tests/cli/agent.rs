@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use slascone_sync::agent::{Agent, Config, LogFormat, Mode, Secret};
+use slascone_sync::agent::{Agent, Config, LogFormat, Mode, Secret, Source};
 use slascone_sync::engine::{AdminKey, Settings, Target};
 use slascone_sync::remote::wire::DataExchangeUpdateCustomerDto;
 use slascone_sync::sandbox::SandboxHandle;
@@ -50,7 +50,7 @@ fn agent_config(dir: &Path, mode: Mode) -> (Config, Arc<Mutex<Vec<String>>>) {
         Arc::new(move |line: &str| logs.lock().unwrap().push(line.to_owned()))
     };
     let config = Config {
-        dir: dir.to_path_buf(),
+        source: Source::Dir(dir.to_path_buf()),
         env: None,
         mode,
         interval: INTERVAL,
@@ -929,4 +929,276 @@ fn the_compose_file_and_the_systemd_unit_run_a_valid_command() {
         "slascone-sync-agent.service",
     );
     assert!(unit.contains("KillSignal=SIGTERM"));
+}
+
+/// A bare repository standing in for the team's git server, written without a git program.
+struct Origin {
+    repo: gix::Repository,
+    dir: tempfile::TempDir,
+    head: Option<gix::ObjectId>,
+}
+
+impl Origin {
+    fn new() -> Origin {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = gix::init_bare(dir.path()).unwrap();
+        Origin {
+            repo,
+            dir,
+            head: None,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("file://{}", self.dir.path().display())
+    }
+
+    /// Commits `files` as the whole content of `slascone/` on main; the commit's id.
+    fn commit(&mut self, files: &[(&str, &str)]) -> String {
+        use gix::objs::tree::{Entry, EntryKind};
+        let mut entries: Vec<Entry> = files
+            .iter()
+            .map(|(name, text)| Entry {
+                mode: EntryKind::Blob.into(),
+                filename: (*name).into(),
+                oid: self.repo.write_blob(text.as_bytes()).unwrap().detach(),
+            })
+            .collect();
+        entries.sort_by(|a, b| a.filename.cmp(&b.filename));
+        let inner = self
+            .repo
+            .write_object(gix::objs::Tree { entries })
+            .unwrap()
+            .detach();
+        let root = gix::objs::Tree {
+            entries: vec![Entry {
+                mode: EntryKind::Tree.into(),
+                filename: "slascone".into(),
+                oid: inner,
+            }],
+        };
+        let root = self.repo.write_object(root).unwrap().detach();
+        let signature = gix::actor::Signature {
+            name: "Licensing".into(),
+            email: "licensing@example.com".into(),
+            time: gix::date::Time::new(1_764_633_600, 0),
+        };
+        let mut buffer = gix::date::parse::TimeBuf::default();
+        let signature = signature.to_ref(&mut buffer);
+        let id = self
+            .repo
+            .commit_as(
+                signature,
+                signature,
+                "refs/heads/main",
+                "manifests",
+                root,
+                self.head,
+            )
+            .unwrap()
+            .detach();
+        self.head = Some(id);
+        id.to_string()
+    }
+}
+
+fn git_config(origin: &Origin, cache: &Path, branch: &str) -> (Config, Arc<Mutex<Vec<String>>>) {
+    let (mut config, logs) = agent_config(Path::new("unused"), Mode::Apply);
+    config.source = Source::Git(slascone_sync::agent::git::GitSource {
+        url: origin.url(),
+        branch: branch.to_owned(),
+        path: "slascone".into(),
+        cache_dir: cache.to_path_buf(),
+        token: None,
+    });
+    (config, logs)
+}
+
+#[tokio::test]
+async fn a_pushed_commit_is_applied_and_its_revision_shown() {
+    let sandbox = support::sandbox().await;
+    let project = format!(
+        "api_url: {}\nisv_id: {ISV}\nportal_url: https://my.slascone.com\n",
+        sandbox.base_url()
+    );
+    let mut origin = Origin::new();
+    let first = origin.commit(&[
+        ("slascone.yaml", &project),
+        ("acme.yaml", &manifest("Berlin", 25)),
+    ]);
+    let cache = tempfile::tempdir().unwrap();
+    let (config, logs) = git_config(&origin, cache.path(), "main");
+    let running = start(config, logs).await;
+    let applied = running
+        .wait_for(Duration::from_secs(20), |s| result(s) == "applied")
+        .await;
+    assert_eq!(applied["revision"], first.as_str(), "{applied:#}");
+    assert_eq!(applied["last"]["revision"], first.as_str());
+    running
+        .wait_for(Duration::from_secs(10), |s| result(s) == "in_sync")
+        .await;
+
+    let second = origin.commit(&[
+        ("slascone.yaml", &project),
+        ("acme.yaml", &manifest("Munich", 25)),
+    ]);
+    let pushed = jiff::Timestamp::now();
+    let applied = running
+        .wait_for(Duration::from_secs(20), |s| {
+            result(s) == "applied" && s["revision"] == second.as_str()
+        })
+        .await;
+    let started: jiff::Timestamp = applied["last"]["started_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(started.duration_since(pushed).as_secs_f64() <= INTERVAL.as_secs_f64() + 0.05);
+    assert_eq!(applied["last"]["changes"], 1, "{applied:#}");
+    let (_, metrics) = running.get("/metrics").await;
+    assert!(
+        metrics.contains(&format!("revision=\"{second}\"")),
+        "{metrics}"
+    );
+    let (_, page) = running.get("/").await;
+    assert!(page.contains(&second), "{page}");
+    let logs = running.logs.lock().unwrap().join("\n");
+    assert!(
+        logs.contains(&format!("\"revision\":\"{second}\"")),
+        "{logs}"
+    );
+    running.agent.shutdown(Duration::from_secs(5)).await;
+    // Only the head's tree is kept.
+    let trees: Vec<_> = std::fs::read_dir(cache.path().join("trees"))
+        .unwrap()
+        .collect();
+    assert_eq!(trees.len(), 1);
+}
+
+#[tokio::test]
+async fn a_branch_that_does_not_exist_fails_naming_it() {
+    let mut origin = Origin::new();
+    origin.commit(&[(
+        "slascone.yaml",
+        "isv_id: 2af5fe02-6207-4214-946e-b00ac5309f53\n",
+    )]);
+    let cache = tempfile::tempdir().unwrap();
+    let (config, logs) = git_config(&origin, cache.path(), "release");
+    let running = start(config, logs).await;
+    let failed = running
+        .wait_for(Duration::from_secs(20), |s| result(s) == "failed")
+        .await;
+    let error = failed["last"]["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("cannot fetch release from file://"),
+        "{error}"
+    );
+    assert!(error.contains("refs/heads/release"), "{error}");
+    running.agent.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn an_https_remote_is_reached_with_the_built_in_tls() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let source = slascone_sync::agent::git::GitSource {
+        url: format!("https://{closed}/acme/licensing.git"),
+        branch: "main".into(),
+        path: ".".into(),
+        cache_dir: cache.path().to_path_buf(),
+        token: Some(Secret::new("ghp-token-never-print-me")),
+    };
+    let error = tokio::task::spawn_blocking(move || source.fetch())
+        .await
+        .expect("the fetch does not panic")
+        .expect_err("nobody listens there");
+    let error = format!("{error:#}");
+    assert!(
+        error.starts_with(&format!("cannot connect to https://{closed}/"))
+            || error.contains("cannot fetch"),
+        "{error}"
+    );
+    assert!(!error.contains("never-print-me"), "{error}");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_binary_reconciles_a_git_branch_into_its_cache_dir() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+
+    let sandbox = support::sandbox().await;
+    let project = format!("api_url: {}\nisv_id: {ISV}\n", sandbox.base_url());
+    let mut origin = Origin::new();
+    let commit = origin.commit(&[
+        ("slascone.yaml", &project),
+        ("acme.yaml", &manifest("Berlin", 25)),
+    ]);
+    let cache = tempfile::tempdir().unwrap();
+    let mut child = Command::new(support::bin())
+        .args([
+            "agent",
+            "--git",
+            &origin.url(),
+            "--path",
+            "slascone",
+            "--cache-dir",
+        ])
+        .arg(cache.path())
+        .args([
+            "--interval",
+            "200ms",
+            "--listen",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+        ])
+        .env("SLASCONE_ADMIN_KEY", KEY)
+        .env("SLASCONE_SYNC_TODAY", "2026-12-01")
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut start = String::new();
+    stderr.read_line(&mut start).unwrap();
+    let start: Value = serde_json::from_str(&start).unwrap_or_else(|_| panic!("{start}"));
+    let base = format!("http://{}", start["listen"].as_str().unwrap());
+    let started = Instant::now();
+    let status = loop {
+        let status: Value = reqwest::get(format!("{base}/status"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if status["reconciles"].as_u64() >= Some(1) {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "{status:#}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let exit = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(exit.code(), Some(0));
+    assert_eq!(status["last"]["result"], "drift", "{status:#}");
+    assert_eq!(status["revision"], commit.as_str());
+    assert!(cache.path().join("repository.git").join("HEAD").is_file());
+    assert!(
+        cache
+            .path()
+            .join("trees")
+            .join(&commit)
+            .join("slascone/acme.yaml")
+            .is_file()
+    );
 }
