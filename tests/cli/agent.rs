@@ -1202,3 +1202,39 @@ async fn the_binary_reconciles_a_git_branch_into_its_cache_dir() {
             .is_file()
     );
 }
+
+#[tokio::test]
+async fn the_status_page_shows_a_hostile_name_as_text() {
+    let sandbox = support::sandbox().await;
+    let hostile = manifest("Berlin", 25).replace(
+        "company_name: Acme GmbH",
+        "company_name: \"<script>alert(1)</script>\"",
+    );
+    let dir = support::project(&sandbox, &[("acme.yaml", &hostile)], "");
+    let (config, logs) = agent_config(dir.path(), Mode::Detect);
+    let running = start(config, logs).await;
+    running
+        .wait_for(Duration::from_secs(10), |s| result(s) == "drift")
+        .await;
+    let (code, page) = running.get("/").await;
+    assert_eq!(code, 200);
+    assert!(
+        page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{page}"
+    );
+    assert!(!page.contains("<script"), "{page}");
+    assert!(page.contains("acme.yaml:2:5"), "{page}");
+    assert!(page.contains("Pending changes"), "{page}");
+    let csp = running
+        .http
+        .get(&running.base)
+        .send()
+        .await
+        .unwrap()
+        .headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.starts_with("default-src 'none'"), "{csp}");
+    running.agent.shutdown(Duration::from_secs(5)).await;
+}
