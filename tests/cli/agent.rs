@@ -2,7 +2,7 @@
 //! HTTP as a probe, Prometheus or a webhook sender would; and the binary, stopped by SIGTERM.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -1236,5 +1236,85 @@ async fn the_status_page_shows_a_hostile_name_as_text() {
         .unwrap()
         .to_owned();
     assert!(csp.starts_with("default-src 'none'"), "{csp}");
+    running.agent.shutdown(Duration::from_secs(5)).await;
+}
+
+/// A headless Chromium or Chrome on PATH; `None` (the test skips) unless
+/// `SLASCONE_SYNC_BROWSER=required`, as .ci/run sets it.
+fn browser() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = [
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "google-chrome-stable",
+    ]
+    .iter()
+    .flat_map(|name| std::env::split_paths(&path).map(move |dir| dir.join(name)))
+    .find(|candidate| candidate.is_file());
+    if found.is_none() {
+        assert_ne!(
+            std::env::var("SLASCONE_SYNC_BROWSER").as_deref(),
+            Ok("required"),
+            "no chromium, chromium-browser or google-chrome on PATH"
+        );
+        eprintln!("skipped: no headless Chromium on PATH");
+    }
+    found
+}
+
+#[tokio::test]
+async fn the_status_page_renders_in_headless_chromium() {
+    let Some(browser) = browser() else {
+        return;
+    };
+    let sandbox = support::sandbox().await;
+    let project = format!("api_url: {}\nisv_id: {ISV}\n", sandbox.base_url());
+    let hostile = manifest("Berlin", 25).replace(
+        "company_name: Acme GmbH",
+        "company_name: \"<script>alert(1)</script>\"",
+    );
+    let mut origin = Origin::new();
+    let commit = origin.commit(&[("slascone.yaml", &project), ("acme.yaml", &hostile)]);
+    let cache = tempfile::tempdir().unwrap();
+    let (mut config, logs) = git_config(&origin, cache.path(), "main");
+    config.mode = Mode::Detect;
+    let running = start(config, logs).await;
+    running
+        .wait_for(Duration::from_secs(20), |s| result(s) == "drift")
+        .await;
+    let profile = tempfile::tempdir().unwrap();
+    let url = format!("{}/", running.base);
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(browser)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(["--dump-dom", &url])
+            .output()
+            .expect("the browser runs")
+    })
+    .await
+    .unwrap();
+    let dom = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // What the browser built: the revision, the pending change with its manifest line, and the
+    // hostile name as a text node, not an element.
+    assert!(dom.contains(&commit), "{dom}");
+    assert!(dom.contains("Pending changes"), "{dom}");
+    assert!(dom.contains("acme.yaml:2:5"), "{dom}");
+    assert!(
+        dom.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{dom}"
+    );
+    assert!(!dom.contains("<script"), "{dom}");
     running.agent.shutdown(Duration::from_secs(5)).await;
 }
