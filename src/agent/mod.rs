@@ -207,7 +207,15 @@ impl Agent {
         let addr = listener.local_addr()?;
         let redactor = Redactor::default();
         let git_token = match &config.source {
-            Source::Git(git) => git.token.as_ref(),
+            Source::Git(git) => {
+                // A password written into the URL is as secret as one from --git-token-env.
+                if let Ok(url) = url::Url::parse(&git.url)
+                    && let Some(password) = url.password()
+                {
+                    redactor.add(password);
+                }
+                git.token.as_ref()
+            }
             Source::Dir(_) => None,
         };
         for secret in [

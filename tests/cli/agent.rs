@@ -1318,3 +1318,31 @@ async fn the_status_page_renders_in_headless_chromium() {
     assert!(!dom.contains("<script"), "{dom}");
     running.agent.shutdown(Duration::from_secs(5)).await;
 }
+
+#[tokio::test]
+async fn a_password_in_the_git_url_is_never_shown() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let (mut config, logs) = agent_config(Path::new("unused"), Mode::Detect);
+    config.source = Source::Git(slascone_sync::agent::git::GitSource {
+        url: format!("https://ci:pw-in-url-never-print-me@{closed}/acme/licensing.git"),
+        branch: "main".into(),
+        path: ".".into(),
+        cache_dir: cache.path().to_path_buf(),
+        token: None,
+    });
+    let running = start(config, logs).await;
+    running
+        .wait_for(Duration::from_secs(20), |s| result(s) == "failed")
+        .await;
+    let mut shown = running.logs.lock().unwrap().join("\n");
+    for path in ["/status", "/", "/metrics"] {
+        shown.push_str(&running.get(path).await.1);
+    }
+    running.agent.shutdown(Duration::from_secs(5)).await;
+    assert!(shown.contains("<redacted>"), "{shown}");
+    assert!(!shown.contains("pw-in-url-never-print-me"), "{shown}");
+}
