@@ -328,6 +328,14 @@ async fn run_loop(
     notifier: Option<notify::Notifier>,
     mut stop: watch::Receiver<bool>,
 ) {
+    // Dropped when the loop ends, a panic included: /healthz then says the loop is gone.
+    struct Alive(Arc<Shared>);
+    impl Drop for Alive {
+        fn drop(&mut self) {
+            self.0.alive.store(false, Ordering::SeqCst);
+        }
+    }
+    let _alive = Alive(Arc::clone(&shared));
     let events = engine_events(&shared);
     let mut trigger = "start";
     loop {
@@ -367,7 +375,6 @@ async fn run_loop(
         };
     }
     shared.status().next_at = None;
-    shared.alive.store(false, Ordering::SeqCst);
 }
 
 /// The wait before retrying after `failures` failed reconciles in a row: doubling from `base`,

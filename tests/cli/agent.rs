@@ -1346,3 +1346,23 @@ async fn a_password_in_the_git_url_is_never_shown() {
     assert!(shown.contains("<redacted>"), "{shown}");
     assert!(!shown.contains("pw-in-url-never-print-me"), "{shown}");
 }
+
+#[tokio::test]
+async fn healthz_fails_once_the_loop_is_gone() {
+    let sandbox = support::sandbox().await;
+    let dir = project(&sandbox, "Berlin", 25, "").await;
+    let (mut config, logs) = agent_config(dir.path(), Mode::Detect);
+    config.target = Arc::new(|_| panic!("a bug in the loop"));
+    let running = start(config, logs).await;
+    let started = Instant::now();
+    loop {
+        let (code, body) = running.get("/healthz").await;
+        if code == 503 {
+            assert_eq!(body, "the reconcile loop has stopped\n");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "still healthy");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    running.agent.shutdown(Duration::from_secs(5)).await;
+}
