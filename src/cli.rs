@@ -136,6 +136,18 @@ pub enum Command {
         "completions fish > ~/.config/fish/completions/slascone-sync.fish"
     ))]
     Completions(CompletionsArgs),
+    /// Reconcile continuously: plan (and in apply mode, apply) at every interval and on webhooks,
+    /// with health, readiness, metrics, a status JSON and a status page over HTTP.
+    ///
+    /// DIR is read afresh at every reconcile (keep it current with e.g. a git-sync sidecar), or
+    /// --git fetches a branch in-process before every reconcile.
+    /// SIGTERM or SIGINT starts no new reconcile, lets one in flight finish within --grace, and
+    /// exits 0. See docs/agent.md.
+    #[command(after_help = examples!(
+        "agent --interval 5m slascone",
+        "agent --mode apply --listen 0.0.0.0:9090 --webhook-secret-env WEBHOOK_SECRET slascone"
+    ))]
+    Agent(AgentArgs),
 }
 
 #[derive(Debug, Args)]
@@ -390,4 +402,76 @@ choices!(EmptyAnswerArg => EmptyAnswer {
     /// 204 and no body.
     #[value(name = "204")]
     NoContent,
+});
+
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// The manifest directory (holds slascone.yaml), read afresh at every reconcile [default: .].
+    #[arg(conflicts_with = "git")]
+    pub dir: Option<PathBuf>,
+    /// Fetch the manifests from this git repository (https:// or file://) before every
+    /// reconcile, in-process, instead of reading DIR.
+    #[arg(long, value_name = "URL")]
+    pub git: Option<String>,
+    /// The branch of --git whose head is reconciled.
+    #[arg(long, value_name = "NAME", default_value = "main", requires = "git")]
+    pub branch: String,
+    /// The manifest directory inside the --git repository.
+    #[arg(long, value_name = "SUBDIR", default_value = ".", requires = "git")]
+    pub path: PathBuf,
+    /// Where --git keeps its clone [default: slascone-sync/agent/ under the system's cache
+    /// directory].
+    #[arg(long, value_name = "DIR", requires = "git")]
+    pub cache_dir: Option<PathBuf>,
+    /// The environment variable holding a token for an HTTPS --git repository (sent as the
+    /// password of the user x-access-token).
+    #[arg(long, value_name = "NAME", requires = "git")]
+    pub git_token_env: Option<String>,
+    /// detect: plan only and report drift; apply: also apply, within safety.max_changes and
+    /// safety.max_risk (a plan beyond either is reported as blocked).
+    #[arg(long, default_value = "detect", value_parser = choice::<ModeArg, crate::agent::Mode>())]
+    pub mode: crate::agent::Mode,
+    /// Time between reconciles, e.g. 30s, 5m, 1h30m; failures retry sooner, with backoff.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::agent::duration::parse)]
+    pub interval: std::time::Duration,
+    /// Address of the HTTP endpoints (/healthz, /readyz, /metrics, /status, /, the triggers).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9090")]
+    pub listen: SocketAddr,
+    /// /readyz answers 503 after this many failed reconciles in a row.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub unready_after: u32,
+    /// The environment variable holding the bearer token of POST /reconcile (404 without it).
+    #[arg(long, value_name = "NAME")]
+    pub api_token_env: Option<String>,
+    /// The environment variable holding the secret of POST /hooks/github and /hooks/gitlab
+    /// (404 without it).
+    #[arg(long, value_name = "NAME")]
+    pub webhook_secret_env: Option<String>,
+    /// POST a JSON message with a `text` field (as Slack and Teams incoming webhooks take) here
+    /// when drift is found, changes are applied, or a reconcile is blocked or fails; the same
+    /// plan is announced once.
+    #[arg(long, value_name = "URL")]
+    pub notify_url: Option<String>,
+    /// Log lines as text (key=value) or JSON, one per line on stderr.
+    #[arg(long, default_value = "text", value_parser = choice::<LogFormatArg, crate::agent::LogFormat>())]
+    pub log_format: crate::agent::LogFormat,
+    /// On SIGTERM or SIGINT, how long a reconcile in flight may take to finish.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::agent::duration::parse)]
+    pub grace: std::time::Duration,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+choices!(ModeArg => crate::agent::Mode {
+    /// Plan only, and report drift.
+    Detect,
+    /// Apply what the plan holds, within the project's safety rules.
+    Apply,
+});
+
+choices!(LogFormatArg => crate::agent::LogFormat {
+    /// `2026-12-02T03:04:05Z reconcile result=drift trigger=interval changes=2 …`
+    Text,
+    /// `{"time":"…","event":"reconcile","result":"drift","trigger":"interval",…}`
+    Json,
 });

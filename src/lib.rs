@@ -29,6 +29,7 @@
 //! publishes the JSON Schemas; [`sandbox`] is a SLASCONE-compatible server on loopback for tests,
 //! demos and CI.
 
+pub mod agent;
 pub mod apply;
 pub mod authoring;
 pub mod cli;

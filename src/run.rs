@@ -69,5 +69,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Sandbox(args) => cmd::sandbox::run(args).await,
         Command::Schema(args) => cmd::schema::run(&args),
         Command::Completions(args) => cmd::completions::run(&args),
+        Command::Agent(args) => cmd::agent::run(&cli.global, &args).await,
     }
 }

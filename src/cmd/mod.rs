@@ -19,6 +19,7 @@ macro_rules! say_out {
     };
 }
 
+pub mod agent;
 pub mod apply;
 pub mod completions;
 pub mod export;

@@ -282,11 +282,12 @@ fn example_files(kind: &str) -> Vec<std::path::PathBuf> {
             let path = entry.unwrap().path();
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
             // Hidden files are not part of an example (e.g. the sandbox state `--sandbox` keeps),
-            // and examples/ci holds CI workflow files, not manifests.
+            // and examples/ci and examples/agent hold CI workflows and deployment files, not
+            // manifests.
             if name.starts_with('.') {
                 continue;
             }
-            if path.is_dir() && name != "ci" {
+            if path.is_dir() && name != "ci" && name != "agent" {
                 pending.push(path);
             } else if path.is_dir() || !(name.ends_with(".yaml") || name.ends_with(".yml")) {
                 continue;

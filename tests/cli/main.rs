@@ -5,6 +5,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod action;
+mod agent;
 mod ci_examples;
 mod client;
 mod completions;

@@ -349,12 +349,13 @@ fn example_files_name_their_schema() {
             let path = entry.unwrap().path();
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
             // Hidden files are not part of an example (e.g. the sandbox state `--sandbox` keeps),
-            // and examples/ci holds CI workflow files, not manifests.
+            // and examples/ci and examples/agent hold CI workflows and deployment files, not
+            // manifests.
             if name.starts_with('.') {
                 continue;
             }
             if path.is_dir() {
-                if !path.ends_with("ci") {
+                if !path.ends_with("ci") && !path.ends_with("agent") {
                     pending.push(path);
                 }
                 continue;

@@ -1,0 +1,135 @@
+//! `--notify-url`: a JSON POST with a `text` field (what Slack and Teams incoming webhooks show)
+//! when drift is found, changes are applied, or a reconcile is blocked or fails. The same plan
+//! with the same result is announced once: an agent finding the same drift every five minutes
+//! would otherwise teach its readers to ignore it.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use anyhow::Context;
+use sha2::{Digest, Sha256};
+
+use super::status::{Last, Outcome};
+use super::{Redactor, lock};
+
+/// How many changes a message names before it only counts the rest.
+const NAMED: usize = 10;
+
+pub struct Notifier {
+    url: String,
+    client: reqwest::Client,
+    /// The fingerprint of the last announcement.
+    announced: Mutex<Option<Vec<u8>>>,
+}
+
+impl Notifier {
+    pub fn new(url: &str) -> anyhow::Result<Notifier> {
+        let parsed = url::Url::parse(url).context("--notify-url is not a URL")?;
+        anyhow::ensure!(
+            matches!(parsed.scheme(), "http" | "https"),
+            "--notify-url must be an http:// or https:// URL"
+        );
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .context("cannot build the notification client")?;
+        Ok(Notifier {
+            url: url.to_owned(),
+            client,
+            announced: Mutex::new(None),
+        })
+    }
+
+    /// The URL, which often holds a token itself (Slack's do), for the redactor.
+    pub(super) fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Announces `last` unless it is in sync or was announced already. `Ok(false)`: nothing
+    /// was sent.
+    pub(super) async fn after(
+        &self,
+        last: &Last,
+        revision: Option<&str>,
+        redactor: &Redactor,
+    ) -> anyhow::Result<bool> {
+        let Some((fingerprint, text)) = message(last, revision) else {
+            *lock(&self.announced) = None;
+            return Ok(false);
+        };
+        {
+            let mut announced = lock(&self.announced);
+            if announced.as_deref() == Some(&fingerprint[..]) {
+                return Ok(false);
+            }
+            *announced = Some(fingerprint);
+        }
+        let body = serde_json::json!({
+            "text": redactor.apply(&text),
+            "result": last.result.as_str(),
+            "changes": last.changes,
+            "revision": revision,
+        });
+        let response = self
+            .client
+            .post(&self.url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|err| anyhow::anyhow!("{}", err.without_url()))?;
+        let status = response.status();
+        anyhow::ensure!(
+            status.is_success(),
+            "the notification was answered {status}"
+        );
+        Ok(true)
+    }
+}
+
+/// What to announce about `last`, and what makes it the same announcement as another; `None`
+/// when in sync.
+fn message(last: &Last, revision: Option<&str>) -> Option<(Vec<u8>, String)> {
+    let at = revision.map(|r| format!(" at {r}")).unwrap_or_default();
+    let names = || {
+        let mut names: Vec<String> = last
+            .plan
+            .iter()
+            .take(NAMED)
+            .map(|c| format!("{} {}", c.kind, c.key))
+            .collect();
+        if last.plan.len() > NAMED {
+            names.push(format!("and {} more", last.plan.len() - NAMED));
+        }
+        names.join(", ")
+    };
+    let changes = crate::render::count(last.changes, "change", "changes");
+    let text = match last.result {
+        Outcome::InSync => return None,
+        Outcome::Drift => format!(
+            "slascone-sync: SLASCONE differs from the manifests{at}: {changes} pending ({})",
+            names()
+        ),
+        Outcome::Applied => format!("slascone-sync applied {changes}{at}: {}", names()),
+        Outcome::Blocked => format!(
+            "slascone-sync did not apply {changes}{at}: {}",
+            last.blocked
+                .iter()
+                .map(|b| format!("{} ({})", b.message, b.rule))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        Outcome::Failed => format!(
+            "slascone-sync: a reconcile failed{at}: {}",
+            last.error.as_deref().unwrap_or("no reason given")
+        ),
+    };
+    let mut digest = Sha256::new();
+    digest.update(last.result.as_str());
+    digest.update([0]);
+    // The plan as rendered holds every change's fields, so a plan that differs in any value
+    // is announced anew.
+    digest.update(last.plan_text.as_deref().unwrap_or(""));
+    digest.update([0]);
+    digest.update(last.error.as_deref().unwrap_or(""));
+    Some((digest.finalize().to_vec(), text))
+}
