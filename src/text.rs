@@ -205,6 +205,28 @@ impl<W: Write> Drop for Guard<W> {
     }
 }
 
+/// Escapes text for HTML element content and quoted attribute values alike, into `out`: the one
+/// escaping every page (the sandbox's portal, the agent's status page) and markdown's HTML use.
+pub fn html_into(text: &str, out: &mut String) {
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// [`html_into`] into a new string.
+pub fn html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    html_into(text, &mut out);
+    out
+}
+
 /// `value` as pretty JSON into `out`, exactly as `serde_json::to_writer_pretty` writes it except
 /// that the [`is_hazard`] characters serde_json leaves raw (DEL, C1 controls, bidirectional
 /// marks) are written as `\uXXXX` escapes: the same string to a JSON reader, no control

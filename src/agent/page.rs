@@ -174,18 +174,7 @@ fn last_sections(html: &mut String, last: &Last) {
 
 /// Text as HTML text or a quoted attribute value.
 pub(super) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::text::html(text)
 }
 
 #[cfg(test)]

@@ -52,11 +52,7 @@ pub fn code(text: &str) -> String {
 
 /// Escapes text inside an HTML element, where markdown escapes do not apply.
 pub fn html(text: &str) -> String {
-    crate::text::shown(text)
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    crate::text::html(&crate::text::shown(text))
 }
 
 /// A link destination in `<...>` form, which allows spaces and parentheses.

@@ -8,16 +8,7 @@ pub(crate) struct Html(String);
 
 /// Escapes text for element content and for quoted attribute values alike.
 pub(crate) fn escape(text: &str, out: &mut String) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
+    crate::text::html_into(text, out);
 }
 
 /// Percent-encodes a query value: everything but RFC 3986's unreserved characters.
