@@ -79,7 +79,7 @@ pub fn resolve_customers<C: Borrow<Customer>>(
         let contacts_ignored = customer
             .ignore_changes
             .iter()
-            .any(|p| p.value == "contacts");
+            .any(|p| p.value == crate::model::fields::CONTACTS);
         if !contacts_ignored {
             desired.contacts.extend(
                 customer
@@ -171,7 +171,7 @@ fn resolve_license(
         return None;
     };
     let mut fields = Fields::new();
-    fields.insert("customer".into(), json!(customer_key));
+    fields.insert(crate::model::fields::OWNER.into(), json!(customer_key));
     fields.insert("edition".into(), json!(license.edition.value));
     let edition = product.edition(&license.edition.value);
     if edition.is_none() {

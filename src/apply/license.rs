@@ -32,7 +32,7 @@ async fn customer_lookup(
     let keys = change
         .fields
         .iter()
-        .filter(|f| f.path == "customer")
+        .filter(|f| f.path == crate::model::fields::OWNER)
         .filter_map(|f| f.after.as_str());
     for key in keys {
         let cached = shared
@@ -167,7 +167,9 @@ async fn finish_license(
         .fields
         .iter()
         .filter(|field| match field.path.as_str() {
-            "customer" => field.after.as_str().and_then(|key| customers.get(key)) != Some(&owner),
+            crate::model::fields::OWNER => {
+                field.after.as_str().and_then(|key| customers.get(key)) != Some(&owner)
+            }
             path => current.as_ref().and_then(|c| c.fields.get(path)) != Some(&field.after),
         })
         .cloned()
@@ -226,7 +228,7 @@ fn verify_license(
     let wanted_owner = change
         .fields
         .iter()
-        .find(|f| f.path == "customer")
+        .find(|f| f.path == crate::model::fields::OWNER)
         .and_then(|f| f.after.as_str())
         .and_then(|key| customers.get(key).copied());
     verify(

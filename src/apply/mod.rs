@@ -244,7 +244,7 @@ fn verify(
 ) -> Result<(), String> {
     let mut kept = Vec::new();
     for field in &change.fields {
-        if field.path == "customer" {
+        if field.path == crate::model::fields::OWNER {
             if let Some((held, wanted)) = owner
                 && Some(held) != wanted
             {

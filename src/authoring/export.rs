@@ -109,7 +109,7 @@ pub fn export(
     let mut contacts = 0;
     for contact in &current.contacts {
         if let Some(owner) = customers.get_mut(&contact.customer_id) {
-            owner.push("contacts", contact_out(contact));
+            owner.push(crate::model::fields::CONTACTS, contact_out(contact));
             contacts += 1;
         }
     }
@@ -166,7 +166,7 @@ pub fn export(
 
     let mut ordered: Vec<EntryOut> = customers.into_values().collect();
     for customer in &mut ordered {
-        if let Some(contacts) = customer.list_mut("contacts") {
+        if let Some(contacts) = customer.list_mut(crate::model::fields::CONTACTS) {
             contacts.sort_by_cached_key(|contact| {
                 contact.text("email").unwrap_or_default().to_lowercase()
             });

@@ -94,7 +94,7 @@ pub struct Missing {
 }
 
 /// The field path of a license that names its owning customer.
-const CUSTOMER_FIELD: &str = "customer";
+const CUSTOMER_FIELD: &str = crate::model::fields::OWNER;
 /// The field path of a license's edition, written apart from its other fields.
 const EDITION_FIELD: &str = "edition";
 /// The key of `expires` as a mapping.

@@ -130,7 +130,10 @@ pub async fn plan(
         Err(err) => std::panic::resume_unwind(err.into_panic()),
     };
     let (ignore_customer, ignore_license) = resolve::project_ignores(&manifests);
-    if ignore_customer.iter().any(|path| path == "contacts") {
+    if ignore_customer
+        .iter()
+        .any(|path| path == crate::model::fields::CONTACTS)
+    {
         desired.contacts.clear();
     }
     // Contacts are read only for the customers whose manifests list some: one request each.

@@ -140,7 +140,7 @@ impl Checker<'_> {
         let mut contacts: Vec<Contact> = Vec::new();
         for (name, list) in lists {
             for item in self.list(list, name) {
-                if name == "contacts" {
+                if name == crate::model::fields::CONTACTS {
                     let Some(contact) = self.contact(item) else {
                         continue;
                     };

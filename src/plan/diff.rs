@@ -24,11 +24,11 @@ use crate::model::{
 };
 
 /// The field path of a license that names its owning customer.
-const CUSTOMER_FIELD: &str = "customer";
+const CUSTOMER_FIELD: &str = crate::model::fields::OWNER;
 /// The field path of a license's edition.
 const EDITION_FIELD: &str = "edition";
 /// The customer path that leaves every contact alone.
-const CONTACTS: &str = "contacts";
+const CONTACTS: &str = crate::model::fields::CONTACTS;
 
 /// Computes the plan that makes `current` match `desired`, in four steps: match the objects,
 /// compare each matched pair (customers first, since a license may depend on a customer created

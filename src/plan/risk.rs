@@ -171,7 +171,7 @@ fn license_reason(
             Some((Risk::High, "license deactivated".to_owned()))
         }
         "edition" => Some((Risk::High, format!("edition changed: {}", shown()))),
-        "customer" => Some((
+        crate::model::fields::OWNER => Some((
             Risk::High,
             format!("moved to another customer: {}", shown()),
         )),

@@ -81,7 +81,7 @@ pub fn apply_changes(current: &CurrentState, plan: &Plan, desired: &DesiredState
         let owner = change
             .fields
             .iter()
-            .find(|field| field.path == "customer")
+            .find(|field| field.path == crate::model::fields::OWNER)
             .and_then(|field| field.after.as_str())
             .map(|key| resolve(&state, key));
         match change.action {
@@ -148,7 +148,7 @@ pub fn apply_changes(current: &CurrentState, plan: &Plan, desired: &DesiredState
 /// remote license, so it is left to the caller.
 fn write(fields: &mut Fields, change: &Change) {
     for field in &change.fields {
-        if change.kind() == Kind::License && field.path == "customer" {
+        if change.kind() == Kind::License && field.path == crate::model::fields::OWNER {
             continue;
         }
         if field.after == Value::Null {

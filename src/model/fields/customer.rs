@@ -128,7 +128,7 @@ pub static CUSTOMER: Entity = Entity {
     maps: &[],
     lists: &[
         List {
-            name: "contacts",
+            name: super::CONTACTS,
             doc: "The customer's contact persons, each known by its `email`. Contacts SLASCONE has that\nno manifest lists are left alone.",
             entity: &CONTACT,
             ignorable: true,

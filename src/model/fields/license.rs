@@ -60,7 +60,7 @@ pub static LICENSE: Entity = Entity {
     key_list: OnceLock::new(),
     fields: &[
         Field {
-            name: "customer",
+            name: super::OWNER,
             ty: Type::Name,
             limit: None,
             names: None,

@@ -243,6 +243,11 @@ impl Entity {
 }
 
 /// The key of an entry's list of field paths never reconciled.
+/// The license field that names its customer (the customer it is listed under): what links a
+/// license to its owner in the model, the plan and every conversion.
+pub const OWNER: &str = "customer";
+/// The customer list of contacts: one object, and one change, per contact.
+pub const CONTACTS: &str = "contacts";
 pub const IGNORE_CHANGES: &str = "ignore_changes";
 
 pub(super) const fn column(name: &'static str, order: u8, required: bool) -> Option<Column> {

@@ -335,7 +335,7 @@ pub fn write_license_field(
         return Ok(());
     }
     match path {
-        "customer" => {
+        crate::model::fields::OWNER => {
             let key = value
                 .as_str()
                 .ok_or_else(|| "`customer` must be a customer key".to_string())?;
