@@ -172,7 +172,16 @@ pub async fn plan(
         elapsed: started.elapsed(),
     });
     if usage == UsageReads::Read {
-        read_usage(session, &mut plan, &current, &remote.catalog, parallelism).await;
+        let most = manifests.project.max_usage_reads;
+        read_usage(
+            session,
+            &mut plan,
+            &current,
+            &remote.catalog,
+            parallelism,
+            most,
+        )
+        .await;
     }
     let problems = create_problems(&plan);
     if !problems.0.is_empty() {
@@ -197,6 +206,7 @@ async fn read_usage(
     current: &CurrentState,
     catalog: &crate::remote::catalog::Catalog,
     parallelism: usize,
+    most: usize,
 ) {
     use crate::plan::risk::{Usage, add_usage, lowered_limits};
 
@@ -222,6 +232,27 @@ async fn read_usage(
             .map(|product| product.product.id);
         let customer = owners.get(&id).copied();
         wanted.push((index, id, tokens, tree, product, customer));
+    }
+    // At most `most` licenses are read (`warnings.max_usage_reads`), the riskiest first; the
+    // others say why they were not, so a reviewer never takes silence for room to spare.
+    if wanted.len() > most {
+        wanted.sort_by_key(|wanted| std::cmp::Reverse(plan.changes[wanted.0].risk));
+        let why = format!(
+            "this plan lowers limits of {}, and warnings.max_usage_reads reads {most}",
+            match wanted.len() {
+                1 => "1 license".to_owned(),
+                n => format!("{} licenses", crate::render::thousands(n)),
+            }
+        );
+        for (index, _, tokens, tree, _, _) in wanted.split_off(most) {
+            let skipped = || Some(Err(why.clone()));
+            let usage = Usage {
+                tokens: if tokens { skipped() } else { None },
+                users: if tree { skipped() } else { None },
+                floating_tokens: if tree { skipped() } else { None },
+            };
+            add_usage(&mut plan.changes[index], &usage);
+        }
     }
     let usages = crate::fanout::all(
         wanted,

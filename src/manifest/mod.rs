@@ -138,6 +138,9 @@ pub struct Project {
     pub max_risk: crate::plan::Risk,
     /// `warnings.expiring_within_days`: plan warns of active licenses expiring this soon (0: off).
     pub expiring_within_days: u32,
+    /// `warnings.max_usage_reads`: the most licenses whose usage a plan reads behind lowered
+    /// limits.
+    pub max_usage_reads: usize,
     /// Project-wide paths never reconciled: `customer.<path>` or `license.<path>`.
     pub ignore_changes: Vec<Located<String>>,
     /// `sandbox.catalog`, resolved relative to `dir`.
@@ -161,6 +164,7 @@ impl Project {
             max_changes: DEFAULT_MAX_CHANGES,
             max_risk: crate::plan::Risk::High,
             expiring_within_days: DEFAULT_EXPIRING_WITHIN_DAYS,
+            max_usage_reads: DEFAULT_MAX_USAGE_READS,
             ignore_changes: Vec::new(),
             sandbox_catalog: None,
             timezone: crate::dates::Zone::utc(),
@@ -174,6 +178,7 @@ pub const DEFAULT_PORTAL_URL: &str = "https://my.slascone.com";
 pub const DEFAULT_ADMIN_KEY_ENV: &str = "SLASCONE_ADMIN_KEY";
 pub const DEFAULT_MAX_CHANGES: usize = 200;
 pub const DEFAULT_EXPIRING_WITHIN_DAYS: u32 = 30;
+pub const DEFAULT_MAX_USAGE_READS: usize = 200;
 
 /// A value and where it is written. For entries of `features`, `limitations` and `variables` the
 /// origin is the entry's key, the name that later has to resolve against the catalog.

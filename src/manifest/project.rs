@@ -24,7 +24,7 @@ pub(crate) const PROJECT_FIELDS: &[&str] = &[
 pub(crate) const ENVIRONMENT_FIELDS: &[&str] =
     &["api_url", "isv_id", "admin_key_env", "portal_url"];
 pub(crate) const SAFETY_FIELDS: &[&str] = &["max_changes", "max_risk"];
-pub(crate) const WARNINGS_FIELDS: &[&str] = &["expiring_within_days"];
+pub(crate) const WARNINGS_FIELDS: &[&str] = &["expiring_within_days", "max_usage_reads"];
 pub(crate) const SANDBOX_FIELDS: &[&str] = &["catalog"];
 
 /// The project from the parsed documents of its file; `file.is_file()` was checked (and the
@@ -267,6 +267,12 @@ impl Checker<'_> {
             .and_then(|value| self.int32(value, "expiring_within_days"))
         {
             project.expiring_within_days = u32::try_from(days.value).unwrap_or(u32::MAX);
+        }
+        if let Some(reads) = fields
+            .get("max_usage_reads")
+            .and_then(|value| self.int32(value, "max_usage_reads"))
+        {
+            project.max_usage_reads = usize::try_from(reads.value).unwrap_or(usize::MAX);
         }
     }
 

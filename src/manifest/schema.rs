@@ -247,6 +247,11 @@ pub struct Warnings {
     /// this many days, or have expired. Default: 30; 0 turns the warning off.
     #[schemars(range(max = 2147483647))]
     pub expiring_within_days: Option<u32>,
+    /// The most licenses whose usage a plan reads behind the limits it lowers (one or two
+    /// requests each), the riskiest first; the others say "usage not read". Default: 200; 0
+    /// reads none.
+    #[schemars(range(max = 2147483647))]
+    pub max_usage_reads: Option<u32>,
 }
 
 /// A profile picked with `--env NAME`.

@@ -10,6 +10,8 @@ mod escape;
 pub mod plan_json;
 pub mod plan_markdown;
 mod plan_summary;
+
+pub(crate) use plan_summary::thousands;
 pub mod plan_text;
 
 use std::io::{self, Write};

@@ -383,6 +383,34 @@ async fn lowering_a_limit_reads_what_is_in_use_and_nothing_else_does() {
     sandbox.shutdown().await;
 }
 
+/// Usage reads are capped by `warnings.max_usage_reads`: past it, no request, and the reasons
+/// say why the usage was not read.
+#[tokio::test]
+async fn usage_reads_stop_at_max_usage_reads() {
+    let sandbox = support::sandbox().await;
+    let dir = applied_then(&sandbox, START, "warnings: { max_usage_reads: 0 }\n").await;
+    let lowered = START
+        .replace("token_limit: 25", "token_limit: 10")
+        .replace("user_limit: 20", "user_limit: 5");
+    write_files(dir.path(), &[("c.yaml", &manifest(&lowered))]);
+    support::clear_requests(&sandbox).await;
+    let plan = plan_json(dir.path(), "2026-12-01").await;
+    let log = support::requests(&sandbox).await;
+    assert!(
+        !log.iter().any(|r| r.path.ends_with("/assignments")),
+        "{log:?}"
+    );
+    let reasons = plan["changes"][0]["risk_reasons"].to_string();
+    let why = "this plan lowers limits of 1 license, and warnings.max_usage_reads reads 0";
+    for what in ["tokens in use (assignments)", "named users (active_users)"] {
+        assert!(
+            reasons.contains(&format!("usage not read: {what}: {why}")),
+            "{reasons}"
+        );
+    }
+    sandbox.shutdown().await;
+}
+
 #[tokio::test]
 async fn the_sandbox_refuses_usage_of_an_unknown_license() {
     let sandbox = support::sandbox().await;
