@@ -20,22 +20,14 @@ where
     Fut: Future + Send + 'static,
     Fut::Output: Send + 'static,
 {
-    let semaphore = Arc::new(Semaphore::new(limit.max(1)));
-    let mut tasks = JoinSet::new();
-    for (index, input) in inputs.into_iter().enumerate() {
-        let semaphore = Arc::clone(&semaphore);
+    let infallible = |input| {
         let future = task(input);
-        tasks.spawn(async move {
-            let _permit = semaphore.acquire_owned().await;
-            (index, future.await)
-        });
+        async move { Ok::<_, std::convert::Infallible>(future.await) }
+    };
+    match try_all(inputs, limit, infallible).await {
+        Ok(results) => results,
+        Err(never) => match never {},
     }
-    let mut results = Vec::with_capacity(tasks.len());
-    while let Some(joined) = tasks.join_next().await {
-        results.push(unwind(joined));
-    }
-    results.sort_unstable_by_key(|(index, _)| *index);
-    results.into_iter().map(|(_, result)| result).collect()
 }
 
 /// Like [`all`] for tasks that can fail: the first error (in finishing order) is returned, and the
