@@ -184,16 +184,30 @@ fn free_port() -> u16 {
 }
 
 fn start_sandbox(dir: &Path, state: &Path, port: u16) -> SandboxProcess {
+    spawn_sandbox(dir, state, port, &["--latency-ms", "2"], Stdio::null())
+}
+
+/// The `sandbox` binary on `port` with the state file `state` and `extra` flags; `stderr` is
+/// where its warnings go.
+fn spawn_sandbox(
+    dir: &Path,
+    state: &Path,
+    port: u16,
+    extra: &[&str],
+    stderr: Stdio,
+) -> SandboxProcess {
     let isv = ISV.to_string();
     let listen = format!("127.0.0.1:{port}");
     let mut child = Command::new(support::bin())
         .args(["sandbox", "--listen", &listen, "--isv-id", &isv])
-        .args(["--admin-key", KEY, "--latency-ms", "2", "--catalog"])
+        .args(["--admin-key", KEY])
+        .args(extra)
+        .arg("--catalog")
         .arg(dir.join(".catalog.yaml"))
         .arg("--state")
         .arg(state)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let mut line = String::new();
@@ -423,30 +437,7 @@ async fn check_after_kill(url: &str, writers: &mut [(Vec<Known>, usize)], kill: 
 
 /// The sandbox with no added latency, its stderr kept for the warnings it gives.
 fn start_fast_sandbox(dir: &Path, state: &Path, port: u16) -> SandboxProcess {
-    let isv = ISV.to_string();
-    let listen = format!("127.0.0.1:{port}");
-    let mut child = Command::new(support::bin())
-        .args(["sandbox", "--listen", &listen, "--isv-id", &isv])
-        .args(["--admin-key", KEY, "--catalog"])
-        .arg(dir.join(".catalog.yaml"))
-        .arg("--state")
-        .arg(state)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert!(
-        line.starts_with("listening on"),
-        "the sandbox did not start: {line}"
-    );
-    SandboxProcess {
-        child,
-        url: format!("http://{listen}"),
-    }
+    spawn_sandbox(dir, state, port, &[], Stdio::piped())
 }
 
 /// The writes each incarnation answers before it is killed (while more are in flight).
