@@ -283,18 +283,10 @@ fn the_guides_cite_only_paths_that_exist() {
     }
     assert!(missing.is_empty(), "{}", missing.join("\n"));
     let mut outside = Vec::new();
-    let mut stack = vec![root().join("src")];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                let text = std::fs::read_to_string(&path).unwrap();
-                if text.contains("DESIGN.md") || text.contains("../shared") {
-                    outside.push(path.display().to_string());
-                }
-            }
+    for path in source_files() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        if text.contains("DESIGN.md") || text.contains("../shared") {
+            outside.push(path.display().to_string());
         }
     }
     assert!(
@@ -308,20 +300,8 @@ fn the_guides_cite_only_paths_that_exist() {
 /// the reads; and no result nests another.
 #[test]
 fn the_layers_hold() {
-    let mut files = Vec::new();
-    let mut stack = vec![root().join("src")];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                files.push(path);
-            }
-        }
-    }
     let mut broken = Vec::new();
-    for path in files {
+    for path in source_files() {
         let name = path.strip_prefix(root()).unwrap().display().to_string();
         let text = std::fs::read_to_string(&path).unwrap();
         let cli_layer = name.starts_with("src/cmd/")
@@ -345,4 +325,21 @@ fn the_layers_hold() {
         }
     }
     assert!(broken.is_empty(), "{}", broken.join("\n"));
+}
+
+/// Every Rust file below `src/`.
+fn source_files() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![root().join("src")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    files
 }
