@@ -230,10 +230,9 @@ pub fn admin_key_from_env(dir: &Path, global: &GlobalArgs) -> Option<String> {
 
 pub fn print_problems(problems: &Problems) {
     say!("{problems}");
-    let count = problems.0.len();
     say!(
-        "error: {count} problem{} found",
-        if count == 1 { "" } else { "s" }
+        "error: {} found",
+        count(problems.0.len(), "problem", "problems")
     );
 }
 

@@ -72,22 +72,21 @@ pub async fn plan(
     usage: UsageReads,
     events: &Events,
 ) -> anyhow::Result<Planning> {
-    let session = connection;
     let products = resolve::products_used(&manifests);
     let parallelism = connection.parallelism;
-    let reading = Reading::start(session, &products, events);
+    let reading = Reading::start(connection, &products, events);
     // The custom lists cost one request, and only when some manifest sets constrained
     // variables: their values are checked before anything is written.
     let custom_lists = async {
         if resolve::uses_constrained_variables(&manifests) {
-            session.client.custom_lists().await.map(Some)
+            connection.client.custom_lists().await.map(Some)
         } else {
             Ok(None)
         }
     };
     let ((mut catalog, mut wire_customers), custom_lists) = tokio::try_join!(
         current::fetch_catalog(
-            &session.client,
+            &connection.client,
             &products,
             parallelism,
             current::Scope::Everything,
@@ -101,7 +100,7 @@ pub async fn plan(
         let catalog = catalog.clone();
         tokio::task::spawn_blocking(move || resolve::resolve_customers(customers, &catalog))
     };
-    let client = &session.client;
+    let client = &connection.client;
     let (mut current, wire_licenses) = match keep {
         Keep::WireObjects => {
             let wire_licenses =
@@ -156,7 +155,7 @@ pub async fn plan(
         },
     };
     let context = DiffContext {
-        target: session.target.clone(),
+        target: connection.target.clone(),
         portal_url: manifests.project.portal_url.clone(),
         ignore_customer,
         ignore_license,
@@ -174,7 +173,7 @@ pub async fn plan(
     if usage == UsageReads::Read {
         let most = manifests.project.max_usage_reads;
         read_usage(
-            session,
+            connection,
             &mut plan,
             &current,
             &remote.catalog,
@@ -201,7 +200,7 @@ pub async fn plan(
 /// tokens, each page by page. No other change costs a read. A read that fails is a reason too
 /// ("usage not read: …"), not a failed plan and not silence.
 async fn read_usage(
-    session: &Connection,
+    connection: &Connection,
     plan: &mut Plan,
     current: &CurrentState,
     catalog: &crate::remote::catalog::Catalog,
@@ -258,7 +257,7 @@ async fn read_usage(
         wanted,
         parallelism,
         |(index, id, tokens, tree, product, customer)| {
-            let client = session.client.clone();
+            let client = connection.client.clone();
             async move {
                 let mut usage = Usage::default();
                 if tokens {
@@ -324,23 +323,23 @@ async fn light_row_usage(
 
 /// The events around a read of SLASCONE.
 struct Reading<'s> {
-    session: &'s Connection,
+    connection: &'s Connection,
     events: &'s Events,
     started: Instant,
     before: u64,
 }
 
 impl<'s> Reading<'s> {
-    fn start(session: &'s Connection, products: &BTreeSet<String>, events: &'s Events) -> Self {
+    fn start(connection: &'s Connection, products: &BTreeSet<String>, events: &'s Events) -> Self {
         events(&Event::Reading {
-            target: &session.target.api_url,
+            target: &connection.target.api_url,
             products: products.len(),
         });
         Reading {
-            session,
+            connection,
             events,
             started: Instant::now(),
-            before: session.client.request_count(),
+            before: connection.client.request_count(),
         }
     }
 
@@ -350,7 +349,7 @@ impl<'s> Reading<'s> {
             customers,
             licenses,
             contacts,
-            requests: self.session.client.request_count() - self.before,
+            requests: self.connection.client.request_count() - self.before,
             elapsed: self.started.elapsed(),
         });
     }
@@ -360,11 +359,11 @@ impl<'s> Reading<'s> {
 /// licenses of the products named in `chosen` (of every product when it names none). A name
 /// SLASCONE does not know is an error that lists the ones it does.
 pub async fn read_remote(
-    session: &Connection,
+    connection: &Connection,
     chosen: &[String],
     events: &Events,
 ) -> anyhow::Result<Remote> {
-    let all: BTreeSet<String> = session
+    let all: BTreeSet<String> = connection
         .client
         .products()
         .await?
@@ -390,10 +389,10 @@ pub async fn read_remote(
             names(all.iter().collect())
         );
     }
-    let reading = Reading::start(session, &products, events);
-    let parallelism = session.parallelism;
+    let reading = Reading::start(connection, &products, events);
+    let parallelism = connection.parallelism;
     let mut remote = current::fetch(
-        &session.client,
+        &connection.client,
         &products,
         parallelism,
         current::Scope::Everything,
@@ -404,7 +403,7 @@ pub async fn read_remote(
         .iter()
         .map(|customer| customer.id)
         .collect();
-    remote.contacts = current::fetch_contacts(&session.client, &customers, parallelism).await?;
+    remote.contacts = current::fetch_contacts(&connection.client, &customers, parallelism).await?;
     reading.done(
         remote.customers.len(),
         remote.licenses.len(),
