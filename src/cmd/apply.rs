@@ -44,7 +44,7 @@ async fn run_in(
 ) -> anyhow::Result<Outcome> {
     let safety = Safety::of(&manifests.project);
     let prepared = match &args.plan {
-        Some(path) => saved_plan(connection, global, args, path, &manifests).await?,
+        Some(path) => saved_plan(connection, path, &manifests).await?,
         None => fresh_plan(connection, global, args, manifests, events).await?,
     };
     let ready = match prepared {
@@ -73,17 +73,12 @@ async fn run_in(
 /// objects it touches since.
 async fn saved_plan(
     connection: &Connection,
-    global: &GlobalArgs,
-    args: &ApplyArgs,
     path: &std::path::Path,
     manifests: &Manifests,
 ) -> anyhow::Result<Prepared> {
     let bytes = crate::fs::read_input(path, crate::fs::MAX_PLAN_BYTES)
         .with_context(|| format!("cannot read the saved plan {}", path.display()))?;
-    let today = match super::settings(global, &args.read)?.today {
-        Some(today) => today,
-        None => manifests.project.timezone.today(),
-    };
+    let today = connection.today(&manifests.project.timezone);
     let plan = engine::read_saved_plan(&bytes, &path.display().to_string(), today)?;
     Ok(
         match engine::recheck_saved(connection, plan, &manifests.project).await? {

@@ -60,7 +60,7 @@ pub struct Connection {
     /// What plans made on this connection name as their target.
     pub target: crate::plan::Target,
     pub(crate) parallelism: usize,
-    pub(crate) today: Option<jiff::civil::Date>,
+    today: Option<jiff::civil::Date>,
     /// Keeps the embedded sandbox running for as long as the connection lives.
     sandbox: Option<SandboxHandle>,
 }
@@ -136,6 +136,11 @@ impl Connection {
             today: settings.today,
             sandbox,
         })
+    }
+
+    /// The day the expiry radar takes as today: the settings' day, or today in `zone`.
+    pub fn today(&self, zone: &crate::dates::Zone) -> jiff::civil::Date {
+        self.today.unwrap_or_else(|| zone.today())
     }
 
     /// Stops the embedded sandbox, if any, after its last write was persisted.

@@ -159,11 +159,7 @@ pub async fn plan(
         portal_url: manifests.project.portal_url.clone(),
         ignore_customer,
         ignore_license,
-        today: Some(
-            connection
-                .today
-                .unwrap_or_else(|| manifests.project.timezone.today()),
-        ),
+        today: Some(connection.today(&manifests.project.timezone)),
         expiring_within_days: manifests.project.expiring_within_days,
     };
     let mut plan = crate::plan::diff(&desired, &current, &context);
