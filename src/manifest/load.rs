@@ -418,9 +418,11 @@ pub(crate) fn find_secret(project: &super::Project, secret: &str) -> Vec<Origin>
                 column: before[line_start..].chars().count() + 1,
             });
         }
-        // The key written with YAML escapes (`"\x4B"`), folded or split across lines is found
+        // The key written with YAML escapes (`"\x4B"`) or split by an escaped line break is found
         // in the decoded values: every scalar, keys included, that holds it.
-        if let Ok(documents) = node::parse_documents(&text) {
+        if may_hide(&text, secret)
+            && let Ok(documents) = node::parse_documents(&text)
+        {
             let mut decoded = Vec::new();
             for document in &documents {
                 holding(document, secret, &mut decoded);
@@ -440,6 +442,20 @@ pub(crate) fn find_secret(project: &super::Project, secret: &str) -> Vec<Origin>
         }
     }
     found
+}
+
+/// Whether a scalar of `text` may decode to text holding `secret` although `text` does not.
+///
+/// Decoding changes a scalar's text in three ways only: escapes in double quotes (`\x4B`, an
+/// escaped line break), `''` for `'` in single quotes, and folding, which removes indentation and
+/// turns line breaks into spaces or newlines. Folding never joins two characters that are apart
+/// in the text without whitespace between them, so it hides only a secret with whitespace in it.
+/// Everything else needs a `\`, or a `''` for a secret with a `'`. Parsing a file a second time
+/// was most of what looking for the key cost on a large repository, where no file has either.
+fn may_hide(text: &str, secret: &str) -> bool {
+    secret.chars().any(char::is_whitespace)
+        || text.contains('\\')
+        || (secret.contains('\'') && text.contains("''"))
 }
 
 /// The positions of the scalars below `node` whose decoded text holds `secret`.
@@ -480,4 +496,70 @@ pub(crate) fn check_text(file: &Path, text: &str) -> (Vec<Customer>, Vec<Problem
     }
     check_duplicates(&customers, &mut problems);
     (customers, problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::{holding, may_hide, node};
+
+    /// A value written in each way YAML can write text: double quotes (escapes, an escaped line
+    /// break), single quotes, plain over two lines, a literal and a folded block.
+    fn written(value: &str, style: usize) -> String {
+        match style {
+            0 => format!("k: {}\n", serde_json::to_string(value).unwrap()),
+            1 => {
+                let (head, tail) = value.split_at(value.len() / 2);
+                let quoted = |s: &str| serde_json::to_string(s).unwrap();
+                let (head, tail) = (quoted(head), quoted(tail));
+                format!("k: {}\\\n  {}\n", &head[..head.len() - 1], &tail[1..])
+            }
+            2 => format!("k: '{}'\n", value.replace('\'', "''")),
+            3 => format!(
+                "k:\n  {}\n  {}\n",
+                &value[..value.len() / 2],
+                &value[value.len() / 2..]
+            ),
+            4 => format!("k: |\n  {}\n", value.replace('\n', "\n  ")),
+            _ => format!("k: >\n  {}\n", value.replace('\n', "\n  ")),
+        }
+    }
+
+    proptest! {
+        /// Where a decoded value holds the secret and the text does not, `may_hide` says so: the
+        /// files it lets the key search skip parsing cannot hide the key.
+        #[test]
+        fn may_hide_misses_no_hidden_secret(
+            before in "[ab' \\\\\n\"x]{0,4}",
+            secret in "[ab' \\\\\"x]{3,5}",
+            after in "[ab' \\\\\n\"x]{0,4}",
+            style in 0usize..6,
+            folded in any::<bool>(),
+        ) {
+            // Written with line breaks for its spaces, the secret comes back only by folding.
+            let inside = if folded { secret.replace(' ', "\n") } else { secret.clone() };
+            let text = written(&format!("{before}{inside}{after}"), style);
+            let Ok(documents) = node::parse_documents(&text) else {
+                return Ok(());
+            };
+            let mut found = Vec::new();
+            for document in &documents {
+                holding(document, &secret, &mut found);
+            }
+            if !found.is_empty() && !text.contains(&secret) {
+                prop_assert!(may_hide(&text, &secret), "{text:?} hides {secret:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_file_without_escapes_hides_no_secret_without_whitespace() {
+        let text = "customers:\n  - company_name: \"Customer 0 GmbH\"\n    city: City 0\n";
+        assert!(!may_hide(text, "0123456789abcdef"));
+        assert!(may_hide("k: \"\\x30\"", "0123456789abcdef"));
+        assert!(may_hide(text, "with space"));
+        assert!(may_hide("k: 'it''s'", "it's-a-key"));
+        assert!(!may_hide("k: 'it''s'", "no-quote-key"));
+    }
 }
