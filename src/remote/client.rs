@@ -7,7 +7,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, Url};
@@ -151,8 +151,12 @@ pub(super) struct Inner {
     pub(super) requests: AtomicU64,
     /// First page number of the license listing: 0 until SLASCONE shows it starts at 1.
     pub(super) page_base: AtomicU8,
+    /// Whether a listing has shown where pages start (page 1 brought rows page 0 did not, or
+    /// page 0 was refused, empty or a copy of page 1), rather than page 0 being assumed.
+    pub(super) page_base_known: AtomicBool,
     /// The most rows a page of a listing has held where more were asked for and more were
-    /// left: the server's cap on `page_size`. `usize::MAX` until a listing shows one.
+    /// left (the server's cap on `page_size`), or the page size a listing was seen to honour.
+    /// `usize::MAX` until a listing shows either.
     pub(super) page_cap: AtomicUsize,
     /// After a 429, no request of this client is sent before this instant, so concurrent
     /// workers wait out a rate limit together instead of each provoking another 429.
@@ -215,6 +219,7 @@ impl Client {
                 config,
                 requests: AtomicU64::new(0),
                 page_base: AtomicU8::new(0),
+                page_base_known: AtomicBool::new(false),
                 page_cap: AtomicUsize::new(usize::MAX),
                 not_before: std::sync::Mutex::new(None),
             }),

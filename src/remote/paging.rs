@@ -42,6 +42,22 @@ fn new_rows(rows: Vec<LicenseDto>, seen: &mut HashSet<Uuid>) -> Result<Vec<Licen
 }
 
 impl Client {
+    /// The number of the first page: 0 until a listing shows pages start at 1.
+    pub(super) fn first_page(&self) -> i64 {
+        i64::from(self.inner.page_base.load(Ordering::Relaxed))
+    }
+
+    /// Whether a listing has shown where pages start.
+    pub(super) fn page_base_known(&self) -> bool {
+        self.inner.page_base_known.load(Ordering::Relaxed)
+    }
+
+    /// A listing showed that pages start at 1.
+    pub(super) fn pages_count_from_one(&self) {
+        self.inner.page_base.store(1, Ordering::Relaxed);
+        self.inner.page_base_known.store(true, Ordering::Relaxed);
+    }
+
     /// `POST /licenses/filtered`: the number of licenses matching a filter (`max_count`). No
     /// page is named, so the count does not depend on where the server's pages start; an
     /// answer without a body counts none.
@@ -164,7 +180,7 @@ impl Client {
         let page_size = usize::try_from(filter.page_size).unwrap_or(1);
         let reserve = expected_len.min(page_size.saturating_mul(4));
         let mut seen: HashSet<Uuid> = HashSet::with_capacity(reserve);
-        let mut page = i64::from(self.inner.page_base.load(Ordering::Relaxed));
+        let mut page = self.first_page();
         let mut previous_page_len = 0usize;
         // Pages requested ahead, by number. Handles dropped on an error return do not stop their
         // tasks: those few reads finish in the background and are discarded.
@@ -193,7 +209,7 @@ impl Client {
                     match read {
                         // Page 0 refused: this server counts pages from 1.
                         Err(err) if page == 0 && matches!(err.status(), Some(400 | 404)) => {
-                            self.inner.page_base.store(1, Ordering::Relaxed);
+                            self.pages_count_from_one();
                             page = 1;
                             continue;
                         }
@@ -217,7 +233,7 @@ impl Client {
             }
             if page == 0 && rows_len == 0 {
                 // Page 0 is empty while the count says there are licenses: pages count from 1.
-                self.inner.page_base.store(1, Ordering::Relaxed);
+                self.pages_count_from_one();
                 page = 1;
                 continue;
             }
@@ -227,6 +243,10 @@ impl Client {
                 ))
             })?;
             let added = new.len();
+            if page == 1 && previous_page_len > 0 && added > 0 {
+                // Page 1 brought rows page 0 did not hold: pages start at 0.
+                self.inner.page_base_known.store(true, Ordering::Relaxed);
+            }
             if added > 0 {
                 take(new);
             }
@@ -234,6 +254,10 @@ impl Client {
                 // A page shorter than asked with more to come: the server caps page_size, and
                 // the other paged reads ask for no more than this.
                 self.inner.page_cap.fetch_min(rows_len, Ordering::Relaxed);
+            } else if added > 0 && rows_len == page_size {
+                // A page as long as asked: the server honours page_size, so a page of another
+                // paged read that is shorter than asked is its last.
+                self.inner.page_cap.fetch_min(page_size, Ordering::Relaxed);
             }
             if last_page.is_none() && added > 0 && seen.len() < expected_len {
                 let pages = (expected_len - seen.len()).div_ceil(rows_len);
@@ -259,7 +283,7 @@ impl Client {
             }
             if added == 0 && rows_len > 0 && page == 1 && previous_page_len == rows_len {
                 // Page 0 answered like page 1: this server counts pages from 1.
-                self.inner.page_base.store(1, Ordering::Relaxed);
+                self.pages_count_from_one();
                 previous_page_len = rows_len;
                 page += 1;
                 continue;

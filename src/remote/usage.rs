@@ -27,14 +27,6 @@ impl Client {
         configured.min(self.inner.page_cap.load(Ordering::Relaxed))
     }
 
-    fn first_page(&self) -> i64 {
-        i64::from(self.inner.page_base.load(Ordering::Relaxed))
-    }
-
-    fn pages_count_from_one(&self) {
-        self.inner.page_base.store(1, Ordering::Relaxed);
-    }
-
     /// The light listing's row of one license (`active_users`, `active_floating_tokens`), looked
     /// for among its customer's licenses of its product, page by page until it is found or the
     /// listing's `max_count` is read. `None` when the listing does not hold it. A row without an
@@ -149,9 +141,10 @@ impl Client {
             };
             let rows = rows_of(answer);
             if rows.is_empty() {
-                if page == 0 && self.first_page() == 0 {
+                if page == 0 && self.first_page() == 0 && !self.page_base_known() {
                     // An empty page 0 is no assignments, or a server counting from 1: page 1
-                    // tells, since a server counting from 0 has nothing there either.
+                    // tells, since a server counting from 0 has nothing there either. Once a
+                    // listing has shown that pages start at 0, it is no assignments.
                     page = 1;
                     continue;
                 }

@@ -548,6 +548,50 @@ async fn usage_reads_follow_the_pages_of_the_server() {
     }
 }
 
+/// Once a listing has shown that pages start at 0 and that the server honours the page size, an
+/// assignments read ends at its first page when that is empty or short: one request instead of
+/// two, for each of up to `warnings.max_usage_reads` licenses of a plan.
+#[tokio::test]
+async fn a_listing_that_showed_the_pages_spares_usage_reads_a_request() {
+    let sandbox = support::start(support::config()).await;
+    let seeding = support::client(&sandbox);
+    let (argus, ids) = seed_licenses(&seeding, 8).await;
+    let usage = serde_json::json!({"tokens": 2, "users": 0});
+    let answer = reqwest::Client::new()
+        .put(format!("{}/_sandbox/usage/{}", sandbox.base_url(), ids[1]))
+        .json(&usage)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 204);
+    for listed_first in [false, true] {
+        let client = paging_client(&sandbox, 3, 4);
+        if listed_first {
+            client.list_licenses(argus.product.id).await.unwrap();
+        }
+        for (id, tokens) in [(ids[0], 0), (ids[1], 2)] {
+            support::clear_requests(&sandbox).await;
+            let read = client.license_assignments(id).await.unwrap();
+            assert_eq!(read.len(), tokens);
+            let queries: Vec<String> = support::requests(&sandbox)
+                .await
+                .into_iter()
+                .map(|r| r.query.unwrap_or_default())
+                .collect();
+            let expected: &[&str] = if listed_first {
+                &["page=0&page_size=3"]
+            } else {
+                &["page=0&page_size=3", "page=1&page_size=3"]
+            };
+            assert_eq!(
+                queries, expected,
+                "listed first: {listed_first}, {tokens} tokens"
+            );
+        }
+    }
+    sandbox.shutdown().await;
+}
+
 /// A server that caps the page size: the client follows the pages it gets.
 #[tokio::test]
 async fn a_capped_page_size_is_followed() {
