@@ -105,7 +105,7 @@ fn drifted_current(desired: &DesiredState) -> (CurrentState, usize) {
     for i in common::spread(customers.len(), drifted_customers) {
         customers[i]
             .fields
-            .insert("company_name".into(), json!("edited in the portal"));
+            .insert("company_name", json!("edited in the portal"));
     }
     let drifted_licenses = common::drift_count(licenses.len(), DRIFT);
     for i in common::spread(licenses.len(), drifted_licenses) {
@@ -116,7 +116,7 @@ fn drifted_current(desired: &DesiredState) -> (CurrentState, usize) {
             .unwrap_or(0);
         licenses[i]
             .fields
-            .insert("token_limit".into(), Value::from(token_limit + 1));
+            .insert("token_limit", Value::from(token_limit + 1));
     }
     (
         CurrentState {

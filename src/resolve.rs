@@ -107,7 +107,7 @@ fn resolve_customer(
         if let Some(names) = field.names {
             check_name(names, value, catalog, None, problems);
         }
-        fields.insert(field.name.into(), value.value.clone());
+        fields.insert(field.name, value.value.clone());
     }
     let customer_number = customer.customer_number.as_ref().map(|n| n.value.clone());
     let id = customer.id.as_ref().map(|id| id.value);
@@ -171,8 +171,8 @@ fn resolve_license(
         return None;
     };
     let mut fields = Fields::new();
-    fields.insert(crate::model::fields::OWNER.into(), json!(customer_key));
-    fields.insert("edition".into(), json!(license.edition.value));
+    fields.insert(crate::model::fields::OWNER, json!(customer_key));
+    fields.insert("edition", json!(license.edition.value));
     let edition = product.edition(&license.edition.value);
     if edition.is_none() {
         let known = product.editions.iter().map(|e| &e.name);
@@ -189,7 +189,7 @@ fn resolve_license(
         } else {
             value.value.clone()
         };
-        fields.insert(field.name.into(), value);
+        fields.insert(field.name, value);
     }
     for entry in &license.entries {
         check_entry(
@@ -203,7 +203,7 @@ fn resolve_license(
             check_constrained_values(entry, catalog, product, problems);
         }
         fields.insert(
-            format!("{}.{}", entry.map.name, entry.name),
+            compact_str::format_compact!("{}.{}", entry.map.name, entry.name),
             entry.value.value.clone(),
         );
     }

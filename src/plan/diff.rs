@@ -251,7 +251,7 @@ fn license_field_changes(
                 before.unwrap_or(&Value::Null) != value
             };
             changed.then(|| FieldChange {
-                path: path.clone(),
+                path: path.to_owned(),
                 before: if path == CUSTOMER_FIELD {
                     Value::String(owner_before.to_string())
                 } else {
@@ -405,7 +405,7 @@ fn identity_warnings(wanted: &DesiredLicense, found: &CurrentLicense, warnings: 
 /// The fields a license gets from its edition, under the ones its manifest writes.
 pub(crate) fn with_edition(license: &DesiredLicense) -> Fields {
     let mut fields = Fields::clone(&license.edition_fields);
-    fields.extend(license.fields.iter().map(|(k, v)| (k.clone(), v.clone())));
+    fields.extend(license.fields.iter().map(|(k, v)| (k, v.clone())));
     fields
 }
 

@@ -201,7 +201,7 @@ pub(super) fn creation_fields(fields: &Fields) -> Vec<FieldChange> {
         .iter()
         .filter(|(_, after)| !after.is_null())
         .map(|(path, after)| FieldChange {
-            path: path.clone(),
+            path: path.to_owned(),
             before: Value::Null,
             after: after.clone(),
             source: None,
@@ -221,7 +221,7 @@ pub(super) fn update_fields(
         .filter_map(|(path, after, before)| {
             let before = before.unwrap_or(&Value::Null);
             (before != after).then(|| FieldChange {
-                path: path.clone(),
+                path: path.to_owned(),
                 before: before.clone(),
                 after: after.clone(),
                 source: None,

@@ -338,7 +338,7 @@ proptest! {
     ) {
         let plan = diff(&desired, &current, &ctx);
         for change in &plan.changes {
-            let allowed: BTreeSet<&String> = match change.kind() {
+            let allowed: BTreeSet<&str> = match change.kind() {
                 Kind::Customer => {
                     let wanted = desired.customers.iter().find(|d| d.key == change.key).unwrap();
                     wanted.fields.keys().collect()
@@ -359,7 +359,7 @@ proptest! {
                 }
             };
             for field in &change.fields {
-                prop_assert!(allowed.contains(&field.path), "{} in {}", field.path, change.key);
+                prop_assert!(allowed.contains(field.path.as_str()), "{} in {}", field.path, change.key);
             }
         }
     }

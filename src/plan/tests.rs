@@ -956,26 +956,26 @@ fn the_radar_reads_each_license_as_apply_leaves_it() {
 
     // A created license expires when its edition says, unless its manifest says otherwise.
     let mut created = edition_based("Professional");
-    Arc::make_mut(&mut created.edition_fields).insert("expires".into(), soon.clone());
+    Arc::make_mut(&mut created.edition_fields).insert("expires", soon.clone());
     assert_eq!(radar(created.clone(), None, &ctx), expiring);
-    created.fields.insert("expires".into(), json!("never"));
+    created.fields.insert("expires", json!("never"));
     assert_eq!(radar(created, None, &ctx), []);
 
     // An ignored expiry stays SLASCONE's, and so does an active flag the manifest leaves alone.
     let mut ignored = edition_based("Professional");
-    ignored.fields.insert("expires".into(), json!("2030-01-01"));
+    ignored.fields.insert("expires", json!("2030-01-01"));
     ignored.ignore = vec!["expires".into()];
     let found = remote_professional(json!({"expires": soon}));
     assert_eq!(radar(ignored.clone(), Some(found.clone()), &ctx), expiring);
     let inactive = remote_professional(json!({"expires": soon, "active": false}));
     assert_eq!(radar(ignored.clone(), Some(inactive.clone()), &ctx), []);
-    ignored.fields.insert("active".into(), json!(true));
+    ignored.fields.insert("active", json!(true));
     assert_eq!(radar(ignored, Some(inactive), &ctx), expiring);
 
     // Without today, or with the radar at 0 days, nothing is said.
     let written = || {
         let mut license = edition_based("Professional");
-        license.fields.insert("expires".into(), soon.clone());
+        license.fields.insert("expires", soon.clone());
         license
     };
     assert_eq!(radar(written(), Some(found.clone()), &ctx), expiring);

@@ -49,7 +49,7 @@ pub fn current_contact(contact: &CustomerContactDto) -> CurrentContact {
             },
         };
         if let Some(value) = value {
-            fields.insert(field.name.into(), value);
+            fields.insert(field.name, value);
         }
     }
     fields.shrink_to_fit();

@@ -41,7 +41,7 @@ pub fn current_customer(catalog: &Catalog, customer: &CustomerDto) -> CurrentCus
             }),
         };
         if let Some(value) = value {
-            fields.insert(field.name.into(), value);
+            fields.insert(field.name, value);
         }
     }
     fields.shrink_to_fit();

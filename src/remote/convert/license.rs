@@ -43,18 +43,18 @@ pub fn edition_fields(
     edition: &TemplateDto,
 ) -> Fields {
     let mut fields = Fields::new();
-    fields.insert("token_limit".into(), json!(edition.token_limit));
+    fields.insert("token_limit", json!(edition.token_limit));
     // An edition gives a license its counts; its other members are the edition's own.
     for (path, _, member) in named_members().filter(|(_, ty, _)| *ty == Type::Count) {
         if let Some(value) = edition.count(member).copied().flatten() {
-            fields.insert(path.into(), json!(value));
+            fields.insert(path, json!(value));
         }
     }
     if let Some(name) = edition
         .license_type_id
         .and_then(|id| catalog.license_type_name(id))
     {
-        fields.insert("license_type".into(), json!(name));
+        fields.insert("license_type", json!(name));
     }
     if let Some(expires) = expires_value(
         edition.expiration_mode,
@@ -62,13 +62,13 @@ pub fn edition_fields(
         edition.valid_days_count,
         &catalog.zone,
     ) {
-        fields.insert("expires".into(), expires);
+        fields.insert("expires", expires);
     }
-    fields.insert("temporary".into(), json!(edition.is_temporary));
+    fields.insert("temporary", json!(edition.is_temporary));
     // None is a value too: an edition change to an edition without a release clears the
     // license's, and the plan says so.
     fields.insert(
-        "software_release_limitation".into(),
+        "software_release_limitation",
         match edition.software_release_limitation_id {
             Some(id) => json!(software_release_version(product, id)),
             None => Value::Null,
@@ -76,7 +76,10 @@ pub fn edition_fields(
     );
     for entry in edition.features.iter().flatten() {
         let name = feature_name(product, entry.feature_id, entry.feature_name.as_deref());
-        fields.insert(format!("features.{name}"), json!(entry.is_active));
+        fields.insert(
+            compact_str::format_compact!("features.{name}"),
+            json!(entry.is_active),
+        );
     }
     for entry in edition.limitations.iter().flatten() {
         let name = limitation_name(
@@ -84,17 +87,23 @@ pub fn edition_fields(
             entry.limitation_id,
             entry.limitation_name.as_deref(),
         );
-        fields.insert(format!("limitations.{name}"), json!(entry.limit));
+        fields.insert(
+            compact_str::format_compact!("limitations.{name}"),
+            json!(entry.limit),
+        );
     }
     for entry in edition.variables.iter().flatten() {
         let name = variable_name(product, entry.variable_id, entry.variable_name.as_deref());
-        fields.insert(format!("variables.{name}"), json!(entry.value));
+        fields.insert(
+            compact_str::format_compact!("variables.{name}"),
+            json!(entry.value),
+        );
     }
     for entry in edition.constrained_variables.iter().flatten() {
         let name =
             constrained_variable_name(product, entry.variable_id, entry.variable_name.as_deref());
         fields.insert(
-            format!("constrained_variables.{name}"),
+            compact_str::format_compact!("constrained_variables.{name}"),
             json!(entry.values.clone().unwrap_or_default()),
         );
     }
@@ -109,18 +118,18 @@ pub fn current_license(catalog: &Catalog, license: &LicenseDto) -> Option<Curren
         .edition_by_id(license.template_id)
         .map(|edition| edition.name.clone())
         .unwrap_or_else(|| license.template_id.to_string());
-    fields.insert("edition".into(), json!(edition));
+    fields.insert("edition", json!(edition));
     if let Some(id) = license.license_type_id {
         let name = catalog
             .license_type_name(id)
             .map(str::to_string)
             .unwrap_or_else(|| id.to_string());
-        fields.insert("license_type".into(), json!(name));
+        fields.insert("license_type", json!(name));
     }
-    fields.insert("token_limit".into(), json!(license.token_limit));
+    fields.insert("token_limit", json!(license.token_limit));
     for (path, ty, member) in named_members() {
         if let Some(value) = member_value(license, ty, member) {
-            fields.insert(path.into(), value);
+            fields.insert(path, value);
         }
     }
     if let Some(expires) = expires_value(
@@ -129,18 +138,21 @@ pub fn current_license(catalog: &Catalog, license: &LicenseDto) -> Option<Curren
         license.valid_days_count.unwrap_or(0),
         &catalog.zone,
     ) {
-        fields.insert("expires".into(), expires);
+        fields.insert("expires", expires);
     }
     if let Some(day) = (license.start_date_utc.as_deref()).and_then(|at| catalog.zone.day_of(at)) {
-        fields.insert("starts".into(), json!(crate::dates::format_date(day)));
+        fields.insert("starts", json!(crate::dates::format_date(day)));
     }
     if let Some(id) = license.software_release() {
         let version = software_release_version(product, id);
-        fields.insert("software_release_limitation".into(), json!(version));
+        fields.insert("software_release_limitation", json!(version));
     }
     for entry in license.license_features.iter().flatten() {
         let name = feature_name(product, entry.feature_id, entry.feature_name.as_deref());
-        fields.insert(format!("features.{name}"), json!(entry.is_active));
+        fields.insert(
+            compact_str::format_compact!("features.{name}"),
+            json!(entry.is_active),
+        );
     }
     for entry in license.license_limitations.iter().flatten() {
         let name = limitation_name(
@@ -148,17 +160,23 @@ pub fn current_license(catalog: &Catalog, license: &LicenseDto) -> Option<Curren
             entry.limitation_id,
             entry.limitation_name.as_deref(),
         );
-        fields.insert(format!("limitations.{name}"), json!(entry.limit));
+        fields.insert(
+            compact_str::format_compact!("limitations.{name}"),
+            json!(entry.limit),
+        );
     }
     for entry in license.license_variables.iter().flatten() {
         let name = variable_name(product, entry.variable_id, entry.variable_name.as_deref());
-        fields.insert(format!("variables.{name}"), json!(entry.value));
+        fields.insert(
+            compact_str::format_compact!("variables.{name}"),
+            json!(entry.value),
+        );
     }
     for entry in license.license_constrained_variables.iter().flatten() {
         let name =
             constrained_variable_name(product, entry.variable_id, entry.variable_name.as_deref());
         fields.insert(
-            format!("constrained_variables.{name}"),
+            compact_str::format_compact!("constrained_variables.{name}"),
             json!(entry.values.clone().unwrap_or_default()),
         );
     }
