@@ -15,7 +15,6 @@ mod customer;
 mod license;
 
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 pub use contact::{
@@ -78,17 +77,33 @@ fn entry_name<'a>(
 
 /// Identifies a remote object as read: a digest of its wire form, so any change SLASCONE made
 /// to it (including `modified_date_utc`) gives another fingerprint.
+///
+/// The wire form is the object in postcard's compact binary encoding (ids as 16 bytes, numbers
+/// as varints, text as it is), hashed with XXH3-128. A plan of a large account fingerprints
+/// every object it reads (350 MB of JSON at 100,000 customers), and writing each out as JSON
+/// again and hashing that with SHA-256 was a tenth of the plan's time. XXH3 is no
+/// cryptographic hash: the fingerprint tells a saved plan that an object changed since it was
+/// planned, which someone able to change the object has no reason to hide from it.
 pub fn fingerprint<T: serde::Serialize>(object: &T) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    // Serialised straight into the hash: a plan of a large account fingerprints every object it
-    // read, and an intermediate buffer and a string per byte were a good part of that cost.
-    let mut hasher = Sha256::new();
-    if serde_json::to_writer(&mut hasher, object).is_err() {
-        hasher = Sha256::new();
+    thread_local! {
+        // One buffer per thread, hashed in one call: hashing the serialiser's many small writes
+        // one by one cost more than the hash.
+        static BYTES: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    let digest = hasher.finalize();
+    let digest = BYTES.with_borrow_mut(|bytes| {
+        let mut buffer = std::mem::take(bytes);
+        buffer.clear();
+        let buffer = postcard::to_extend(object, buffer).unwrap_or_default();
+        let digest = xxhash_rust::xxh3::xxh3_128(&buffer);
+        // A rare huge object must not keep its buffer for the rest of the run.
+        if buffer.capacity() <= 1 << 20 {
+            *bytes = buffer;
+        }
+        digest
+    });
     let mut hex = String::with_capacity(24);
-    for byte in &digest[..12] {
+    for byte in &digest.to_be_bytes()[..12] {
         hex.push(char::from(HEX[usize::from(byte >> 4)]));
         hex.push(char::from(HEX[usize::from(byte & 0xf)]));
     }
