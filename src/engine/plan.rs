@@ -109,12 +109,14 @@ pub async fn plan(
             (current, wire_licenses)
         }
         Keep::Nothing => {
-            let licenses =
-                current::fetch_current_licenses(client, &catalog, &products, parallelism).await?;
+            // Reduced before the licenses are read, so the wire customers are not held through
+            // the longest part of the read.
             let customers = std::mem::take(&mut wire_customers)
                 .iter()
                 .map(|customer| convert::current_customer(&catalog, customer))
                 .collect();
+            let licenses =
+                current::fetch_current_licenses(client, &catalog, &products, parallelism).await?;
             let current = CurrentState {
                 customers,
                 licenses,
