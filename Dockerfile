@@ -5,12 +5,13 @@
 
 # Alpine's Rust targets musl, so the binary is static and runs on the bare Alpine base below.
 FROM rust:1.95-alpine AS build
-# musl-dev: ring builds C and assembly (newer rust:alpine images already have it); its version
-# is whatever that Alpine release ships.
+# musl-dev: ring builds C and assembly (newer rust:alpine images already have it); make: the
+# build of jemalloc, the binary's allocator. Their versions are whatever that Alpine release ships.
 # hadolint ignore=DL3018
-RUN apk add --no-cache musl-dev
+RUN apk add --no-cache musl-dev make
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
+COPY .cargo ./.cargo
 COPY src ./src
 # Cargo.toml declares the benchmarks, so their sources must be there to read it.
 COPY benches ./benches
