@@ -25,11 +25,45 @@ pub(crate) struct Store {
     /// Per product: how many of its licenses each customer holds.
     product_customers: HashMap<Uuid, HashMap<Uuid, usize>>,
     contacts: Vec<CustomerContactDto>,
+    /// Each customer's and license's JSON once a listing wrote it, until the row is replaced.
+    customer_json: Vec<Cached>,
+    license_json: Vec<Cached>,
     contact_by_id: HashMap<Uuid, usize>,
     /// Per customer: contact positions, ascending.
     contacts_by_customer: HashMap<Uuid, Vec<usize>>,
     /// What each license's holders use; set through `PUT /_sandbox/usage/{license_id}`.
     usage: HashMap<Uuid, Usage>,
+}
+
+/// A row's JSON as listings answer it, written by the first listing that needs it.
+///
+/// A listing of 200,000 licenses is 350 MB of JSON; serialised afresh for every read, the
+/// sandbox of a benchmark spent more of the cores it shares with the client on writing it than
+/// the client spent on reading it. A replaced row gets an empty cell, so no answer is stale.
+type Cached = std::sync::OnceLock<Box<[u8]>>;
+
+/// The JSON of `rows` as one array: what `serde_json::to_vec` of the rows gives, from each row's
+/// cached JSON.
+fn json_array<'a, T: Serialize + 'a>(
+    rows: impl ExactSizeIterator<Item = (&'a T, &'a Cached)>,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(2 + rows.len() * 512);
+    out.push(b'[');
+    for (n, (row, cached)) in rows.enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        // A row serialises to JSON whatever it holds (no maps with non-text keys), so the
+        // empty object is never what a listing sends.
+        let json = cached.get_or_init(|| {
+            serde_json::to_vec(row)
+                .unwrap_or_else(|_| b"{}".to_vec())
+                .into_boxed_slice()
+        });
+        out.extend_from_slice(json);
+    }
+    out.push(b']');
+    out
 }
 
 /// How much of a license is in use: tokens assigned to devices, named users, floating tokens.
@@ -94,6 +128,8 @@ pub(crate) struct LicenseQuery<'a> {
 /// One page of a listing.
 pub(crate) struct LicensePage<'a> {
     pub(crate) rows: Vec<&'a LicenseDto>,
+    /// Where `rows` are in the store, for [`Store::licenses_json`].
+    pub(crate) positions: Vec<usize>,
     pub(crate) total: usize,
     pub(crate) customer_count: usize,
 }
@@ -250,6 +286,7 @@ impl Store {
             self.customer_by_number.insert(number.to_owned(), pos);
         }
         self.customers.push(customer);
+        self.customer_json.push(Cached::new());
         pos
     }
 
@@ -261,6 +298,16 @@ impl Store {
             self.customer_by_number.insert(number.to_owned(), pos);
         }
         self.customers[pos] = customer;
+        self.customer_json[pos] = Cached::new();
+    }
+
+    /// The JSON of the customers at `positions`, as one array.
+    pub(crate) fn customers_json(&self, positions: &[usize]) -> Vec<u8> {
+        json_array(
+            positions
+                .iter()
+                .map(|&pos| (&self.customers[pos], &self.customer_json[pos])),
+        )
     }
 
     pub(crate) fn license_index(&self, id: Uuid) -> Option<usize> {
@@ -320,6 +367,7 @@ impl Store {
         let pos = self.licenses.len();
         self.license_by_id.insert(license.id, pos);
         self.licenses.push(license);
+        self.license_json.push(Cached::new());
         self.index_license(pos);
         pos
     }
@@ -327,7 +375,17 @@ impl Store {
     pub(crate) fn replace_license(&mut self, pos: usize, license: LicenseDto) {
         self.unindex_license(pos);
         self.licenses[pos] = license;
+        self.license_json[pos] = Cached::new();
         self.index_license(pos);
+    }
+
+    /// The JSON of the licenses at `positions`, as one array.
+    pub(crate) fn licenses_json(&self, positions: &[usize]) -> Vec<u8> {
+        json_array(
+            positions
+                .iter()
+                .map(|&pos| (&self.licenses[pos], &self.license_json[pos])),
+        )
     }
 
     /// The licenses of a customer, in creation order.
@@ -385,7 +443,8 @@ impl Store {
                     ),
                 };
             return LicensePage {
-                rows: page.into_iter().map(|pos| &self.licenses[pos]).collect(),
+                rows: page.iter().map(|&pos| &self.licenses[pos]).collect(),
+                positions: page,
                 total,
                 customer_count,
             };
@@ -399,6 +458,7 @@ impl Store {
             (None, None) => Box::new(0..self.licenses.len()),
         };
         let mut rows = Vec::new();
+        let mut positions = Vec::new();
         let mut total = 0;
         let mut customers = std::collections::HashSet::new();
         for pos in candidates {
@@ -419,12 +479,14 @@ impl Store {
             }
             if total >= query.offset && rows.len() < query.limit {
                 rows.push(license);
+                positions.push(pos);
             }
             total += 1;
             customers.insert(license.customer_id);
         }
         LicensePage {
             rows,
+            positions,
             total,
             customer_count: customers.len(),
         }
@@ -497,6 +559,56 @@ mod tests {
         assert_eq!(
             store.list_licenses(&query(None, None, None)).customer_count,
             2
+        );
+    }
+
+    /// A listing's JSON is each row's JSON as last written: what serialising the rows gives,
+    /// before and after a row is replaced, for both a search page and an indexed one.
+    #[test]
+    fn listed_json_is_never_stale() {
+        let (product, customer) = (Uuid::new_v4(), Uuid::new_v4());
+        let mut store = Store::default();
+        let first = store.insert_license(license(product, customer, "KEY-1"));
+        store.insert_license(license(product, customer, "KEY-2"));
+        let customer_pos = store.insert_customer(CustomerDto {
+            id: customer,
+            company_name: Some("Acme".into()),
+            ..CustomerDto::default()
+        });
+        let fresh = |store: &Store, search: Option<&str>| {
+            let page = store.list_licenses(&query(Some(product), None, search));
+            let rows: Vec<&LicenseDto> = page.rows.clone();
+            (
+                store.licenses_json(&page.positions),
+                serde_json::to_vec(&rows).unwrap(),
+            )
+        };
+        for search in [None, Some("key")] {
+            let (cached, written) = fresh(&store, search);
+            assert_eq!(cached, written);
+        }
+        let mut changed = store.license(first).clone();
+        changed.token_limit = 42;
+        store.replace_license(first, changed);
+        for search in [None, Some("key")] {
+            let (cached, written) = fresh(&store, search);
+            assert_eq!(cached, written);
+            assert!(
+                String::from_utf8(cached)
+                    .unwrap()
+                    .contains("\"token_limit\":42")
+            );
+        }
+        assert_eq!(
+            store.customers_json(&[customer_pos]),
+            serde_json::to_vec(&[store.customer(customer_pos)]).unwrap()
+        );
+        let mut renamed = store.customer(customer_pos).clone();
+        renamed.company_name = Some("Acme Renamed".into());
+        store.replace_customer(customer_pos, renamed);
+        assert_eq!(
+            store.customers_json(&[customer_pos]),
+            serde_json::to_vec(&[store.customer(customer_pos)]).unwrap()
         );
     }
 }

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
-use super::{Slot, commit, listing};
+use super::{Slot, commit, json_listing};
 use crate::remote::wire::{CustomerDto, DataExchangeAddCustomerDto, DataExchangeUpdateCustomerDto};
 use crate::sandbox::app::App;
 use crate::sandbox::problem::{ApiError, code, conflict, decode, json_object, parse_id};
@@ -25,19 +25,22 @@ pub(crate) async fn list_customers(
         .map(|n| n.trim().to_lowercase())
         .filter(|n| !n.is_empty());
     let store = app.store.lock().await;
-    let customers: Vec<CustomerDto> = store
+    let positions: Vec<usize> = store
         .customers()
         .iter()
-        .filter(|c| match &needle {
+        .enumerate()
+        .filter(|(_, c)| match &needle {
             None => true,
             Some(needle) => c
                 .company_name
                 .as_deref()
                 .is_some_and(|n| n.to_lowercase().contains(needle.as_str())),
         })
-        .cloned()
+        .map(|(pos, _)| pos)
         .collect();
-    listing(&app, customers)
+    let json = (!positions.is_empty()).then(|| store.customers_json(&positions));
+    drop(store);
+    json_listing(&app, json)
 }
 
 fn found_or_no_content(customer: Option<CustomerDto>) -> Response {

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
-use super::{ApiResult, Slot, commit, listing};
+use super::{ApiResult, Slot, commit, json_listing, listing};
 use crate::remote::wire::{LicenseDto, LicenseFilterDto, LicenseLazyLoadDto, LicenseTreeDto};
 use crate::sandbox::app::App;
 use crate::sandbox::problem::{ApiError, code, conflict, decode, json_object, parse_id};
@@ -227,9 +227,9 @@ pub(crate) async fn licenses_filtered_detailed(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let Json(rows) = list(&app, &headers, &body, |page, _| -> Vec<LicenseDto> {
-        page.rows.into_iter().cloned().collect()
+    let Json(rows) = list(&app, &headers, &body, |page, store| {
+        (!page.positions.is_empty()).then(|| store.licenses_json(&page.positions))
     })
     .await?;
-    Ok(listing(&app, rows))
+    Ok(json_listing(&app, rows))
 }

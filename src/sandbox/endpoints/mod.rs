@@ -15,7 +15,7 @@ pub(super) mod licenses;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tokio::sync::MutexGuard;
@@ -36,6 +36,17 @@ fn listing<T: Serialize>(app: &App, rows: Vec<T>) -> Response {
         StatusCode::NO_CONTENT.into_response()
     } else {
         Json(rows).into_response()
+    }
+}
+
+/// [`listing`] of rows already written as a JSON array; `None` for no rows.
+fn json_listing(app: &App, json: Option<Vec<u8>>) -> Response {
+    match json {
+        None if app.empty_listing == EmptyAnswer::NoContent => {
+            StatusCode::NO_CONTENT.into_response()
+        }
+        None => listing::<()>(app, Vec::new()),
+        Some(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
     }
 }
 
