@@ -34,6 +34,8 @@ use slascone_sync::sandbox::{self, SandboxConfig, SandboxHandle};
 
 /// The hidden first argument that turns this program into the measuring parent of one child.
 const MEASURE: &str = "__measure";
+/// The hidden first argument that turns this program into the parse floor (see [`floor`]).
+const FLOOR: &str = "__floor";
 
 /// Benchmark plan and apply of slascone-sync against a blind-upsert baseline.
 #[derive(Debug, Parser)]
@@ -67,6 +69,11 @@ struct Args {
     /// Print what the binary reported on stderr for each step (its phases and their times).
     #[arg(long)]
     progress: bool,
+    /// After seeding and drifting, print the sandbox's address and the project directory and
+    /// wait for Ctrl-C instead of measuring: for profiling one step by hand (`perf record`,
+    /// `valgrind`) against the same state.
+    #[arg(long)]
+    hold: bool,
     /// Also write the results as JSON to this file (`-` for stdout).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -77,8 +84,10 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let mut raw = std::env::args_os().skip(1);
-    if raw.next().as_deref() == Some(MEASURE.as_ref()) {
-        return measure_child(raw.collect());
+    match raw.next() {
+        Some(first) if first == MEASURE => return measure_child(raw.collect()),
+        Some(first) if first == FLOOR => return floor(raw.collect()),
+        _ => {}
     }
     let args = Args::parse();
     ensure!((0.0..=1.0).contains(&args.drift), "--drift must be 0..1");
@@ -155,6 +164,17 @@ fn show_progress(show: bool, step: &str, ran: &Ran) {
 
 /// Runs `slascone-sync ARGS` through the measuring parent, off the async runtime.
 async fn run_binary(work: &Path, args: Vec<String>, keep_stdout: bool) -> anyhow::Result<Ran> {
+    let program = PathBuf::from(env!("CARGO_BIN_EXE_slascone-sync"));
+    run_measured(work, program, args, keep_stdout).await
+}
+
+/// Runs `PROGRAM ARGS` through the measuring parent, off the async runtime.
+async fn run_measured(
+    work: &Path,
+    program: PathBuf,
+    args: Vec<String>,
+    keep_stdout: bool,
+) -> anyhow::Result<Ran> {
     let work = work.to_path_buf();
     tokio::task::spawn_blocking(move || -> anyhow::Result<Ran> {
         let usage_file = work.join("usage.json");
@@ -168,7 +188,7 @@ async fn run_binary(work: &Path, args: Vec<String>, keep_stdout: bool) -> anyhow
         let status = Command::new(std::env::current_exe()?)
             .arg(MEASURE)
             .arg(&usage_file)
-            .arg(env!("CARGO_BIN_EXE_slascone-sync"))
+            .arg(&program)
             .args(&args)
             .env("SLASCONE_ADMIN_KEY", common::ADMIN_KEY)
             .env("NO_COLOR", "1")
@@ -197,6 +217,127 @@ async fn run_binary(work: &Path, args: Vec<String>, keep_stdout: bool) -> anyhow
     .await?
 }
 
+// ---- the parse floor -----------------------------------------------------------------------
+
+/// `__floor PROJECT BASE_URL PAGE_SIZE PARALLELISM`: what a plan cannot do with less, as a
+/// process of its own: reads every manifest file of PROJECT and parses it into plain serde
+/// values (serde-saphyr into `serde_json::Value`, on all cores, as `plan` loads), then reads the
+/// bodies a plan reads from the sandbox (the customers, and every page of every product's
+/// licenses, `PARALLELISM` in flight) and parses each into a `serde_json::Value`. No model, no
+/// names resolved, no diff.
+fn floor(args: Vec<OsString>) -> anyhow::Result<()> {
+    let [project, base_url, page_size, parallelism] = args.as_slice() else {
+        bail!("usage: {FLOOR} PROJECT BASE_URL PAGE_SIZE PARALLELISM");
+    };
+    let text = |arg: &OsString| arg.to_string_lossy().into_owned();
+    let page_size: i64 = text(page_size).parse()?;
+    let parallelism: usize = text(parallelism).parse()?;
+    let mut files = Vec::new();
+    let mut pending = vec![PathBuf::from(project)];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|ext| ext == "yaml") {
+                files.push(path);
+            }
+        }
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let nodes: usize = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| -> anyhow::Result<usize> {
+                    let mut parsed = 0;
+                    loop {
+                        let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(file) = files.get(index) else {
+                            return Ok(parsed);
+                        };
+                        let text = std::fs::read_to_string(file)?;
+                        let documents: Vec<Value> = serde_saphyr::from_multiple(&text)
+                            .with_context(|| file.display().to_string())?;
+                        parsed += documents.len();
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| worker.join().expect("a floor worker"))
+            .sum::<anyhow::Result<usize>>()
+    })?;
+    ensure!(
+        nodes == files.len(),
+        "parsed {nodes} documents of {} files",
+        files.len()
+    );
+    tokio::runtime::Runtime::new()?.block_on(floor_bodies(&text(base_url), page_size, parallelism))
+}
+
+async fn floor_bodies(base_url: &str, page_size: i64, parallelism: usize) -> anyhow::Result<()> {
+    let api = format!("{base_url}/api/v2/isv/{}", common::ISV);
+    let http = reqwest::Client::new();
+    let get =
+        |path: &str, body: Option<Value>| fetch_value(http.clone(), format!("{api}{path}"), body);
+    let products = get("/products", None).await?;
+    let mut reads: Vec<(&str, Option<Value>)> = vec![("/customers", None)];
+    for product in products.as_array().into_iter().flatten() {
+        let id = product["id"].clone();
+        let count = get(
+            "/licenses/filtered",
+            Some(json!({ "page_size": 1, "product_filter": id })),
+        )
+        .await?;
+        let licenses = count["max_count"].as_i64().unwrap_or(0);
+        for page in 0..(licenses + page_size - 1) / page_size {
+            let filter = json!({ "page_size": page_size, "page": page, "product_filter": id });
+            reads.push(("/licenses/filtered/detailed", Some(filter)));
+        }
+    }
+    let queue = Arc::new(Mutex::new(reads));
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..parallelism.max(1) {
+        let queue = Arc::clone(&queue);
+        let (http, api) = (http.clone(), api.clone());
+        workers.spawn(async move {
+            loop {
+                let read = queue.lock().expect("the queue lock").pop();
+                let Some((path, body)) = read else {
+                    return anyhow::Ok(());
+                };
+                fetch_value(http.clone(), format!("{api}{path}"), body).await?;
+            }
+        });
+    }
+    while let Some(done) = workers.join_next().await {
+        done??;
+    }
+    Ok(())
+}
+
+/// One answer of the sandbox, parsed into a plain value.
+async fn fetch_value(
+    http: reqwest::Client,
+    url: String,
+    body: Option<Value>,
+) -> anyhow::Result<Value> {
+    let request = match body {
+        Some(body) => http.post(&url).json(&body),
+        None => http.get(&url),
+    };
+    let bytes = request
+        .header("AdminKey", common::ADMIN_KEY)
+        .send()
+        .await?
+        .error_for_status()?
+        .bytes()
+        .await?;
+    Ok(serde_json::from_slice(&bytes)?)
+}
+
 // ---- the sandbox's request log -------------------------------------------------------------
 
 #[derive(Debug, Deserialize)]
@@ -205,9 +346,19 @@ struct Logged {
     path: String,
 }
 
-/// Requests and writes (POST/PATCH other than the listing POSTs) since the log was cleared;
-/// clears it.
-async fn take_log(sandbox: &SandboxHandle) -> anyhow::Result<(usize, usize)> {
+/// What the sandbox was asked since its log was cleared.
+#[derive(Debug, Clone, Copy)]
+struct Counted {
+    requests: usize,
+    /// POSTs and PATCHes other than the listing POSTs.
+    writes: usize,
+    /// Reads of what is in use behind a lowered limit: `GET /licenses/{id}/assignments`, and
+    /// the light listings (`POST /licenses/filtered`) beyond the one count per product.
+    usage_reads: usize,
+}
+
+/// Counts the sandbox's log and clears it.
+async fn take_log(sandbox: &SandboxHandle, products: usize) -> anyhow::Result<Counted> {
     let url = format!("{}/_sandbox/requests", sandbox.base_url());
     let http = reqwest::Client::new();
     let log: Vec<Logged> = http.get(&url).send().await?.json().await?;
@@ -216,7 +367,19 @@ async fn take_log(sandbox: &SandboxHandle) -> anyhow::Result<(usize, usize)> {
         .iter()
         .filter(|r| r.method == "PATCH" || (r.method == "POST" && !r.path.contains("/filtered")))
         .count();
-    Ok((log.len(), writes))
+    let assignments = log
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with("/assignments"))
+        .count();
+    let light = log
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/licenses/filtered"))
+        .count();
+    Ok(Counted {
+        requests: log.len(),
+        writes,
+        usage_reads: assignments + light.saturating_sub(products),
+    })
 }
 
 // ---- the run -------------------------------------------------------------------------------
@@ -227,7 +390,9 @@ struct Step {
     name: String,
     requests: usize,
     writes: usize,
-    /// The fewest requests that can do this step's work.
+    /// Of `requests`, the reads of what is in use behind lowered limits.
+    usage_reads: usize,
+    /// The fewest requests that can do this step's work, usage reads included.
     lower_bound: Option<usize>,
     changes: Option<usize>,
     wall_s: f64,
@@ -238,12 +403,13 @@ struct Step {
 }
 
 impl Step {
-    fn of_binary(name: &str, ran: &Ran, requests: (usize, usize)) -> Step {
+    fn of_binary(name: &str, ran: &Ran, counted: Counted) -> Step {
         let usage = &ran.usage;
         Step {
             name: name.to_owned(),
-            requests: requests.0,
-            writes: requests.1,
+            requests: counted.requests,
+            writes: counted.writes,
+            usage_reads: counted.usage_reads,
             lower_bound: None,
             changes: None,
             wall_s: usage.wall_s,
@@ -297,6 +463,20 @@ fn read_lower_bound(snapshot: &Snapshot, page_size: u32) -> usize {
         .iter()
         .map(|(_, licenses)| 3 + licenses.div_ceil(page_size as usize))
         .sum::<usize>()
+}
+
+/// The usage reads of a plan lowering the token limit of `lowered` licenses that hold no tokens:
+/// one empty page of assignments each, for at most `warnings.max_usage_reads` licenses. One
+/// request, once the listing has shown that pages start at 0 and that the server gives full
+/// pages (a product with more licenses than a page holds); two until then (the empty page 0
+/// might be a server counting from 1).
+fn usage_lower_bound(snapshot: &Snapshot, page_size: u32, lowered: usize) -> usize {
+    let reads = lowered.min(slascone_sync::manifest::DEFAULT_MAX_USAGE_READS);
+    let learned = snapshot
+        .per_product
+        .iter()
+        .any(|(_, licenses)| *licenses > page_size as usize);
+    if learned { reads } else { 2 * reads }
 }
 
 /// One write per job, `parallelism` at a time; the first error stops the rest.
@@ -510,7 +690,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
     let seed = run_binary(work.path(), apply_args(args.seed_parallelism), false).await?;
     ensure!(seed.usage.exit_code == 0, "seeding failed: {}", seed.stderr);
-    take_log(&sandbox).await?;
+    take_log(&sandbox, 0).await?;
     let client = client(&sandbox, args.page_size)?;
     let pristine = snapshot(&client).await?;
     ensure!(
@@ -520,6 +700,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         pristine.licenses.len()
     );
     let read_bound = read_lower_bound(&pristine, args.page_size);
+    let products = pristine.per_product.len();
     eprintln!(
         "seeded in {:.1} s; drifting {:.2}% of the objects...",
         seed.usage.wall_s,
@@ -529,7 +710,23 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let (drift, drifted_customers, drifted_licenses) = drift_writes(&pristine, args.drift);
     run_writes(&client, drift, 32).await?;
     let expected_changes = drifted_customers + drifted_licenses;
-    take_log(&sandbox).await?;
+    // Every drifted license had its token limit raised, so plan and apply lower it back and
+    // read the assignments behind it, for at most `warnings.max_usage_reads` of them.
+    let usage_bound = usage_lower_bound(&pristine, args.page_size, drifted_licenses);
+    take_log(&sandbox, 0).await?;
+    if args.hold {
+        eprintln!(
+            "holding: the sandbox is at {}; run, for example,\n  SLASCONE_ADMIN_KEY={} {} plan {} --page-size {}\nCtrl-C stops it",
+            sandbox.base_url(),
+            common::ADMIN_KEY,
+            env!("CARGO_BIN_EXE_slascone-sync"),
+            project.display(),
+            args.page_size,
+        );
+        tokio::signal::ctrl_c().await?;
+        sandbox.shutdown().await;
+        return Ok(());
+    }
 
     let mut steps = Vec::new();
     let plan = run_binary(work.path(), plan_args(), true).await?;
@@ -546,9 +743,21 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "plan found {planned} changes, {expected_changes} were made"
     );
     show_progress(args.progress, "plan", &plan);
-    let mut step = Step::of_binary("plan", &plan, take_log(&sandbox).await?);
-    step.lower_bound = Some(read_bound);
+    let mut step = Step::of_binary("plan", &plan, take_log(&sandbox, products).await?);
+    step.lower_bound = Some(read_bound + usage_bound);
     step.changes = Some(planned);
+    steps.push(step);
+
+    let floor_args = vec![
+        FLOOR.to_owned(),
+        project_arg.clone(),
+        sandbox.base_url(),
+        args.page_size.to_string(),
+        args.parallelism.to_string(),
+    ];
+    let floor = run_measured(work.path(), std::env::current_exe()?, floor_args, false).await?;
+    let mut step = Step::of_binary("parse floor", &floor, take_log(&sandbox, products).await?);
+    step.read_s = None;
     steps.push(step);
 
     let apply = run_binary(work.path(), apply_args(args.parallelism), true).await?;
@@ -567,8 +776,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         report["summary"]
     );
     show_progress(args.progress, "apply", &apply);
-    let mut step = Step::of_binary("apply", &apply, take_log(&sandbox).await?);
-    step.lower_bound = Some(read_bound + expected_changes);
+    let mut step = Step::of_binary("apply", &apply, take_log(&sandbox, products).await?);
+    step.lower_bound = Some(read_bound + usage_bound + expected_changes);
     step.changes = Some(applied);
     steps.push(step);
 
@@ -579,7 +788,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         converged.stderr
     );
     show_progress(args.progress, "plan, no changes", &converged);
-    let mut step = Step::of_binary("plan, no changes", &converged, take_log(&sandbox).await?);
+    let mut step = Step::of_binary(
+        "plan, no changes",
+        &converged,
+        take_log(&sandbox, products).await?,
+    );
     step.lower_bound = Some(read_bound);
     step.changes = Some(0);
     steps.push(step);
@@ -588,7 +801,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         // The same drift again, so the baseline starts from the state plan and apply did.
         let (drift, _, _) = drift_writes(&pristine, args.drift);
         run_writes(&client, drift, 32).await?;
-        take_log(&sandbox).await?;
+        take_log(&sandbox, 0).await?;
         let (customers, licenses) = baseline_writes(&pristine);
         let objects = customers.len() + licenses.len();
         eprintln!("baseline: {objects} blind writes...");
@@ -598,18 +811,21 @@ async fn run(args: Args) -> anyhow::Result<()> {
         run_writes(&client, customers, parallelism).await?;
         run_writes(&client, licenses, parallelism).await?;
         let wall = started.elapsed();
-        let (requests, writes) = take_log(&sandbox).await?;
+        let Counted {
+            requests, writes, ..
+        } = take_log(&sandbox, products).await?;
         let check = run_binary(work.path(), plan_args(), true).await?;
         ensure!(
             check.usage.exit_code == 0,
             "the baseline did not converge: {}",
             check.stderr
         );
-        take_log(&sandbox).await?;
+        take_log(&sandbox, 0).await?;
         steps.push(Step {
             name: "baseline (blind upsert)".into(),
             requests,
             writes,
+            usage_reads: 0,
             lower_bound: None,
             changes: Some(objects),
             wall_s: wall.as_secs_f64(),
@@ -694,6 +910,9 @@ impl Report {
         if let Some((requests, wall)) = self.ratios() {
             value["baseline_over_apply"] = json!({ "requests": requests, "wall_time": wall });
         }
+        if let (Some(floor), Some(plan)) = (self.step("parse floor"), self.step("plan")) {
+            value["plan_over_parse_floor"] = json!(plan.wall_s / floor.wall_s);
+        }
         value
     }
 
@@ -731,17 +950,27 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "{:<24} {:>8} {:>9} {:>8} {:>8} {:>10} {:>9} {:>9} {:>10}",
-            "step", "changes", "requests", "bound", "writes", "wall", "reading", "CPU", "peak RSS"
+            "{:<24} {:>8} {:>9} {:>6} {:>8} {:>8} {:>10} {:>9} {:>9} {:>10}",
+            "step",
+            "changes",
+            "requests",
+            "usage",
+            "bound",
+            "writes",
+            "wall",
+            "reading",
+            "CPU",
+            "peak RSS"
         );
         for step in &self.steps {
             let opt = |v: Option<usize>| v.map_or("-".to_owned(), |v| v.to_string());
             let _ = writeln!(
                 out,
-                "{:<24} {:>8} {:>9} {:>8} {:>8} {:>8.2} s {:>9} {:>9} {:>10}",
+                "{:<24} {:>8} {:>9} {:>6} {:>8} {:>8} {:>8.2} s {:>9} {:>9} {:>10}",
                 step.name,
                 opt(step.changes),
                 step.requests,
+                step.usage_reads,
                 opt(step.lower_bound),
                 step.writes,
                 step.wall_s,
@@ -756,6 +985,18 @@ impl Report {
                 out,
                 "\nbaseline / apply: {requests:.1}x the requests, {wall:.1}x the wall time"
             );
+        }
+        if let Some(floor) = self.step("parse floor") {
+            let _ = writeln!(out);
+            for name in ["plan", "plan, no changes"] {
+                if let Some(step) = self.step(name) {
+                    let _ = writeln!(
+                        out,
+                        "{name} / parse floor: {:.2}x the wall time",
+                        step.wall_s / floor.wall_s
+                    );
+                }
+            }
         }
         for step in &self.steps {
             if let Some(bound) = step.lower_bound {
