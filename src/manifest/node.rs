@@ -7,8 +7,9 @@ use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use serde::de::IgnoredAny;
-use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, Span, Tag};
 use serde_saphyr::{DuplicateKeyPolicy, MessageFormatter, UserMessageFormatter};
+use yaml_rust2::parser::{Event, Parser, Tag};
+use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle as ScalarStyle};
 
 /// The largest manifest or project file read, in bytes. Far above any hand-written file, low
 /// enough that reading and parsing one never strains memory.
@@ -82,18 +83,20 @@ pub struct ParseError {
 ///
 /// The tree is built straight from the parser's event stream: going through serde with a
 /// position wrapper around every node cost several times the parse itself on large repositories.
+/// The events come from yaml-rust2, which produces them in two thirds of the time serde-saphyr's
+/// parser takes on a large repository, where parsing is most of what loading costs.
 pub fn parse_documents(text: &str) -> Result<Vec<Node<'_>>, ParseError> {
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
-    while let Some(event) = parser.next_event() {
-        let Ok((event, span)) = event else {
-            // Syntax errors are rare, so they are worth a second pass: serde-saphyr, which reads
-            // the same events, words them for people ("unclosed quote") and places them.
-            return Err(syntax_error(text));
-        };
-        builder.event(event, span)?;
+    loop {
+        match parser.next_token() {
+            Ok((Event::StreamEnd, _)) => return Ok(builder.documents),
+            Ok((event, mark)) => builder.event(event, mark)?,
+            // Syntax errors are rare, so they are worth a second pass: serde-saphyr words them
+            // for people ("unclosed quote") and places them.
+            Err(err) => return Err(syntax_error(text, &err)),
+        }
     }
-    Ok(builder.documents)
 }
 
 /// The options the loader has always parsed with; also used to word syntax errors.
@@ -115,12 +118,13 @@ pub(super) fn saphyr_options() -> serde_saphyr::Options {
     options
 }
 
-fn syntax_error(text: &str) -> ParseError {
+fn syntax_error(text: &str, err: &ScanError) -> ParseError {
     match serde_saphyr::from_multiple_with_options::<IgnoredAny>(text, saphyr_options()) {
         Err(err) => parse_error(&err),
+        // The two parsers disagree: this one's own words, and its place.
         Ok(_) => ParseError {
-            position: None,
-            message: "not valid YAML".to_owned(),
+            position: Some((err.marker().line(), err.marker().col().max(1))),
+            message: format!("not valid YAML: {}", err.info()),
         },
     }
 }
@@ -158,33 +162,35 @@ struct Builder<'t> {
 }
 
 impl<'t> Builder<'t> {
-    fn event(&mut self, event: Event<'t>, span: Span) -> Result<(), ParseError> {
-        let (line, column) = (span.start.line(), span.start.col() + 1);
+    fn event(&mut self, event: Event, mark: Marker) -> Result<(), ParseError> {
+        let (line, column) = (mark.line(), mark.col() + 1);
         let at = |value| Node {
             line,
             column,
             value,
         };
         match event {
-            Event::DocumentStart(..) => self.root = None,
+            Event::DocumentStart => self.root = None,
             Event::DocumentEnd => {
                 let root = self.root.take().unwrap_or_else(|| at(Value::Null));
                 self.documents.push(root);
             }
             Event::Scalar(text, style, anchor, tag) => {
                 let merge_key = style == ScalarStyle::Plain && tag.is_none() && text == "<<";
-                let value = scalar(text, style, tag.as_deref()).map_err(|message| ParseError {
-                    position: Some((line, column)),
-                    message,
+                let value = scalar(Cow::Owned(text), style, tag.as_ref()).map_err(|message| {
+                    ParseError {
+                        position: Some((line, column)),
+                        message,
+                    }
                 })?;
                 self.finish(at(value), anchor, merge_key)?;
             }
-            Event::SequenceStart(_, anchor, _) => {
+            Event::SequenceStart(anchor, _) => {
                 self.enter(line, column)?;
                 let node = at(Value::Seq(Vec::new()));
                 self.open.push(Open::Seq { node, anchor });
             }
-            Event::MappingStart(_, anchor, _) => {
+            Event::MappingStart(anchor, _) => {
                 self.enter(line, column)?;
                 let node = at(Value::Map(Vec::new()));
                 self.open.push(Open::Map {
@@ -271,7 +277,17 @@ impl<'t> Builder<'t> {
                 merged,
                 ..
             }) => match key.take() {
-                None => *key = Some((node, merge_key)),
+                None => {
+                    // A block mapping's start is marked where its first key ends: it starts
+                    // where that key does.
+                    if let Value::Map(entries) = &map.value
+                        && entries.is_empty()
+                        && (node.line, node.column) < (map.line, map.column)
+                    {
+                        (map.line, map.column) = (node.line, node.column);
+                    }
+                    *key = Some((node, merge_key));
+                }
                 Some((key, true)) => match node.value {
                     Value::Map(_) => merged.push(node),
                     Value::Seq(items) if items.iter().all(|i| matches!(i.value, Value::Map(_))) => {
@@ -349,10 +365,10 @@ fn scalar<'t>(
 ) -> Result<Value<'t>, String> {
     let core = tag.and_then(|tag| {
         // The non-specific tag `!` makes a plain scalar a string.
-        if tag.handle().is_empty() && tag.suffix() == "!" {
+        if tag.handle.is_empty() && tag.suffix == "!" {
             Some("str")
         } else {
-            tag.core_suffix()
+            core_suffix(tag)
         }
     });
     let invalid = |kind: &str| format!("`{text}` is tagged as {kind} but is not one");
@@ -405,6 +421,21 @@ fn scalar<'t>(
         return Ok(Value::Float(text));
     }
     Ok(Value::Str(text))
+}
+
+/// The name of the YAML core schema type a resolved tag names (`!!int`, `!<tag:yaml.org,2002:int>`
+/// and `%TAG` spellings alike), or `None` for any other tag.
+fn core_suffix(tag: &Tag) -> Option<&'static str> {
+    const CORE: &str = "tag:yaml.org,2002:";
+    let name = match tag.handle.strip_prefix(CORE) {
+        Some(head) => format!("{head}{}", tag.suffix),
+        None => format!("{}{}", tag.handle, tag.suffix)
+            .strip_prefix(CORE)?
+            .to_owned(),
+    };
+    ["str", "null", "bool", "int", "float"]
+        .into_iter()
+        .find(|core| *core == name)
 }
 
 fn core_bool(text: &str) -> Option<bool> {

@@ -599,6 +599,8 @@ fn the_tree_reads_like_serde_saphyr_on_tricky_scalars() {
         "---\na: 1\n---\n---\nb: 2\n",
         "a: !!int 12\nb: !!float 1\nc: !!null x\nd: !!bool true\n",
         "a: !foo 1\nb: !foo x\nc: !foo\n",
+        "a: !<tag:yaml.org,2002:int> 12\nb: !<tag:yaml.org,2002:str> 12\n",
+        "%TAG !e! tag:yaml.org,2002:\n---\na: !e!int 12\nb: !e!str 12\n",
     ] {
         agrees_with_serde_saphyr(text).unwrap_or_else(|err| panic!("{text:?}: {err}"));
     }
