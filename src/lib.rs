@@ -40,6 +40,7 @@ pub mod engine;
 pub mod exit;
 pub mod fanout;
 pub mod fs;
+pub mod hashing;
 pub mod manifest;
 pub mod model;
 pub mod plan;

@@ -1,7 +1,9 @@
 //! Reading a manifest directory: the project file, the manifest files, and the checks that span
 //! files (duplicate identities).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use crate::hashing::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -329,10 +331,12 @@ fn load_project(dir: &Path, env: Option<&str>, problems: &mut Vec<Problem>) -> O
 /// and name where the first is.
 fn check_duplicates(customers: &[Customer], problems: &mut Vec<Problem>) {
     let licenses = customers.iter().map(|c| c.licenses.len()).sum();
-    let mut customer_ids: HashMap<Uuid, &Origin> = HashMap::new();
-    let mut customer_numbers: HashMap<&str, &Origin> = HashMap::with_capacity(customers.len());
-    let mut license_ids: HashMap<Uuid, &Origin> = HashMap::new();
-    let mut license_keys: HashMap<(&str, &str), &Origin> = HashMap::with_capacity(licenses);
+    let mut customer_ids: HashMap<Uuid, &Origin> = HashMap::default();
+    let mut customer_numbers: HashMap<&str, &Origin> =
+        HashMap::with_capacity_and_hasher(customers.len(), Default::default());
+    let mut license_ids: HashMap<Uuid, &Origin> = HashMap::default();
+    let mut license_keys: HashMap<(&str, &str), &Origin> =
+        HashMap::with_capacity_and_hasher(licenses, Default::default());
     let mut duplicate = |origin: &Origin, what: String, first: &Origin| {
         problems.push(
             Problem::at(

@@ -5,7 +5,9 @@
 //! ownership); ignored paths are never reconciled on existing objects; nothing is deleted, and
 //! remote objects no manifest matches are reported as unmanaged.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
+
+use crate::hashing::{HashMap, HashSet};
 
 use serde_json::Value;
 use uuid::Uuid;
@@ -318,7 +320,7 @@ impl<'a> LicenseMatching<'a> {
             current.licenses.iter().map(|l| (l.id, l)).collect();
         // Of several remote licenses with the same legacy key, the lowest id wins.
         let mut by_legacy: HashMap<(&str, &str), &CurrentLicense> =
-            HashMap::with_capacity(current.licenses.len());
+            HashMap::with_capacity_and_hasher(current.licenses.len(), Default::default());
         for found in &current.licenses {
             if let Some(legacy) = nonempty(found.legacy_license_key.as_deref()) {
                 let winner = by_legacy.entry((&found.product, legacy)).or_insert(found);
@@ -337,7 +339,7 @@ impl<'a> LicenseMatching<'a> {
 
         let mut planned = Vec::new();
         let mut primary_of: HashMap<Uuid, &DesiredLicense> =
-            HashMap::with_capacity(desired.licenses.len());
+            HashMap::with_capacity_and_hasher(desired.licenses.len(), Default::default());
         for wanted in order {
             let found = match wanted.id {
                 Some(id) => by_id.get(&id).copied(),

@@ -3,7 +3,9 @@
 //! reads (`usage`) start where it learned pages start and ask for no more than it learned a
 //! page holds.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+
+use crate::hashing::HashSet;
 use std::sync::atomic::Ordering;
 
 use reqwest::Method;
@@ -24,7 +26,8 @@ pub const MAX_LISTED_LICENSES: usize = 10_000_000;
 /// of seen rows only is a repeated page, which the caller reads as the end or as page 0 being
 /// page 1.
 fn new_rows(rows: Vec<LicenseDto>, seen: &mut HashSet<Uuid>) -> Result<Vec<LicenseDto>, Uuid> {
-    let mut on_page: HashSet<Uuid> = HashSet::with_capacity(rows.len());
+    let mut on_page: HashSet<Uuid> =
+        HashSet::with_capacity_and_hasher(rows.len(), Default::default());
     for row in &rows {
         if !on_page.insert(row.id) {
             return Err(row.id);
@@ -179,7 +182,8 @@ impl Client {
         // The count comes from the server: reserve no more than a few pages' worth up front.
         let page_size = usize::try_from(filter.page_size).unwrap_or(1);
         let reserve = expected_len.min(page_size.saturating_mul(4));
-        let mut seen: HashSet<Uuid> = HashSet::with_capacity(reserve);
+        let mut seen: HashSet<Uuid> =
+            HashSet::with_capacity_and_hasher(reserve, Default::default());
         let mut page = self.first_page();
         let mut previous_page_len = 0usize;
         // Pages requested ahead, by number. Handles dropped on an error return do not stop their
