@@ -388,13 +388,13 @@ async fn read_body(
     budget: &Arc<Semaphore>,
     deadline: Instant,
 ) -> Result<(Vec<u8>, Option<OwnedSemaphorePermit>), BodyError> {
-    if response
-        .content_length()
-        .is_some_and(|len| len > limit as u64)
-    {
+    let announced = response.content_length();
+    if announced.is_some_and(|len| len > limit as u64) {
         return Err(BodyError::TooLarge);
     }
-    let mut body = Vec::new();
+    // Sized by the announced length (within the limit): a large listing grown chunk by chunk
+    // was copied over and over. Memory is taken from the budget as bytes arrive, not here.
+    let mut body = Vec::with_capacity(announced.map_or(0, |len| len as usize));
     let mut held: Option<OwnedSemaphorePermit> = None;
     while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
         if body.len() + chunk.len() > limit {
