@@ -175,7 +175,7 @@ pub async fn fetch_licenses(
 ) -> Result<Vec<LicenseDto>, ApiError> {
     let mut licenses =
         list_licenses_with(client, catalog, products, parallelism, |page, _| page).await?;
-    licenses.sort_by_key(|license| license.id);
+    licenses.sort_unstable_by_key(|license| license.id);
     Ok(licenses)
 }
 
@@ -195,7 +195,7 @@ pub async fn fetch_current_licenses(
                 .collect()
         })
         .await?;
-    licenses.sort_by_key(|license| license.id);
+    licenses.sort_unstable_by_key(|license| license.id);
     Ok(licenses)
 }
 
