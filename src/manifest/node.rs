@@ -7,9 +7,10 @@ use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use serde::de::IgnoredAny;
+use serde_saphyr::granit_parser;
 use serde_saphyr::{DuplicateKeyPolicy, MessageFormatter, UserMessageFormatter};
 use yaml_rust2::parser::{Event, Parser, Tag};
-use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle as ScalarStyle};
+use yaml_rust2::scanner::{ScanError, TScalarStyle};
 
 /// The largest manifest or project file read, in bytes. Far above any hand-written file, low
 /// enough that reading and parsing one never strains memory.
@@ -91,11 +92,100 @@ pub fn parse_documents(text: &str) -> Result<Vec<Node<'_>>, ParseError> {
     loop {
         match parser.next_token() {
             Ok((Event::StreamEnd, _)) => return Ok(builder.documents),
-            Ok((event, mark)) => builder.event(event, mark)?,
-            // Syntax errors are rare, so they are worth a second pass: serde-saphyr words them
-            // for people ("unclosed quote") and places them.
-            Err(err) => return Err(syntax_error(text, &err)),
+            Ok((event, mark)) => {
+                builder.event(from_yaml_rust2(event), mark.line(), mark.col() + 1)?
+            }
+            // yaml-rust2 holds a few things against a file that serde-saphyr's parser, which
+            // the loader used before, takes (a flow mapping continued left of its block, say):
+            // such a file is read the way it always was.
+            Err(err) => return parse_with_granit(text, &err),
         }
+    }
+}
+
+/// [`parse_documents`] through serde-saphyr's parser; its errors are syntax errors.
+fn parse_with_granit<'t>(text: &'t str, refused: &ScanError) -> Result<Vec<Node<'t>>, ParseError> {
+    let mut builder = Builder::default();
+    let mut parser = granit_parser::Parser::new_from_str(text);
+    while let Some(event) = parser.next_event() {
+        let Ok((event, span)) = event else {
+            return Err(syntax_error(text, refused));
+        };
+        builder.event(from_granit(event), span.start.line(), span.start.col() + 1)?;
+    }
+    Ok(builder.documents)
+}
+
+/// An event of either parser, as the builder needs it.
+enum Ev<'t> {
+    DocumentStart,
+    DocumentEnd,
+    /// A scalar: its text, whether it is plain and untagged, its anchor, and the core schema
+    /// type its tag names (`str` for the non-specific `!`).
+    Scalar {
+        text: Cow<'t, str>,
+        plain: bool,
+        untagged: bool,
+        anchor: usize,
+        core: Option<&'static str>,
+    },
+    SequenceStart(usize),
+    MappingStart(usize),
+    End,
+    Alias(usize),
+    Other,
+}
+
+fn from_yaml_rust2<'t>(event: Event) -> Ev<'t> {
+    match event {
+        Event::DocumentStart => Ev::DocumentStart,
+        Event::DocumentEnd => Ev::DocumentEnd,
+        Event::Scalar(text, style, anchor, tag) => Ev::Scalar {
+            text: Cow::Owned(text),
+            plain: style == TScalarStyle::Plain,
+            untagged: tag.is_none(),
+            anchor,
+            core: tag.as_ref().and_then(|tag| {
+                if tag.handle.is_empty() && tag.suffix == "!" {
+                    Some("str")
+                } else {
+                    core_suffix(tag)
+                }
+            }),
+        },
+        Event::SequenceStart(anchor, _) => Ev::SequenceStart(anchor),
+        Event::MappingStart(anchor, _) => Ev::MappingStart(anchor),
+        Event::SequenceEnd | Event::MappingEnd => Ev::End,
+        Event::Alias(id) => Ev::Alias(id),
+        _ => Ev::Other,
+    }
+}
+
+fn from_granit(event: granit_parser::Event<'_>) -> Ev<'_> {
+    use granit_parser::Event as G;
+    match event {
+        G::DocumentStart(..) => Ev::DocumentStart,
+        G::DocumentEnd => Ev::DocumentEnd,
+        G::Scalar(text, style, anchor, tag) => Ev::Scalar {
+            plain: style == granit_parser::ScalarStyle::Plain,
+            untagged: tag.is_none(),
+            anchor,
+            core: tag.as_deref().and_then(|tag| {
+                if tag.handle().is_empty() && tag.suffix() == "!" {
+                    Some("str")
+                } else {
+                    ["str", "null", "bool", "int", "float"]
+                        .into_iter()
+                        .find(|core| tag.core_suffix() == Some(*core))
+                }
+            }),
+            text,
+        },
+        G::SequenceStart(_, anchor, _) => Ev::SequenceStart(anchor),
+        G::MappingStart(_, anchor, _) => Ev::MappingStart(anchor),
+        G::SequenceEnd | G::MappingEnd => Ev::End,
+        G::Alias(id) => Ev::Alias(id),
+        _ => Ev::Other,
     }
 }
 
@@ -162,35 +252,38 @@ struct Builder<'t> {
 }
 
 impl<'t> Builder<'t> {
-    fn event(&mut self, event: Event, mark: Marker) -> Result<(), ParseError> {
-        let (line, column) = (mark.line(), mark.col() + 1);
+    fn event(&mut self, event: Ev<'t>, line: usize, column: usize) -> Result<(), ParseError> {
         let at = |value| Node {
             line,
             column,
             value,
         };
         match event {
-            Event::DocumentStart => self.root = None,
-            Event::DocumentEnd => {
+            Ev::DocumentStart => self.root = None,
+            Ev::DocumentEnd => {
                 let root = self.root.take().unwrap_or_else(|| at(Value::Null));
                 self.documents.push(root);
             }
-            Event::Scalar(text, style, anchor, tag) => {
-                let merge_key = style == ScalarStyle::Plain && tag.is_none() && text == "<<";
-                let value = scalar(Cow::Owned(text), style, tag.as_ref()).map_err(|message| {
-                    ParseError {
-                        position: Some((line, column)),
-                        message,
-                    }
+            Ev::Scalar {
+                text,
+                plain,
+                untagged,
+                anchor,
+                core,
+            } => {
+                let merge_key = plain && untagged && text == "<<";
+                let value = scalar(text, plain, core).map_err(|message| ParseError {
+                    position: Some((line, column)),
+                    message,
                 })?;
                 self.finish(at(value), anchor, merge_key)?;
             }
-            Event::SequenceStart(anchor, _) => {
+            Ev::SequenceStart(anchor) => {
                 self.enter(line, column)?;
                 let node = at(Value::Seq(Vec::new()));
                 self.open.push(Open::Seq { node, anchor });
             }
-            Event::MappingStart(anchor, _) => {
+            Ev::MappingStart(anchor) => {
                 self.enter(line, column)?;
                 let node = at(Value::Map(Vec::new()));
                 self.open.push(Open::Map {
@@ -200,7 +293,7 @@ impl<'t> Builder<'t> {
                     merged: Vec::new(),
                 });
             }
-            Event::SequenceEnd | Event::MappingEnd => match self.open.pop() {
+            Ev::End => match self.open.pop() {
                 Some(Open::Seq { node, anchor }) => self.finish(node, anchor, false)?,
                 Some(Open::Map {
                     mut node,
@@ -215,7 +308,7 @@ impl<'t> Builder<'t> {
                 }
                 None => {}
             },
-            Event::Alias(id) => {
+            Ev::Alias(id) => {
                 let Some((node, size)) = self.anchors.get(&id) else {
                     return Err(ParseError {
                         position: Some((line, column)),
@@ -358,19 +451,14 @@ fn events(node: &Node<'_>) -> usize {
 /// The value of a scalar under the YAML 1.2 core schema, with the loader's exceptions: only
 /// `true`/`false` are booleans (`country: NO` stays text), and numbers with leading zeros or
 /// underscores (`zip: 01234`, `1_000`) stay text.
+///
+/// `core` is the core schema type the scalar's tag names; the non-specific tag `!` makes a
+/// plain scalar a string, so it comes as `str`.
 fn scalar<'t>(
     text: Cow<'t, str>,
-    style: ScalarStyle,
-    tag: Option<&Tag>,
+    plain: bool,
+    core: Option<&'static str>,
 ) -> Result<Value<'t>, String> {
-    let core = tag.and_then(|tag| {
-        // The non-specific tag `!` makes a plain scalar a string.
-        if tag.handle.is_empty() && tag.suffix == "!" {
-            Some("str")
-        } else {
-            core_suffix(tag)
-        }
-    });
     let invalid = |kind: &str| format!("`{text}` is tagged as {kind} but is not one");
     match core {
         Some("str") => return Ok(Value::Str(text)),
@@ -394,7 +482,7 @@ fn scalar<'t>(
         }
         _ => {}
     }
-    if style != ScalarStyle::Plain {
+    if !plain {
         return Ok(Value::Str(text));
     }
     if matches!(text.as_ref(), "" | "~" | "null" | "Null" | "NULL") {

@@ -601,6 +601,9 @@ fn the_tree_reads_like_serde_saphyr_on_tricky_scalars() {
         "a: !foo 1\nb: !foo x\nc: !foo\n",
         "a: !<tag:yaml.org,2002:int> 12\nb: !<tag:yaml.org,2002:str> 12\n",
         "%TAG !e! tag:yaml.org,2002:\n---\na: !e!int 12\nb: !e!str 12\n",
+        // A flow mapping continued left of its block: yaml-rust2 refuses it, and the file is
+        // read through serde-saphyr's parser as it always was.
+        "a:\n  b: {\n c: 1 }\n",
     ] {
         agrees_with_serde_saphyr(text).unwrap_or_else(|err| panic!("{text:?}: {err}"));
     }
