@@ -27,7 +27,10 @@ pub fn products_used(manifests: &Manifests) -> BTreeSet<String> {
         .customers
         .iter()
         .flat_map(|customer| &customer.licenses)
-        .map(|license| license.product.value.clone())
+        .map(|license| license.product.value.as_str())
+        .collect::<BTreeSet<&str>>()
+        .into_iter()
+        .map(str::to_owned)
         .collect()
 }
 

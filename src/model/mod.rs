@@ -62,6 +62,11 @@ impl Fields {
         Fields(Vec::new())
     }
 
+    /// Room for `n` fields: an object built field by field then neither grows nor shrinks.
+    pub fn with_capacity(n: usize) -> Self {
+        Fields(Vec::with_capacity(n))
+    }
+
     fn position(&self, path: &str) -> Result<usize, usize> {
         self.0
             .binary_search_by(|(existing, _)| path_order(existing, path))

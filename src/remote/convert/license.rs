@@ -113,7 +113,15 @@ pub fn edition_fields(
 /// `None` for a license of a product the catalog does not know (it cannot be compared).
 pub fn current_license(catalog: &Catalog, license: &LicenseDto) -> Option<CurrentLicense> {
     let product = catalog.product_by_id(license.product_id)?;
-    let mut fields = Fields::new();
+    // Room for the members and one field per entry, so that building never grows the list.
+    let entries = license.license_features.as_ref().map_or(0, Vec::len)
+        + license.license_limitations.as_ref().map_or(0, Vec::len)
+        + license.license_variables.as_ref().map_or(0, Vec::len)
+        + license
+            .license_constrained_variables
+            .as_ref()
+            .map_or(0, Vec::len);
+    let mut fields = Fields::with_capacity(12 + entries);
     let edition = product
         .edition_by_id(license.template_id)
         .map(|edition| edition.name.clone())
