@@ -146,11 +146,10 @@ fn from_yaml_rust2<'t>(event: Event) -> Ev<'t> {
             untagged: tag.is_none(),
             anchor,
             core: tag.as_ref().and_then(|tag| {
-                if tag.handle.is_empty() && tag.suffix == "!" {
-                    Some("str")
-                } else {
-                    core_suffix(tag)
-                }
+                core_type(
+                    tag.handle.is_empty() && tag.suffix == "!",
+                    core_name(tag).as_deref(),
+                )
             }),
         },
         Event::SequenceStart(anchor, _) => Ev::SequenceStart(anchor),
@@ -171,13 +170,10 @@ fn from_granit(event: granit_parser::Event<'_>) -> Ev<'_> {
             untagged: tag.is_none(),
             anchor,
             core: tag.as_deref().and_then(|tag| {
-                if tag.handle().is_empty() && tag.suffix() == "!" {
-                    Some("str")
-                } else {
-                    ["str", "null", "bool", "int", "float"]
-                        .into_iter()
-                        .find(|core| tag.core_suffix() == Some(*core))
-                }
+                core_type(
+                    tag.handle().is_empty() && tag.suffix() == "!",
+                    tag.core_suffix(),
+                )
             }),
             text,
         },
@@ -511,19 +507,30 @@ fn scalar<'t>(
     Ok(Value::Str(text))
 }
 
-/// The name of the YAML core schema type a resolved tag names (`!!int`, `!<tag:yaml.org,2002:int>`
-/// and `%TAG` spellings alike), or `None` for any other tag.
-fn core_suffix(tag: &Tag) -> Option<&'static str> {
-    const CORE: &str = "tag:yaml.org,2002:";
-    let name = match tag.handle.strip_prefix(CORE) {
-        Some(head) => format!("{head}{}", tag.suffix),
-        None => format!("{}{}", tag.handle, tag.suffix)
-            .strip_prefix(CORE)?
-            .to_owned(),
-    };
+/// The core schema type a scalar's tag names, as `scalar` reads it: `str` for the non-specific
+/// tag `!`, else the one of the five the tag's name (`int` of `!!int`) is, if any.
+fn core_type(non_specific: bool, name: Option<&str>) -> Option<&'static str> {
+    if non_specific {
+        return Some("str");
+    }
+    let name = name?;
     ["str", "null", "bool", "int", "float"]
         .into_iter()
         .find(|core| *core == name)
+}
+
+/// What follows the core schema's prefix in a resolved yaml-rust2 tag (`!!int`,
+/// `!<tag:yaml.org,2002:int>` and `%TAG` spellings alike), or `None` for any other tag.
+fn core_name(tag: &Tag) -> Option<String> {
+    const CORE: &str = "tag:yaml.org,2002:";
+    match tag.handle.strip_prefix(CORE) {
+        Some(head) => Some(format!("{head}{}", tag.suffix)),
+        None => Some(
+            format!("{}{}", tag.handle, tag.suffix)
+                .strip_prefix(CORE)?
+                .to_owned(),
+        ),
+    }
 }
 
 fn core_bool(text: &str) -> Option<bool> {

@@ -62,7 +62,7 @@ impl Fields {
         Fields(Vec::new())
     }
 
-    /// Room for `n` fields: an object built field by field then neither grows nor shrinks.
+    /// Room for up to `n` fields, so that an object built field by field does not grow.
     pub fn with_capacity(n: usize) -> Self {
         Fields(Vec::with_capacity(n))
     }

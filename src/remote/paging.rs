@@ -4,8 +4,6 @@
 //! page holds.
 
 use std::collections::HashMap;
-
-use crate::hashing::HashSet;
 use std::sync::atomic::Ordering;
 
 use reqwest::Method;
@@ -16,6 +14,7 @@ use super::client::Client;
 use super::client::Repeat;
 use super::error::ApiError;
 use super::wire::*;
+use crate::hashing::HashSet;
 
 /// More licenses than any account holds: a larger `max_count` is a broken or hostile answer, not
 /// a listing to read.

@@ -42,9 +42,6 @@ fn listing<T: Serialize>(app: &App, rows: Vec<T>) -> Response {
 /// [`listing`] of rows already written as a JSON array; `None` for no rows.
 fn json_listing(app: &App, json: Option<Vec<u8>>) -> Response {
     match json {
-        None if app.empty_listing == EmptyAnswer::NoContent => {
-            StatusCode::NO_CONTENT.into_response()
-        }
         None => listing::<()>(app, Vec::new()),
         Some(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
     }
