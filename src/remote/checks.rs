@@ -72,8 +72,8 @@ mod tests {
             id: Uuid::nil(),
             legacy_license_key: Some("L1".into()),
             expiration_mode: mode,
-            expiration_date_utc: date.map(str::to_owned),
-            start_date_utc: start.map(str::to_owned),
+            expiration_date_utc: date.map(Into::into),
+            start_date_utc: start.map(Into::into),
             ..LicenseDto::default()
         };
         assert!(super::license(&license(None, None, None)).is_ok());

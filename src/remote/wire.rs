@@ -10,6 +10,11 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// Text of a license as SLASCONE sends it: names, keys, values and timestamps, nearly all short
+/// enough (24 bytes) to be held inline. A large account's licenses were ten allocations each
+/// for such text, to decode and to free. Encoded exactly as `String` is.
+pub type Text = compact_str::CompactString;
+
 /// Access by JSON name to the members that hold one field each as it is: the field
 /// declarations (`model::fields`) name them, so a member is spelled only here and in its DTO.
 /// The JSON name of each is its member's name.
@@ -38,7 +43,7 @@ macro_rules! by_json_name {
 /// A DTO with the three fields the server maintains (`created_date_utc`, `modified_date_utc`,
 /// `last_modified_by`): a write never sets them from its body.
 pub trait ServerStamped {
-    fn stamps(&mut self) -> [&mut Option<String>; 3];
+    fn stamps(&mut self) -> [&mut Option<Text>; 3];
 
     /// Drops the fields the server maintains itself, before the object is sent back in a write.
     fn clear_server_fields(&mut self) {
@@ -51,7 +56,7 @@ pub trait ServerStamped {
 macro_rules! server_stamped {
     ($($dto:ty),*) => {
         $(impl ServerStamped for $dto {
-            fn stamps(&mut self) -> [&mut Option<String>; 3] {
+            fn stamps(&mut self) -> [&mut Option<Text>; 3] {
                 [
                     &mut self.created_date_utc,
                     &mut self.modified_date_utc,
@@ -105,11 +110,11 @@ pub struct CustomerTypeDto {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_type_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_date_utc: Option<String>,
+    pub created_date_utc: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub modified_date_utc: Option<String>,
+    pub modified_date_utc: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_modified_by: Option<String>,
+    pub last_modified_by: Option<Text>,
 }
 
 /// `CustomerDto`, read and written by `GET/POST/PATCH /customers`.
@@ -145,11 +150,11 @@ pub struct CustomerDto {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latitude: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_date_utc: Option<String>,
+    pub created_date_utc: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub modified_date_utc: Option<String>,
+    pub modified_date_utc: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_modified_by: Option<String>,
+    pub last_modified_by: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag_assignments: Option<Vec<serde_json::Value>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -235,11 +240,11 @@ pub struct CustomerContactDto {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_customer_portal_user: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_date_utc: Option<String>,
+    pub created_date_utc: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub modified_date_utc: Option<String>,
+    pub modified_date_utc: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_modified_by: Option<String>,
+    pub last_modified_by: Option<Text>,
 }
 
 /// `DataExchangeAddOrUpdateCustomerContactDto`, the body of
@@ -268,11 +273,11 @@ pub struct LicenseTypeDto {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_date_utc: Option<String>,
+    pub created_date_utc: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub modified_date_utc: Option<String>,
+    pub modified_date_utc: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_modified_by: Option<String>,
+    pub last_modified_by: Option<Text>,
 }
 
 /// `LicenseFeatureDto`: one feature of a license.
@@ -281,9 +286,9 @@ pub struct LicenseFeatureDto {
     pub product_id: Uuid,
     pub feature_id: Uuid,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub feature_name: Option<String>,
+    pub feature_name: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub feature_description: Option<String>,
+    pub feature_description: Option<Text>,
     #[serde(default)]
     pub is_active: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -296,9 +301,9 @@ pub struct LicenseLimitationDto {
     pub product_id: Uuid,
     pub limitation_id: Uuid,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limitation_name: Option<String>,
+    pub limitation_name: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limitation_description: Option<String>,
+    pub limitation_description: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     #[serde(default)]
@@ -315,11 +320,11 @@ pub struct LicenseVariableDto {
     pub product_id: Uuid,
     pub variable_id: Uuid,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub variable_name: Option<String>,
+    pub variable_name: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub variable_description: Option<String>,
+    pub variable_description: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
+    pub value: Option<Text>,
 }
 
 /// `LicenseConstrainedVariableDto`: the values of one constrained variable of a license.
@@ -328,11 +333,11 @@ pub struct LicenseConstrainedVariableDto {
     pub product_id: Uuid,
     pub variable_id: Uuid,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub variable_name: Option<String>,
+    pub variable_name: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub variable_description: Option<String>,
+    pub variable_description: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub values: Option<Vec<String>>,
+    pub values: Option<Vec<Text>>,
 }
 
 /// `LicenseDto`, read and written by `GET/POST/PATCH /licenses` and `licenses/filtered/detailed`.
@@ -350,11 +355,11 @@ pub struct LicenseDto {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub license_type_id: Option<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub legacy_license_key: Option<String>,
+    pub legacy_license_key: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub description: Option<Text>,
     #[serde(default)]
     pub token_limit: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -364,7 +369,7 @@ pub struct LicenseDto {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_limit: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expiration_date_utc: Option<String>,
+    pub expiration_date_utc: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expiration_mode: Option<i32>,
     /// Optional and non-null in the reference, like `trial_days_count`, `is_active` and
@@ -377,7 +382,7 @@ pub struct LicenseDto {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_active: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub start_date_utc: Option<String>,
+    pub start_date_utc: Option<Text>,
     /// Absent, `null` for no limit (sent as `null`, so that a PATCH clears it whether SLASCONE
     /// merges or replaces), or the release's id.
     #[serde(
@@ -401,13 +406,13 @@ pub struct LicenseDto {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub license_users: Option<Vec<serde_json::Value>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_id: Option<String>,
+    pub client_id: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_date_utc: Option<String>,
+    pub created_date_utc: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub modified_date_utc: Option<String>,
+    pub modified_date_utc: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_modified_by: Option<String>,
+    pub last_modified_by: Option<Text>,
 }
 
 /// A field that is present in a body, `null` included: `Some(None)` for `null`, where a missing
@@ -518,7 +523,7 @@ by_json_name!(DataExchangeAddOrUpdateCustomerContactDto {
 by_json_name!(LicenseDto {
     count, count_mut: Option<i64> => [goodwill_token_limit, floating_token_limit, user_limit];
     flag, flag_mut: Option<bool> => [is_active, is_temporary];
-    text, text_mut: Option<String> => [name, description];
+    text, text_mut: Option<Text> => [name, description];
 });
 
 /// The catalog as SLASCONE serves it: products with their features, limitations, variables,

@@ -270,7 +270,10 @@ fn edition_constrained_variables(
             variable_id: v.variable_id,
             variable_name: None,
             variable_description: None,
-            values: v.values.clone(),
+            values: v
+                .values
+                .as_ref()
+                .map(|values| values.iter().map(|value| value.as_str().into()).collect()),
         })
         .collect()
 }
@@ -285,7 +288,7 @@ fn edition_variables(product_id: Uuid, template: &TemplateDto) -> Vec<LicenseVar
             variable_id: v.variable_id,
             variable_name: None,
             variable_description: None,
-            value: v.value.clone(),
+            value: v.value.as_deref().map(Into::into),
         })
         .collect()
 }
@@ -377,7 +380,8 @@ pub(crate) fn fill_from_edition(
             "license_type_id" => license.license_type_id = template.license_type_id,
             "expiration_mode" => license.expiration_mode = template.expiration_mode,
             "expiration_date_utc" => {
-                license.expiration_date_utc = template.expiration_date_utc.clone()
+                license.expiration_date_utc =
+                    template.expiration_date_utc.as_deref().map(Into::into)
             }
             "valid_days_count" => license.valid_days_count = Some(template.valid_days_count),
             "trial_days_count" => license.trial_days_count = Some(template.trial_days_count),
@@ -407,21 +411,21 @@ pub(crate) fn check_entries(product: &Product, license: &mut LicenseDto) -> Resu
             .feature(feature.feature_id)
             .ok_or(conflict(code::UNKNOWN_FEATURE, "Unknown feature"))?;
         feature.product_id = product_id;
-        feature.feature_name = Some(known.name.clone());
+        feature.feature_name = Some(known.name.as_str().into());
     }
     for variable in license.license_variables.get_or_insert_with(Vec::new) {
         let known = product
             .variable(variable.variable_id)
             .ok_or(conflict(code::UNKNOWN_VARIABLE, "Unknown variable"))?;
         variable.product_id = product_id;
-        variable.variable_name = Some(known.name.clone());
+        variable.variable_name = Some(known.name.as_str().into());
     }
     for limitation in license.license_limitations.get_or_insert_with(Vec::new) {
         let known = product
             .limitation(limitation.limitation_id)
             .ok_or(conflict(code::UNKNOWN_LIMITATION, "Unknown limitation"))?;
         limitation.product_id = product_id;
-        limitation.limitation_name = Some(known.name.clone());
+        limitation.limitation_name = Some(known.name.as_str().into());
     }
     for variable in license
         .license_constrained_variables
@@ -435,7 +439,7 @@ pub(crate) fn check_entries(product: &Product, license: &mut LicenseDto) -> Resu
             .values
             .iter()
             .flatten()
-            .any(|value| !allowed.contains(value))
+            .any(|value| !allowed.iter().any(|known| known == value))
         {
             return Err(conflict(
                 code::VALUE_NOT_ALLOWED,
@@ -443,7 +447,7 @@ pub(crate) fn check_entries(product: &Product, license: &mut LicenseDto) -> Resu
             ));
         }
         variable.product_id = product_id;
-        variable.variable_name = Some(known.name.clone());
+        variable.variable_name = Some(known.name.as_str().into());
     }
     Ok(())
 }

@@ -506,7 +506,7 @@ mod tests {
             id: Uuid::new_v4(),
             customer_id: customer,
             product_id: product,
-            legacy_license_key: Some(key.to_owned()),
+            legacy_license_key: Some(key.into()),
             ..LicenseDto::default()
         }
     }

@@ -71,7 +71,10 @@ async fn licenses(sandbox: &SandboxHandle) -> HashMap<String, LicenseDto> {
     let mut all = HashMap::new();
     for product in client.products().await.unwrap() {
         for license in client.list_licenses(product.id).await.unwrap() {
-            all.insert(license.legacy_license_key.clone().unwrap(), license);
+            all.insert(
+                license.legacy_license_key.as_deref().unwrap().to_owned(),
+                license,
+            );
         }
     }
     all
@@ -322,7 +325,7 @@ async fn a_portal_set_date_converges_in_the_project_time_zone() {
     );
 
     // A portal user in Berlin sets midnight at the start of 30 June.
-    stored.expiration_date_utc = Some("2027-06-29T22:00:00Z".to_owned());
+    stored.expiration_date_utc = Some("2027-06-29T22:00:00Z".into());
     stored.clear_server_fields();
     client.update_license(&stored, false).await.unwrap();
     support::assert_converged(dir.path()).await;

@@ -130,7 +130,7 @@ async fn portal_edits(sandbox: &SandboxHandle) -> tempfile::TempDir {
     edit_license(&client, "SUB-1", |license| {
         license.token_limit = 30;
         let date = license.expiration_date_utc.take().unwrap();
-        license.expiration_date_utc = Some(date.replace("2027-12-31", "2028-06-30"));
+        license.expiration_date_utc = Some(date.replace("2027-12-31", "2028-06-30").into());
         for feature in license.license_features.iter_mut().flatten() {
             if feature.feature_name.as_deref() == Some("Export") {
                 feature.is_active = false;

@@ -32,7 +32,11 @@ fn member_value(license: &LicenseDto, ty: Type, member: &str) -> Option<Value> {
         Type::Bool => license
             .flag(member)
             .map(|flag| json!(flag.unwrap_or(false))),
-        _ => license.text(member).cloned().flatten().map(Value::String),
+        _ => license
+            .text(member)
+            .cloned()
+            .flatten()
+            .map(|text| Value::String(text.into())),
     }
 }
 
@@ -192,7 +196,7 @@ pub fn current_license(catalog: &Catalog, license: &LicenseDto) -> Option<Curren
     Some(CurrentLicense {
         id: license.id,
         product: product.product.name.clone(),
-        legacy_license_key: license.legacy_license_key.clone(),
+        legacy_license_key: license.legacy_license_key.as_deref().map(str::to_string),
         customer_id: license.customer_id,
         fields,
         fingerprint: fingerprint(license),
@@ -277,7 +281,7 @@ pub fn write_license_field(
                     None => entries.push(LicenseFeatureDto {
                         product_id,
                         feature_id: feature.id,
-                        feature_name: Some(feature.name.clone()),
+                        feature_name: Some(feature.name.as_str().into()),
                         feature_description: None,
                         is_active,
                         feature_exceptions: None,
@@ -309,7 +313,7 @@ pub fn write_license_field(
                                 None => LicenseLimitationDto {
                                     product_id,
                                     limitation_id: limitation.id,
-                                    limitation_name: Some(limitation.name.clone()),
+                                    limitation_name: Some(limitation.name.as_str().into()),
                                     limitation_description: None,
                                     limit: None,
                                     consumption_reset_mode: 0,
@@ -325,14 +329,14 @@ pub fn write_license_field(
                 let variable = product
                     .variable(name)
                     .ok_or_else(|| format!("product {product_name} has no variable `{name}`"))?;
-                let text = text_value(path, value)?;
+                let text = text_value(path, value)?.map(Text::from);
                 let entries = license.license_variables.get_or_insert_with(Vec::new);
                 match entries.iter_mut().find(|e| e.variable_id == variable.id) {
                     Some(entry) => entry.value = text,
                     None => entries.push(LicenseVariableDto {
                         product_id,
                         variable_id: variable.id,
-                        variable_name: Some(variable.name.clone()),
+                        variable_name: Some(variable.name.as_str().into()),
                         variable_description: None,
                         value: text,
                     }),
@@ -342,7 +346,10 @@ pub fn write_license_field(
                 let variable = product.constrained_variable(name).ok_or_else(|| {
                     format!("product {product_name} has no constrained variable `{name}`")
                 })?;
-                let values = text_list(path, value)?;
+                let values: Vec<Text> = text_list(path, value)?
+                    .into_iter()
+                    .map(Text::from)
+                    .collect();
                 let entries = license
                     .license_constrained_variables
                     .get_or_insert_with(Vec::new);
@@ -351,7 +358,7 @@ pub fn write_license_field(
                     None => entries.push(LicenseConstrainedVariableDto {
                         product_id,
                         variable_id: variable.id,
-                        variable_name: Some(variable.name.clone()),
+                        variable_name: Some(variable.name.as_str().into()),
                         variable_description: None,
                         values: Some(values),
                     }),
@@ -392,7 +399,7 @@ pub fn write_license_field(
                 .as_str()
                 .and_then(crate::dates::parse_date)
                 .ok_or_else(|| format!("`starts` must be a date like 2027-01-01, not {value}"))?;
-            license.start_date_utc = Some(ctx.catalog.zone.start_of_day(date));
+            license.start_date_utc = Some(ctx.catalog.zone.start_of_day(date).into());
         }
         "software_release_limitation" => {
             license.software_release_limitation_id = Some(match text_value(path, value)? {
@@ -431,7 +438,10 @@ fn write_member(license: &mut LicenseDto, path: &str, value: &Value) -> Result<(
                     .ok_or_else(|| format!("`{path}` must be true or false"))?,
             )
         }
-        _ => *license.text_mut(member).ok_or_else(missing)? = text_value(path, value)?,
+        _ => {
+            *license.text_mut(member).ok_or_else(missing)? =
+                text_value(path, value)?.map(Into::into)
+        }
     }
     Ok(())
 }
@@ -460,7 +470,7 @@ fn limitation_entry(product_id: Uuid, template: &TemplateLimitationDto) -> Licen
     LicenseLimitationDto {
         product_id,
         limitation_id: template.limitation_id,
-        limitation_name: template.limitation_name.clone(),
+        limitation_name: template.limitation_name.as_deref().map(Into::into),
         limitation_description: None,
         limit: template.limit,
         consumption_reset_mode: template.consumption_reset_mode,
@@ -480,7 +490,7 @@ fn edition_entries(license: &mut LicenseDto, product_id: Uuid, edition: &Templat
             .map(|f| LicenseFeatureDto {
                 product_id,
                 feature_id: f.feature_id,
-                feature_name: f.feature_name.clone(),
+                feature_name: f.feature_name.as_deref().map(Into::into),
                 feature_description: None,
                 is_active: f.is_active,
                 feature_exceptions: None,
@@ -503,9 +513,9 @@ fn edition_entries(license: &mut LicenseDto, product_id: Uuid, edition: &Templat
             .map(|v| LicenseVariableDto {
                 product_id,
                 variable_id: v.variable_id,
-                variable_name: v.variable_name.clone(),
+                variable_name: v.variable_name.as_deref().map(Into::into),
                 variable_description: None,
-                value: v.value.clone(),
+                value: v.value.as_deref().map(Into::into),
             })
             .collect(),
     );
@@ -517,9 +527,12 @@ fn edition_entries(license: &mut LicenseDto, product_id: Uuid, edition: &Templat
             .map(|v| LicenseConstrainedVariableDto {
                 product_id,
                 variable_id: v.variable_id,
-                variable_name: v.variable_name.clone(),
+                variable_name: v.variable_name.as_deref().map(Into::into),
                 variable_description: None,
-                values: v.values.clone(),
+                values: v
+                    .values
+                    .as_ref()
+                    .map(|values| values.iter().map(|value| value.as_str().into()).collect()),
             })
             .collect(),
     );
@@ -535,7 +548,7 @@ fn write_expires(license: &mut LicenseDto, value: &Value, zone: &Zone) -> Result
             let date = crate::dates::parse_date(text)
                 .ok_or_else(|| format!("`expires` must be a date like 2027-12-31, not `{text}`"))?;
             license.expiration_mode = Some(expiration_mode::DATE);
-            license.expiration_date_utc = Some(zone.end_of_day(date));
+            license.expiration_date_utc = Some(zone.end_of_day(date).into());
         }
         Value::Object(map) => {
             let days = map
@@ -581,7 +594,7 @@ pub fn license_create_body(
         id,
         product_id,
         template_id: edition.id,
-        legacy_license_key: legacy_license_key.map(str::to_string),
+        legacy_license_key: legacy_license_key.map(Into::into),
         token_limit: edition.token_limit,
         is_active: Some(true),
         ..LicenseDto::default()

@@ -220,7 +220,7 @@ fn an_explicit_create_carries_every_edition_entry_with_its_properties() {
     assert_eq!(body.license_features.unwrap().len(), 1);
     assert_eq!(
         body.license_constrained_variables.unwrap()[0].values,
-        Some(vec!["Core".to_owned()])
+        Some(vec!["Core".into()])
     );
     assert_eq!(body.expiration_mode, None, "left to the edition");
 }

@@ -201,7 +201,7 @@ pub(crate) async fn licenses_filtered(
                     let usage = store.usage(l.id);
                     LicenseTreeDto {
                         id: Some(l.id),
-                        legacy_license_key: l.legacy_license_key.clone(),
+                        legacy_license_key: l.legacy_license_key.as_deref().map(str::to_owned),
                         customer_id: l.customer_id,
                         product_id: l.product_id,
                         template_id: l.template_id,

@@ -97,10 +97,10 @@ async fn commit<R: Record>(
     let stamp = now();
     let [created, modified, by] = record.stamps();
     if matches!(slot, Slot::New) {
-        *created = Some(stamp.clone());
+        *created = Some(stamp.as_str().into());
     }
-    *modified = Some(stamp);
-    *by = Some(modified_by(headers));
+    *modified = Some(stamp.into());
+    *by = Some(modified_by(headers).into());
     let line = match &app.journal {
         Some(_) => {
             Some(Line::of(&record.entry()).map_err(|err| ApiError::Internal(err.to_string()))?)

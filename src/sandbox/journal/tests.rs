@@ -16,7 +16,7 @@ fn license(customer: Uuid, key: &str) -> LicenseDto {
         id: Uuid::new_v5(&Uuid::nil(), key.as_bytes()),
         customer_id: customer,
         product_id: Uuid::from_u128(7),
-        legacy_license_key: Some(key.to_owned()),
+        legacy_license_key: Some(key.into()),
         ..LicenseDto::default()
     }
 }

@@ -3,6 +3,8 @@
 
 use uuid::Uuid;
 
+use crate::remote::wire::Text;
+
 use super::html::Html;
 use crate::remote::wire::{LicenseDto, TemplateDto, expiration_mode};
 use crate::sandbox::catalog::{Catalog, Product};
@@ -450,7 +452,7 @@ fn license_section(html: &mut Html, catalog: &Catalog, store: &Store, license: &
         &expiry(license),
         same(template.is_some_and(|t| {
             t.expiration_mode == license.expiration_mode
-                && t.expiration_date_utc == license.expiration_date_utc
+                && t.expiration_date_utc.as_deref() == license.expiration_date_utc.as_deref()
                 && Some(t.valid_days_count) == license.valid_days_count
         })),
     );
@@ -514,11 +516,11 @@ fn entries(
     template: Option<&TemplateDto>,
     license: &LicenseDto,
 ) {
-    let name = |stored: &Option<String>, catalog_name: Option<&str>, id: Uuid| {
+    let name = |stored: &Option<Text>, catalog_name: Option<&str>, id: Uuid| {
         stored
-            .clone()
-            .or_else(|| catalog_name.map(str::to_owned))
-            .unwrap_or_else(|| id.to_string())
+            .as_deref()
+            .or(catalog_name)
+            .map_or_else(|| id.to_string(), str::to_owned)
     };
 
     html.element("h3", "Features");
@@ -596,7 +598,7 @@ fn entries(
             t.variables
                 .iter()
                 .flatten()
-                .any(|e| e.variable_id == v.variable_id && e.value == v.value)
+                .any(|e| e.variable_id == v.variable_id && e.value.as_deref() == v.value.as_deref())
         });
         row(html, &label, v.value.as_deref().unwrap_or(""), edition);
     }
@@ -617,10 +619,15 @@ fn entries(
             v.variable_id,
         );
         let edition = template.map(|t| {
-            t.constrained_variables
-                .iter()
-                .flatten()
-                .any(|e| e.variable_id == v.variable_id && e.values == v.values)
+            t.constrained_variables.iter().flatten().any(|e| {
+                e.variable_id == v.variable_id
+                    && e.values
+                        .as_deref()
+                        .map(|values| values.iter().map(String::as_str).collect::<Vec<_>>())
+                        == v.values
+                            .as_deref()
+                            .map(|values| values.iter().map(Text::as_str).collect::<Vec<_>>())
+            })
         });
         let values = v.values.as_deref().unwrap_or_default().join(", ");
         row(html, &label, &values, edition);

@@ -189,7 +189,8 @@ pub fn constrained_values(
         .iter()
         .flatten()
         .find(|v| v.variable_name.as_deref() == Some(name))
-        .and_then(|v| v.values.clone())
+        .and_then(|v| v.values.as_ref())
+        .map(|values| values.iter().map(ToString::to_string).collect())
         .unwrap_or_default()
 }
 
