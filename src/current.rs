@@ -173,8 +173,13 @@ pub async fn fetch_licenses(
     products: &BTreeSet<String>,
     parallelism: usize,
 ) -> Result<Vec<LicenseDto>, ApiError> {
-    let mut licenses =
-        list_licenses_with(client, catalog, products, parallelism, |page, _| page).await?;
+    let mut licenses = list_licenses_with(client, catalog, products, parallelism, |mut page, _| {
+        for license in &mut page {
+            license.shrink_to_fit();
+        }
+        page
+    })
+    .await?;
     licenses.sort_unstable_by_key(|license| license.id);
     Ok(licenses)
 }
