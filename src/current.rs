@@ -86,6 +86,40 @@ pub async fn fetch_contacts(
     Ok(all)
 }
 
+/// What SLASCONE holds whatever the manifests say: the customer and license types, the products
+/// and, for [`Scope::Everything`], all customers. The first part of a read, and the one that
+/// needs no manifest, so it can run while they load.
+#[derive(Debug, Clone, Default)]
+pub struct Basics {
+    pub customer_types: Vec<CustomerTypeDto>,
+    pub license_types: Vec<LicenseTypeDto>,
+    pub products: Vec<ProductDto>,
+    pub customers: Vec<CustomerDto>,
+}
+
+/// Reads the [`Basics`]: four requests side by side, and the pages of the customer listing.
+pub async fn fetch_basics(client: &Client, scope: Scope) -> Result<Basics, ApiError> {
+    let customers = async {
+        if scope == Scope::Everything {
+            client.list_customers().await
+        } else {
+            Ok(Vec::new())
+        }
+    };
+    let (customer_types, license_types, products, customers) = tokio::try_join!(
+        client.customer_types(),
+        client.license_types(),
+        client.products(),
+        customers,
+    )?;
+    Ok(Basics {
+        customer_types,
+        license_types,
+        products,
+        customers,
+    })
+}
+
 /// The first part of [`fetch`]: the catalog (with the features, limitations, variables and
 /// editions of `products`) and, for [`Scope::Everything`], all customers.
 pub async fn fetch_catalog(
@@ -94,19 +128,24 @@ pub async fn fetch_catalog(
     parallelism: usize,
     scope: Scope,
 ) -> Result<(Catalog, Vec<CustomerDto>), ApiError> {
-    let customers = async {
-        if scope == Scope::Everything {
-            client.list_customers().await
-        } else {
-            Ok(Vec::new())
-        }
-    };
-    let (customer_types, license_types, all_products, customers) = tokio::try_join!(
-        client.customer_types(),
-        client.license_types(),
-        client.products(),
+    let basics = fetch_basics(client, scope).await?;
+    catalog_of(client, basics, products, parallelism).await
+}
+
+/// The catalog from the [`Basics`] and the details and editions of `products`, read side by
+/// side; with the customers the basics hold.
+pub async fn catalog_of(
+    client: &Client,
+    basics: Basics,
+    products: &BTreeSet<String>,
+    parallelism: usize,
+) -> Result<(Catalog, Vec<CustomerDto>), ApiError> {
+    let Basics {
+        customer_types,
+        license_types,
+        products: all_products,
         customers,
-    )?;
+    } = basics;
     let wanted: Vec<(String, Uuid, ReadKind)> = all_products
         .iter()
         .filter(|p| products.contains(&p.name))

@@ -9,22 +9,43 @@ use anyhow::Context;
 use crate::cli::{ApplyArgs, GlobalArgs};
 use crate::engine::{
     self, Connection, Event, Events, Keep, Planning, Ready, Refusal, Rule, Safety, SavedPlan,
-    UsageReads,
 };
 use crate::exit::Outcome;
 use crate::manifest::Manifests;
 use crate::render::{self, Format, Style, count};
 
-use super::{load_manifests, print_problems, progress_events, use_color, write_rendering};
+use super::{
+    connect_and_load, load_manifests, print_manifest_problems, progress_events, use_color,
+    write_rendering,
+};
 use crate::text::shown;
 
 pub async fn run(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<Outcome> {
     let events = progress_events();
-    let Some(manifests) = load_manifests(&args.dir, global, &events) else {
-        return Ok(Outcome::Error);
+    let (connection, safety, prepared) = match &args.plan {
+        Some(path) => {
+            let Some(manifests) = load_manifests(&args.dir, global, &events) else {
+                return Ok(Outcome::Error);
+            };
+            let connection =
+                super::connect(global, &manifests.project, &args.read, &events).await?;
+            let prepared = saved_plan(&connection, path, &manifests).await;
+            (connection, Safety::of(&manifests.project), prepared)
+        }
+        None => {
+            let Some((connection, project, planning)) =
+                connect_and_load(global, &args.dir, &args.read, Keep::WireObjects, &events).await?
+            else {
+                return Ok(Outcome::Error);
+            };
+            let prepared = fresh_plan(global, args, planning);
+            (connection, Safety::of(&project), prepared)
+        }
     };
-    let connection = super::connect(global, &manifests.project, &args.read, &events).await?;
-    let result = run_in(&connection, global, args, manifests, &events).await;
+    let result = match prepared {
+        Ok(prepared) => run_in(&connection, args, safety, prepared).await,
+        Err(err) => Err(err),
+    };
     connection.close().await;
     result
 }
@@ -37,16 +58,10 @@ enum Prepared {
 
 async fn run_in(
     connection: &Connection,
-    global: &GlobalArgs,
     args: &ApplyArgs,
-    manifests: Manifests,
-    events: &Events,
+    safety: Safety,
+    prepared: Prepared,
 ) -> anyhow::Result<Outcome> {
-    let safety = Safety::of(&manifests.project);
-    let prepared = match &args.plan {
-        Some(path) => saved_plan(connection, path, &manifests).await?,
-        None => fresh_plan(connection, global, args, manifests, events).await?,
-    };
     let ready = match prepared {
         Prepared::Ready(ready) => *ready,
         Prepared::Stop(outcome) => return Ok(outcome),
@@ -93,25 +108,15 @@ async fn saved_plan(
 
 /// A plan made now from the manifests, shown for confirmation: on stdout with a text report,
 /// on stderr otherwise, so stdout holds only the JSON or markdown report.
-async fn fresh_plan(
-    connection: &Connection,
+fn fresh_plan(
     global: &GlobalArgs,
     args: &ApplyArgs,
-    manifests: Manifests,
-    events: &Events,
+    planning: Planning,
 ) -> anyhow::Result<Prepared> {
-    let planning = engine::plan(
-        connection,
-        manifests,
-        Keep::WireObjects,
-        UsageReads::Read,
-        events,
-    )
-    .await?;
     let planned = match planning {
         Planning::Planned(planned) => planned,
         Planning::Problems(problems) => {
-            print_problems(&problems);
+            print_manifest_problems(&args.dir, global, problems);
             return Ok(Prepared::Stop(Outcome::Error));
         }
     };

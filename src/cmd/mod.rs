@@ -210,14 +210,64 @@ fn progress_line(event: &Event<'_>) -> Option<String> {
 pub fn load_manifests(dir: &Path, global: &GlobalArgs, events: &Events) -> Option<Manifests> {
     match engine::load(dir, global.env.as_deref(), events) {
         Ok(manifests) => Some(manifests),
-        Err(mut problems) => {
-            if let Some(key) = admin_key_from_env(dir, global) {
-                problems.redact(&key);
-            }
-            print_problems(&problems);
+        Err(problems) => {
+            print_manifest_problems(dir, global, problems);
             None
         }
     }
+}
+
+/// Connects and plans `dir` for `plan` and `apply`, reading what SLASCONE holds whatever the
+/// manifests say while they load ([`engine::load_and_plan`]): the project file alone is enough
+/// to connect. When it has a problem, or connecting fails, the manifests are loaded first, as
+/// before any connection, so that their problems are reported ahead of a connection's error.
+/// `None` when the manifests have problems (printed); the connection is then closed.
+pub async fn connect_and_load(
+    global: &GlobalArgs,
+    dir: &Path,
+    read: &ReadArgs,
+    keep: engine::Keep,
+    events: &Events,
+) -> anyhow::Result<Option<(Connection, Project, engine::Planning)>> {
+    let env = global.env.as_deref();
+    let connected = match manifest::project(dir, env) {
+        Some(project) => Some((connect(global, &project, read, events).await, project)),
+        None => None,
+    };
+    let usage = engine::UsageReads::Read;
+    let (connection, project, planning) = match connected {
+        Some((Ok(connection), project)) => {
+            let planning = engine::load_and_plan(&connection, dir, env, keep, usage, events).await;
+            (connection, project, planning)
+        }
+        connected => {
+            let Some(manifests) = load_manifests(dir, global, events) else {
+                return Ok(None);
+            };
+            let connection = match connected {
+                Some((Err(err), _)) => return Err(err),
+                _ => connect(global, &manifests.project, read, events).await?,
+            };
+            let project = manifests.project.clone();
+            let planning = engine::plan(&connection, manifests, keep, usage, events).await;
+            (connection, project, planning)
+        }
+    };
+    match planning {
+        Ok(planning) => Ok(Some((connection, project, planning))),
+        Err(err) => {
+            connection.close().await;
+            Err(err)
+        }
+    }
+}
+
+/// Prints the problems of the manifests in `dir`, without the admin key they may quote.
+pub fn print_manifest_problems(dir: &Path, global: &GlobalArgs, mut problems: Problems) {
+    if let Some(key) = admin_key_from_env(dir, global) {
+        problems.redact(&key);
+    }
+    print_problems(&problems);
 }
 
 /// The admin key from the environment variable the project file in `dir` names, if it is set.

@@ -10,16 +10,25 @@ use crate::exit::Outcome;
 use crate::manifest::Manifests;
 use crate::render::{self, Format, ManifestLinks, Style};
 
-use super::{load_manifests, print_problems, progress_events, use_color, write_rendering};
+use super::{
+    connect_and_load, print_manifest_problems, print_problems, progress_events, use_color,
+    write_rendering,
+};
 
 pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome> {
     let events = progress_events();
-    let Some(manifests) = load_manifests(&args.dir, global, &events) else {
-        return Ok(Outcome::Error);
-    };
-    let Some(planned) = connect_and_plan(global, manifests, &args.read, UsageReads::Read).await?
+    let Some((connection, _, planning)) =
+        connect_and_load(global, &args.dir, &args.read, Keep::Nothing, &events).await?
     else {
         return Ok(Outcome::Error);
+    };
+    connection.close().await;
+    let planned = match planning {
+        Planning::Planned(planned) => *planned,
+        Planning::Problems(problems) => {
+            print_manifest_problems(&args.dir, global, problems);
+            return Ok(Outcome::Error);
+        }
     };
     // Freeing the states of a large account piece by piece takes longer than the diff; the
     // process ends right after, and the system reclaims the memory at once.

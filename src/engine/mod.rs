@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 pub use check::{Refusal, Rule, Safety, SavedPlan, check, read_saved_plan, recheck_saved};
 pub use connect::{Connection, SANDBOX_STATE_FILE, SANDBOX_TARGET, Target};
-pub use plan::{Keep, Planned, Planning, UsageReads, plan, read_remote};
+pub use plan::{Keep, Planned, Planning, UsageReads, load_and_plan, plan, read_remote};
 
 pub use crate::remote::AdminKey;
 

@@ -2,6 +2,8 @@
 //! share.
 
 use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use uuid::Uuid;
@@ -16,7 +18,8 @@ use crate::remote::convert;
 use crate::resolve;
 
 /// What [`plan`] came to: a plan, or the manifests' problems found against SLASCONE (names that
-/// do not resolve, creates SLASCONE would refuse).
+/// do not resolve, creates SLASCONE would refuse); from [`load_and_plan`], also those found
+/// loading them.
 pub enum Planning {
     Planned(Box<Planned>),
     Problems(Problems),
@@ -67,14 +70,92 @@ pub enum UsageReads {
 /// wire objects and the two states would not all fit in memory at once.
 pub async fn plan(
     connection: &Connection,
+    manifests: Manifests,
+    keep: Keep,
+    usage: UsageReads,
+    events: &Events,
+) -> anyhow::Result<Planning> {
+    plan_with(connection, manifests, None, keep, usage, events).await
+}
+
+/// [`super::load`] and [`plan`] in one: what SLASCONE holds whatever the manifests say (the
+/// types, the products and every customer: [`current::Basics`]) is read while the manifests of
+/// `dir` load, so a large account's longest listing is not waited for after the longest load.
+///
+/// The manifests' problems come back as [`Planning::Problems`], and what was being read is then
+/// dropped unread; a failed read counts only once the manifests are known to be sound.
+pub async fn load_and_plan(
+    connection: &Connection,
+    dir: &Path,
+    env: Option<&str>,
+    keep: Keep,
+    usage: UsageReads,
+    events: &Events,
+) -> anyhow::Result<Planning> {
+    let started = Instant::now();
+    let before = connection.client.request_count();
+    let basics = current::fetch_basics(&connection.client, current::Scope::Everything);
+    let loading = {
+        let (dir, env, events) = (
+            dir.to_path_buf(),
+            env.map(str::to_owned),
+            Arc::clone(events),
+        );
+        tokio::task::spawn_blocking(move || super::load(&dir, env.as_deref(), &events))
+    };
+    tokio::pin!(basics, loading);
+    let mut read = None;
+    let loaded = loop {
+        tokio::select! {
+            result = &mut basics, if read.is_none() => read = Some(result),
+            loaded = &mut loading => break loaded,
+        }
+    };
+    let manifests = match loaded {
+        Ok(Ok(manifests)) => manifests,
+        Ok(Err(problems)) => return Ok(Planning::Problems(problems)),
+        Err(err) => std::panic::resume_unwind(err.into_panic()),
+    };
+    let basics = match read {
+        Some(result) => result?,
+        None => basics.await?,
+    };
+    let begun = Begun {
+        started,
+        before,
+        basics,
+    };
+    plan_with(connection, manifests, Some(begun), keep, usage, events).await
+}
+
+/// A read begun before the manifests were loaded: when, at which request count, and what it
+/// read.
+struct Begun {
+    started: Instant,
+    before: u64,
+    basics: current::Basics,
+}
+
+async fn plan_with(
+    connection: &Connection,
     mut manifests: Manifests,
+    begun: Option<Begun>,
     keep: Keep,
     usage: UsageReads,
     events: &Events,
 ) -> anyhow::Result<Planning> {
     let products = resolve::products_used(&manifests);
     let parallelism = connection.parallelism;
-    let reading = Reading::start(connection, &products, events);
+    let (reading, basics) = match begun {
+        Some(begun) => {
+            let since = (begun.started, begun.before);
+            (
+                Reading::start(connection, &products, events, Some(since)),
+                Some(begun.basics),
+            )
+        }
+        None => (Reading::start(connection, &products, events, None), None),
+    };
     // The custom lists cost one request, and only when some manifest sets constrained
     // variables: their values are checked before anything is written.
     let custom_lists = async {
@@ -84,15 +165,15 @@ pub async fn plan(
             Ok(None)
         }
     };
-    let ((mut catalog, mut wire_customers), custom_lists) = tokio::try_join!(
-        current::fetch_catalog(
-            &connection.client,
-            &products,
-            parallelism,
-            current::Scope::Everything,
-        ),
-        custom_lists,
-    )?;
+    let catalog = async {
+        let basics = match basics {
+            Some(basics) => basics,
+            None => current::fetch_basics(&connection.client, current::Scope::Everything).await?,
+        };
+        current::catalog_of(&connection.client, basics, &products, parallelism).await
+    };
+    let ((mut catalog, mut wire_customers), custom_lists) =
+        tokio::try_join!(catalog, custom_lists)?;
     catalog.custom_lists = custom_lists;
     catalog.zone = manifests.project.timezone.clone();
     let customers = std::mem::take(&mut manifests.customers);
@@ -328,16 +409,24 @@ struct Reading<'s> {
 }
 
 impl<'s> Reading<'s> {
-    fn start(connection: &'s Connection, products: &BTreeSet<String>, events: &'s Events) -> Self {
+    /// `since`: when the read began and the request count then, for a read begun earlier.
+    fn start(
+        connection: &'s Connection,
+        products: &BTreeSet<String>,
+        events: &'s Events,
+        since: Option<(Instant, u64)>,
+    ) -> Self {
         events(&Event::Reading {
             target: &connection.target.api_url,
             products: products.len(),
         });
+        let (started, before) =
+            since.unwrap_or_else(|| (Instant::now(), connection.client.request_count()));
         Reading {
             connection,
             events,
-            started: Instant::now(),
-            before: connection.client.request_count(),
+            started,
+            before,
         }
     }
 
@@ -387,7 +476,7 @@ pub async fn read_remote(
             names(all.iter().collect())
         );
     }
-    let reading = Reading::start(connection, &products, events);
+    let reading = Reading::start(connection, &products, events, None);
     let parallelism = connection.parallelism;
     let mut remote = current::fetch(
         &connection.client,

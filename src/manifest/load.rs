@@ -311,6 +311,14 @@ fn read_limited(file: &Path) -> Result<String, String> {
     })
 }
 
+/// The project file of `dir` alone, when it has no problem; `None` otherwise, and [`load`] says
+/// what is wrong along with every other problem.
+pub(crate) fn project_alone(dir: &Path, env: Option<&str>) -> Option<Project> {
+    let mut problems = Vec::new();
+    let project = load_project(dir, env, &mut problems);
+    project.filter(|_| problems.is_empty() && dir.is_dir())
+}
+
 fn load_project(dir: &Path, env: Option<&str>, problems: &mut Vec<Problem>) -> Option<Project> {
     let file = in_dir(dir, Path::new(PROJECT_FILE));
     // Anything there but a regular file is named by the read below.

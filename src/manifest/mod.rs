@@ -49,6 +49,13 @@ pub fn load(dir: &Path, env: Option<&str>) -> Result<Manifests, Problems> {
     load::load(dir, env)
 }
 
+/// The project file (`slascone.yaml`) of `dir` alone, with the `env` profile applied: enough to
+/// connect before the manifests are loaded. `None` when it has a problem, which [`load`] then
+/// reports together with those of every other file.
+pub fn project(dir: &Path, env: Option<&str>) -> Option<Project> {
+    load::project_alone(dir, env)
+}
+
 /// A problem for every place the admin key (the value of the variable `admin_key_env` names) is
 /// written in slascone.yaml or a manifest file. A key pasted as a value would otherwise be shown
 /// in plans and sent to SLASCONE as data; the problems name the place, never the key.

@@ -199,3 +199,155 @@ async fn a_saved_plan_is_refused_when_slascone_changed_or_the_target_differs() {
     connection.close().await;
     sandbox.shutdown().await;
 }
+
+/// A manifest of `n` customers with one license each.
+fn many_customers(n: usize) -> String {
+    let mut yaml = String::from("customers:\n");
+    for i in 0..n {
+        yaml.push_str(&format!(
+            "  - customer_number: K{i:05}\n    company_name: Customer {i} GmbH\n    customer_type: Enterprise\n    country: Germany\n    licenses:\n      - legacy_license_key: SUB-{i:05}\n        product: Argus\n        edition: Professional\n        token_limit: {}\n",
+            i % 50 + 1
+        ));
+    }
+    yaml
+}
+
+/// Every event in full, in the order they came.
+fn full_recorder() -> (Events, Arc<Mutex<Vec<String>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let events: Events = {
+        let seen = Arc::clone(&seen);
+        Arc::new(move |event: &Event<'_>| seen.lock().unwrap().push(format!("{event:?}")))
+    };
+    (events, seen)
+}
+
+async fn open(
+    url: String,
+    key: &str,
+    project: &slascone_sync::manifest::Project,
+    events: &Events,
+) -> Connection {
+    let target = Target::Api {
+        url,
+        isv_id: ISV,
+        admin_key: AdminKey::new(key),
+    };
+    let settings = Settings {
+        today: Some(jiff::civil::date(2026, 12, 1)),
+        log_requests: true,
+        ..Settings::default()
+    };
+    Connection::open(target, project, &settings, events)
+        .await
+        .expect("the connection opens")
+}
+
+/// SLASCONE is read while the manifests load: requests are answered before loading ends, and
+/// the read still counts every request it sent, as the plan made after loading does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_needs_no_manifest_is_read_while_the_manifests_load() {
+    let sandbox = support::sandbox().await;
+    let manifest = many_customers(2_000);
+    let dir = support::project(&sandbox, &[("many.yaml", &manifest)], "");
+    let project = engine::load(dir.path(), None, &engine::no_events())
+        .unwrap_or_else(|problems| panic!("{problems}"))
+        .project;
+
+    let (events, seen) = full_recorder();
+    let connection = open(sandbox.base_url(), KEY, &project, &events).await;
+    let planning = engine::load_and_plan(
+        &connection,
+        dir.path(),
+        None,
+        Keep::Nothing,
+        UsageReads::Read,
+        &events,
+    )
+    .await
+    .expect("the read succeeds");
+    let overlapped = match planning {
+        Planning::Planned(planned) => planned,
+        Planning::Problems(problems) => panic!("{problems}"),
+    };
+    assert_eq!(overlapped.plan.summary.create, 4_000);
+    let seen = seen.lock().unwrap().clone();
+    let loaded = seen.iter().position(|e| e.starts_with("Loaded")).unwrap();
+    let first_request = seen.iter().position(|e| e.starts_with("Request")).unwrap();
+    assert!(
+        first_request < loaded,
+        "no request was answered before the manifests were loaded: {:?}",
+        &seen[..loaded + 1]
+    );
+    let read_requests = |seen: &[String]| -> u64 {
+        let read = seen.iter().find(|e| e.starts_with("Read {")).unwrap();
+        let count = read.split("requests: ").nth(1).unwrap();
+        count.split([',', ' ']).next().unwrap().parse().unwrap()
+    };
+    let sent = seen.iter().filter(|e| e.starts_with("Request")).count() as u64;
+    assert_eq!(read_requests(&seen), sent);
+
+    // The same plan, made after loading, reads and plans the same.
+    let (events, seen) = full_recorder();
+    let manifests = load(dir.path(), &events);
+    let sequential = make_plan(&connection, manifests, Keep::Nothing, &events).await;
+    assert_eq!(read_requests(&seen.lock().unwrap()), sent);
+    assert_eq!(
+        serde_json::to_value(&sequential.plan).unwrap(),
+        serde_json::to_value(&overlapped.plan).unwrap()
+    );
+    connection.close().await;
+    sandbox.shutdown().await;
+}
+
+/// The manifests' problems come first: a read that fails while they load is not what is
+/// reported, and a read that fails for sound manifests is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_manifests_problems_come_before_a_failed_read() {
+    let sandbox = support::sandbox().await;
+    // Long enough to load that the refused read has failed before loading ends.
+    let broken = many_customers(2_000).replace("company_name: Customer 1999", "company_nam: X");
+    let dir = support::project(&sandbox, &[("broken.yaml", &broken)], "");
+    let project = slascone_sync::manifest::project(dir.path(), None).expect("the project is sound");
+    let (events, seen) = full_recorder();
+    let connection = open(sandbox.base_url(), "not-the-admin-key", &project, &events).await;
+    let planning = engine::load_and_plan(
+        &connection,
+        dir.path(),
+        None,
+        Keep::Nothing,
+        UsageReads::Read,
+        &events,
+    )
+    .await
+    .expect("the manifests' problems, not the failed read");
+    let Planning::Problems(problems) = planning else {
+        panic!("the manifest has a problem");
+    };
+    assert!(
+        problems.to_string().contains("unknown field `company_nam`"),
+        "{problems}"
+    );
+    let seen = seen.lock().unwrap().clone();
+    assert!(
+        seen.iter()
+            .any(|e| e.starts_with("Request") && e.contains("401")),
+        "the read was refused before loading ended: {seen:?}"
+    );
+
+    support::write_files(dir.path(), &[("broken.yaml", MANIFEST)]);
+    let err = engine::load_and_plan(
+        &connection,
+        dir.path(),
+        None,
+        Keep::Nothing,
+        UsageReads::Read,
+        &engine::no_events(),
+    )
+    .await
+    .err()
+    .expect("sound manifests and a failed read are an error");
+    assert!(err.to_string().contains("401"), "{err}");
+    connection.close().await;
+    sandbox.shutdown().await;
+}

@@ -389,3 +389,34 @@ fn example_files_name_their_schema() {
     }
     assert!(checked >= 6);
 }
+
+/// `plan` and `apply` connect before the manifests load (to read SLASCONE meanwhile), yet a
+/// manifest's problems are still what they report when the admin key is missing too.
+#[test]
+fn the_manifests_problems_come_before_a_missing_admin_key() {
+    let dir = write_dir(&[
+        ("slascone.yaml", PROJECT),
+        (
+            "customers/a.yaml",
+            "customers:\n  - customer_number: K1\n    company_nam: Typo GmbH\n",
+        ),
+    ]);
+    let path = dir.path().to_str().unwrap();
+    for command in [&["plan", path][..], &["apply", "--auto-approve", path][..]] {
+        let output = slascone_sync(command);
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{command:?}: {stderr}");
+        assert!(
+            stderr.contains("unknown field `company_nam`") && !stderr.contains("is not set"),
+            "{command:?}: {stderr}"
+        );
+    }
+    // With the manifests sound, the missing key is what is wrong.
+    fs::write(
+        dir.path().join("customers/a.yaml"),
+        "customers:\n  - customer_number: K1\n    company_name: Typo GmbH\n",
+    )
+    .unwrap();
+    let stderr = text(&slascone_sync(&["plan", path]).stderr);
+    assert!(stderr.contains("SLASCONE_ADMIN_KEY is not set"), "{stderr}");
+}
