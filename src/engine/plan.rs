@@ -146,16 +146,9 @@ async fn plan_with(
 ) -> anyhow::Result<Planning> {
     let products = resolve::products_used(&manifests);
     let parallelism = connection.parallelism;
-    let (reading, basics) = match begun {
-        Some(begun) => {
-            let since = (begun.started, begun.before);
-            (
-                Reading::start(connection, &products, events, Some(since)),
-                Some(begun.basics),
-            )
-        }
-        None => (Reading::start(connection, &products, events, None), None),
-    };
+    let since = begun.as_ref().map(|begun| (begun.started, begun.before));
+    let reading = Reading::start(connection, &products, events, since);
+    let basics = begun.map(|begun| begun.basics);
     // The custom lists cost one request, and only when some manifest sets constrained
     // variables: their values are checked before anything is written.
     let custom_lists = async {

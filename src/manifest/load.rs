@@ -316,7 +316,7 @@ fn read_limited(file: &Path) -> Result<String, String> {
 pub(crate) fn project_alone(dir: &Path, env: Option<&str>) -> Option<Project> {
     let mut problems = Vec::new();
     let project = load_project(dir, env, &mut problems);
-    project.filter(|_| problems.is_empty() && dir.is_dir())
+    project.filter(|_| problems.is_empty())
 }
 
 fn load_project(dir: &Path, env: Option<&str>, problems: &mut Vec<Problem>) -> Option<Project> {

@@ -10,9 +10,10 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// Text of a license as SLASCONE sends it: names, keys, values and timestamps, nearly all short
-/// enough (24 bytes) to be held inline. A large account's licenses were ten allocations each
-/// for such text, to decode and to free. Encoded exactly as `String` is.
+/// Text of a license (and of the edition entries it is built from) as SLASCONE sends it: names,
+/// keys, values and timestamps, nearly all short enough (24 bytes) to be held inline. A large
+/// account's licenses were ten allocations each for such text, to decode and to free. Encoded
+/// exactly as `String` is.
 pub type Text = compact_str::CompactString;
 
 /// Access by JSON name to the members that hold one field each as it is: the field

@@ -270,10 +270,7 @@ fn edition_constrained_variables(
             variable_id: v.variable_id,
             variable_name: None,
             variable_description: None,
-            values: v
-                .values
-                .as_ref()
-                .map(|values| values.iter().map(|value| value.as_str().into()).collect()),
+            values: v.values.clone(),
         })
         .collect()
 }
@@ -288,7 +285,7 @@ fn edition_variables(product_id: Uuid, template: &TemplateDto) -> Vec<LicenseVar
             variable_id: v.variable_id,
             variable_name: None,
             variable_description: None,
-            value: v.value.as_deref().map(Into::into),
+            value: v.value.clone(),
         })
         .collect()
 }
@@ -380,8 +377,7 @@ pub(crate) fn fill_from_edition(
             "license_type_id" => license.license_type_id = template.license_type_id,
             "expiration_mode" => license.expiration_mode = template.expiration_mode,
             "expiration_date_utc" => {
-                license.expiration_date_utc =
-                    template.expiration_date_utc.as_deref().map(Into::into)
+                license.expiration_date_utc = template.expiration_date_utc.clone()
             }
             "valid_days_count" => license.valid_days_count = Some(template.valid_days_count),
             "trial_days_count" => license.trial_days_count = Some(template.trial_days_count),

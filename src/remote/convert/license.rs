@@ -470,7 +470,7 @@ fn limitation_entry(product_id: Uuid, template: &TemplateLimitationDto) -> Licen
     LicenseLimitationDto {
         product_id,
         limitation_id: template.limitation_id,
-        limitation_name: template.limitation_name.as_deref().map(Into::into),
+        limitation_name: template.limitation_name.clone(),
         limitation_description: None,
         limit: template.limit,
         consumption_reset_mode: template.consumption_reset_mode,
@@ -490,7 +490,7 @@ fn edition_entries(license: &mut LicenseDto, product_id: Uuid, edition: &Templat
             .map(|f| LicenseFeatureDto {
                 product_id,
                 feature_id: f.feature_id,
-                feature_name: f.feature_name.as_deref().map(Into::into),
+                feature_name: f.feature_name.clone(),
                 feature_description: None,
                 is_active: f.is_active,
                 feature_exceptions: None,
@@ -513,9 +513,9 @@ fn edition_entries(license: &mut LicenseDto, product_id: Uuid, edition: &Templat
             .map(|v| LicenseVariableDto {
                 product_id,
                 variable_id: v.variable_id,
-                variable_name: v.variable_name.as_deref().map(Into::into),
+                variable_name: v.variable_name.clone(),
                 variable_description: None,
-                value: v.value.as_deref().map(Into::into),
+                value: v.value.clone(),
             })
             .collect(),
     );
@@ -527,12 +527,9 @@ fn edition_entries(license: &mut LicenseDto, product_id: Uuid, edition: &Templat
             .map(|v| LicenseConstrainedVariableDto {
                 product_id,
                 variable_id: v.variable_id,
-                variable_name: v.variable_name.as_deref().map(Into::into),
+                variable_name: v.variable_name.clone(),
                 variable_description: None,
-                values: v
-                    .values
-                    .as_ref()
-                    .map(|values| values.iter().map(|value| value.as_str().into()).collect()),
+                values: v.values.clone(),
             })
             .collect(),
     );

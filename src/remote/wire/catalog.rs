@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::Text;
+
 /// `ProductDto`. Only what the reconciler reads; `prioritized_key` is required by the schema.
 /// Here and in the product's features, limitations, variables, constrained variables and
 /// releases the id is optional in the reference: one left out reads as nil, which the client
@@ -147,7 +149,7 @@ pub struct TemplateFeatureDto {
     pub template_id: Uuid,
     pub feature_id: Uuid,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub feature_name: Option<String>,
+    pub feature_name: Option<Text>,
     #[serde(default)]
     pub is_adjustable: bool,
     #[serde(default)]
@@ -161,7 +163,7 @@ pub struct TemplateLimitationDto {
     pub template_id: Uuid,
     pub limitation_id: Uuid,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limitation_name: Option<String>,
+    pub limitation_name: Option<Text>,
     #[serde(default)]
     pub is_adjustable: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -179,13 +181,13 @@ pub struct TemplateVariableDto {
     pub template_id: Uuid,
     pub variable_id: Uuid,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub variable_name: Option<String>,
+    pub variable_name: Option<Text>,
     #[serde(default)]
     pub is_adjustable: bool,
     #[serde(default)]
     pub is_required: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
+    pub value: Option<Text>,
 }
 
 /// `TemplateConstrainedVariableDto`: a constrained variable entry of an edition.
@@ -195,11 +197,11 @@ pub struct TemplateConstrainedVariableDto {
     pub template_id: Uuid,
     pub variable_id: Uuid,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub variable_name: Option<String>,
+    pub variable_name: Option<Text>,
     #[serde(default)]
     pub is_adjustable: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub values: Option<Vec<String>>,
+    pub values: Option<Vec<Text>>,
 }
 
 /// `TemplateDto`: an edition of a product. Only what the reconciler reads: what the edition
@@ -228,7 +230,7 @@ pub struct TemplateDto {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expiration_mode: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expiration_date_utc: Option<String>,
+    pub expiration_date_utc: Option<Text>,
     #[serde(default)]
     pub valid_days_count: i64,
     #[serde(default)]

@@ -308,7 +308,7 @@ fn template_read() {
     assert_eq!(modules.variable_id, id(4));
     assert_eq!(
         modules.values.as_deref(),
-        Some(&["Core".to_owned(), "Analytics".to_owned()][..])
+        Some(&["Core".into(), "Analytics".into()][..])
     );
     let bare = json!({
         "id": "00000000-0000-0000-0000-000000000001",

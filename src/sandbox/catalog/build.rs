@@ -314,7 +314,7 @@ fn edition_template(
         user_limit: edition.user_limit,
         license_type_id,
         expiration_mode: Some(mode),
-        expiration_date_utc: date,
+        expiration_date_utc: date.map(Into::into),
         valid_days_count: days,
         trial_days_count: 0,
         features: Some(
@@ -326,7 +326,7 @@ fn edition_template(
                         .map(|&is_active| TemplateFeatureDto {
                             template_id,
                             feature_id: f.id,
-                            feature_name: Some(f.name.clone()),
+                            feature_name: Some(f.name.as_str().into()),
                             is_adjustable: true,
                             is_active,
                         })
@@ -347,7 +347,7 @@ fn edition_template(
                         TemplateLimitationDto {
                             template_id,
                             limitation_id: l.id,
-                            limitation_name: Some(l.name.clone()),
+                            limitation_name: Some(l.name.as_str().into()),
                             is_adjustable: true,
                             limit: Some(limit),
                             consumption_reset_mode: reset.map_or(0, |r| r.mode),
@@ -366,10 +366,10 @@ fn edition_template(
                         .map(|value| TemplateVariableDto {
                             template_id,
                             variable_id: v.id,
-                            variable_name: Some(v.name.clone()),
+                            variable_name: Some(v.name.as_str().into()),
                             is_adjustable: true,
                             is_required: false,
-                            value: Some(value.clone()),
+                            value: Some(value.as_str().into()),
                         })
                 })
                 .collect(),
@@ -383,9 +383,11 @@ fn edition_template(
                         .map(|values| TemplateConstrainedVariableDto {
                             template_id,
                             variable_id: v.id,
-                            variable_name: Some(v.name.clone()),
+                            variable_name: Some(v.name.as_str().into()),
                             is_adjustable: true,
-                            values: Some(values.clone()),
+                            values: Some(
+                                values.iter().map(|value| value.as_str().into()).collect(),
+                            ),
                         })
                 })
                 .collect(),

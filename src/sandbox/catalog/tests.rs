@@ -74,7 +74,7 @@ fn editions_carry_limitation_resets_and_constrained_variables() {
         (Some(100), 2, Some(30))
     );
     let modules = &pro.constrained_variables.as_ref().unwrap()[0];
-    assert_eq!(modules.values.as_deref(), Some(&["Core".to_owned()][..]));
+    assert_eq!(modules.values.as_deref(), Some(&["Core".into()][..]));
 
     let bad_value = text.replace("Modules: [Core] }", "Modules: [Reporting] }");
     let err = format!(

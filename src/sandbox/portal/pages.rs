@@ -3,10 +3,8 @@
 
 use uuid::Uuid;
 
-use crate::remote::wire::Text;
-
 use super::html::Html;
-use crate::remote::wire::{LicenseDto, TemplateDto, expiration_mode};
+use crate::remote::wire::{LicenseDto, TemplateDto, Text, expiration_mode};
 use crate::sandbox::catalog::{Catalog, Product};
 use crate::sandbox::store::Store;
 
@@ -452,7 +450,7 @@ fn license_section(html: &mut Html, catalog: &Catalog, store: &Store, license: &
         &expiry(license),
         same(template.is_some_and(|t| {
             t.expiration_mode == license.expiration_mode
-                && t.expiration_date_utc.as_deref() == license.expiration_date_utc.as_deref()
+                && t.expiration_date_utc == license.expiration_date_utc
                 && Some(t.valid_days_count) == license.valid_days_count
         })),
     );
@@ -598,7 +596,7 @@ fn entries(
             t.variables
                 .iter()
                 .flatten()
-                .any(|e| e.variable_id == v.variable_id && e.value.as_deref() == v.value.as_deref())
+                .any(|e| e.variable_id == v.variable_id && e.value == v.value)
         });
         row(html, &label, v.value.as_deref().unwrap_or(""), edition);
     }
@@ -619,15 +617,10 @@ fn entries(
             v.variable_id,
         );
         let edition = template.map(|t| {
-            t.constrained_variables.iter().flatten().any(|e| {
-                e.variable_id == v.variable_id
-                    && e.values
-                        .as_deref()
-                        .map(|values| values.iter().map(String::as_str).collect::<Vec<_>>())
-                        == v.values
-                            .as_deref()
-                            .map(|values| values.iter().map(Text::as_str).collect::<Vec<_>>())
-            })
+            t.constrained_variables
+                .iter()
+                .flatten()
+                .any(|e| e.variable_id == v.variable_id && e.values == v.values)
         });
         let values = v.values.as_deref().unwrap_or_default().join(", ");
         row(html, &label, &values, edition);
