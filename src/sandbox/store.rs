@@ -125,10 +125,9 @@ pub(crate) struct LicenseQuery<'a> {
     pub(crate) limit: usize,
 }
 
-/// One page of a listing.
-pub(crate) struct LicensePage<'a> {
-    pub(crate) rows: Vec<&'a LicenseDto>,
-    /// Where `rows` are in the store, for [`Store::licenses_json`].
+/// One page of a listing: where its rows are in the store ([`Store::license`],
+/// [`Store::licenses_json`]).
+pub(crate) struct LicensePage {
     pub(crate) positions: Vec<usize>,
     pub(crate) total: usize,
     pub(crate) customer_count: usize,
@@ -404,7 +403,7 @@ impl Store {
     }
 
     /// One page of the licenses matching `query`, in creation order, with the total count.
-    pub(crate) fn list_licenses(&self, query: &LicenseQuery<'_>) -> LicensePage<'_> {
+    pub(crate) fn list_licenses(&self, query: &LicenseQuery<'_>) -> LicensePage {
         let empty: &[usize] = &[];
         let by_product = query.product.map(|p| {
             self.licenses_by_product
@@ -443,7 +442,6 @@ impl Store {
                     ),
                 };
             return LicensePage {
-                rows: page.iter().map(|&pos| &self.licenses[pos]).collect(),
                 positions: page,
                 total,
                 customer_count,
@@ -457,7 +455,6 @@ impl Store {
             (None, Some(c)) => Box::new(c.iter().copied()),
             (None, None) => Box::new(0..self.licenses.len()),
         };
-        let mut rows = Vec::new();
         let mut positions = Vec::new();
         let mut total = 0;
         let mut customers = std::collections::HashSet::new();
@@ -477,15 +474,13 @@ impl Store {
                     continue;
                 }
             }
-            if total >= query.offset && rows.len() < query.limit {
-                rows.push(license);
+            if total >= query.offset && positions.len() < query.limit {
                 positions.push(pos);
             }
             total += 1;
             customers.insert(license.customer_id);
         }
         LicensePage {
-            rows,
             positions,
             total,
             customer_count: customers.len(),
@@ -545,7 +540,13 @@ mod tests {
         // License ids are hex, so a search with a letter beyond `f` can only match keys.
         let page = store.list_licenses(&query(None, None, Some("key-b")));
         assert_eq!(page.total, 1);
-        assert_eq!(page.rows[0].legacy_license_key.as_deref(), Some("KEY-B1"));
+        assert_eq!(
+            store
+                .license(page.positions[0])
+                .legacy_license_key
+                .as_deref(),
+            Some("KEY-B1")
+        );
 
         let mut changed = store.license(moved).clone();
         changed.product_id = p1;
@@ -577,7 +578,11 @@ mod tests {
         });
         let fresh = |store: &Store, search: Option<&str>| {
             let page = store.list_licenses(&query(Some(product), None, search));
-            let rows: Vec<&LicenseDto> = page.rows.clone();
+            let rows: Vec<&LicenseDto> = page
+                .positions
+                .iter()
+                .map(|&pos| store.license(pos))
+                .collect();
             (
                 store.licenses_json(&page.positions),
                 serde_json::to_vec(&rows).unwrap(),

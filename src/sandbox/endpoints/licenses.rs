@@ -173,7 +173,7 @@ async fn list<T>(
     app: &App,
     headers: &HeaderMap,
     body: &[u8],
-    answer: impl FnOnce(LicensePage<'_>, &Store) -> T,
+    answer: impl FnOnce(LicensePage, &Store) -> T,
 ) -> ApiResult<T> {
     let filter: LicenseFilterDto = decode(&json_object(headers, body)?)?;
     let (offset, limit) = page_window(app, filter.page, Some(filter.page_size))?;
@@ -195,9 +195,10 @@ pub(crate) async fn licenses_filtered(
 ) -> Result<Response, ApiError> {
     let Json(answer) = list(&app, &headers, &body, |page, store| LicenseLazyLoadDto {
         licenses: Some(
-            page.rows
+            page.positions
                 .iter()
-                .map(|l| {
+                .map(|&pos| {
+                    let l = store.license(pos);
                     let usage = store.usage(l.id);
                     LicenseTreeDto {
                         id: Some(l.id),
