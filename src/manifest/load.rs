@@ -2,8 +2,6 @@
 //! files (duplicate identities).
 
 use std::collections::BTreeMap;
-
-use crate::hashing::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,6 +15,7 @@ use super::{
     Customer, DEFAULT_ADMIN_KEY_ENV, Digest, MIN_SECRET_LEN, Manifests, PROJECT_FILE, Problem,
     Problems, Project, digest, in_dir, project,
 };
+use crate::hashing::{HashMap, map_with_capacity};
 use crate::model::Origin;
 
 /// The largest file read, in bytes (16 MiB); bigger files are refused before they are parsed.
@@ -340,11 +339,9 @@ fn load_project(dir: &Path, env: Option<&str>, problems: &mut Vec<Problem>) -> O
 fn check_duplicates(customers: &[Customer], problems: &mut Vec<Problem>) {
     let licenses = customers.iter().map(|c| c.licenses.len()).sum();
     let mut customer_ids: HashMap<Uuid, &Origin> = HashMap::default();
-    let mut customer_numbers: HashMap<&str, &Origin> =
-        HashMap::with_capacity_and_hasher(customers.len(), Default::default());
+    let mut customer_numbers: HashMap<&str, &Origin> = map_with_capacity(customers.len());
     let mut license_ids: HashMap<Uuid, &Origin> = HashMap::default();
-    let mut license_keys: HashMap<(&str, &str), &Origin> =
-        HashMap::with_capacity_and_hasher(licenses, Default::default());
+    let mut license_keys: HashMap<(&str, &str), &Origin> = map_with_capacity(licenses);
     let mut duplicate = |origin: &Origin, what: String, first: &Origin| {
         problems.push(
             Problem::at(

@@ -7,8 +7,6 @@
 
 use std::collections::BTreeSet;
 
-use crate::hashing::{HashMap, HashSet};
-
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -20,6 +18,7 @@ use super::{
     Action, Change, FORMAT_VERSION, FieldChange, Identity, Plan, Risk, Source, Summary, Unmanaged,
     Warning, WarningKind,
 };
+use crate::hashing::{HashMap, HashSet, map_with_capacity};
 use crate::model::{
     CurrentCustomer, CurrentLicense, CurrentState, DesiredCustomer, DesiredLicense, DesiredState,
     Fields, Kind,
@@ -320,7 +319,7 @@ impl<'a> LicenseMatching<'a> {
             current.licenses.iter().map(|l| (l.id, l)).collect();
         // Of several remote licenses with the same legacy key, the lowest id wins.
         let mut by_legacy: HashMap<(&str, &str), &CurrentLicense> =
-            HashMap::with_capacity_and_hasher(current.licenses.len(), Default::default());
+            map_with_capacity(current.licenses.len());
         for found in &current.licenses {
             if let Some(legacy) = nonempty(found.legacy_license_key.as_deref()) {
                 let winner = by_legacy.entry((&found.product, legacy)).or_insert(found);
@@ -339,7 +338,7 @@ impl<'a> LicenseMatching<'a> {
 
         let mut planned = Vec::new();
         let mut primary_of: HashMap<Uuid, &DesiredLicense> =
-            HashMap::with_capacity_and_hasher(desired.licenses.len(), Default::default());
+            map_with_capacity(desired.licenses.len());
         for wanted in order {
             let found = match wanted.id {
                 Some(id) => by_id.get(&id).copied(),

@@ -2,13 +2,13 @@
 //! of customers, and the small rules every change follows. The diff itself orchestrates in
 //! `diff.rs`; nothing here imports it.
 
-use crate::hashing::HashMap;
 use std::borrow::Cow;
 
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::{FieldChange, Target, Warning, WarningKind};
+use crate::hashing::{HashMap, map_with_capacity};
 use crate::model::{CurrentCustomer, CurrentState, DesiredCustomer, DesiredState, Fields};
 
 /// Everything the diff needs besides the two states.
@@ -55,7 +55,7 @@ impl<'a> CustomerMatching<'a> {
         // order SLASCONE listed them in. Hash maps and linear passes rather than ordered maps or
         // sorting: with 100,000s of objects those made the diff grow faster than linearly.
         let mut by_number: HashMap<&str, &CurrentCustomer> =
-            HashMap::with_capacity_and_hasher(current.customers.len(), Default::default());
+            map_with_capacity(current.customers.len());
         for found in &current.customers {
             if let Some(number) = nonempty(found.customer_number.as_deref()) {
                 let winner = by_number.entry(number).or_insert(found);
@@ -94,7 +94,7 @@ impl<'a> CustomerMatching<'a> {
         let mut planned = Vec::new();
         let mut remote_of = HashMap::default();
         let mut primary_of: HashMap<Uuid, &DesiredCustomer> =
-            HashMap::with_capacity_and_hasher(desired.customers.len(), Default::default());
+            map_with_capacity(desired.customers.len());
         for wanted in order {
             let number = nonempty(wanted.customer_number.as_deref());
             let found = match wanted.id {

@@ -14,7 +14,7 @@ use super::client::Client;
 use super::client::Repeat;
 use super::error::ApiError;
 use super::wire::*;
-use crate::hashing::HashSet;
+use crate::hashing::{HashSet, set_with_capacity};
 
 /// More licenses than any account holds: a larger `max_count` is a broken or hostile answer, not
 /// a listing to read.
@@ -25,8 +25,7 @@ pub const MAX_LISTED_LICENSES: usize = 10_000_000;
 /// of seen rows only is a repeated page, which the caller reads as the end or as page 0 being
 /// page 1.
 fn new_rows(rows: Vec<LicenseDto>, seen: &mut HashSet<Uuid>) -> Result<Vec<LicenseDto>, Uuid> {
-    let mut on_page: HashSet<Uuid> =
-        HashSet::with_capacity_and_hasher(rows.len(), Default::default());
+    let mut on_page: HashSet<Uuid> = set_with_capacity(rows.len());
     for row in &rows {
         if !on_page.insert(row.id) {
             return Err(row.id);
@@ -181,8 +180,7 @@ impl Client {
         // The count comes from the server: reserve no more than a few pages' worth up front.
         let page_size = usize::try_from(filter.page_size).unwrap_or(1);
         let reserve = expected_len.min(page_size.saturating_mul(4));
-        let mut seen: HashSet<Uuid> =
-            HashSet::with_capacity_and_hasher(reserve, Default::default());
+        let mut seen: HashSet<Uuid> = set_with_capacity(reserve);
         let mut page = self.first_page();
         let mut previous_page_len = 0usize;
         // Pages requested ahead, by number. Handles dropped on an error return do not stop their
