@@ -49,18 +49,7 @@ fn load(dir: &std::path::Path, events: &Events) -> Manifests {
 }
 
 async fn connect(sandbox: &SandboxHandle, manifests: &Manifests, events: &Events) -> Connection {
-    let target = Target::Api {
-        url: sandbox.base_url(),
-        isv_id: ISV,
-        admin_key: AdminKey::new(KEY),
-    };
-    let settings = Settings {
-        today: Some(jiff::civil::date(2026, 12, 1)),
-        ..Settings::default()
-    };
-    Connection::open(target, &manifests.project, &settings, events)
-        .await
-        .expect("the sandbox is reachable")
+    open(sandbox.base_url(), KEY, &manifests.project, events).await
 }
 
 async fn make_plan(
@@ -222,6 +211,7 @@ fn full_recorder() -> (Events, Arc<Mutex<Vec<String>>>) {
     (events, seen)
 }
 
+/// A connection to `url` with `key`, every request heard as an event.
 async fn open(
     url: String,
     key: &str,
@@ -240,7 +230,24 @@ async fn open(
     };
     Connection::open(target, project, &settings, events)
         .await
-        .expect("the connection opens")
+        .expect("the sandbox is reachable")
+}
+
+/// The manifests of `dir` loaded and planned as `plan` does, reading SLASCONE meanwhile.
+async fn load_and_plan(
+    connection: &Connection,
+    dir: &std::path::Path,
+    events: &Events,
+) -> anyhow::Result<Planning> {
+    engine::load_and_plan(
+        connection,
+        dir,
+        None,
+        Keep::Nothing,
+        UsageReads::Read,
+        events,
+    )
+    .await
 }
 
 /// SLASCONE is read while the manifests load: requests are answered before loading ends, and
@@ -250,22 +257,13 @@ async fn what_needs_no_manifest_is_read_while_the_manifests_load() {
     let sandbox = support::sandbox().await;
     let manifest = many_customers(2_000);
     let dir = support::project(&sandbox, &[("many.yaml", &manifest)], "");
-    let project = engine::load(dir.path(), None, &engine::no_events())
-        .unwrap_or_else(|problems| panic!("{problems}"))
-        .project;
+    let project = slascone_sync::manifest::project(dir.path(), None).expect("the project is sound");
 
     let (events, seen) = full_recorder();
     let connection = open(sandbox.base_url(), KEY, &project, &events).await;
-    let planning = engine::load_and_plan(
-        &connection,
-        dir.path(),
-        None,
-        Keep::Nothing,
-        UsageReads::Read,
-        &events,
-    )
-    .await
-    .expect("the read succeeds");
+    let planning = load_and_plan(&connection, dir.path(), &events)
+        .await
+        .expect("the read succeeds");
     let overlapped = match planning {
         Planning::Planned(planned) => planned,
         Planning::Problems(problems) => panic!("{problems}"),
@@ -311,16 +309,9 @@ async fn the_manifests_problems_come_before_a_failed_read() {
     let project = slascone_sync::manifest::project(dir.path(), None).expect("the project is sound");
     let (events, seen) = full_recorder();
     let connection = open(sandbox.base_url(), "not-the-admin-key", &project, &events).await;
-    let planning = engine::load_and_plan(
-        &connection,
-        dir.path(),
-        None,
-        Keep::Nothing,
-        UsageReads::Read,
-        &events,
-    )
-    .await
-    .expect("the manifests' problems, not the failed read");
+    let planning = load_and_plan(&connection, dir.path(), &events)
+        .await
+        .expect("the manifests' problems, not the failed read");
     let Planning::Problems(problems) = planning else {
         panic!("the manifest has a problem");
     };
@@ -336,17 +327,10 @@ async fn the_manifests_problems_come_before_a_failed_read() {
     );
 
     support::write_files(dir.path(), &[("broken.yaml", MANIFEST)]);
-    let err = engine::load_and_plan(
-        &connection,
-        dir.path(),
-        None,
-        Keep::Nothing,
-        UsageReads::Read,
-        &engine::no_events(),
-    )
-    .await
-    .err()
-    .expect("sound manifests and a failed read are an error");
+    let err = load_and_plan(&connection, dir.path(), &engine::no_events())
+        .await
+        .err()
+        .expect("sound manifests and a failed read are an error");
     assert!(err.to_string().contains("401"), "{err}");
     connection.close().await;
     sandbox.shutdown().await;
