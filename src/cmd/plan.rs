@@ -4,15 +4,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::cli::{GlobalArgs, PlanArgs, ReadArgs};
-use crate::engine::{self, Keep, Planned, Planning, UsageReads};
+use crate::cli::{GlobalArgs, PlanArgs};
+use crate::engine::{Keep, Planning};
 use crate::exit::Outcome;
-use crate::manifest::Manifests;
 use crate::render::{self, Format, ManifestLinks, Style};
 
 use super::{
-    connect_and_load, print_manifest_problems, print_problems, progress_events, use_color,
-    write_rendering,
+    connect_and_load, print_manifest_problems, progress_events, use_color, write_rendering,
 };
 
 pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome> {
@@ -56,27 +54,6 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs) -> anyhow::Result<Outcome
     } else {
         Outcome::Success
     })
-}
-
-/// Connects, plans and closes the connection: how `plan` and `pull` start. `None` when the
-/// manifests' names do not resolve or a create would be refused; the problems are printed.
-pub(super) async fn connect_and_plan(
-    global: &GlobalArgs,
-    manifests: Manifests,
-    read: &ReadArgs,
-    usage: UsageReads,
-) -> anyhow::Result<Option<Planned>> {
-    let events = progress_events();
-    let connection = super::connect(global, &manifests.project, read, &events).await?;
-    let planning = engine::plan(&connection, manifests, Keep::Nothing, usage, &events).await;
-    connection.close().await;
-    match planning? {
-        Planning::Planned(planned) => Ok(Some(*planned)),
-        Planning::Problems(problems) => {
-            print_problems(&problems);
-            Ok(None)
-        }
-    }
 }
 
 /// Where the manifests are in the repository a CI job checked out, from the variables GitHub
