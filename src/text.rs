@@ -18,14 +18,41 @@ use std::io::{self, Write};
 
 use serde_json::ser::{Formatter, PrettyFormatter};
 
-/// Characters never written raw: C0 controls, DEL, C1 controls, and the bidirectional marks,
-/// embeddings, overrides and isolates that reorder what a line shows.
+/// Characters never written raw: C0 controls, DEL, C1 controls, the line and paragraph
+/// separators, and every invisible format character (Unicode's general category Cf): the
+/// bidirectional marks, embeddings, overrides and isolates that reorder what a line shows, and
+/// the zero-width characters that make `K001` and `K001\u{200b}` look the same.
 pub fn is_hazard(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
-        )
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') || is_format(c)
+}
+
+/// Unicode's general category Cf (format characters), as of Unicode 16. A table rather than a
+/// dependency: it is twenty ranges, and the category has gained one range since Unicode 6.
+fn is_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{0600}'..='\u{0605}'
+            | '\u{061C}'
+            | '\u{06DD}'
+            | '\u{070F}'
+            | '\u{0890}'..='\u{0891}'
+            | '\u{08E2}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{110BD}'
+            | '\u{110CD}'
+            | '\u{13430}'..='\u{1343F}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0001}'
+            | '\u{E0020}'..='\u{E007F}'
+    )
 }
 
 /// `text` with every [`is_hazard`] character escaped (`\n`, `\r`, `\t`, `\e`, `\a`, otherwise
@@ -249,8 +276,12 @@ impl Formatter for EscapingFormatter<'_> {
         while let Some(at) = rest.find(is_hazard) {
             writer.write_all(&rest.as_bytes()[..at])?;
             let c = rest[at..].chars().next().unwrap_or_default();
-            // Hazards are all in the Basic Multilingual Plane: one `\uXXXX` each.
-            write!(writer, "\\u{:04x}", u32::from(c))?;
+            // JSON spells a character beyond the Basic Multilingual Plane (the tag characters)
+            // as its UTF-16 surrogate pair.
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                write!(writer, "\\u{:04x}", unit)?;
+            }
             rest = &rest[at + c.len_utf8()..];
         }
         writer.write_all(rest.as_bytes())
@@ -299,13 +330,14 @@ mod tests {
     use super::*;
 
     /// Each character the hostile-input tests send, and how it is shown.
-    const HOSTILE: [(char, &str); 6] = [
+    const HOSTILE: [(char, &str); 7] = [
         ('\u{1b}', "\\e"),
         ('\u{7}', "\\a"),
         ('\r', "\\r"),
         ('\n', "\\n"),
         ('\u{9b}', "\\u{9b}"),
         ('\u{202e}', "\\u{202e}"),
+        ('\u{200b}', "\\u{200b}"),
     ];
 
     #[test]
@@ -316,6 +348,33 @@ mod tests {
         assert_eq!(shown("Müller & Söhne"), "Müller & Söhne");
         assert!(matches!(shown("plain"), Cow::Borrowed(_)));
         assert_eq!(shown("\u{7f}\u{2066}\t"), "\\u{7f}\\u{2066}\\t");
+    }
+
+    #[test]
+    fn invisible_characters_are_shown_escaped() {
+        // Zero-width, word joiner, byte order mark, soft hyphen, a tag character, and the
+        // separators some readers take for a line break.
+        for (c, escaped) in [
+            ('\u{200b}', "\\u{200b}"),
+            ('\u{200d}', "\\u{200d}"),
+            ('\u{2060}', "\\u{2060}"),
+            ('\u{feff}', "\\u{feff}"),
+            ('\u{ad}', "\\u{ad}"),
+            ('\u{e0041}', "\\u{e0041}"),
+            ('\u{2028}', "\\u{2028}"),
+        ] {
+            assert_eq!(shown(&format!("K001{c}")), format!("K001{escaped}"));
+        }
+        // Letters of every script stay as they are.
+        assert_eq!(shown("Ärzte 株式会社 شركة"), "Ärzte 株式会社 شركة");
+        let mut out = Vec::new();
+        write_json(&mut out, "K\u{200b}\u{e0041}").unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text, r#""K\u200b\udb40\udc41""#);
+        assert_eq!(
+            serde_json::from_str::<String>(&text).unwrap(),
+            "K\u{200b}\u{e0041}"
+        );
     }
 
     #[test]
@@ -371,7 +430,7 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         assert!(!text.chars().any(|c| is_hazard(c) && c != '\n'), "{text}");
         assert!(
-            text.contains(r#""\u001b\u0007\r\n\u009b\u202e\u007fü""#),
+            text.contains(r#""\u001b\u0007\r\n\u009b\u202e\u200b\u007fü""#),
             "{text}"
         );
         let back: serde_json::Value = serde_json::from_str(&text).unwrap();

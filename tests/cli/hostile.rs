@@ -439,8 +439,9 @@ async fn plan_reports_broken_answers_without_panicking() {
 // ---- terminal and CI-log injection ---------------------------------------------------------
 
 /// The characters each output is tested with: ESC (a screen clear and a title change), BEL, CR,
-/// LF, the C1 control U+009B (CSI on its own) and U+202E (right-to-left override).
-const INJECTED: &str = "K9\u{1b}[2J\u{1b}]0;pwn\u{7}\r\u{9b}31m\u{202e}\n::warning title=forged::injected\nFAKE: Apply complete";
+/// LF, the C1 control U+009B (CSI on its own), U+202E (right-to-left override) and U+200B (zero
+/// width space).
+const INJECTED: &str = "K9\u{1b}[2J\u{1b}]0;pwn\u{7}\r\u{9b}31m\u{202e}\u{200b}\n::warning title=forged::injected\nFAKE: Apply complete";
 
 /// No raw control character but the line break, and no line a CI runner reads as a command.
 #[track_caller]
@@ -468,7 +469,8 @@ async fn manifest_values_reach_no_output_raw() {
     let number = serde_json::to_string(INJECTED)
         .unwrap()
         .replace('\u{9b}', "\\u009b")
-        .replace('\u{202e}', "\\u202e");
+        .replace('\u{202e}', "\\u202e")
+        .replace('\u{200b}', "\\u200b");
     let manifest = format!(
         "customers:\n  - customer_number: {number}\n    company_name: {number}\n    customer_type: Enterprise\n    country: Germany\n    licenses:\n      - {{ legacy_license_key: {number}, product: Argus, edition: Professional }}\n"
     );
@@ -510,6 +512,42 @@ async fn manifest_values_reach_no_output_raw() {
         assert!(ran.stdout().contains("pwn"), "{format}: {}", ran.stdout());
         assert_clean(&format!("apply {format} stdout"), &ran.stdout());
         assert_clean(&format!("apply {format} stderr"), &ran.stderr());
+    }
+}
+
+/// A value that differs only by an invisible character (`K001` against `K001` and a zero width
+/// space) must not read as no change: every output shows the character escaped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_by_an_invisible_character_is_shown() {
+    let sandbox = support::sandbox().await;
+    let manifest = |name: &str| {
+        format!(
+            "customers:\n  - customer_number: K001\n    company_name: \"{name}\"\n    customer_type: Enterprise\n    country: Germany\n"
+        )
+    };
+    let dir = support::project(&sandbox, &[("acme.yaml", &manifest("Acme"))], "");
+    Cli::new(["apply", "--auto-approve"])
+        .target(dir.path())
+        .run()
+        .await
+        .expect(0);
+    std::fs::write(dir.path().join("acme.yaml"), manifest("Acme\\u200b\\u202e")).unwrap();
+    for (format, shown) in [
+        ("text", r#""Acme\u{200b}\u{202e}""#),
+        ("markdown", r"Acme\u{200b}\u{202e}"),
+        ("json", r#""Acme\u200b\u202e""#),
+    ] {
+        let ran = Cli::new(["plan", "--format", format])
+            .target(dir.path())
+            .run()
+            .await
+            .expect(0);
+        let out = ran.stdout();
+        assert!(out.contains(shown), "{format}: {out}");
+        assert!(
+            !out.contains('\u{200b}') && !out.contains('\u{202e}'),
+            "{format}: raw in {out}"
+        );
     }
 }
 
