@@ -27,6 +27,7 @@ use std::fmt;
 
 use serde_saphyr::granit_parser::{self, Event, Parser, ScalarStyle, Span, Tag};
 
+pub use insert::{Block, Insert};
 pub use scalar::{NewValue, Position};
 use scalar::{Target, Written, check, holds, write};
 
@@ -110,38 +111,8 @@ fn apply_with(
     render: fn(&Target<'_>, &NewValue) -> Written,
 ) -> Result<(String, Vec<Outcome>), ParseError> {
     let events = parse(text)?;
-    let wanted = Wanted::new(edits);
-    let found = survey(text, &events, &wanted);
-
-    let mut outcomes = Vec::with_capacity(edits.len());
-    let mut writes = Vec::new();
-    // Two places may name one scalar (by its position and by its key): its event's index.
-    let mut seen = HashSet::new();
-    for (number, edit) in edits.iter().enumerate() {
-        let outcome = match found.get(&edit.at) {
-            None => Outcome::Skipped(not_found(&edit.at)),
-            Some(Found::Refused(reason)) => Outcome::Skipped(reason.clone()),
-            Some(Found::Value(target)) if !seen.insert(target.index) => Outcome::Skipped(format!(
-                "an earlier edit already rewrites the value at {}",
-                target.at
-            )),
-            Some(Found::Value(target)) => match check(target, &edit.value) {
-                Err(reason) => Outcome::Skipped(reason),
-                Ok(false) => Outcome::Unchanged,
-                Ok(true) => {
-                    writes.push(Write {
-                        edit: number,
-                        target,
-                        value: &edit.value,
-                        written: render(target, &edit.value),
-                    });
-                    Outcome::Edited
-                }
-            },
-        };
-        outcomes.push(outcome);
-    }
-    writes.sort_by_key(|write| write.target.index);
+    let found = survey(text, &events, &Wanted::new(edits));
+    let (mut writes, mut outcomes) = rewrites(edits, &found, render);
 
     // The safety net: an edit that does not read back as written is left out, with a reason.
     // With correct writing this never happens; when it does, the edits at fault are found by
@@ -178,6 +149,92 @@ fn apply_with(
         }
         writes.retain(|write| !bad.contains(&write.edit));
     }
+}
+
+/// The rewrites `edits` ask for of the scalars `found`, in file order, and what becomes of each
+/// edit (in input order) unless the rewrite does not read back.
+fn rewrites<'e>(
+    edits: &'e [Edit],
+    found: &'e HashMap<Place, Found<'e>>,
+    render: fn(&Target<'_>, &NewValue) -> Written,
+) -> (Vec<Write<'e>>, Vec<Outcome>) {
+    let mut outcomes = Vec::with_capacity(edits.len());
+    let mut writes = Vec::new();
+    // Two places may name one scalar (by its position and by its key): its event's index.
+    let mut seen = HashSet::new();
+    for (number, edit) in edits.iter().enumerate() {
+        let outcome = match found.get(&edit.at) {
+            None => Outcome::Skipped(not_found(&edit.at)),
+            Some(Found::Refused(reason)) => Outcome::Skipped(reason.clone()),
+            Some(Found::Value(target)) if !seen.insert(target.index) => Outcome::Skipped(format!(
+                "an earlier edit already rewrites the value at {}",
+                target.at
+            )),
+            Some(Found::Value(target)) => match check(target, &edit.value) {
+                Err(reason) => Outcome::Skipped(reason),
+                Ok(false) => Outcome::Unchanged,
+                Ok(true) => {
+                    writes.push(Write {
+                        edit: number,
+                        target,
+                        value: &edit.value,
+                        written: render(target, &edit.value),
+                    });
+                    Outcome::Edited
+                }
+            },
+        };
+        outcomes.push(outcome);
+    }
+    writes.sort_by_key(|write| write.target.index);
+    (writes, outcomes)
+}
+
+/// [`apply`] and [`Insert`]s in one pass over `text`: scalars rewritten as [`apply`] rewrites
+/// them, new keys and list items added beside what is there. Returns the new text, what became
+/// of each edit, and per insert `None` or why it has no place. The result is only checked to
+/// parse: the caller reads it back with the manifest checker and compares it with what it meant
+/// (an insert changes the events the rewrites are verified against).
+pub fn apply_with_inserts(
+    text: &str,
+    edits: &[Edit],
+    inserts: &[Insert],
+    order: &dyn Fn(&str) -> usize,
+) -> Result<Edited, ParseError> {
+    if inserts.is_empty() {
+        let (text, outcomes) = apply(text, edits)?;
+        return Ok(Edited {
+            text,
+            outcomes,
+            inserts: Vec::new(),
+        });
+    }
+    let events = parse(text)?;
+    let found = survey(text, &events, &Wanted::new(edits));
+    let (writes, outcomes) = rewrites(edits, &found, write);
+    let (mut splices, failures) = insert::splices(text, inserts, order)?;
+    splices.extend(writes.iter().map(|write| insert::Splice {
+        at: write.target.start,
+        replaced: write.target.end - write.target.start,
+        text: write.written.text.clone(),
+    }));
+    let new = insert::splice(text, &mut splices);
+    parse(&new)?;
+    Ok(Edited {
+        text: new,
+        outcomes,
+        inserts: failures,
+    })
+}
+
+/// What [`apply_with_inserts`] made of a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edited {
+    pub text: String,
+    /// Per edit, in input order.
+    pub outcomes: Vec<Outcome>,
+    /// Per insert, in input order: `None`, or why it has no place.
+    pub inserts: Vec<Option<String>>,
 }
 
 type Events<'t> = Vec<(Event<'t>, Span)>;
@@ -579,6 +636,7 @@ fn verify(
     }
 }
 
+mod insert;
 #[cfg(test)]
 mod proptests;
 mod scalar;

@@ -192,7 +192,7 @@ fn plain_keeps(target: &Target<'_>, text: &str) -> bool {
 /// `flow`), as far as reading it on its own cannot tell: [`plain_keeps`] also reads it, which
 /// refuses what YAML takes for more than a scalar or for another text (`a: b`, `a #b`, `ends:`,
 /// `...`). Stricter than YAML: whatever it refuses is quoted.
-fn can_be_plain(text: &str, flow: bool) -> bool {
+pub(super) fn can_be_plain(text: &str, flow: bool) -> bool {
     const INDICATORS: &str = "-?:,[]{}#&*!|>'\"%@`";
     let (Some(first), Some(last)) = (text.chars().next(), text.chars().next_back()) else {
         return false;
@@ -213,7 +213,7 @@ fn printable(c: char) -> bool {
 }
 
 /// `text` as a double-quoted scalar, escaping what is not [`printable`].
-fn double_quoted(text: &str) -> String {
+pub(super) fn double_quoted(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
     for c in text.chars() {
