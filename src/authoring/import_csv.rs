@@ -30,17 +30,7 @@ fn columns(entity: &'static Entity) -> Vec<(&'static Field, Column)> {
 }
 
 /// `--delimiter`: one ASCII character; `tab` or `\t` for a tab, which is hard to type in a shell.
-pub fn parse_delimiter(text: &str) -> Result<u8, String> {
-    match text {
-        "tab" | "\\t" | "\t" => Ok(b'\t'),
-        _ if text.len() == 1 && text.is_ascii() && text != "\"" && text != "\n" => {
-            Ok(text.as_bytes()[0])
-        }
-        _ => Err(format!(
-            "the delimiter is one character such as `,`, `;` or `tab`, not `{text}`"
-        )),
-    }
-}
+pub use crate::manifest::mapping::parse_delimiter;
 
 /// The files of the manifest directory: the project file with placeholders, the schemas, and one
 /// manifest per customer.

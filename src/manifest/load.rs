@@ -252,7 +252,7 @@ fn manifest_files(
 }
 
 /// Reads one file; on failure records why and returns `None`.
-fn read_text(file: &Path, problems: &mut Vec<Problem>) -> Option<String> {
+pub(super) fn read_text(file: &Path, problems: &mut Vec<Problem>) -> Option<String> {
     match read_limited(file) {
         Ok(text) => Some(text),
         Err(message) => {
@@ -262,7 +262,7 @@ fn read_text(file: &Path, problems: &mut Vec<Problem>) -> Option<String> {
     }
 }
 
-fn parse_yaml<'t>(
+pub(super) fn parse_yaml<'t>(
     file: &Path,
     text: &'t str,
     problems: &mut Vec<Problem>,

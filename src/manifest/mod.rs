@@ -7,6 +7,7 @@
 mod check;
 mod document;
 mod load;
+pub mod mapping;
 mod node;
 mod paths;
 mod problem;
