@@ -2,19 +2,22 @@
 //! triggers (a manual one and the GitHub and GitLab push webhooks), each checked against its
 //! secret in constant time.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use super::{Secret, Shared};
+use super::body::{self, BODY_TIMEOUT, MAX_BODY};
+use super::status::Rejection;
+use super::{Secret, Shared, duration};
 
 pub(super) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -27,6 +30,25 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .route("/hooks/github", post(github))
         .route("/hooks/gitlab", post(gitlab))
         .with_state(shared)
+        .layer(axum::middleware::map_response(secured))
+}
+
+/// Every answer, the page's above all: nothing it holds runs, loads, frames it or is read as
+/// another type than it says, even a value that slipped through escaping.
+async fn secured(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; \
+             base-uri 'none'; form-action 'none'",
+        ),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
 }
 
 async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
@@ -80,49 +102,69 @@ async fn status(State(shared): State<Arc<Shared>>) -> Response {
 async fn page(State(shared): State<Arc<Shared>>) -> Response {
     let html = super::page::render(&shared.status(), shared.unready_after);
     let mut response = shared.redactor.apply(&html).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
+    response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    // The page loads nothing and runs nothing; a value that slipped through escaping still
-    // could not.
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"),
     );
     response
 }
 
 /// `POST /reconcile` with `Authorization: Bearer <token>`.
-async fn reconcile(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+async fn reconcile(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    const ENDPOINT: &str = "/reconcile";
     let Some(token) = &shared.api_token else {
         return not_configured("--api-token-env");
     };
-    let given = headers
+    let Some(given) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
+    else {
+        return shared.reject(ENDPOINT, Rejection::Missing, peer);
+    };
     if !same(given.trim().as_bytes(), token.expose().as_bytes()) {
-        return unauthorized("Authorization: Bearer <token> does not match --api-token-env");
+        return shared.reject(ENDPOINT, Rejection::Mismatch, peer);
     }
     shared.trigger("api");
     accepted()
 }
 
 /// `POST /hooks/github`: `X-Hub-Signature-256: sha256=<hex>` is the HMAC-SHA256 of the body.
-async fn github(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+/// A request without one is refused before its body is read; a body is read within the limits
+/// of `body`, since only the whole of it tells whether the signature is right.
+async fn github(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    const ENDPOINT: &str = "/hooks/github";
     let Some(secret) = &shared.webhook_secret else {
         return not_configured("--webhook-secret-env");
     };
-    let signature = headers
+    let Some(signature) = headers
         .get("x-hub-signature-256")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("sha256="))
-        .and_then(hex);
-    if !signature.is_some_and(|signature| signed(secret, &body, &signature)) {
-        return unauthorized("X-Hub-Signature-256 is not the body's signature with the secret");
+        .and_then(hex)
+        .filter(|signature| signature.len() == Sha256::output_size())
+    else {
+        return shared.reject(ENDPOINT, Rejection::Missing, peer);
+    };
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let body = match body::read(body, announced, &shared.budget, MAX_BODY, BODY_TIMEOUT).await {
+        Ok(body) => body,
+        Err(rejection) => return shared.reject(ENDPOINT, rejection, peer),
+    };
+    if !signed(secret, &body, &signature) {
+        return shared.reject(ENDPOINT, Rejection::Mismatch, peer);
     }
     // GitHub's first delivery to a new hook is a ping; it asks for no reconcile.
     if headers.get("x-github-event").and_then(|v| v.to_str().ok()) == Some("ping") {
@@ -133,27 +175,69 @@ async fn github(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
 }
 
 /// `POST /hooks/gitlab`: `X-Gitlab-Token` is the secret itself.
-async fn gitlab(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+async fn gitlab(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    const ENDPOINT: &str = "/hooks/gitlab";
     let Some(secret) = &shared.webhook_secret else {
         return not_configured("--webhook-secret-env");
     };
-    let given = headers
-        .get("x-gitlab-token")
-        .map(HeaderValue::as_bytes)
-        .unwrap_or_default();
-    if !same(given, secret.expose().as_bytes()) {
-        return unauthorized("X-Gitlab-Token does not match the secret");
+    let Some(given) = headers.get("x-gitlab-token") else {
+        return shared.reject(ENDPOINT, Rejection::Missing, peer);
+    };
+    if !same(given.as_bytes(), secret.expose().as_bytes()) {
+        return shared.reject(ENDPOINT, Rejection::Mismatch, peer);
     }
     shared.trigger("gitlab");
     accepted()
 }
 
-fn accepted() -> Response {
-    (StatusCode::ACCEPTED, "reconcile requested\n").into_response()
+/// The answer to a refused trigger request.
+pub(super) fn refused(endpoint: &str, rejection: Rejection) -> Response {
+    let (header, expected) = match endpoint {
+        "/reconcile" => ("Authorization: Bearer <token>", "--api-token-env's value"),
+        "/hooks/github" => (
+            "X-Hub-Signature-256: sha256=<hex>",
+            "the body's signature with the secret",
+        ),
+        _ => ("X-Gitlab-Token", "the secret"),
+    };
+    let (status, why) = match rejection {
+        Rejection::Missing => (StatusCode::UNAUTHORIZED, format!("{header} is missing")),
+        Rejection::Mismatch => (
+            StatusCode::UNAUTHORIZED,
+            format!("{header} is not {expected}"),
+        ),
+        Rejection::TooLarge => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body is larger than {} MiB", MAX_BODY >> 20),
+        ),
+        Rejection::Busy => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many bodies are being received; try again".to_owned(),
+        ),
+        Rejection::Timeout => (
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the body did not arrive within {}",
+                duration::show(BODY_TIMEOUT)
+            ),
+        ),
+        Rejection::Incomplete => (StatusCode::BAD_REQUEST, "the body broke off".to_owned()),
+    };
+    let mut response = (status, format!("{why}\n")).into_response();
+    if rejection == Rejection::Busy {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    }
+    response
 }
 
-fn unauthorized(why: &str) -> Response {
-    (StatusCode::UNAUTHORIZED, format!("{why}\n")).into_response()
+fn accepted() -> Response {
+    (StatusCode::ACCEPTED, "reconcile requested\n").into_response()
 }
 
 /// An endpoint whose secret was not given answers as if it did not exist.

@@ -8,6 +8,7 @@
 //!
 //! The manifests are read afresh at every reconcile; everything else goes through the engine.
 
+mod body;
 pub mod duration;
 pub mod git;
 mod http;
@@ -15,6 +16,7 @@ pub mod log;
 mod notify;
 mod page;
 mod reconcile;
+mod serve;
 pub mod status;
 
 use std::net::SocketAddr;
@@ -24,14 +26,17 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::response::Response;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 use crate::engine::{Event, Events, Settings, Target};
 use crate::manifest::Project;
 
+pub use body::{BODY_BUDGET, BODY_TIMEOUT, MAX_BODY};
 pub use log::{LogFormat, LogSink};
-pub use status::{Outcome, Status};
+pub use serve::{CONNECTION_LIFETIME, HEADER_TIMEOUT, MAX_CONNECTIONS};
+pub use status::{Outcome, Rejection, Status};
 
 /// What the agent does with a plan that has changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,6 +174,8 @@ pub(crate) struct Shared {
     unready_after: u32,
     webhook_secret: Option<Secret>,
     api_token: Option<Secret>,
+    /// What the bodies of webhook requests in flight may hold together.
+    budget: body::Budget,
     redactor: Redactor,
     log_format: LogFormat,
     log: LogSink,
@@ -184,6 +191,25 @@ impl Shared {
         lock(&self.reason).get_or_insert(why);
         self.wake.notify_one();
         self.record("trigger", &[("trigger", why.into())]);
+    }
+
+    /// Counts and logs a refused trigger request, naming neither the secret nor what was given,
+    /// and answers it.
+    fn reject(&self, endpoint: &'static str, rejection: Rejection, peer: SocketAddr) -> Response {
+        *self
+            .status()
+            .rejected
+            .entry((endpoint, rejection))
+            .or_default() += 1;
+        self.record(
+            "rejected",
+            &[
+                ("endpoint", endpoint.into()),
+                ("reason", rejection.as_str().into()),
+                ("peer", peer.to_string().into()),
+            ],
+        );
+        http::refused(endpoint, rejection)
     }
 
     /// One log line, with every secret redacted.
@@ -249,6 +275,7 @@ impl Agent {
             unready_after: config.unready_after,
             webhook_secret: config.webhook_secret.clone(),
             api_token: config.api_token.clone(),
+            budget: body::Budget::new(BODY_BUDGET),
             redactor,
             log_format: config.log_format,
             log: Arc::clone(&config.log),
@@ -263,16 +290,13 @@ impl Agent {
                 ("listen", addr.to_string().into()),
             ],
         );
-        let (server_stop, mut server_stopped) = watch::channel(false);
-        let app = http::router(Arc::clone(&shared));
-        let serving = tokio::spawn(async move {
-            let stopped = async move {
-                let _ = server_stopped.wait_for(|stop| *stop).await;
-            };
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(stopped)
-                .await;
-        });
+        let (server_stop, server_stopped) = watch::channel(false);
+        let serving = tokio::spawn(serve::serve(
+            listener,
+            http::router(Arc::clone(&shared)),
+            Arc::clone(&shared),
+            server_stopped,
+        ));
         let (stop, stopped) = watch::channel(false);
         let reconciling = tokio::spawn(run_loop(
             Arc::new(config),

@@ -47,6 +47,49 @@ impl Outcome {
     }
 }
 
+/// Why a trigger refused a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Rejection {
+    /// No credential header, or not of the form the endpoint takes; refused before the body.
+    Missing,
+    /// The credential is not the secret's (for GitHub, not the body's signature with it).
+    Mismatch,
+    /// The body is larger than the limit, as announced or as it arrived.
+    TooLarge,
+    /// The bodies in flight spend the budget.
+    Busy,
+    /// The body did not arrive in time.
+    Timeout,
+    /// The client broke off the body or sent it malformed.
+    Incomplete,
+}
+
+impl Rejection {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rejection::Missing => "missing",
+            Rejection::Mismatch => "mismatch",
+            Rejection::TooLarge => "too_large",
+            Rejection::Busy => "busy",
+            Rejection::Timeout => "timeout",
+            Rejection::Incomplete => "incomplete",
+        }
+    }
+}
+
+/// The triggers, and the ways each can refuse a request: only GitHub's reads a body.
+pub const TRIGGERS: [(&str, &[Rejection]); 3] = {
+    use Rejection::*;
+    [
+        ("/reconcile", &[Missing, Mismatch]),
+        (
+            "/hooks/github",
+            &[Missing, Mismatch, TooLarge, Busy, Timeout, Incomplete],
+        ),
+        ("/hooks/gitlab", &[Missing, Mismatch]),
+    ]
+};
+
 /// One change of the last plan, as the status shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChangeView {
@@ -122,6 +165,8 @@ pub struct Status {
     pub duration_sum: f64,
     pub applied_total: u64,
     pub last_success: Option<jiff::Timestamp>,
+    /// Requests the triggers refused, by endpoint and why.
+    pub rejected: BTreeMap<(&'static str, Rejection), u64>,
 }
 
 impl Status {
@@ -139,6 +184,7 @@ impl Status {
             duration_sum: 0.0,
             applied_total: 0,
             last_success: None,
+            rejected: BTreeMap::new(),
         }
     }
 
@@ -246,6 +292,27 @@ impl Status {
         for (name, kind, help, value) in single {
             header(&mut out, name, kind, help);
             let _ = writeln!(out, "{name} {value}");
+        }
+        let name = "slascone_sync_rejected_requests_total";
+        header(
+            &mut out,
+            name,
+            "counter",
+            "Requests a trigger refused, by endpoint and reason.",
+        );
+        for (endpoint, reasons) in TRIGGERS {
+            for reason in reasons {
+                let n = self
+                    .rejected
+                    .get(&(endpoint, *reason))
+                    .copied()
+                    .unwrap_or(0);
+                let _ = writeln!(
+                    out,
+                    "{name}{{endpoint=\"{endpoint}\",reason=\"{}\"}} {n}",
+                    reason.as_str()
+                );
+            }
         }
         let name = "slascone_sync_info";
         header(

@@ -14,8 +14,8 @@ use slascone_sync::sandbox::SandboxHandle;
 
 use crate::support::{self, ISV, KEY};
 
-const WEBHOOK_SECRET: &str = "whsec-4b1d-never-print-me";
-const API_TOKEN: &str = "apitok-93c7-never-print-me";
+pub(crate) const WEBHOOK_SECRET: &str = "whsec-4b1d-never-print-me";
+pub(crate) const API_TOKEN: &str = "apitok-93c7-never-print-me";
 const INTERVAL: Duration = Duration::from_millis(200);
 
 fn manifest(city: &str, token_limit: u32) -> String {
@@ -36,14 +36,14 @@ fn manifest(city: &str, token_limit: u32) -> String {
 }
 
 /// A running agent, the lines it logged, and a client for its endpoints.
-struct Running {
-    agent: Agent,
-    base: String,
-    logs: Arc<Mutex<Vec<String>>>,
-    http: reqwest::Client,
+pub(crate) struct Running {
+    pub(crate) agent: Agent,
+    pub(crate) base: String,
+    pub(crate) logs: Arc<Mutex<Vec<String>>>,
+    pub(crate) http: reqwest::Client,
 }
 
-fn agent_config(dir: &Path, mode: Mode) -> (Config, Arc<Mutex<Vec<String>>>) {
+pub(crate) fn agent_config(dir: &Path, mode: Mode) -> (Config, Arc<Mutex<Vec<String>>>) {
     let logs = Arc::new(Mutex::new(Vec::new()));
     let sink = {
         let logs = Arc::clone(&logs);
@@ -80,7 +80,7 @@ fn agent_config(dir: &Path, mode: Mode) -> (Config, Arc<Mutex<Vec<String>>>) {
     (config, logs)
 }
 
-async fn start(config: Config, logs: Arc<Mutex<Vec<String>>>) -> Running {
+pub(crate) async fn start(config: Config, logs: Arc<Mutex<Vec<String>>>) -> Running {
     let agent = Agent::start(config).await.expect("the agent starts");
     Running {
         base: format!("http://{}", agent.addr()),
@@ -91,7 +91,7 @@ async fn start(config: Config, logs: Arc<Mutex<Vec<String>>>) -> Running {
 }
 
 impl Running {
-    async fn get(&self, path: &str) -> (u16, String) {
+    pub(crate) async fn get(&self, path: &str) -> (u16, String) {
         let response = self
             .http
             .get(format!("{}{path}", self.base))
@@ -109,7 +109,7 @@ impl Running {
     }
 
     /// Polls /status until `done` holds; panics with the last status after `within`.
-    async fn wait_for(&self, within: Duration, done: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) async fn wait_for(&self, within: Duration, done: impl Fn(&Value) -> bool) -> Value {
         let started = Instant::now();
         loop {
             let status = self.status().await;
@@ -125,7 +125,7 @@ impl Running {
         }
     }
 
-    async fn post(&self, path: &str, headers: &[(&str, &str)], body: &str) -> u16 {
+    pub(crate) async fn post(&self, path: &str, headers: &[(&str, &str)], body: &str) -> u16 {
         let mut request = self
             .http
             .post(format!("{}{path}", self.base))
@@ -141,7 +141,7 @@ impl Running {
             .as_u16()
     }
 
-    fn reconciles(status: &Value) -> u64 {
+    pub(crate) fn reconciles(status: &Value) -> u64 {
         status["reconciles"].as_u64().unwrap()
     }
 }
@@ -150,7 +150,7 @@ fn result(status: &Value) -> &str {
     status["last"]["result"].as_str().unwrap_or("")
 }
 
-async fn project(
+pub(crate) async fn project(
     sandbox: &SandboxHandle,
     city: &str,
     token_limit: u32,
@@ -294,7 +294,7 @@ async fn a_plan_above_max_risk_is_blocked_and_not_applied() {
     );
 }
 
-fn github_signature(body: &str, secret: &str) -> String {
+pub(crate) fn github_signature(body: &str, secret: &str) -> String {
     use hmac::{Hmac, Mac};
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(body.as_bytes());
@@ -465,7 +465,7 @@ async fn readiness_follows_failures_in_a_row_and_recovers() {
 /// kinds or a sample of a family declared before it, label values quoted and escaped, values
 /// numbers; histograms cumulative and ending in `+Inf` equal to their count. Returns every
 /// sample by its name and labels as written.
-fn parse_metrics(text: &str) -> BTreeMap<String, f64> {
+pub(crate) fn parse_metrics(text: &str) -> BTreeMap<String, f64> {
     assert!(
         text.ends_with('\n'),
         "the exposition ends with a line break"

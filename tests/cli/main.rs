@@ -6,6 +6,7 @@
 
 mod action;
 mod agent;
+mod agent_http;
 mod ci_examples;
 mod client;
 mod completions;
