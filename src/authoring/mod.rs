@@ -8,3 +8,4 @@ pub mod export;
 pub mod generate;
 pub mod import_csv;
 pub mod pull;
+pub mod table;
