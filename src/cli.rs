@@ -129,6 +129,22 @@ pub enum Command {
         "import-csv --customers customers.csv --licenses licenses.csv --delimiter ';' --out slascone"
     ))]
     ImportCsv(ImportCsvArgs),
+    /// Merge an ERP/CRM export (CSV or .xlsx) into the manifests in place, offline.
+    ///
+    /// The mapping file says which export column feeds which manifest field, how the export
+    /// writes dates and empty cells, and the ERP codes of product and edition names (see
+    /// docs/erp.md). A customer or license already in the manifests, found by its identity
+    /// wherever it is written, gets the export's values of the mapped fields: only the changed
+    /// values' text changes, so comments, order and every unmapped field stay. A new customer
+    /// gets a file of its own (customers/<number>.yaml), a new license goes into its customer's
+    /// list. A full export names what it lacks; nothing is deleted. Any bad row: every problem
+    /// is listed as file:row:column (a sheet's cell for .xlsx) and nothing is written. A second
+    /// run with the same export changes nothing.
+    #[command(after_help = examples!(
+        "ingest --mapping erp/mapping.yaml --customers kunden.csv --licenses vertraege.csv slascone",
+        "ingest --mapping erp/mapping.yaml --customers changes.xlsx --partial --dry-run slascone"
+    ))]
+    Ingest(IngestArgs),
     /// Print the shell completion script for bash, zsh, fish, powershell or elvish.
     #[command(after_help = examples!(
         "completions bash > ~/.local/share/bash-completion/completions/slascone-sync",
@@ -264,6 +280,28 @@ pub struct ImportCsvArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// The manifest directory (holds slascone.yaml).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// The mapping file: export columns to manifest fields (docs/erp.md).
+    #[arg(long, value_name = "FILE")]
+    pub mapping: PathBuf,
+    /// The customers export: CSV, or .xlsx (its first sheet, or the mapping's `sheet`).
+    #[arg(long, value_name = "FILE")]
+    pub customers: PathBuf,
+    /// The licenses export; a license's customer is in --customers or in the manifests.
+    #[arg(long, value_name = "FILE")]
+    pub licenses: Option<PathBuf>,
+    /// The exports hold changes only: what they lack is not missing.
+    #[arg(long)]
+    pub partial: bool,
+    /// Print a unified diff of the files on stdout (the report goes to stderr) and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct CompletionsArgs {
     /// The shell to complete in.
     #[arg(value_enum)]
@@ -373,6 +411,8 @@ choices!(SchemaKindArg => SchemaKind {
     Project,
     /// The plan JSON of `plan --format json` and `plan --out`.
     Plan,
+    /// The mapping file of `ingest`.
+    Mapping,
 });
 
 choices!(PatchSemanticsArg => PatchSemantics {

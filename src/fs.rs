@@ -8,21 +8,7 @@ use std::path::{Path, PathBuf};
 /// then renamed over the old one, so a killed process leaves either file whole. The temporary
 /// file is removed again when anything fails.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let Some(name) = path.file_name() else {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("{} names no file", path.display()),
-        ));
-    };
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
+    let tmp = temporary(path)?;
     let result = (|| {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(bytes)?;
@@ -35,6 +21,61 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Writes many files, each atomically as [`write_atomically`] does, with one flush to disk for
+/// all of them instead of one per file (a sync per file costs milliseconds, minutes for a
+/// hundred thousand): every file is written to its temporary name first, then the file system is
+/// synced once (on Linux; elsewhere each temporary file is), then each is renamed into place. A
+/// crash leaves every file old or new, never torn; the temporary files are removed when
+/// anything fails before the renames.
+pub fn write_all_atomically(files: &[(&Path, &[u8])]) -> std::io::Result<()> {
+    let mut written: Vec<(PathBuf, &Path)> = Vec::with_capacity(files.len());
+    let result = (|| {
+        for (path, bytes) in files {
+            let tmp = temporary(path)?;
+            written.push((tmp.clone(), path));
+            let mut file = std::fs::File::create(&tmp)?;
+            file.write_all(bytes)?;
+            file.flush()?;
+            #[cfg(not(target_os = "linux"))]
+            file.sync_all()?;
+        }
+        #[cfg(target_os = "linux")]
+        if let Some((tmp, _)) = written.first() {
+            rustix::fs::syncfs(std::fs::File::open(tmp)?)?;
+        }
+        Ok(())
+    })();
+    if let Err(err) = result {
+        for (tmp, _) in &written {
+            let _ = std::fs::remove_file(tmp);
+        }
+        return Err(err);
+    }
+    for (tmp, path) in &written {
+        std::fs::rename(tmp, path)?;
+    }
+    Ok(())
+}
+
+/// The temporary name `path` is written under before it is renamed into place.
+fn temporary(path: &Path) -> std::io::Result<PathBuf> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let Some(name) = path.file_name() else {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{} names no file", path.display()),
+        ));
+    };
+    Ok(dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    )))
 }
 
 /// 1 MiB, for stating limits.
@@ -135,6 +176,28 @@ pub fn kind(metadata: &std::fs::Metadata) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn many_files_are_written_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.yaml");
+        let b = dir.path().join("b.yaml");
+        std::fs::write(&a, "old a").unwrap();
+        write_all_atomically(&[(&a, b"new a"), (&b, b"new b")]).unwrap();
+        assert_eq!(std::fs::read_to_string(&a).unwrap(), "new a");
+        assert_eq!(std::fs::read_to_string(&b).unwrap(), "new b");
+        // One file cannot be written: none is, and no temporary file is left.
+        let nowhere = dir.path().join("missing/c.yaml");
+        let err = write_all_atomically(&[(&a, b"newer a"), (&nowhere, b"c")]);
+        assert!(err.is_err());
+        assert_eq!(std::fs::read_to_string(&a).unwrap(), "new a");
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["a.yaml", "b.yaml"]);
+    }
 
     #[test]
     fn inputs_are_regular_files_within_their_limit() {

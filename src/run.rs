@@ -66,6 +66,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Export(args) => cmd::export::run(&cli.global, &args).await,
         Command::Pull(args) => cmd::pull::run(&cli.global, &args).await,
         Command::ImportCsv(args) => cmd::import_csv::run(&args),
+        Command::Ingest(args) => cmd::ingest::run(&cli.global, &args),
         Command::Sandbox(args) => cmd::sandbox::run(args).await,
         Command::Schema(args) => cmd::schema::run(&args),
         Command::Completions(args) => cmd::completions::run(&args),

@@ -1,5 +1,5 @@
 //! The JSON Schemas slascone-sync publishes (`slascone-sync schema`, `schema/*.json`): for
-//! manifest files, the project file and the plan JSON.
+//! manifest files, the project file, the plan JSON and `ingest`'s mapping file.
 
 use crate::{manifest, render};
 
@@ -13,6 +13,8 @@ pub enum SchemaKind {
     Project,
     /// The plan JSON of `plan --format json` and `plan --out`.
     Plan,
+    /// The mapping file of `ingest`.
+    Mapping,
 }
 
 /// The JSON Schema of one kind of file.
@@ -21,5 +23,6 @@ pub fn schema(kind: SchemaKind) -> serde_json::Value {
         SchemaKind::Manifest => manifest::schema::manifest_schema(),
         SchemaKind::Project => manifest::schema::project_schema(),
         SchemaKind::Plan => render::plan_json::schema(),
+        SchemaKind::Mapping => manifest::schema::mapping_schema(),
     }
 }

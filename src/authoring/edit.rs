@@ -212,14 +212,13 @@ pub fn apply_with_inserts(
     let events = parse(text)?;
     let found = survey(text, &events, &Wanted::new(edits));
     let (writes, outcomes) = rewrites(edits, &found, write);
-    let (mut splices, failures) = insert::splices(text, inserts, order)?;
+    let (mut splices, failures) = insert::splices(text, &events, inserts, order);
     splices.extend(writes.iter().map(|write| insert::Splice {
         at: write.target.start,
         replaced: write.target.end - write.target.start,
         text: write.written.text.clone(),
     }));
     let new = insert::splice(text, &mut splices);
-    parse(&new)?;
     Ok(Edited {
         text: new,
         outcomes,

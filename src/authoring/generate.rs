@@ -92,6 +92,14 @@ impl EntryOut {
         }
     }
 
+    /// The values written, in order, without the lists.
+    pub fn values(&self) -> impl Iterator<Item = (&'static str, &serde_json::Value)> {
+        self.values.iter().filter_map(|(name, value)| match value {
+            Out::Value(value) => Some((*name, value)),
+            Out::List(_) => None,
+        })
+    }
+
     /// The text written for `name`, for sorting and file names.
     pub fn text(&self, name: &str) -> Option<&str> {
         self.get(name).and_then(serde_json::Value::as_str)
@@ -162,6 +170,7 @@ fn schema_line(kind: SchemaKind, depth: usize) -> String {
         SchemaKind::Manifest => "manifest",
         SchemaKind::Project => "project",
         SchemaKind::Plan => "plan",
+        SchemaKind::Mapping => "mapping",
     };
     format!(
         "# yaml-language-server: $schema={}{SCHEMA_DIR}/{name}.schema.json\n",
@@ -200,6 +209,16 @@ pub fn project_yaml(project: &ProjectOut) -> anyhow::Result<String> {
 
 /// The text of the manifest file of one customer, in `customers/`.
 pub fn customer_file(customer: &EntryOut, comment: &str) -> anyhow::Result<String> {
+    customer_file_at(customer, comment, Some(1))
+}
+
+/// [`customer_file`] for a file `depth` directories below the directory that holds `schema/`;
+/// `None`: without the `$schema` line (there is no such directory).
+pub fn customer_file_at(
+    customer: &EntryOut,
+    comment: &str,
+    depth: Option<usize>,
+) -> anyhow::Result<String> {
     let document = Document {
         customers: vec![customer.clone()],
     };
@@ -209,10 +228,10 @@ pub fn customer_file(customer: &EntryOut, comment: &str) -> anyhow::Result<Strin
     } else {
         format!("#\n{}", comment_lines(comment))
     };
-    Ok(format!(
-        "{}{comment}{yaml}",
-        schema_line(SchemaKind::Manifest, 1)
-    ))
+    let schema = depth.map_or_else(String::new, |depth| {
+        schema_line(SchemaKind::Manifest, depth)
+    });
+    Ok(format!("{schema}{comment}{yaml}"))
 }
 
 /// The JSON Schemas the `$schema` lines point to, as `schema <kind>` prints them.

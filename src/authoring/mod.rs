@@ -7,5 +7,6 @@ pub mod edit;
 pub mod export;
 pub mod generate;
 pub mod import_csv;
+pub mod ingest;
 pub mod pull;
 pub mod table;

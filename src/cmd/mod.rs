@@ -24,6 +24,7 @@ pub mod apply;
 pub mod completions;
 pub mod export;
 pub mod import_csv;
+pub mod ingest;
 pub mod plan;
 mod progress;
 pub mod pull;

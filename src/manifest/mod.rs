@@ -23,6 +23,7 @@ use uuid::Uuid;
 use crate::model::Origin;
 use crate::model::fields::{Field, Map};
 
+pub(crate) use check::closest;
 pub use load::MAX_FILE_BYTES;
 pub use node::{MAX_ALIAS_EXPANSION, MAX_DEPTH, MAX_NODES};
 pub use paths::{customer_paths, license_maps, license_paths};

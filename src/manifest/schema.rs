@@ -147,6 +147,133 @@ fn ignore_path_schema(entity: &Entity, prefix: &str) -> serde_json::Value {
     })
 }
 
+/// The JSON Schema of `ingest`'s mapping file, from the field declarations: the fields a column
+/// may feed are the fields `validate` knows.
+pub fn mapping_schema() -> serde_json::Value {
+    use super::mapping::{DEFAULT_CUSTOMER_FILE, DEFAULT_DATE_FORMAT, OWNER_COLUMN};
+    let customers = section_schema(
+        &CUSTOMER,
+        "The customers export: one row per customer.",
+        &[],
+    );
+    let mut licenses = section_schema(
+        &LICENSE,
+        "The licenses export: one row per license, naming its customer by `customer_number`.",
+        &[OWNER_COLUMN],
+    );
+    let mut customers = customers;
+    customers["properties"]["file"] = json!({
+        "description": format!("Where a new customer's manifest goes, relative to the manifest directory; `{{customer_number}}` is replaced by its number. Default: `{DEFAULT_CUSTOMER_FILE}`."),
+        "type": "string",
+        "pattern": "\\{customer_number\\}.*\\.ya?ml$"
+    });
+    licenses["properties"]["missing"] = json!({
+        "description": "What a full export does to the licenses of the manifests it lacks: `report` names them (the default), `deactivate` also writes `active: false` on them. Nothing is ever deleted.",
+        "enum": ["report", "deactivate"]
+    });
+    json!({
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "title": "slascone-sync ingest mapping",
+        "description": "How `slascone-sync ingest` reads an ERP or CRM export: which column feeds which manifest field, how cells are written, and the ERP codes of SLASCONE's names. Keep it outside the manifest directory.",
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["customers"],
+        "properties": {
+            "format": {
+                "description": "How the export writes its cells.",
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                    "delimiter": { "description": "CSV: the column separator, one character (`,` `;` `|`) or `tab`. Default: `,`.", "type": "string" },
+                    "encoding": { "description": "CSV: the text encoding, a WHATWG label such as `utf-8`, `windows-1252`, `latin1`, `utf-16le`. Default: UTF-8, or UTF-16 by the file's byte order mark.", "type": "string" },
+                    "date": { "description": format!("How text cells write a date, in strftime directives, e.g. `%d.%m.%Y` or `%m/%d/%Y`. ISO dates and a spreadsheet's date cells are read whatever it says. Default: `{DEFAULT_DATE_FORMAT}`."), "type": "string" },
+                    "empty": { "description": "Cell texts that mean \"no value\": the field is left as it is, as for a blank cell. E.g. `[\"#N/A\", \"-\"]`.", "type": "array", "items": { "type": "string" } }
+                }
+            },
+            "customers": customers,
+            "licenses": licenses,
+        }
+    })
+}
+
+/// A section of the mapping: the fields of `entity` a column, a code map or a default may feed.
+fn section_schema(entity: &Entity, description: &str, extra: &[&str]) -> serde_json::Value {
+    let fields: Vec<&crate::model::fields::Field> = entity
+        .fields
+        .iter()
+        .filter(|f| f.role != Role::Implicit && f.ty != Type::TextList)
+        .collect();
+    let entries: Vec<&str> = entity
+        .maps
+        .iter()
+        .filter(|m| m.value != Type::TextList)
+        .map(|m| m.name)
+        .collect();
+    let entry_pattern = format!("^({})\\..+$", entries.join("|"));
+    let mut columns = serde_json::Map::new();
+    let mut values = serde_json::Map::new();
+    let mut defaults = serde_json::Map::new();
+    let code_map = json!({
+        "type": "object",
+        "additionalProperties": { "type": ["string", "number", "boolean"] }
+    });
+    for name in extra {
+        columns.insert(
+            (*name).to_owned(),
+            json!({ "description": "The column naming the license's customer.", "type": "string" }),
+        );
+    }
+    for field in &fields {
+        columns.insert(
+            field.name.to_owned(),
+            json!({ "description": format!("The column feeding `{}`: {}", field.name, field.doc), "type": "string" }),
+        );
+        values.insert(field.name.to_owned(), code_map.clone());
+        if field.role != Role::Identity {
+            let mut schema = type_schema(field.ty);
+            schema["description"] = json!(field.doc);
+            defaults.insert(field.name.to_owned(), schema);
+        }
+    }
+    let mut section = json!({
+        "description": description,
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["columns"],
+        "properties": {
+            "columns": {
+                "description": "Manifest field → the export's header. Only these fields are written; everything else a manifest says stays.",
+                "type": "object",
+                "additionalProperties": false,
+                "properties": columns,
+            },
+            "values": {
+                "description": "Per field, ERP code → the value in SLASCONE. For text fields the map is complete: a code it lacks is an error. For dates, counts and flags, codes it lacks are read as the type.",
+                "type": "object",
+                "additionalProperties": false,
+                "properties": values,
+            },
+            "defaults": {
+                "description": "What a new object gets for a field no column gives it. Objects already in the manifests are never given defaults.",
+                "type": "object",
+                "additionalProperties": false,
+                "properties": defaults,
+            },
+            "sheet": { "description": "A workbook's sheet to read, by name. Default: the first.", "type": "string" },
+        }
+    });
+    if !entries.is_empty() {
+        let entry_column = json!({ "description": "The column feeding one entry of the map, e.g. `limitations.Users`.", "type": "string" });
+        section["properties"]["columns"]["patternProperties"] =
+            json!({ entry_pattern.clone(): entry_column });
+        section["properties"]["values"]["patternProperties"] =
+            json!({ entry_pattern.clone(): code_map });
+        section["properties"]["defaults"]["patternProperties"] =
+            json!({ entry_pattern: { "type": ["string", "number", "boolean"] } });
+    }
+    section
+}
+
 /// The JSON Schema of the project file, slascone.yaml.
 pub fn project_schema() -> serde_json::Value {
     root_schema::<ProjectFile>()

@@ -19,6 +19,7 @@ mod export;
 mod fidelity;
 mod hostile;
 mod import_csv;
+mod ingest;
 mod install;
 mod manifest;
 mod packaging;

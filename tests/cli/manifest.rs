@@ -322,7 +322,7 @@ fn validate_fails_with_positioned_problems() {
 /// The committed schemas are what editors use; they must match the binary's.
 #[test]
 fn committed_schemas_are_current() {
-    for kind in ["manifest", "project"] {
+    for kind in ["manifest", "project", "mapping"] {
         let output = slascone_sync(&["schema", "--kind", kind]);
         assert_eq!(output.status.code(), Some(0));
         let committed = fs::read_to_string(format!("schema/{kind}.schema.json")).unwrap();

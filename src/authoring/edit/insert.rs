@@ -10,7 +10,7 @@
 use serde_saphyr::granit_parser::{Event, ScalarStyle, StructureStyle};
 
 use super::scalar::{Reading, can_be_plain, double_quoted, reading};
-use super::{Events, NewValue, ParseError, Position, bytes, parse};
+use super::{Events, NewValue, Position, bytes};
 
 /// A value to write where nothing was.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,17 +61,18 @@ impl Splice {
     }
 }
 
-/// Where the inserts go in `text`: the new text, and per insert in input order `None`, or the
+/// Where the inserts go in `text` (whose events are `events`): the new text, and per insert in
+/// input order `None`, or the
 /// reason (for people) it has no place to go, such as a mapping that is not there or a key that
 /// holds a single value where a mapping or a list was expected. `order` ranks the keys of the
 /// mappings inserts name (an entity's keys in declaration order).
 pub(crate) fn splices(
     text: &str,
+    events: &Events<'_>,
     inserts: &[Insert],
     order: &dyn Fn(&str) -> usize,
-) -> Result<(Vec<Splice>, Vec<Option<String>>), ParseError> {
-    let events = parse(text)?;
-    let layout = Layout::of(text, &events);
+) -> (Vec<Splice>, Vec<Option<String>>) {
+    let layout = Layout::of(text, events);
     let writer = Writer {
         text,
         newline: if text.contains("\r\n") { "\r\n" } else { "\n" },
@@ -120,7 +121,7 @@ pub(crate) fn splices(
             splices.push(splice);
         }
     }
-    Ok((splices, failures))
+    (splices, failures)
 }
 
 /// `text` with every splice written in its place; splices at one offset keep their order.

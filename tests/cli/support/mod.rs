@@ -6,6 +6,7 @@
 mod cli;
 mod converge;
 mod shell;
+pub mod xlsx;
 
 pub use cli::{Cli, Ran, bin, cli, code, run, stderr, stdout};
 pub use converge::{apply_ok, apply_until_done, assert_converged, assert_no_duplicates};
