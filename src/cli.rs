@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use uuid::Uuid;
 
+pub use crate::plan::ids::IdsFormat;
 pub use crate::render::Format;
 pub use crate::sandbox::{EmptyAnswer, PageZero, PatchSemantics};
 pub use crate::schema::SchemaKind;
@@ -145,6 +146,18 @@ pub enum Command {
         "ingest --mapping erp/mapping.yaml --customers changes.xlsx --partial --dry-run slascone"
     ))]
     Ingest(IngestArgs),
+    /// Print the SLASCONE ids of the managed licenses and customers, for the ERP to store.
+    ///
+    /// Reads SLASCONE as plan does and matches each license and customer of the manifests as
+    /// plan matches them: one row per license (customer number, customer id, product, legacy
+    /// key, license id, and the customer's two portal links), then one per customer without a
+    /// license. An object SLASCONE does not hold yet (apply would create it) has empty ids, and
+    /// stderr counts them. CSV (the default) or JSON on stdout.
+    #[command(after_help = examples!(
+        "ids --sandbox examples/quickstart",
+        "ids --format json slascone > ids.json"
+    ))]
+    Ids(IdsArgs),
     /// Print the shell completion script for bash, zsh, fish, powershell or elvish.
     #[command(after_help = examples!(
         "completions bash > ~/.local/share/bash-completion/completions/slascone-sync",
@@ -302,6 +315,18 @@ pub struct IngestArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct IdsArgs {
+    /// The manifest directory (holds slascone.yaml).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Output format on stdout.
+    #[arg(long, default_value = "csv", value_parser = choice::<IdsFormatArg, IdsFormat>())]
+    pub format: IdsFormat,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct CompletionsArgs {
     /// The shell to complete in.
     #[arg(value_enum)]
@@ -402,6 +427,13 @@ choices!(FormatArg => Format {
     Json,
     /// A pull-request comment: summary table and collapsible changes, under 65,536 characters.
     Markdown,
+});
+
+choices!(IdsFormatArg => IdsFormat {
+    /// A header row, then one row per license or customer; what SLASCONE lacks is empty.
+    Csv,
+    /// An array of objects named as the CSV columns; what SLASCONE lacks is null.
+    Json,
 });
 
 choices!(SchemaKindArg => SchemaKind {

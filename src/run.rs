@@ -67,6 +67,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Pull(args) => cmd::pull::run(&cli.global, &args).await,
         Command::ImportCsv(args) => cmd::import_csv::run(&args),
         Command::Ingest(args) => cmd::ingest::run(&cli.global, &args),
+        Command::Ids(args) => cmd::ids::run(&cli.global, &args).await,
         Command::Sandbox(args) => cmd::sandbox::run(args).await,
         Command::Schema(args) => cmd::schema::run(&args),
         Command::Completions(args) => cmd::completions::run(&args),

@@ -23,6 +23,7 @@ pub mod agent;
 pub mod apply;
 pub mod completions;
 pub mod export;
+pub mod ids;
 pub mod import_csv;
 pub mod ingest;
 pub mod plan;
@@ -316,4 +317,32 @@ pub fn use_color(global: &GlobalArgs) -> bool {
     !global.no_color
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         && std::io::stdout().is_terminal()
+}
+
+/// Connects, plans `manifests` and closes the connection. `None` when the manifests' names do
+/// not resolve or a create would be refused; the problems are printed.
+async fn connect_and_plan(
+    global: &GlobalArgs,
+    manifests: Manifests,
+    read: &ReadArgs,
+    usage: engine::UsageReads,
+) -> anyhow::Result<Option<engine::Planned>> {
+    let events = progress_events();
+    let connection = connect(global, &manifests.project, read, &events).await?;
+    let planning = engine::plan(
+        &connection,
+        manifests,
+        engine::Keep::Nothing,
+        usage,
+        &events,
+    )
+    .await;
+    connection.close().await;
+    match planning? {
+        engine::Planning::Planned(planned) => Ok(Some(*planned)),
+        engine::Planning::Problems(problems) => {
+            print_problems(&problems);
+            Ok(None)
+        }
+    }
 }

@@ -10,13 +10,13 @@ use std::path::Path;
 use anyhow::Context;
 
 use crate::authoring::pull::{self, Fate, FilePull};
-use crate::cli::{GlobalArgs, PullArgs, ReadArgs};
-use crate::engine::{self, Keep, Planned, Planning, UsageReads};
+use crate::cli::{GlobalArgs, PullArgs};
+use crate::engine::UsageReads;
 use crate::exit::Outcome;
-use crate::manifest::{Digest, Manifests};
+use crate::manifest::Digest;
 use crate::render::Format;
 
-use super::{load_manifests, print_problems, progress_events, write_rendering};
+use super::{connect_and_plan, load_manifests, progress_events, write_rendering};
 
 pub async fn run(global: &GlobalArgs, args: &PullArgs) -> anyhow::Result<Outcome> {
     run_with(global, args, &mut |_| {}).await
@@ -163,25 +163,4 @@ fn write(
     crate::fs::write_atomically(path, new.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(Done::Written)
-}
-
-/// Connects, plans `manifests` and closes the connection. `None` when the manifests' names do
-/// not resolve or a create would be refused; the problems are printed.
-async fn connect_and_plan(
-    global: &GlobalArgs,
-    manifests: Manifests,
-    read: &ReadArgs,
-    usage: UsageReads,
-) -> anyhow::Result<Option<Planned>> {
-    let events = progress_events();
-    let connection = super::connect(global, &manifests.project, read, &events).await?;
-    let planning = engine::plan(&connection, manifests, Keep::Nothing, usage, &events).await;
-    connection.close().await;
-    match planning? {
-        Planning::Planned(planned) => Ok(Some(*planned)),
-        Planning::Problems(problems) => {
-            print_problems(&problems);
-            Ok(None)
-        }
-    }
 }

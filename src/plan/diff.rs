@@ -303,14 +303,14 @@ fn unmanaged(
 }
 
 /// Which remote license each desired license is.
-struct LicenseMatching<'a> {
-    planned: Vec<(&'a DesiredLicense, Option<&'a CurrentLicense>)>,
+pub(crate) struct LicenseMatching<'a> {
+    pub(crate) planned: Vec<(&'a DesiredLicense, Option<&'a CurrentLicense>)>,
     /// Remote ids some desired license matches.
     claimed: HashSet<Uuid>,
 }
 
 impl<'a> LicenseMatching<'a> {
-    fn new(
+    pub(crate) fn new(
         desired: &'a DesiredState,
         current: &'a CurrentState,
         warnings: &mut Vec<Warning>,

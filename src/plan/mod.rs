@@ -7,6 +7,7 @@
 
 mod contacts;
 pub mod diff;
+pub mod ids;
 mod parts;
 mod radar;
 pub mod risk;

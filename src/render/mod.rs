@@ -1,12 +1,13 @@
 //! Renderings of a [`Plan`] (terraform-style text for terminals, the plan JSON that
-//! `apply --plan` and scripts read, and markdown for pull-request comments) and of the apply
-//! report.
+//! `apply --plan` and scripts read, and markdown for pull-request comments), of the apply
+//! report, and of `ids`.
 //!
 //! Every renderer writes into a caller-supplied writer and does nothing else: no terminal
 //! detection, no environment lookups. The caller decides on colour through [`Style`].
 
 pub mod apply_report;
 mod escape;
+pub mod ids;
 pub mod plan_json;
 pub mod plan_markdown;
 mod plan_summary;

@@ -18,6 +18,7 @@ mod engine;
 mod export;
 mod fidelity;
 mod hostile;
+mod ids;
 mod import_csv;
 mod ingest;
 mod install;
