@@ -1,5 +1,6 @@
 //! One bounded fan-out for every place that sends many requests at once: reading the catalog,
-//! the licenses and the contacts, usage reads, a saved plan's recheck, and apply.
+//! the licenses and the contacts, usage reads, a saved plan's recheck, and apply; and
+//! [`on_cores`], its counterpart for work on files (loading the manifests, ingest's rewrites).
 //!
 //! Each input becomes a task on the runtime, at most `limit` running at a time; results come back
 //! in input order, whatever order the tasks finish in, so what a caller builds from them is
@@ -10,6 +11,45 @@ use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+
+/// Runs `work` on every item on all cores, and returns every result in item order. Workers take
+/// the next item as they finish one, so a few big items do not leave a core idle. A panic in
+/// `work` panics the caller.
+pub fn on_cores<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(items.len());
+    if threads <= 1 {
+        return items.iter().map(work).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(item) = items.get(index) else {
+                            return done;
+                        };
+                        done.push((index, work(item)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| {
+                worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    results.sort_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, result)| result).collect()
+}
 
 /// Runs `task` on every input, at most `limit` at once (at least one), and returns every result
 /// in input order.

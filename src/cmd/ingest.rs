@@ -8,11 +8,12 @@
 //! new customer's file never replaces a file.
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use anyhow::Context;
 
 use crate::authoring::generate;
-use crate::authoring::ingest::{self, Incoming, Ingest, Options};
+use crate::authoring::ingest::{self, FileChange, Incoming, Ingest, Options};
 use crate::authoring::pull::{still_as_read, unified_diff};
 use crate::authoring::table;
 use crate::cli::{GlobalArgs, IngestArgs};
@@ -185,26 +186,34 @@ type Texts = Vec<(PathBuf, String, String)>;
 /// were loaded, left alone. Fails, before anything is written, when a new text does not read
 /// back as meant.
 fn new_texts(ingest: &mut Ingest, manifests: &Manifests) -> anyhow::Result<(Texts, Vec<PathBuf>)> {
+    // Reading a file back is about as costly as loading it, so files are rewritten on all
+    // cores, as they are loaded.
+    let files: Vec<Mutex<FileChange>> = std::mem::take(&mut ingest.files)
+        .into_iter()
+        .map(Mutex::new)
+        .collect();
+    let rewritten = crate::fanout::on_cores(&files, |file| {
+        let mut file = file.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        new_text(&mut file, manifests)
+    });
+    ingest.files = files
+        .into_iter()
+        .map(|file| {
+            file.into_inner()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+        })
+        .collect();
     let mut texts = Vec::new();
     let mut changed = Vec::new();
-    let mut files = std::mem::take(&mut ingest.files);
-    for file in &mut files {
-        let path = file.file.to_path_buf();
-        let bytes = crate::fs::read_input(&path, MAX_FILE_BYTES)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let read = manifests.digests.get(&file.file);
-        if !read.is_some_and(|read| still_as_read(read, &bytes)) {
-            changed.push(path);
-            continue;
-        }
-        let before =
-            String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8", path.display()))?;
-        let after = file.rewrite(&before)?;
-        if after != before {
-            texts.push((path, before, after));
+    for result in rewritten {
+        match result? {
+            Rewritten::Text(path, before, after) if after != before => {
+                texts.push((path, before, after));
+            }
+            Rewritten::Text(..) => {}
+            Rewritten::ChangedSinceRead(path) => changed.push(path),
         }
     }
-    ingest.files = files;
     for path in &changed {
         ingest.skip_file(
             path,
@@ -212,6 +221,26 @@ fn new_texts(ingest: &mut Ingest, manifests: &Manifests) -> anyhow::Result<(Text
         );
     }
     Ok((texts, changed))
+}
+
+enum Rewritten {
+    Text(PathBuf, String, String),
+    ChangedSinceRead(PathBuf),
+}
+
+/// One file's text as read and its new text, unless it changed since it was loaded.
+fn new_text(file: &mut FileChange, manifests: &Manifests) -> anyhow::Result<Rewritten> {
+    let path = file.file.to_path_buf();
+    let bytes = crate::fs::read_input(&path, MAX_FILE_BYTES)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let read = manifests.digests.get(&file.file);
+    if !read.is_some_and(|read| still_as_read(read, &bytes)) {
+        return Ok(Rewritten::ChangedSinceRead(path));
+    }
+    let before =
+        String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8", path.display()))?;
+    let after = file.rewrite(&before)?;
+    Ok(Rewritten::Text(path, before, after))
 }
 
 /// Writes every new text and every new file, each atomically, with one flush to disk.

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use uuid::Uuid;
 
@@ -103,40 +102,7 @@ fn check_files(files: &[PathBuf]) -> Vec<Checked> {
             digest: text.map(|text| (path, digest(text.as_bytes()))),
         }
     };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(files.len());
-    if threads <= 1 {
-        return files.iter().map(check).collect();
-    }
-    // Workers take the next file as they finish one, so a few big files do not leave a core idle.
-    let next = AtomicUsize::new(0);
-    let mut results: Vec<(usize, Checked)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let index = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(file) = files.get(index) else {
-                            return done;
-                        };
-                        done.push((index, check(file)));
-                    }
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| {
-                worker
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    });
-    results.sort_by_key(|(index, _)| *index);
-    results.into_iter().map(|(_, result)| result).collect()
+    crate::fanout::on_cores(files, check)
 }
 
 /// Every `*.yaml`/`*.yml` below `dir` in sorted path order, without the project file, the sandbox
