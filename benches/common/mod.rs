@@ -5,6 +5,8 @@
 // Each benchmark target compiles this module on its own and uses a different part of it.
 #![allow(dead_code)]
 
+pub mod measure;
+
 use std::fmt::Write as _;
 use std::path::Path;
 
