@@ -89,7 +89,9 @@ impl Source {
     fn describe(&self) -> String {
         match self {
             Source::Dir(dir) => dir.display().to_string(),
-            Source::Git(git) => format!("{} {} {}", git.url, git.branch, git.path.display()),
+            Source::Git(git) => {
+                format!("{} {} {}", git.shown_url(), git.branch, git.path.display())
+            }
         }
     }
 }
@@ -230,15 +232,13 @@ pub struct Agent {
 }
 
 impl Agent {
-    /// Binds `config.listen` and starts reconciling at once.
+    /// Checks the sources of manifests and notifications, binds `config.listen` and starts
+    /// reconciling at once.
     pub async fn start(config: Config) -> anyhow::Result<Agent> {
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.listen))?;
-        let addr = listener.local_addr()?;
         let redactor = Redactor::default();
         let git_token = match &config.source {
             Source::Git(git) => {
+                git.check()?;
                 // A password written into the URL is as secret as one from --git-token-env.
                 if let Ok(url) = url::Url::parse(&git.url)
                     && let Some(password) = url.password()
@@ -267,6 +267,10 @@ impl Agent {
             }
             None => None,
         };
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             status: Mutex::new(Status::new(config.mode)),
             wake: Notify::new(),

@@ -1,0 +1,308 @@
+//! What the agent reads from and sends to URLs it is given: `--git` writes only `--path`, within
+//! limits.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use gix::objs::tree::{Entry, EntryKind};
+use serde_json::Value;
+use slascone_sync::agent::git::GitSource;
+
+use crate::agent::manifest;
+use crate::support::{self, ISV, KEY};
+
+const MIB: usize = 1 << 20;
+
+/// A bare repository written without a git program, whose trees a test lays out entry by entry.
+struct Repo {
+    repo: gix::Repository,
+    dir: tempfile::TempDir,
+}
+
+impl Repo {
+    fn new() -> Repo {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = gix::init_bare(dir.path()).unwrap();
+        Repo { repo, dir }
+    }
+
+    fn url(&self) -> String {
+        format!("file://{}", self.dir.path().display())
+    }
+
+    fn blob(&self, bytes: &[u8]) -> gix::ObjectId {
+        self.repo.write_blob(bytes).unwrap().detach()
+    }
+
+    fn tree(&self, entries: &[(&str, EntryKind, gix::ObjectId)]) -> gix::ObjectId {
+        let mut entries: Vec<Entry> = entries
+            .iter()
+            .map(|(name, kind, oid)| Entry {
+                mode: (*kind).into(),
+                filename: (*name).into(),
+                oid: *oid,
+            })
+            .collect();
+        entries.sort();
+        self.repo
+            .write_object(gix::objs::Tree { entries })
+            .unwrap()
+            .detach()
+    }
+
+    /// Makes `root` the tree of a commit on main; the commit's id.
+    fn commit(&self, root: gix::ObjectId) -> String {
+        let signature = gix::actor::Signature {
+            name: "Licensing".into(),
+            email: "licensing@example.com".into(),
+            time: gix::date::Time::new(1_764_633_600, 0),
+        };
+        let mut buffer = gix::date::parse::TimeBuf::default();
+        let signature = signature.to_ref(&mut buffer);
+        self.repo
+            .commit_as(
+                signature,
+                signature,
+                "refs/heads/main",
+                "manifests",
+                root,
+                None::<gix::ObjectId>,
+            )
+            .unwrap()
+            .detach()
+            .to_string()
+    }
+
+    /// The tree of a manifest directory: a project file for `api_url`, one manifest, and
+    /// `inside`.
+    fn manifests(
+        &self,
+        api_url: &str,
+        inside: &[(&str, EntryKind, gix::ObjectId)],
+    ) -> gix::ObjectId {
+        let project = self.blob(format!("api_url: {api_url}\nisv_id: {ISV}\n").as_bytes());
+        let acme = self.blob(manifest("Berlin", 25).as_bytes());
+        let mut entries = vec![
+            ("slascone.yaml", EntryKind::Blob, project),
+            ("acme.yaml", EntryKind::Blob, acme),
+        ];
+        entries.extend_from_slice(inside);
+        self.tree(&entries)
+    }
+}
+
+fn source(url: &str, cache: &Path) -> GitSource {
+    GitSource {
+        url: url.to_owned(),
+        branch: "main".into(),
+        path: "slascone".into(),
+        cache_dir: cache.to_path_buf(),
+        token: None,
+    }
+}
+
+async fn fetch(source: GitSource) -> anyhow::Result<slascone_sync::agent::git::Fetched> {
+    tokio::task::spawn_blocking(move || source.fetch())
+        .await
+        .expect("the fetch does not panic")
+}
+
+/// Every regular file below `dir`, and their bytes together.
+fn files_below(dir: &Path) -> (Vec<String>, u64) {
+    let mut files = Vec::new();
+    let mut bytes = 0;
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        for entry in std::fs::read_dir(&current).unwrap() {
+            let entry = entry.unwrap();
+            let kind = entry.file_type().unwrap();
+            if kind.is_dir() {
+                pending.push(entry.path());
+            } else {
+                bytes += entry.metadata().unwrap().len();
+                let path = entry.path();
+                files.push(path.strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    files.sort();
+    (files, bytes)
+}
+
+/// A repository of 1 MB or so that names a 50 MB blob ten times and 5,000 files, all outside
+/// `--path`: the binary writes the two manifests of `--path` and nothing else, and its memory
+/// never holds the blob twice.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn only_the_path_is_written_from_a_repository_with_a_huge_blob_and_many_files() {
+    use std::process::{Command, Stdio};
+
+    let sandbox = support::sandbox().await;
+    let origin = Repo::new();
+    let big = origin.blob(&vec![0; 50 * MIB]);
+    let small = origin.blob(b"x\n");
+    let assets: Vec<(String, EntryKind, gix::ObjectId)> = (0..10)
+        .map(|i| (format!("big-{i}.bin"), EntryKind::Blob, big))
+        .collect();
+    let assets: Vec<_> = assets
+        .iter()
+        .map(|(n, k, o)| (n.as_str(), *k, *o))
+        .collect();
+    let names: Vec<String> = (0..5_000).map(|i| format!("file-{i:04}.txt")).collect();
+    let vendor: Vec<_> = names
+        .iter()
+        .map(|n| (n.as_str(), EntryKind::Blob, small))
+        .collect();
+    let inside = origin.manifests(&sandbox.base_url(), &[]);
+    let root = origin.tree(&[
+        ("assets", EntryKind::Tree, origin.tree(&assets)),
+        ("vendor", EntryKind::Tree, origin.tree(&vendor)),
+        ("slascone", EntryKind::Tree, inside),
+    ]);
+    let commit = origin.commit(root);
+    let cache = tempfile::tempdir().unwrap();
+    let mut child = Command::new(support::bin())
+        .args(["agent", "--git", &origin.url(), "--path", "slascone"])
+        .arg("--cache-dir")
+        .arg(cache.path())
+        .args(["--interval", "1h", "--listen", "127.0.0.1:0"])
+        .env("SLASCONE_ADMIN_KEY", KEY)
+        .env("SLASCONE_SYNC_TODAY", "2026-12-01")
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut start = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut start).unwrap();
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    let listen = start
+        .split(' ')
+        .find_map(|field| field.strip_prefix("listen="))
+        .unwrap_or_else(|| panic!("no listen= in {start:?}"))
+        .trim();
+    let started = Instant::now();
+    let status = loop {
+        let status: Value = reqwest::get(format!("http://{listen}/status"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if status["reconciles"].as_u64() >= Some(1) {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "{status:#}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let peak = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+        .unwrap()
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
+        .unwrap()
+        * 1024;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    println!("peak resident {} MiB", peak / MIB);
+    assert_eq!(status["last"]["result"], "drift", "{status:#}");
+    let (files, bytes) = files_below(&cache.path().join("trees"));
+    assert_eq!(status["revision"], commit.as_str());
+    let tree = format!("{commit}/slascone");
+    assert!(
+        files == [format!("{tree}/acme.yaml"), format!("{tree}/slascone.yaml")],
+        "{} files written, the first {:?}",
+        files.len(),
+        &files[..files.len().min(3)]
+    );
+    assert!(bytes < 4096, "{bytes} bytes written");
+    // Indexing the fetched pack inflates each object once; writing the files reads none of
+    // those outside `--path`. Holding the blob twice (or ten times) would pass 100 MiB.
+    assert!(peak < 100 * MIB, "peak resident {} MiB", peak / MIB);
+}
+
+/// Inside `--path`, a file over the manifest limit, a symbolic link and a submodule are each
+/// named, and nothing is written: the loader would have read a directory missing them.
+#[tokio::test]
+async fn a_link_a_submodule_and_an_oversize_file_inside_the_path_are_named() {
+    let origin = Repo::new();
+    let link = origin.blob(b"../../../etc/passwd");
+    let large = origin.blob(&vec![b'#'; 17 * MIB]);
+    let elsewhere = origin.blob(b"not fetched\n");
+    let nested = origin.tree(&[("shared.yaml", EntryKind::Link, link)]);
+    let inside = origin.manifests(
+        "https://api365.slascone.com",
+        &[
+            ("passwd.yaml", EntryKind::Link, link),
+            ("huge.yaml", EntryKind::Blob, large),
+            ("vendored", EntryKind::Commit, elsewhere),
+            ("team", EntryKind::Tree, nested),
+        ],
+    );
+    // Outside `--path`, a link is no business of the agent's.
+    let root = origin.tree(&[
+        ("slascone", EntryKind::Tree, inside),
+        ("README.md", EntryKind::Link, link),
+    ]);
+    let commit = origin.commit(root);
+    let cache = tempfile::tempdir().unwrap();
+    let error = fetch(source(&origin.url(), cache.path()))
+        .await
+        .expect_err("the entries are refused");
+    let error = format!("{error:#}");
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    settings.add_filter(&regex_escape(&origin.url()), "file://[ORIGIN]");
+    settings.add_filter(&commit[..12], "[COMMIT]");
+    settings.bind(|| insta::assert_snapshot!("agent_git_refused_entries", error));
+    assert!(!cache.path().join("trees").join(&commit).exists());
+}
+
+/// A tree of 1,000 files named 101 times holds 101,000 files in a few kilobytes: refused at
+/// the limit, after listing no more than it.
+#[tokio::test]
+async fn a_path_of_more_files_than_the_limit_is_refused() {
+    let origin = Repo::new();
+    let blob = origin.blob(b"customers: []\n");
+    let names: Vec<String> = (0..1_000).map(|i| format!("m{i:04}.yaml")).collect();
+    let thousand = origin.tree(
+        &names
+            .iter()
+            .map(|n| (n.as_str(), EntryKind::Blob, blob))
+            .collect::<Vec<_>>(),
+    );
+    let dirs: Vec<String> = (0..101).map(|i| format!("d{i:03}")).collect();
+    let inside = origin.manifests(
+        "https://api365.slascone.com",
+        &dirs
+            .iter()
+            .map(|n| (n.as_str(), EntryKind::Tree, thousand))
+            .collect::<Vec<_>>(),
+    );
+    let commit = origin.commit(origin.tree(&[("slascone", EntryKind::Tree, inside)]));
+    let cache = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let error = fetch(source(&origin.url(), cache.path()))
+        .await
+        .expect_err("too many files");
+    let error = format!("{error:#}");
+    assert_eq!(
+        error,
+        format!(
+            "{} at {}: `slascone` holds more than 100000 files and directories, the most the agent writes",
+            origin.url(),
+            &commit[..12]
+        )
+    );
+    assert!(!cache.path().join("trees").join(&commit).exists());
+    assert!(started.elapsed() < Duration::from_secs(30));
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escape = "\\.+*?()|[]{}^$#&-~".contains(c);
+            escape.then_some('\\').into_iter().chain([c])
+        })
+        .collect()
+}
