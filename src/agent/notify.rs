@@ -64,16 +64,22 @@ impl Notifier {
             }
             *announced = Some(fingerprint);
         }
-        let body = serde_json::json!({
-            "text": redactor.apply(&text),
+        // Slack and Teams show the text as it is: a bidirectional override in a key would
+        // reorder the message. Redacted first, while the secrets are still as written; the
+        // line breaks of a list of problems stay.
+        let text = crate::text::terminal(&redactor.apply(&text), false);
+        let mut body = serde_json::json!({
+            "text": text,
             "result": last.result.as_str(),
             "changes": last.changes,
             "revision": revision,
         });
+        redactor.value(&mut body);
         let response = self
             .client
             .post(&self.url)
-            .json(&body)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(crate::text::json_line(&body))
             .send()
             .await
             .map_err(|err| anyhow::anyhow!("{}", err.without_url()))?;

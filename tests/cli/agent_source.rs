@@ -1,14 +1,16 @@
 //! What the agent reads from and sends to URLs it is given: `--git` writes only `--path`, within
-//! limits.
+//! limits; the credentials of a `--git` or `--notify-url` URL show nowhere, in any spelling.
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gix::objs::tree::{Entry, EntryKind};
 use serde_json::Value;
 use slascone_sync::agent::git::GitSource;
+use slascone_sync::agent::{Mode, Source};
 
-use crate::agent::manifest;
+use crate::agent::{Running, agent_config, manifest, result, start};
 use crate::support::{self, ISV, KEY};
 
 const MIB: usize = 1 << 20;
@@ -296,6 +298,184 @@ async fn a_path_of_more_files_than_the_limit_is_refused() {
     );
     assert!(!cache.path().join("trees").join(&commit).exists());
     assert!(started.elapsed() < Duration::from_secs(30));
+}
+
+/// A stand-in for a webhook receiver that keeps each request as it came: its headers and its body
+/// as text. `redirect_to`: every request is answered `307` to there instead.
+async fn receiver(
+    redirect_to: Option<String>,
+) -> (String, Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>>) {
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post({
+            let got = Arc::clone(&got);
+            move |headers: axum::http::HeaderMap, body: String| async move {
+                got.lock().unwrap().push((headers, body));
+                match redirect_to {
+                    Some(to) => axum::response::Response::builder()
+                        .status(307)
+                        .header("location", to)
+                        .body(axum::body::Body::empty())
+                        .unwrap(),
+                    None => axum::response::Response::new(axum::body::Body::from("ok")),
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}/hook"), got)
+}
+
+/// Everything the agent has shown: its log, its endpoints, and the notifications it sent.
+async fn everything_shown(
+    running: &Running,
+    sent: &Mutex<Vec<(axum::http::HeaderMap, String)>>,
+) -> String {
+    let mut shown = running.logs.lock().unwrap().join("\n");
+    for path in ["/status", "/", "/metrics"] {
+        shown.push('\n');
+        shown.push_str(&running.get(path).await.1);
+    }
+    for (_, body) in sent.lock().unwrap().iter() {
+        shown.push('\n');
+        shown.push_str(body);
+    }
+    shown
+}
+
+const TOKEN: &str = "ghp_TokenAsUserName0123456789abcdef";
+/// A password holding what URLs encode and HTML and JSON escape, and its form in a URL.
+const PASSWORD: &str = "p@ss&<w>ord\"";
+const ENCODED: &str = "p%40ss%26%3Cw%3Eord%22";
+
+#[track_caller]
+fn assert_nowhere(shown: &str, secrets: &[&str]) {
+    let forms = secrets.iter().flat_map(|secret| {
+        let json = serde_json::to_string(secret).unwrap();
+        let json = json[1..json.len() - 1].to_owned();
+        [
+            (*secret).to_owned(),
+            slascone_sync::text::html(secret),
+            slascone_sync::text::html(&json),
+            json,
+        ]
+    });
+    for form in forms {
+        assert!(!shown.contains(&form), "{form} shown in:\n{shown}");
+    }
+}
+
+/// GitHub takes a token as the URL's user name; a fetch that fails with one in the URL shows it
+/// in no log line, endpoint, page or notification.
+#[tokio::test]
+async fn a_token_as_the_git_user_name_is_never_shown() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let (url, sent) = receiver(None).await;
+    let (mut config, logs) = agent_config(Path::new("unused"), Mode::Detect);
+    config.source = Source::Git(GitSource {
+        url: format!("https://{TOKEN}@{closed}/acme/licensing.git"),
+        ..source("", cache.path())
+    });
+    config.notify_url = Some(url.replace("http://", &format!("http://hook:{ENCODED}@")));
+    let running = start(config, logs).await;
+    running
+        .wait_for(Duration::from_secs(20), |s| result(s) == "failed")
+        .await;
+    let started = Instant::now();
+    while sent.lock().unwrap().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "nothing was announced"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let shown = everything_shown(&running, &sent).await;
+    running.agent.shutdown(Duration::from_secs(5)).await;
+    assert!(
+        shown.contains(&format!("https://<redacted>@{closed}/acme/licensing.git")),
+        "{shown}"
+    );
+    assert_nowhere(&shown, &[TOKEN, PASSWORD, ENCODED]);
+}
+
+/// The password of `--notify-url`, decoded, is also a manifest value: the page shows the plan
+/// with it redacted, not HTML-escaped, and no other output shows it in any spelling.
+#[tokio::test]
+async fn an_encoded_notify_password_is_redacted_before_escaping() {
+    let sandbox = support::sandbox().await;
+    let value = format!("'{PASSWORD}'");
+    let manifest = manifest("Berlin", 25).replace("city: Berlin", &format!("city: {value}"));
+    let dir = support::project(&sandbox, &[("acme.yaml", &manifest)], "");
+    let (url, sent) = receiver(None).await;
+    let (mut config, logs) = agent_config(dir.path(), Mode::Detect);
+    config.notify_url = Some(url.replace("http://", &format!("http://hook:{ENCODED}@")));
+    let running = start(config, logs).await;
+    running
+        .wait_for(Duration::from_secs(20), |s| result(s) == "drift")
+        .await;
+    let started = Instant::now();
+    while sent.lock().unwrap().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "nothing was announced"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (_, page) = running.get("/").await;
+    assert!(page.contains("&quot;&lt;redacted&gt;&quot;"), "{page}");
+    let shown = everything_shown(&running, &sent).await;
+    running.agent.shutdown(Duration::from_secs(5)).await;
+    assert_nowhere(&shown, &[PASSWORD, ENCODED]);
+}
+
+/// A zero width space and a right-to-left override in a license key: the log line of the
+/// blocked plan, `/status` and the page show both escaped, never raw.
+#[tokio::test]
+async fn invisible_characters_reach_the_log_status_and_page_escaped() {
+    let sandbox = support::sandbox().await;
+    let extra = "safety: { max_risk: medium }\n";
+    let hostile = |limit: u32| {
+        manifest("Berlin", limit).replace(
+            "legacy_license_key: SUB-1",
+            "legacy_license_key: \"SUB-1\\u200b\\u202e\"",
+        )
+    };
+    let dir = support::project(&sandbox, &[("acme.yaml", &hostile(25))], extra);
+    support::apply_ok(dir.path()).await;
+    support::write_files(dir.path(), &[("acme.yaml", &hostile(5))]);
+    for format in [
+        slascone_sync::agent::LogFormat::Json,
+        slascone_sync::agent::LogFormat::Text,
+    ] {
+        let (mut config, logs) = agent_config(dir.path(), Mode::Apply);
+        config.log_format = format;
+        let running = start(config, logs).await;
+        running
+            .wait_for(Duration::from_secs(20), |s| result(s) == "blocked")
+            .await;
+        let logged = running.logs.lock().unwrap().join("\n");
+        let (_, status) = running.get("/status").await;
+        let (_, page) = running.get("/").await;
+        running.agent.shutdown(Duration::from_secs(5)).await;
+        for (name, shown, escaped) in [
+            ("log", &logged, r"SUB-1\u200b\u202e"),
+            ("/status", &status, r"SUB-1\u200b\u202e"),
+            ("page", &page, r"SUB-1\u{200b}\u{202e}"),
+        ] {
+            assert!(shown.contains(escaped), "{format:?} {name}: {shown}");
+            assert!(
+                !shown.contains('\u{200b}') && !shown.contains('\u{202e}'),
+                "{format:?} {name} shows them raw: {shown}"
+            );
+        }
+    }
 }
 
 fn regex_escape(text: &str) -> String {
