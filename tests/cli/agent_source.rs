@@ -1,5 +1,6 @@
 //! What the agent reads from and sends to URLs it is given: `--git` writes only `--path`, within
-//! limits; the credentials of a `--git` or `--notify-url` URL show nowhere, in any spelling.
+//! limits, from https or file URLs only; the credentials of a `--git` or `--notify-url` URL show
+//! nowhere, in any spelling; notifications follow no redirect.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -8,9 +9,9 @@ use std::time::{Duration, Instant};
 use gix::objs::tree::{Entry, EntryKind};
 use serde_json::Value;
 use slascone_sync::agent::git::GitSource;
-use slascone_sync::agent::{Mode, Source};
+use slascone_sync::agent::{Agent, Mode, Source};
 
-use crate::agent::{Running, agent_config, manifest, result, start};
+use crate::agent::{Running, agent_config, manifest, project, result, start};
 use crate::support::{self, ISV, KEY};
 
 const MIB: usize = 1 << 20;
@@ -433,6 +434,106 @@ async fn an_encoded_notify_password_is_redacted_before_escaping() {
     let shown = everything_shown(&running, &sent).await;
     running.agent.shutdown(Duration::from_secs(5)).await;
     assert_nowhere(&shown, &[PASSWORD, ENCODED]);
+}
+
+/// A receiver answering 307 to another: the second receives nothing, the first no Referer,
+/// and the failed notification is logged.
+#[tokio::test]
+async fn a_notification_follows_no_redirect() {
+    let sandbox = support::sandbox().await;
+    let dir = project(&sandbox, "Berlin", 25, "").await;
+    let (elsewhere, stolen) = receiver(None).await;
+    let (url, sent) = receiver(Some(elsewhere)).await;
+    let (mut config, logs) = agent_config(dir.path(), Mode::Detect);
+    config.notify_url = Some(url);
+    let running = start(config, logs).await;
+    let started = Instant::now();
+    let logged = loop {
+        let logged = running.logs.lock().unwrap().join("\n");
+        if logged.contains("\"event\":\"notify\"") {
+            break logged;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "{logged}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    // Time for a redirect to arrive, were it followed.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    running.agent.shutdown(Duration::from_secs(5)).await;
+    assert!(
+        logged.contains("the notification was answered 307 Temporary Redirect"),
+        "{logged}"
+    );
+    assert!(
+        stolen.lock().unwrap().is_empty(),
+        "the redirect was followed"
+    );
+    let sent = sent.lock().unwrap();
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].0.get("referer").is_none(), "{:?}", sent[0].0);
+}
+
+/// URLs that let whoever is on the way choose the manifests, or read the notifications, stop
+/// the agent at start, before it connects anywhere: a `git://` server on loopback is never
+/// dialled. Plain http to loopback stays for tests and sidecars.
+#[tokio::test]
+async fn urls_anyone_on_the_way_could_change_are_refused_at_start() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let cache = tempfile::tempdir().unwrap();
+    let mut refused = Vec::new();
+    for (git, notify) in [
+        (
+            Some(format!("git://127.0.0.1:{port}/acme/licensing.git")),
+            None,
+        ),
+        (
+            Some("http://git.example.com/acme/licensing.git".to_owned()),
+            None,
+        ),
+        (
+            Some(format!("http://ci:{ENCODED}@10.0.0.1/acme/licensing.git")),
+            None,
+        ),
+        (
+            Some("ssh://git@github.com/acme/licensing.git".to_owned()),
+            None,
+        ),
+        (Some("git@github.com:acme/licensing.git".to_owned()), None),
+        (
+            None,
+            Some("http://hooks.example.com/services/T0/B0/XYZ".to_owned()),
+        ),
+        (None, Some("ftp://hooks.example.com/XYZ".to_owned())),
+    ] {
+        let (mut config, logs) = agent_config(cache.path(), Mode::Apply);
+        if let Some(git) = &git {
+            config.source = Source::Git(source(git, cache.path()));
+        }
+        config.notify_url = notify.clone();
+        let error = match Agent::start(config).await {
+            Ok(_) => panic!("{git:?} {notify:?} started"),
+            Err(error) => format!("{error:#}"),
+        };
+        assert!(logs.lock().unwrap().is_empty(), "{logs:?}");
+        refused.push(error);
+    }
+    assert!(listener.accept().is_err(), "the git:// server was dialled");
+    let refused = refused.join("\n");
+    assert_nowhere(&refused, &[ENCODED, PASSWORD, "XYZ"]);
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    settings.add_filter(&format!(":{port}/"), ":[PORT]/");
+    settings.bind(|| insta::assert_snapshot!("agent_refused_urls", refused));
+
+    let (mut config, logs) = agent_config(cache.path(), Mode::Detect);
+    config.source = Source::Git(source(
+        &format!("http://127.0.0.1:{port}/x.git"),
+        cache.path(),
+    ));
+    config.notify_url = Some(format!("http://localhost:{port}/hook"));
+    let running = start(config, logs).await;
+    running.agent.shutdown(Duration::from_secs(5)).await;
 }
 
 /// A zero width space and a right-to-left override in a license key: the log line of the
