@@ -359,3 +359,53 @@ fn forget_others(trees: &Path, keep: &str) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_shown_without_their_credentials() {
+        for (url, shown) in [
+            (
+                "https://ghp_token@github.com/acme/licensing.git",
+                "https://<redacted>@github.com/acme/licensing.git",
+            ),
+            (
+                "https://ci:p%40ss@host/a@b?c@d",
+                "https://<redacted>@host/a@b?c@d",
+            ),
+            ("https://ci:p@ss@host/x", "https://<redacted>@host/x"),
+            (
+                "file:///srv/git/licensing.git",
+                "file:///srv/git/licensing.git",
+            ),
+            ("git@github.com:acme/x.git", "git@github.com:acme/x.git"),
+        ] {
+            assert_eq!(without_credentials(url), shown, "{url}");
+        }
+    }
+
+    #[test]
+    fn only_https_file_and_loopback_http_are_taken() {
+        for url in [
+            "https://github.com/acme/licensing.git",
+            "file:///srv/git/licensing.git",
+            "http://127.0.0.1:3000/licensing.git",
+            "http://[::1]:3000/licensing.git",
+            "http://localhost/licensing.git",
+        ] {
+            assert!(check_url(url).is_ok(), "{url}");
+        }
+        for url in [
+            "http://github.com/acme/licensing.git",
+            "http://localhost.example.com/licensing.git",
+            "git://127.0.0.1/licensing.git",
+            "ssh://git@github.com/acme/licensing.git",
+            "git@github.com:acme/licensing.git",
+            "licensing.git",
+        ] {
+            assert!(check_url(url).is_err(), "{url}");
+        }
+    }
+}
