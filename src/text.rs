@@ -264,9 +264,25 @@ pub fn write_json<T: serde::Serialize + ?Sized>(out: &mut dyn Write, value: &T) 
     value.serialize(&mut serializer).map_err(io::Error::from)
 }
 
-struct EscapingFormatter<'a>(PrettyFormatter<'a>);
+/// `value` as compact JSON on one line, with the escapes of [`write_json`]: for log lines and
+/// JSON answers that a person may read raw.
+pub fn json_line<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    let mut out = Vec::new();
+    let mut serializer = serde_json::Serializer::with_formatter(
+        &mut out,
+        EscapingFormatter(serde_json::ser::CompactFormatter),
+    );
+    // Writing into memory fails only for a value that is no JSON (a map with other keys than
+    // strings), which the callers never have.
+    if value.serialize(&mut serializer).is_err() {
+        return "null".to_owned();
+    }
+    String::from_utf8(out).unwrap_or_default()
+}
 
-impl Formatter for EscapingFormatter<'_> {
+struct EscapingFormatter<F>(F);
+
+impl<F: Formatter> Formatter for EscapingFormatter<F> {
     fn write_string_fragment<W: ?Sized + Write>(
         &mut self,
         writer: &mut W,
@@ -440,6 +456,17 @@ mod tests {
         let mut out = Vec::new();
         write_json(&mut out, &serde_json::json!({ "list": [1, 2] })).unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), plain);
+        // One line, else the same.
+        let line = json_line(&serde_json::json!({ "name": value, "list": [1, 2] }));
+        assert!(!line.chars().any(is_hazard), "{line}");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&line).unwrap()["name"],
+            value
+        );
+        assert_eq!(
+            json_line(&serde_json::json!({ "list": [1, 2] })),
+            r#"{"list":[1,2]}"#
+        );
     }
 
     #[test]

@@ -80,7 +80,7 @@ async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
-    let text = shared.redactor.apply(&shared.status().metrics());
+    let text = shared.status().metrics(&shared.redactor);
     let mut response = text.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -90,8 +90,9 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 async fn status(State(shared): State<Arc<Shared>>) -> Response {
-    let json = shared.status().to_json().to_string();
-    let mut response = shared.redactor.apply(&json).into_response();
+    let mut json = shared.status().to_json();
+    shared.redactor.value(&mut json);
+    let mut response = crate::text::json_line(&json).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
@@ -100,8 +101,8 @@ async fn status(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 async fn page(State(shared): State<Arc<Shared>>) -> Response {
-    let html = super::page::render(&shared.status(), shared.unready_after);
-    let mut response = shared.redactor.apply(&html).into_response();
+    let html = super::page::render(&shared.status(), shared.unready_after, &shared.redactor);
+    let mut response = html.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),

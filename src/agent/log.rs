@@ -34,7 +34,7 @@ pub fn line(
             for (key, value) in fields {
                 object.insert((*key).to_owned(), value.clone());
             }
-            Value::Object(object).to_string()
+            crate::text::json_line(&Value::Object(object))
         }
         LogFormat::Text => {
             let mut out = format!("{time} {event}");
@@ -52,7 +52,8 @@ pub fn line(
 }
 
 /// A text value as it goes after `key=`: bare when it is one plain word, else quoted with its
-/// line breaks escaped, so that one record stays one line.
+/// line breaks and invisible characters escaped, so that one record stays one line and shows
+/// what it holds.
 fn quoted(text: &str) -> String {
     let plain = !text.is_empty()
         && text
@@ -61,7 +62,7 @@ fn quoted(text: &str) -> String {
     if plain {
         text.to_owned()
     } else {
-        serde_json::to_string(text).unwrap_or_default()
+        crate::text::json_line(text)
     }
 }
 
@@ -88,5 +89,11 @@ mod tests {
         assert_eq!(json["changes"], 2);
         assert_eq!(json["error"], "cannot read\nthe \"file\"");
         assert_eq!(json["time"], "2026-12-02T03:04:05.123Z");
+        let fields = [("key", Value::from("K001\u{200b}\u{202e}"))];
+        assert_eq!(
+            line(LogFormat::Text, time, "x", &fields),
+            "2026-12-02T03:04:05.123Z x key=\"K001\\u200b\\u202e\""
+        );
+        assert!(line(LogFormat::Json, time, "x", &fields).contains(r#""key":"K001\u200b\u202e""#));
     }
 }

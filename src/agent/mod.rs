@@ -89,7 +89,9 @@ impl Source {
     fn describe(&self) -> String {
         match self {
             Source::Dir(dir) => dir.display().to_string(),
-            Source::Git(git) => format!("{} {} {}", git.url, git.branch, git.path.display()),
+            Source::Git(git) => {
+                format!("{} {} {}", git.shown_url(), git.branch, git.path.display())
+            }
         }
     }
 }
@@ -128,21 +130,88 @@ pub struct Config {
     pub log: LogSink,
 }
 
-/// Replaces every secret the agent knows in text about to leave it.
+/// Replaces every secret the agent knows in text about to leave it. It is applied to each value
+/// before the value is escaped or put into a document (HTML, JSON, a log line, a metric label):
+/// a secret holding `&`, `"` or `<` is no longer itself once escaped, and a short one could
+/// match the document's own markup.
 #[derive(Default)]
 pub struct Redactor(Mutex<Vec<String>>);
 
+/// A URL's user name shorter than this is a name (`git`, `ci`, `oauth2`), not a token: it is
+/// hidden inside its URL, but not wherever else the letters occur, which would cut words apart.
+const TOKEN_NAME: usize = 8;
+
 impl Redactor {
+    /// `secret`, and the spellings text the agent did not compose gives it: a plan and an
+    /// error arrive rendered, with values quoted as JSON strings and their control and
+    /// invisible characters escaped.
     pub fn add(&self, secret: &str) {
         let secret = secret.trim();
         if secret.is_empty() {
             return;
         }
+        let inner = |quoted: String| {
+            quoted
+                .strip_prefix('"')
+                .and_then(|q| q.strip_suffix('"'))
+                .map(str::to_owned)
+                .unwrap_or(quoted)
+        };
+        let json = inner(serde_json::to_string(secret).unwrap_or_default());
+        let forms = [
+            secret.to_owned(),
+            crate::text::shown(secret).into_owned(),
+            crate::text::shown(&json).into_owned(),
+            inner(crate::text::json_line(secret)),
+            json,
+        ];
         let mut secrets = lock(&self.0);
-        if !secrets.iter().any(|known| known == secret) {
-            secrets.push(secret.to_owned());
-            // The longest first, so one secret inside another is not left half-shown.
-            secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        for form in forms {
+            if !form.is_empty() && !secrets.contains(&form) {
+                secrets.push(form);
+            }
+        }
+        // The longest first, so one secret inside another is not left half-shown.
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    }
+
+    /// The user name and the password of `url`, each as written, as the URL parser spells it
+    /// and percent-decoded (a token is accepted as the user name, `https://ghp_…@github.com`),
+    /// and the part of the URL that holds them. `whole`: the URL itself is a secret too (a
+    /// Slack webhook's is).
+    pub fn add_url(&self, url: &str, whole: bool) {
+        let mut users = Vec::new();
+        let mut passwords = Vec::new();
+        if let Some(userinfo) = userinfo(url) {
+            self.add(&format!("://{userinfo}@"));
+            match userinfo.split_once(':') {
+                Some((user, password)) => {
+                    users.push(user.to_owned());
+                    passwords.push(password.to_owned());
+                }
+                None => users.push(userinfo.to_owned()),
+            }
+        }
+        if let Ok(parsed) = url::Url::parse(url) {
+            if whole {
+                self.add(parsed.as_str());
+            }
+            users.push(parsed.username().to_owned());
+            passwords.extend(parsed.password().map(str::to_owned));
+        }
+        if whole {
+            self.add(url);
+        }
+        for password in passwords {
+            self.add(&percent_decoded(&password));
+            self.add(&password);
+        }
+        for user in users {
+            let decoded = percent_decoded(&user);
+            if decoded.chars().count() >= TOKEN_NAME {
+                self.add(&decoded);
+                self.add(&user);
+            }
         }
     }
 
@@ -155,6 +224,49 @@ impl Redactor {
         }
         text
     }
+
+    /// Every string value inside `value` redacted in place. The keys are the program's own
+    /// names, left alone so that a short secret cannot break the document's shape.
+    pub fn value(&self, value: &mut serde_json::Value) {
+        use serde_json::Value;
+        match value {
+            Value::String(text) => *text = self.apply(text),
+            Value::Array(items) => items.iter_mut().for_each(|item| self.value(item)),
+            Value::Object(map) => map.values_mut().for_each(|item| self.value(item)),
+            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        }
+    }
+}
+
+/// The user name and password of a URL as written (`user:password`), if it has any.
+fn userinfo(url: &str) -> Option<&str> {
+    let after = url.find("://")? + 3;
+    let rest = &url[after..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    authority.rfind('@').map(|at| &authority[..at])
+}
+
+/// `%XX` sequences as the bytes they stand for; anything else as it is.
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && let (Some(high), Some(low)) = (
+                bytes.get(i + 1).copied().and_then(hex),
+                bytes.get(i + 2).copied().and_then(hex),
+            )
+        {
+            out.push((high * 16 + low) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A poisoned lock only means a panic elsewhere; the status it guards is still whole.
@@ -214,8 +326,16 @@ impl Shared {
 
     /// One log line, with every secret redacted.
     fn record(&self, event: &str, fields: &[(&str, serde_json::Value)]) {
-        let line = log::line(self.log_format, jiff::Timestamp::now(), event, fields);
-        (self.log)(&self.redactor.apply(&line));
+        let fields: Vec<(&str, serde_json::Value)> = fields
+            .iter()
+            .map(|(key, value)| {
+                let mut value = value.clone();
+                self.redactor.value(&mut value);
+                (*key, value)
+            })
+            .collect();
+        let line = log::line(self.log_format, jiff::Timestamp::now(), event, &fields);
+        (self.log)(&line);
     }
 }
 
@@ -230,21 +350,15 @@ pub struct Agent {
 }
 
 impl Agent {
-    /// Binds `config.listen` and starts reconciling at once.
+    /// Checks the sources of manifests and notifications, binds `config.listen` and starts
+    /// reconciling at once.
     pub async fn start(config: Config) -> anyhow::Result<Agent> {
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.listen))?;
-        let addr = listener.local_addr()?;
         let redactor = Redactor::default();
         let git_token = match &config.source {
             Source::Git(git) => {
-                // A password written into the URL is as secret as one from --git-token-env.
-                if let Ok(url) = url::Url::parse(&git.url)
-                    && let Some(password) = url.password()
-                {
-                    redactor.add(password);
-                }
+                git.check()?;
+                // Credentials written into the URL are as secret as a --git-token-env token.
+                redactor.add_url(&git.url, false);
                 git.token.as_ref()
             }
             Source::Dir(_) => None,
@@ -262,11 +376,15 @@ impl Agent {
         let notifier = match &config.notify_url {
             Some(url) => {
                 let notifier = notify::Notifier::new(url)?;
-                redactor.add(notifier.url());
+                redactor.add_url(notifier.url(), true);
                 Some(notifier)
             }
             None => None,
         };
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             status: Mutex::new(Status::new(config.mode)),
             wake: Notify::new(),
@@ -488,5 +606,40 @@ mod tests {
             "a <redacted> and a <redacted>"
         );
         assert!(format!("{:?}", Secret::new("hidden")).contains("redacted"));
+    }
+
+    #[test]
+    fn a_urls_credentials_are_secrets_in_every_spelling() {
+        let redactor = Redactor::default();
+        redactor.add_url(
+            "https://ghp_0123456789abcdef@github.com/acme/licensing.git",
+            false,
+        );
+        redactor.add_url("https://ci:p%40ss%26%3Cw%3E@hooks.example.com/T0?x=1", true);
+        for (text, shown) in [
+            ("token ghp_0123456789abcdef", "token <redacted>"),
+            ("git https://github.com/acme", "git https://github.com/acme"),
+            ("p@ss&<w> and p%40ss%26%3Cw%3E", "<redacted> and <redacted>"),
+            // A rendered plan quotes and escapes; the secret is found in that spelling too.
+            (r#"city: "p@ss&<w>""#, r#"city: "<redacted>""#),
+            (
+                "at https://ci:p%40ss%26%3Cw%3E@hooks.example.com/T0?x=1",
+                "at <redacted>",
+            ),
+            (
+                "from https://ci:p@ss&<w>@other.example.com",
+                "from https://ci:<redacted>@other.example.com",
+            ),
+            // A short user name is hidden inside its URL only.
+            ("a specific ci run", "a specific ci run"),
+        ] {
+            assert_eq!(redactor.apply(text), shown, "{text}");
+        }
+        let mut value = serde_json::json!({ "ci": ["p@ss&<w>", { "text": "p%40ss%26%3Cw%3E" }] });
+        redactor.value(&mut value);
+        assert_eq!(
+            value,
+            serde_json::json!({ "ci": ["<redacted>", { "text": "<redacted>" }] })
+        );
     }
 }

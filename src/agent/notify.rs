@@ -23,14 +23,31 @@ pub struct Notifier {
 }
 
 impl Notifier {
+    /// Refuses plain `http` off loopback (the rule `api_url` follows): the URL is a credential
+    /// and the messages name customers. Messages never mention the URL: it is a secret.
     pub fn new(url: &str) -> anyhow::Result<Notifier> {
         let parsed = url::Url::parse(url).context("--notify-url is not a URL")?;
-        anyhow::ensure!(
-            matches!(parsed.scheme(), "http" | "https"),
-            "--notify-url must be an http:// or https:// URL"
-        );
-        let client = reqwest::Client::builder()
+        let loopback = crate::remote::client::is_loopback(&parsed);
+        match parsed.scheme() {
+            "https" => {}
+            "http" if loopback => {}
+            "http" => anyhow::bail!(
+                "--notify-url uses plain http; only https is allowed (plain http only for loopback addresses)"
+            ),
+            _ => anyhow::bail!("--notify-url must be an https:// URL"),
+        }
+        let mut client = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
+            // A redirect would send the message, and with it the names of customers, wherever
+            // it points, with a Referer holding the secret URL: a 3xx is a failed notification.
+            .redirect(reqwest::redirect::Policy::none())
+            .referer(false);
+        if parsed.scheme() == "http" {
+            // Plain http is allowed because it never leaves the machine; a proxy from the
+            // environment would carry it off in clear text.
+            client = client.no_proxy();
+        }
+        let client = client
             .build()
             .context("cannot build the notification client")?;
         Ok(Notifier {
@@ -64,16 +81,22 @@ impl Notifier {
             }
             *announced = Some(fingerprint);
         }
-        let body = serde_json::json!({
-            "text": redactor.apply(&text),
+        // Slack and Teams show the text as it is: a bidirectional override in a key would
+        // reorder the message. Redacted first, while the secrets are still as written; the
+        // line breaks of a list of problems stay.
+        let text = crate::text::terminal(&redactor.apply(&text), false);
+        let mut body = serde_json::json!({
+            "text": text,
             "result": last.result.as_str(),
             "changes": last.changes,
             "revision": revision,
         });
+        redactor.value(&mut body);
         let response = self
             .client
             .post(&self.url)
-            .json(&body)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(crate::text::json_line(&body))
             .send()
             .await
             .map_err(|err| anyhow::anyhow!("{}", err.without_url()))?;

@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use super::Redactor;
 use super::status::{Last, Outcome, Status};
 
 const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:70rem;\
@@ -15,8 +16,9 @@ pre{background:#f6f8fa;padding:1rem;overflow:auto;font-size:13px}\
 .blocked,.failed{background:#ffebe9}.high{color:#cf222e;font-weight:600}\
 .medium{color:#9a6700;font-weight:600}code{font-size:13px}";
 
-/// The page for `status`.
-pub(super) fn render(status: &Status, unready_after: u32) -> String {
+/// The page for `status`, every value redacted and then escaped.
+pub(super) fn render(status: &Status, unready_after: u32, redactor: &Redactor) -> String {
+    let e = &Escape(redactor);
     let mut html = String::new();
     let _ = write!(
         html,
@@ -26,15 +28,15 @@ pub(super) fn render(status: &Status, unready_after: u32) -> String {
          <h1>slascone-sync agent</h1><table>"
     );
     let row = |html: &mut String, name: &str, value: &str| {
-        let _ = write!(html, "<tr><th>{}</th><td>{}</td></tr>", escape(name), value);
+        let _ = write!(html, "<tr><th>{}</th><td>{}</td></tr>", e.line(name), value);
     };
-    row(&mut html, "Mode", &escape(status.mode.as_str()));
+    row(&mut html, "Mode", &e.line(status.mode.as_str()));
     row(
         &mut html,
         "Revision",
         &status.revision.as_deref().map_or_else(
             || "none".to_owned(),
-            |r| format!("<code>{}</code>", escape(r)),
+            |r| format!("<code>{}</code>", e.line(r)),
         ),
     );
     row(
@@ -52,7 +54,7 @@ pub(super) fn render(status: &Status, unready_after: u32) -> String {
         "Next reconcile",
         &status
             .next_at
-            .map_or_else(|| "none".to_owned(), |at| escape(&at.to_string())),
+            .map_or_else(|| "none".to_owned(), |at| e.line(&at.to_string())),
     );
     match &status.last {
         None => {
@@ -64,16 +66,21 @@ pub(super) fn render(status: &Status, unready_after: u32) -> String {
             html.push_str("</table>");
         }
         Some(last) => {
-            last_rows(&mut html, last, &row);
+            last_rows(&mut html, last, e, &row);
             html.push_str("</table>");
-            last_sections(&mut html, last);
+            last_sections(&mut html, last, e);
         }
     }
     html.push_str("</body></html>\n");
     html
 }
 
-fn last_rows(html: &mut String, last: &Last, row: &dyn Fn(&mut String, &str, &str)) {
+fn last_rows(
+    html: &mut String,
+    last: &Last,
+    e: &Escape<'_>,
+    row: &dyn Fn(&mut String, &str, &str),
+) {
     let result = last.result.as_str();
     row(
         html,
@@ -81,28 +88,28 @@ fn last_rows(html: &mut String, last: &Last, row: &dyn Fn(&mut String, &str, &st
         &format!("<span class=\"result {result}\">{result}</span>"),
     );
     row(html, "Changes", &last.changes.to_string());
-    row(html, "Trigger", &escape(&last.trigger));
-    row(html, "Started", &escape(&last.started_at.to_string()));
+    row(html, "Trigger", &e.line(&last.trigger));
+    row(html, "Started", &e.line(&last.started_at.to_string()));
     row(
         html,
         "Took",
-        &escape(&format!("{:.2} s", last.duration_seconds)),
+        &e.line(&format!("{:.2} s", last.duration_seconds)),
     );
     if let Some(error) = &last.error {
-        row(html, "Error", &format!("<pre>{}</pre>", escape(error)));
+        row(html, "Error", &format!("<pre>{}</pre>", e.block(error)));
     }
 }
 
-fn last_sections(html: &mut String, last: &Last) {
+fn last_sections(html: &mut String, last: &Last, e: &Escape<'_>) {
     if !last.blocked.is_empty() {
         html.push_str("<h2>Blocked</h2><table><tr><th>Rule</th><th>Why</th><th>Changes</th></tr>");
         for blocked in &last.blocked {
             let _ = write!(
                 html,
                 "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
-                escape(&blocked.rule),
-                escape(&blocked.message),
-                escape(&blocked.changes.join(", "))
+                e.line(&blocked.rule),
+                e.line(&blocked.message),
+                e.line(&blocked.changes.join(", "))
             );
         }
         html.push_str("</table>");
@@ -122,32 +129,32 @@ fn last_sections(html: &mut String, last: &Last) {
                 .links
                 .iter()
                 .filter(|link| link.starts_with("https://") || link.starts_with("http://"))
-                .map(|link| format!("<a href=\"{}\" rel=\"noreferrer\">open</a>", escape(link)))
+                .map(|link| format!("<a href=\"{}\" rel=\"noreferrer\">open</a>", e.line(link)))
                 .collect();
             let risk = if change.risk_reasons.is_empty() {
-                escape(change.risk)
+                e.line(change.risk)
             } else {
                 format!(
                     "<span class=\"{}\">{}</span>: {}",
-                    escape(change.risk),
-                    escape(change.risk),
-                    escape(&change.risk_reasons.join("; "))
+                    e.line(change.risk),
+                    e.line(change.risk),
+                    e.line(&change.risk_reasons.join("; "))
                 )
             };
             let _ = write!(
                 html,
                 "<tr><td>{} {} <code>{}</code></td><td><code>{}</code></td><td>{risk}</td><td>{}</td></tr>",
-                escape(change.action),
-                escape(&change.kind),
-                escape(&change.key),
-                escape(change.origin.as_deref().unwrap_or("")),
+                e.line(change.action),
+                e.line(&change.kind),
+                e.line(&change.key),
+                e.line(change.origin.as_deref().unwrap_or("")),
                 links.join(" ")
             );
         }
         html.push_str("</table>");
     }
     if let Some(text) = last.plan_text.as_deref().filter(|_| !last.plan.is_empty()) {
-        let _ = write!(html, "<h2>Plan</h2><pre>{}</pre>", escape(text));
+        let _ = write!(html, "<h2>Plan</h2><pre>{}</pre>", e.block(text));
     }
     if let Some(report) = &last.apply {
         html.push_str(
@@ -161,20 +168,33 @@ fn last_sections(html: &mut String, last: &Last) {
             let _ = write!(
                 html,
                 "<tr><td>{} {} <code>{}</code></td><td>{}</td><td>{}</td></tr>",
-                escape(entry.action.as_str()),
-                escape(&entry.kind.to_string()),
-                escape(&entry.key),
-                escape(&status),
-                escape(entry.reason.as_deref().unwrap_or(""))
+                e.line(entry.action.as_str()),
+                e.line(&entry.kind.to_string()),
+                e.line(&entry.key),
+                e.line(&status),
+                e.line(entry.reason.as_deref().unwrap_or(""))
             );
         }
         html.push_str("</table>");
     }
 }
 
-/// Text as HTML text or a quoted attribute value.
-pub(super) fn escape(text: &str) -> String {
-    crate::text::html(text)
+/// Values as HTML text or quoted attribute values: each redacted first, while it is still the
+/// text the secrets were found in (`&` is `&amp;` once escaped, and a short secret could match
+/// the page's own markup), then with its control and invisible characters escaped as
+/// everywhere else, then HTML-escaped.
+struct Escape<'a>(&'a Redactor);
+
+impl Escape<'_> {
+    /// A value on one line: its line breaks are escaped too.
+    fn line(&self, text: &str) -> String {
+        crate::text::html(&crate::text::shown(&self.0.apply(text)))
+    }
+
+    /// Text of several lines, for `<pre>`: its line breaks stay.
+    fn block(&self, text: &str) -> String {
+        crate::text::html(&crate::text::terminal(&self.0.apply(text), false))
+    }
 }
 
 #[cfg(test)]
@@ -218,7 +238,7 @@ mod tests {
             "<script>alert(1)</script>",
             "javascript:alert(1)",
         ));
-        let html = render(&status, 3);
+        let html = render(&status, 3, &Redactor::default());
         assert!(!html.contains("<script>"), "{html}");
         assert!(!html.contains("<img"), "{html}");
         assert!(!html.contains("<b>bad"), "{html}");
@@ -231,7 +251,7 @@ mod tests {
             "K1",
             "https://my.slascone.com/customers/1?a=1&b=2",
         ));
-        let html = render(&status, 3);
+        let html = render(&status, 3, &Redactor::default());
         assert!(html.contains("href=\"https://my.slascone.com/customers/1?a=1&amp;b=2\""));
     }
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::apply::ApplyReport;
 use crate::plan::Summary;
 
-use super::Mode;
+use super::{Mode, Redactor};
 
 /// How a reconcile ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -240,8 +240,9 @@ impl Status {
         })
     }
 
-    /// The Prometheus text exposition of the counters.
-    pub fn metrics(&self) -> String {
+    /// The Prometheus text exposition of the counters, the label values redacted before they
+    /// are escaped.
+    pub fn metrics(&self, redactor: &Redactor) -> String {
         let mut out = String::new();
         let header = |out: &mut String, name: &str, kind: &str, help: &str| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
@@ -324,8 +325,8 @@ impl Status {
         let _ = writeln!(
             out,
             "{name}{{version=\"{}\",revision=\"{}\"}} 1",
-            label(env!("CARGO_PKG_VERSION")),
-            label(self.revision.as_deref().unwrap_or(""))
+            label(&redactor.apply(env!("CARGO_PKG_VERSION"))),
+            label(&redactor.apply(self.revision.as_deref().unwrap_or("")))
         );
         out
     }

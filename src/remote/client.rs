@@ -125,7 +125,8 @@ pub(super) enum Repeat {
 }
 
 /// Plain `http` is allowed to these hosts only: the key never crosses a network in the clear.
-fn is_loopback(url: &Url) -> bool {
+/// The agent's `--git` and `--notify-url` follow the same rule.
+pub(crate) fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),

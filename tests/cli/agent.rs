@@ -18,7 +18,7 @@ pub(crate) const WEBHOOK_SECRET: &str = "whsec-4b1d-never-print-me";
 pub(crate) const API_TOKEN: &str = "apitok-93c7-never-print-me";
 const INTERVAL: Duration = Duration::from_millis(200);
 
-fn manifest(city: &str, token_limit: u32) -> String {
+pub(crate) fn manifest(city: &str, token_limit: u32) -> String {
     format!(
         "customers:
   - customer_number: K001
@@ -146,7 +146,7 @@ impl Running {
     }
 }
 
-fn result(status: &Value) -> &str {
+pub(crate) fn result(status: &Value) -> &str {
     status["last"]["result"].as_str().unwrap_or("")
 }
 

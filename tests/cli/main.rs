@@ -7,6 +7,7 @@
 mod action;
 mod agent;
 mod agent_http;
+mod agent_source;
 mod ci_examples;
 mod client;
 mod completions;
