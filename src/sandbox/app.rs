@@ -27,9 +27,10 @@ pub(crate) struct App {
     pub(crate) journal: Option<Journal>,
     pub(crate) patch_semantics: PatchSemantics,
     pub(crate) events: EventSink,
-    pub(crate) page_base: u8,
-    pub(crate) page_zero: super::PageZero,
-    pub(crate) max_page_size: usize,
+    /// How the license listings page.
+    pub(crate) paging: super::Paging,
+    /// How a license's assignments page.
+    pub(crate) assignment_paging: super::Paging,
     pub(crate) empty_listing: super::EmptyAnswer,
     pub(crate) write_answer: super::EmptyAnswer,
     pub(crate) latency: Duration,
