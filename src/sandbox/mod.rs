@@ -296,7 +296,7 @@ pub async fn start(config: SandboxConfig, listen: SocketAddr) -> anyhow::Result<
         fail_rate: config.fail_rate,
         rate_limit: config.rate_limit,
         drop_after_commit: config.drop_after_commit,
-        log: Mutex::new(Vec::new()),
+        log: Mutex::new(app::RequestLog::default()),
         window: Mutex::new((Instant::now(), 0)),
         in_flight: AtomicUsize::new(0),
     });
