@@ -271,7 +271,7 @@ pub async fn start(config: SandboxConfig, listen: SocketAddr) -> anyhow::Result<
     }
     let (store, journal) = match &config.state_file {
         Some(path) => {
-            let loaded = journal::Journal::open(path, &config.events)?;
+            let loaded = journal::Journal::open(path, &config.events, &config.catalog)?;
             (loaded.store, Some(loaded.journal))
         }
         None => (store::Store::default(), None),
