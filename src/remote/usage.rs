@@ -119,6 +119,7 @@ impl Client {
     /// - **What is not shown.** A page that repeats the one before (not explained by where pages
     ///   start), or one holding rows already read (the listing moved under the reader), ends the
     ///   read with [`Assignments::complete`] false: what was read is at least what is in use.
+    ///   So does passing a million rows, more than any license is assigned.
     ///
     /// A row that does not decode is an error naming the page and the row. The whole read ends
     /// within the call's time (`--timeout`).
@@ -217,6 +218,11 @@ impl Client {
                     }
                 }
             }
+            if out.len() >= MAX_ASSIGNMENTS {
+                // More than any license is assigned: a listing that does not end. What was read
+                // is held in memory, so the read stops here, short of the deadline.
+                return done(out, false);
+            }
             if added < rows_len {
                 // Rows read on an earlier page: the listing moved while it was read, and rows
                 // may have moved past the reader as well.
@@ -238,6 +244,9 @@ impl Client {
         }
     }
 }
+
+/// More assignments than a read holds: past them, the listing is read as incomplete.
+const MAX_ASSIGNMENTS: usize = 1_000_000;
 
 /// A license's tokens assigned to devices, as far as its listing could be read.
 #[derive(Debug, Clone, PartialEq, Eq)]

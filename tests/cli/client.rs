@@ -1065,3 +1065,76 @@ async fn a_dropped_create_is_ambiguous_yet_applied() {
     );
     sandbox.shutdown().await;
 }
+
+/// The rows a stand-in's assignments listing answers for a page.
+type PageRows = fn(i64) -> std::ops::Range<u128>;
+
+/// A stand-in SLASCONE whose assignments listing answers page `p` with the rows `rows(p)` (ids
+/// 0, 1, …), whatever the page size asked.
+async fn assignments_server(rows: PageRows) -> String {
+    use axum::extract::Query;
+    use std::collections::HashMap;
+    let app = Router::new().fallback(
+        move |Query(query): Query<HashMap<String, String>>| async move {
+            let page: i64 = query["page"].parse().unwrap();
+            let rows: Vec<serde_json::Value> = rows(page)
+                .map(|n| serde_json::json!({"id": Uuid::from_u128(n + 1), "activated": true}))
+                .collect();
+            axum::Json(rows)
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+/// An assignments listing that cannot be shown whole is read as incomplete, never as all there
+/// is: one that ignores `page`, and one whose pages overlap (the listing moved while it was
+/// read, so rows may have moved past the reader too). One that pages properly is complete.
+#[tokio::test]
+async fn an_assignments_listing_that_repeats_or_moves_is_read_as_incomplete() {
+    let cases: [(&str, PageRows, usize, bool); 4] = [
+        ("ignores page", |_| 0..3, 3, false),
+        (
+            "pages overlap",
+            |page| (page as u128 * 2)..(page as u128 * 2 + 3),
+            5,
+            false,
+        ),
+        (
+            "pages of 3, 7 rows",
+            |page| (page as u128 * 3)..(page as u128 * 3 + 3).min(7),
+            7,
+            true,
+        ),
+        (
+            "from 1, page 0 like page 1, 5 rows",
+            |page| {
+                let page = page.max(1) as u128 - 1;
+                (page * 3).min(5)..(page * 3 + 3).min(5)
+            },
+            5,
+            true,
+        ),
+    ];
+    for (name, rows, count, complete) in cases {
+        let url = assignments_server(rows).await;
+        let mut config = slascone_sync::remote::ClientConfig::new(
+            url,
+            ISV,
+            slascone_sync::remote::AdminKey::new(KEY),
+        );
+        config.page_size = 3;
+        let client = slascone_sync::remote::Client::new(config).unwrap();
+        let read = client
+            .license_assignments(Uuid::from_u128(42))
+            .await
+            .unwrap();
+        assert_eq!(
+            (read.rows.len(), read.complete),
+            (count, complete),
+            "{name}"
+        );
+    }
+}
