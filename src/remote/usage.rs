@@ -107,7 +107,7 @@ impl Client {
     ///
     /// The reference documents a plain array; an object holding one is read too. No count comes
     /// with it, and it is another endpoint than the license listing, so it learns its own pages
-    /// ([`PagesShown`]) rather than taking the license listing's: a cap lower than that
+    /// (`paging::PagesShown`) rather than taking the license listing's: a cap lower than that
     /// listing's, or pages numbered otherwise, would otherwise end the read early.
     ///
     /// - **Where pages start.** Page 0, until this listing has shown its first page: a page 0
