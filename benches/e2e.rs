@@ -418,17 +418,12 @@ fn read_lower_bound(snapshot: &Snapshot, page_size: u32) -> usize {
 }
 
 /// The usage reads of a plan lowering the token limit of `lowered` licenses that hold no tokens:
-/// one empty page of assignments each, for at most `warnings.max_usage_reads` licenses. One
-/// request, once the listing has shown that pages start at 0 and that the server gives full
-/// pages (a product with more licenses than a page holds); two until then (the empty page 0
-/// might be a server counting from 1).
-fn usage_lower_bound(snapshot: &Snapshot, page_size: u32, lowered: usize) -> usize {
-    let reads = lowered.min(slascone_sync::manifest::DEFAULT_MAX_USAGE_READS);
-    let learned = snapshot
-        .per_product
-        .iter()
-        .any(|(_, licenses)| *licenses > page_size as usize);
-    if learned { reads } else { 2 * reads }
+/// two pages of assignments each (the empty page 0, and page 1, since a server counting from 1
+/// may answer page 0 empty), for at most `warnings.max_usage_reads` licenses. Licenses without
+/// tokens never show where the assignments' pages start, and the license listing's pages are no
+/// proof of another endpoint's.
+fn usage_lower_bound(lowered: usize) -> usize {
+    2 * lowered.min(slascone_sync::manifest::DEFAULT_MAX_USAGE_READS)
 }
 
 /// One write per job, `parallelism` at a time; the first error stops the rest.
@@ -664,7 +659,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let expected_changes = drifted_customers + drifted_licenses;
     // Every drifted license had its token limit raised, so plan and apply lower it back and
     // read the assignments behind it, for at most `warnings.max_usage_reads` of them.
-    let usage_bound = usage_lower_bound(&pristine, args.page_size, drifted_licenses);
+    let usage_bound = usage_lower_bound(drifted_licenses);
     take_log(&sandbox, 0).await?;
     if args.hold {
         eprintln!(

@@ -13,6 +13,7 @@ use crate::current::{self, Remote};
 use crate::manifest::{self, Manifests, Problems};
 use crate::model::fields::{CUSTOMER, Limit, Role};
 use crate::model::{CurrentState, DesiredState, Kind};
+use crate::plan::risk::InUse;
 use crate::plan::{Action, DiffContext, Endpoint, Plan};
 use crate::remote::convert;
 use crate::resolve;
@@ -334,9 +335,14 @@ async fn read_usage(
                 let mut usage = Usage::default();
                 if tokens {
                     usage.tokens = Some(match client.license_assignments(id).await {
-                        Ok(assignments) => {
-                            let activated = assignments.iter().filter(|a| a.activated).count();
-                            Ok(i64::try_from(activated).unwrap_or(i64::MAX))
+                        Ok(read) => {
+                            let activated = read.rows.iter().filter(|a| a.activated).count();
+                            let activated = i64::try_from(activated).unwrap_or(i64::MAX);
+                            Ok(if read.complete {
+                                InUse::Exactly(activated)
+                            } else {
+                                InUse::AtLeast(activated)
+                            })
                         }
                         Err(err) => Err(err.to_string()),
                     });
@@ -363,7 +369,7 @@ async fn light_row_usage(
     product: Option<Uuid>,
     customer: Option<Uuid>,
     license: Uuid,
-) -> (Result<i64, String>, Result<i64, String>) {
+) -> (Result<InUse, String>, Result<InUse, String>) {
     let (Some(product), Some(customer)) = (product, customer) else {
         let why = Err("the license's product or customer is not known".to_owned());
         return (why.clone(), why);
@@ -387,9 +393,10 @@ async fn light_row_usage(
             )
         })
     };
+    // The row is the license's own, so its counts are the whole of it.
     (
-        field(row.active_users, "active_users"),
-        field(row.active_floating_tokens, "active_floating_tokens"),
+        field(row.active_users, "active_users").map(InUse::Exactly),
+        field(row.active_floating_tokens, "active_floating_tokens").map(InUse::Exactly),
     )
 }
 

@@ -52,21 +52,29 @@ pub fn grade(change: &mut Change, today: Option<Date>) {
     change.risk_reasons = reasons.into_iter().map(|(_, reason)| reason).collect();
 }
 
-/// What a license's holders use now: `None` where it was not asked for, the number where it was
-/// read, and why not where it could not be read.
+/// What a license's holders use now: `None` where it was not asked for, what was counted where
+/// it was read, and why not where it could not be read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Usage {
     /// Tokens assigned to devices (`GET /licenses/{id}/assignments`).
-    pub tokens: Option<Result<i64, String>>,
+    pub tokens: Option<Result<InUse, String>>,
     /// Named users (`active_users` of the light listing).
-    pub users: Option<Result<i64, String>>,
+    pub users: Option<Result<InUse, String>>,
     /// Floating tokens in use (`active_floating_tokens` of the light listing).
-    pub floating_tokens: Option<Result<i64, String>>,
+    pub floating_tokens: Option<Result<InUse, String>>,
+}
+
+/// What a usage read counted: all of it, or what it saw of a listing it could not show it read
+/// in full, which is a floor and not the use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InUse {
+    Exactly(i64),
+    AtLeast(i64),
 }
 
 impl Usage {
     /// What was read for `limit`, where SLASCONE tells what is in use behind it.
-    fn of(&self, limit: Limit) -> Option<&Option<Result<i64, String>>> {
+    fn of(&self, limit: Limit) -> Option<&Option<Result<InUse, String>>> {
         match limit {
             Limit::Tokens => Some(&self.tokens),
             Limit::Users => Some(&self.users),
@@ -112,7 +120,25 @@ pub fn add_usage(change: &mut Change, usage: &Usage) {
             continue;
         };
         let in_use = match in_use {
-            Ok(in_use) => *in_use,
+            Ok(InUse::Exactly(in_use)) => *in_use,
+            // A floor, said as one: what was not seen may be in use, so there is no room to
+            // speak of, only what is over for certain.
+            Ok(InUse::AtLeast(seen)) => {
+                let path = &field.path;
+                reasons.push(if *seen > after {
+                    format!(
+                        "at least {seen} of {before} {what} (the listing may be incomplete); the \
+                         new {path} {after} leaves at least {} over",
+                        seen - after
+                    )
+                } else {
+                    format!(
+                        "at least {seen} of {before} {what} (the listing may be incomplete); \
+                         whether the new {path} {after} leaves room is not known"
+                    )
+                });
+                continue;
+            }
             // Said, never dropped: a reviewer would take silence for room to spare.
             Err(why) => {
                 reasons.push(format!("usage not read: {what}: {why}"));
@@ -486,8 +512,8 @@ mod tests {
         add_usage(
             &mut change,
             &Usage {
-                tokens: Some(Ok(14)),
-                users: Some(Ok(3)),
+                tokens: Some(Ok(InUse::Exactly(14))),
+                users: Some(Ok(InUse::Exactly(3))),
                 floating_tokens: None,
             },
         );
@@ -512,6 +538,31 @@ mod tests {
             unread.risk_reasons,
             ["usage not read: tokens in use (assignments): GET /licenses/x/assignments: HTTP 500"]
         );
+        // A floor is never room to spare: over for certain, or not known.
+        for (seen, reason) in [
+            (
+                14,
+                "at least 14 of 25 tokens in use (assignments) (the listing may be incomplete); \
+                 the new token_limit 10 leaves at least 4 over",
+            ),
+            (
+                3,
+                "at least 3 of 25 tokens in use (assignments) (the listing may be incomplete); \
+                 whether the new token_limit 10 leaves room is not known",
+            ),
+        ] {
+            let mut floor = change_with(json!(25), json!(10));
+            grade(&mut floor, None);
+            add_usage(
+                &mut floor,
+                &Usage {
+                    tokens: Some(Ok(InUse::AtLeast(seen))),
+                    ..Usage::default()
+                },
+            );
+            assert_eq!(floor.risk, Risk::High);
+            assert_eq!(floor.risk_reasons, ["token_limit lowered: 25 → 10", reason]);
+        }
         let raised = change_with(json!(10), json!(25));
         assert!(lowered_limits(&raised).is_empty());
     }

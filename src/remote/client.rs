@@ -159,6 +159,9 @@ pub(super) struct Inner {
     /// left (the server's cap on `page_size`), or the page size a listing was seen to honour.
     /// `usize::MAX` until a listing shows either.
     pub(super) page_cap: AtomicUsize,
+    /// What the assignments listing has shown of its own pages. It is another endpoint than the
+    /// license listing, so what that one showed is no proof of how this one pages.
+    pub(super) assignment_pages: super::paging::PagesShown,
     /// After a 429, no request of this client is sent before this instant, so concurrent
     /// workers wait out a rate limit together instead of each provoking another 429.
     pub(super) not_before: std::sync::Mutex<Option<Instant>>,
@@ -222,6 +225,7 @@ impl Client {
                 page_base: AtomicU8::new(0),
                 page_base_known: AtomicBool::new(false),
                 page_cap: AtomicUsize::new(usize::MAX),
+                assignment_pages: super::paging::PagesShown::default(),
                 not_before: std::sync::Mutex::new(None),
             }),
         })

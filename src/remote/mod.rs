@@ -31,3 +31,4 @@ pub use client::{
 pub use decode::decode_answer;
 pub use error::ApiError;
 pub use secret::AdminKey;
+pub use usage::Assignments;

@@ -4,7 +4,7 @@
 //! page holds.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 
 use reqwest::Method;
 use tokio::task::JoinHandle;
@@ -42,15 +42,72 @@ fn new_rows(rows: Vec<LicenseDto>, seen: &mut HashSet<Uuid>) -> Result<Vec<Licen
     Ok(rows)
 }
 
+/// What a listing that comes without a count has shown of its pages, kept by the client so each
+/// read of it starts from what the reads before it found out.
+#[derive(Debug, Default)]
+pub(crate) struct PagesShown {
+    /// The number of its first page, once shown (0 or 1).
+    base: AtomicU8,
+    base_known: AtomicBool,
+    /// The longest page it has answered: its cap on `page_size` is at least this, so a page
+    /// shorter than this was not cut by the cap and is the last.
+    longest: AtomicUsize,
+}
+
+impl PagesShown {
+    /// The page to start at: the first, where shown, or 0 to find it out.
+    pub(crate) fn start(&self) -> i64 {
+        match self.base() {
+            Some(base) => i64::from(base),
+            None => 0,
+        }
+    }
+
+    /// The number of the first page, where a read has shown it.
+    pub(crate) fn base(&self) -> Option<u8> {
+        self.base_known
+            .load(Ordering::Relaxed)
+            .then(|| self.base.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn shown_base(&self, base: u8) {
+        self.base.store(base, Ordering::Relaxed);
+        self.base_known.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn longest(&self) -> usize {
+        self.longest.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn shown_page(&self, rows: usize) {
+        self.longest.fetch_max(rows, Ordering::Relaxed);
+    }
+}
+
+/// What a page of a listing without a count says about the pages after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PageEnd {
+    /// As long as asked, or as long as the longest page the listing answered: it may have been
+    /// cut by the server's cap, so the next page tells.
+    MayGoOn,
+    /// Shorter than a page the listing has answered before, so not cut: the last.
+    Last,
+}
+
+/// How a page of `rows` rows, asked for `asked`, ends a listing whose longest page so far held
+/// `longest` rows.
+pub(crate) fn page_end(rows: usize, asked: usize, longest: usize) -> PageEnd {
+    if rows >= asked || rows >= longest {
+        PageEnd::MayGoOn
+    } else {
+        PageEnd::Last
+    }
+}
+
 impl Client {
     /// The number of the first page: 0 until a listing shows pages start at 1.
     pub(super) fn first_page(&self) -> i64 {
         i64::from(self.inner.page_base.load(Ordering::Relaxed))
-    }
-
-    /// Whether a listing has shown where pages start.
-    pub(super) fn page_base_known(&self) -> bool {
-        self.inner.page_base_known.load(Ordering::Relaxed)
     }
 
     /// A listing showed that pages start at 1.

@@ -17,6 +17,7 @@ use uuid::Uuid;
 use super::client::Client;
 use super::client::Repeat;
 use super::error::ApiError;
+use super::paging;
 use super::wire::*;
 
 impl Client {
@@ -101,27 +102,53 @@ impl Client {
         }
     }
 
-    /// `GET /licenses/{id}/assignments`: the license's tokens assigned to devices, every page.
+    /// `GET /licenses/{id}/assignments`: the license's tokens assigned to devices, every page
+    /// the listing lets be read, and whether that is shown to be all of them.
     ///
     /// The reference documents a plain array; an object holding one is read too. No count comes
-    /// with it, so the read goes on until a short page. Until a listing showed the server's cap,
-    /// a first page shorter than asked may be a capped one: it sets what a full page holds, and
-    /// the next page tells. A page that repeats the one before (a server that ignores `page`)
-    /// ends the read. A row that does not decode is an error naming the page and the row.
-    pub async fn license_assignments(
-        &self,
-        license_id: Uuid,
-    ) -> Result<Vec<DeviceLicenseAssignmentDto>, ApiError> {
+    /// with it, and it is another endpoint than the license listing, so it learns its own pages
+    /// (`paging::PagesShown`) rather than taking the license listing's: a cap lower than that
+    /// listing's, or pages numbered otherwise, would otherwise end the read early.
+    ///
+    /// - **Where pages start.** Page 0, until this listing has shown its first page: a page 0
+    ///   that is refused, or empty while page 1 is not, shows pages start at 1; a page 1 that
+    ///   repeats page 0 may be a server answering page 0 like page 1, so page 2 tells.
+    /// - **Until when.** Until an empty page, or a page shorter than one this listing has
+    ///   answered before (it was not cut by the cap). A page as long as asked, or as long as the
+    ///   longest so far, may have been cut, so the next page tells.
+    /// - **What is not shown.** A page that repeats the one before (not explained by where pages
+    ///   start), or one holding rows already read (the listing moved under the reader), ends the
+    ///   read with [`Assignments::complete`] false: what was read is at least what is in use.
+    ///   So does passing a million rows, more than any license is assigned.
+    ///
+    /// A row that does not decode is an error naming the page and the row. The whole read ends
+    /// within the call's time (`--timeout`).
+    pub async fn license_assignments(&self, license_id: Uuid) -> Result<Assignments, ApiError> {
         let endpoint = format!("/licenses/{license_id}/assignments");
-        let size = self.usage_page_size();
+        let timeout = self.inner.config.total_timeout;
+        tokio::time::timeout(timeout, self.read_assignments(&endpoint))
+            .await
+            .unwrap_or_else(|_| {
+                Err(ApiError::Timeout {
+                    method: "GET".into(),
+                    path: self.path(&endpoint),
+                    timeout,
+                })
+            })
+    }
+
+    async fn read_assignments(&self, endpoint: &str) -> Result<Assignments, ApiError> {
+        let shown = &self.inner.assignment_pages;
+        let size = usize::try_from(self.inner.config.page_size.max(1)).unwrap_or(1);
         let size_text = size.to_string();
-        // Rows a full page holds, and whether that is known or still to be told by a page.
-        let mut full = size;
-        let mut full_known = self.inner.page_cap.load(Ordering::Relaxed) <= size;
-        let mut page = self.first_page();
+        let mut page = shown.start();
+        // Page 0 gave no rows, or the same rows as page 1: where pages start is still open.
+        let mut page_zero_empty = false;
+        let mut page_one_repeated = false;
         let mut seen: HashSet<Uuid> = HashSet::new();
         let mut previous: Vec<Value> = Vec::new();
         let mut out = Vec::new();
+        let done = |rows, complete| Ok(Assignments { rows, complete });
         loop {
             let page_text = page.to_string();
             let query = [
@@ -129,11 +156,15 @@ impl Client {
                 ("page_size", size_text.as_str()),
             ];
             let answer = self
-                .call(Method::GET, &endpoint, &query, None::<&()>, Repeat::Safe)
+                .call(Method::GET, endpoint, &query, None::<&()>, Repeat::Safe)
                 .await;
             let answer: Option<Value> = match answer {
-                Err(err) if page == 0 && matches!(err.status(), Some(400 | 404)) => {
-                    self.pages_count_from_one();
+                Err(err)
+                    if page == 0
+                        && shown.base().is_none()
+                        && matches!(err.status(), Some(400 | 404)) =>
+                {
+                    shown.shown_base(1);
                     page = 1;
                     continue;
                 }
@@ -141,27 +172,34 @@ impl Client {
             };
             let rows = rows_of(answer);
             if rows.is_empty() {
-                if page == 0 && self.first_page() == 0 && !self.page_base_known() {
-                    // An empty page 0 is no assignments, or a server counting from 1: page 1
-                    // tells, since a server counting from 0 has nothing there either. Once a
-                    // listing has shown that pages start at 0, it is no assignments.
+                if page == 0 && shown.base().is_none() {
+                    // No assignments, or a server counting from 1 that answers page 0 empty:
+                    // page 1 tells, since one counting from 0 has nothing there either. That
+                    // the license listing starts at 0 does not tell: the reference documents
+                    // the numbering of neither.
+                    page_zero_empty = true;
                     page = 1;
                     continue;
                 }
-                return Ok(out);
+                if page_one_repeated {
+                    // Page 2 is empty where a server ignoring `page` would repeat page 1: pages
+                    // count from 1, and page 0 answered like page 1.
+                    shown.shown_base(1);
+                }
+                return done(out, true);
             }
-            if page == 1 && self.first_page() == 0 && previous.is_empty() {
-                // Page 1 holds rows where page 0 held none: pages count from 1.
-                self.pages_count_from_one();
+            if page == 1 && page_zero_empty {
+                shown.shown_base(1);
             }
             if rows == previous {
-                if page == 1 && self.first_page() == 0 {
-                    // Page 0 answered like page 1: pages count from 1.
-                    self.pages_count_from_one();
-                    page += 1;
+                if page == 1 && shown.base().is_none() {
+                    // Page 0 may have answered like page 1: page 2 tells.
+                    page_one_repeated = true;
+                    page = 2;
                     continue;
                 }
-                return Ok(out);
+                // The server does not page this listing: what lies past this page is unseen.
+                return done(out, false);
             }
             let rows_len = rows.len();
             let mut added = 0usize;
@@ -169,7 +207,7 @@ impl Client {
                 let decoded: DeviceLicenseAssignmentDto = serde_json::from_value(row.clone())
                     .map_err(|err| ApiError::Decode {
                         method: "GET".into(),
-                        path: self.path(&endpoint),
+                        path: self.path(endpoint),
                         message: format!("row {} of page {page}: {err}", index + 1),
                     })?;
                 match decoded.id.or(decoded.token_key) {
@@ -180,20 +218,44 @@ impl Client {
                     }
                 }
             }
-            if added == 0 {
-                return Ok(out);
+            if out.len() >= MAX_ASSIGNMENTS {
+                // More than any license is assigned: a listing that does not end. What was read
+                // is held in memory, so the read stops here, short of the deadline.
+                return done(out, false);
             }
-            if rows_len < full {
-                if full_known {
-                    return Ok(out);
-                }
-                full = rows_len;
+            if added < rows_len {
+                // Rows read on an earlier page: the listing moved while it was read, and rows
+                // may have moved past the reader as well.
+                return done(out, false);
             }
-            full_known = true;
+            if page_one_repeated {
+                shown.shown_base(1);
+            } else if page == 1 && !previous.is_empty() && shown.base().is_none() {
+                // Page 1 brought rows page 0 did not hold: pages start at 0.
+                shown.shown_base(0);
+            }
+            let longest = shown.longest();
+            shown.shown_page(rows_len.min(size));
+            if paging::page_end(rows_len, size, longest) == paging::PageEnd::Last {
+                return done(out, true);
+            }
             previous = rows;
             page += 1;
         }
     }
+}
+
+/// More assignments than a read holds: past them, the listing is read as incomplete.
+const MAX_ASSIGNMENTS: usize = 1_000_000;
+
+/// A license's tokens assigned to devices, as far as its listing could be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignments {
+    pub rows: Vec<DeviceLicenseAssignmentDto>,
+    /// Whether the read showed it saw every row. False where a page repeated the one before
+    /// (a server that ignores `page`) or held rows read before (a listing that moved): the
+    /// rows are then at least what is in use, not all of it.
+    pub complete: bool,
 }
 
 /// The rows of an assignments answer: a plain array, or the one array an object holds.

@@ -27,16 +27,17 @@ pub(crate) struct App {
     pub(crate) journal: Option<Journal>,
     pub(crate) patch_semantics: PatchSemantics,
     pub(crate) events: EventSink,
-    pub(crate) page_base: u8,
-    pub(crate) page_zero: super::PageZero,
-    pub(crate) max_page_size: usize,
+    /// How the license listings page.
+    pub(crate) paging: super::Paging,
+    /// How a license's assignments page.
+    pub(crate) assignment_paging: super::Paging,
     pub(crate) empty_listing: super::EmptyAnswer,
     pub(crate) write_answer: super::EmptyAnswer,
     pub(crate) latency: Duration,
     pub(crate) fail_rate: f64,
     pub(crate) rate_limit: u32,
     pub(crate) drop_after_commit: f64,
-    pub(crate) log: Mutex<Vec<LogEntry>>,
+    pub(crate) log: Mutex<RequestLog>,
     /// Start of the current one-second rate-limit window and the requests seen in it.
     pub(crate) window: Mutex<(Instant, u32)>,
     /// API requests being answered right now.
@@ -55,6 +56,86 @@ pub(crate) struct LogEntry {
     pub(crate) dropped: bool,
     /// Requests in flight when this one arrived, itself included: shows a client's concurrency.
     pub(crate) concurrent: usize,
+}
+
+/// The most requests the log holds; older ones are dropped first.
+pub(crate) const LOG_MAX_REQUESTS: usize = 100_000;
+/// The most bytes the log's entries take, their text and their own size; older entries are
+/// dropped first. A request's path and query are kept to [`LOG_MAX_TEXT`] bytes each, so one
+/// entry is a small share of it.
+pub(crate) const LOG_MAX_BYTES: usize = 16 * 1024 * 1024;
+/// The longest path or query logged; a longer one is cut at a character boundary and ends in
+/// `…`.
+pub(crate) const LOG_MAX_TEXT: usize = 1024;
+
+/// The requests answered, newest last: a window of at most [`LOG_MAX_REQUESTS`] entries and
+/// [`LOG_MAX_BYTES`]. Every API request is logged, unauthenticated ones too, so what anyone who
+/// reaches the port sends must not grow it without bound.
+#[derive(Debug, Default)]
+pub(crate) struct RequestLog {
+    entries: std::collections::VecDeque<LogEntry>,
+    bytes: usize,
+}
+
+impl RequestLog {
+    pub(crate) fn push(&mut self, mut entry: LogEntry) {
+        entry.path = cut(entry.path);
+        entry.query = entry.query.map(cut);
+        let bytes = entry.bytes();
+        while !self.entries.is_empty()
+            && (self.entries.len() >= LOG_MAX_REQUESTS || self.bytes + bytes > LOG_MAX_BYTES)
+        {
+            if let Some(old) = self.entries.pop_front() {
+                self.bytes -= old.bytes();
+            }
+        }
+        self.bytes += bytes;
+        self.entries.push_back(entry);
+    }
+
+    pub(crate) fn entries(&self) -> Vec<LogEntry> {
+        self.entries.iter().cloned().collect()
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.entries = std::collections::VecDeque::new();
+        self.bytes = 0;
+    }
+
+    /// What the entries take: their text and their own size.
+    #[cfg(test)]
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+/// `text` within [`LOG_MAX_TEXT`] bytes, in an allocation of its own size.
+fn cut(text: String) -> String {
+    if text.len() <= LOG_MAX_TEXT {
+        return text;
+    }
+    let mut end = LOG_MAX_TEXT - '…'.len_utf8();
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut kept = String::with_capacity(end + '…'.len_utf8());
+    kept.push_str(&text[..end]);
+    kept.push('…');
+    kept
+}
+
+impl LogEntry {
+    fn bytes(&self) -> usize {
+        std::mem::size_of::<LogEntry>()
+            + self.method.capacity()
+            + self.path.capacity()
+            + self.query.as_ref().map_or(0, String::capacity)
+    }
 }
 
 impl App {
@@ -123,5 +204,49 @@ pub(crate) async fn persist(
         Err(err) => Err(super::problem::ApiError::Internal(format!(
             "the write task failed: {err}"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(path: String, query: Option<String>) -> LogEntry {
+        LogEntry {
+            method: "GET".to_owned(),
+            path,
+            query,
+            status: 401,
+            dropped: false,
+            concurrent: 1,
+        }
+    }
+
+    #[test]
+    fn the_request_log_keeps_a_bounded_window_of_the_newest() {
+        let mut log = RequestLog::default();
+        for n in 0..LOG_MAX_REQUESTS + 10 {
+            log.push(entry(format!("/{n}"), None));
+        }
+        assert_eq!(log.len(), LOG_MAX_REQUESTS);
+        assert_eq!(log.entries()[0].path, "/10");
+        assert_eq!(
+            log.entries().last().unwrap().path,
+            format!("/{}", LOG_MAX_REQUESTS + 9)
+        );
+
+        // Long paths and queries are cut, and their entries stay within the bytes.
+        let mut log = RequestLog::default();
+        let long = "é".repeat(1_000);
+        for _ in 0..20_000 {
+            log.push(entry(long.clone(), Some(long.clone())));
+            assert!(log.bytes() <= LOG_MAX_BYTES, "{}", log.bytes());
+        }
+        let newest = log.entries().pop().unwrap();
+        assert!(newest.path.len() <= LOG_MAX_TEXT && newest.path.ends_with('…'));
+        assert!(newest.query.unwrap().len() <= LOG_MAX_TEXT);
+        assert!(log.len() < 20_000 && log.len() > 1_000, "{}", log.len());
+        log.clear();
+        assert_eq!((log.len(), log.bytes()), (0, 0));
     }
 }

@@ -13,9 +13,17 @@
 //!
 //! A record holds the whole object as stored, so replaying it is "insert, or replace the one with
 //! this id". A record is appended in one `write` and ends with a newline; a last line without
-//! one is a write that was never answered (the process died while appending) and is dropped with
-//! a warning. A snapshot is written beside the file and renamed over it, so it is never torn. The
-//! earlier format, the snapshot alone (pretty-printed or not), is a state file without records.
+//! one that holds a whole record is kept (only its newline is missing, as in a file edited by
+//! hand), and one that breaks off is a write that was never answered (the process died while
+//! appending) and is dropped with a warning. A snapshot is written beside the file and renamed
+//! over it, so it is never torn. The earlier format, the snapshot alone (pretty-printed or not),
+//! is a state file without records.
+//!
+//! What the sandbox would have refused is refused on load too, naming the line (or the
+//! snapshot's entry): a license whose customer the state does not hold or whose product the
+//! catalog does not, a contact of no customer, the usage of no license, and a customer number
+//! another customer holds. Loaded in silence, such a state would answer listings no SLASCONE
+//! could.
 
 use std::fs::File;
 use std::io::Write;
@@ -27,6 +35,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::EventSink;
+use super::catalog::Catalog;
 use super::store::{StateFile, Store, Usage};
 use crate::remote::wire::{CustomerContactDto, CustomerDto, LicenseDto};
 
@@ -130,14 +139,20 @@ pub(crate) struct Loaded {
 
 impl Journal {
     /// Loads the state file at `path` if it exists (snapshot, then each record replayed) and
-    /// opens it for the writes to come. A torn last record is reported through `events`.
-    pub(crate) fn open(path: &Path, events: &EventSink) -> anyhow::Result<Loaded> {
-        Journal::open_with(path, events, MIN_COMPACT_BYTES)
+    /// opens it for the writes to come. A torn last record is reported through `events`; one
+    /// pointing at what neither the state nor `catalog` holds is an error naming its line.
+    pub(crate) fn open(
+        path: &Path,
+        events: &EventSink,
+        catalog: &Catalog,
+    ) -> anyhow::Result<Loaded> {
+        Journal::open_with(path, events, catalog, MIN_COMPACT_BYTES)
     }
 
     fn open_with(
         path: &Path,
         events: &EventSink,
+        catalog: &Catalog,
         min_compact_bytes: u64,
     ) -> anyhow::Result<Loaded> {
         let mut writer = Writer {
@@ -151,7 +166,7 @@ impl Journal {
         let store = if path.exists() {
             let bytes = crate::fs::read_input(path, crate::fs::MAX_SANDBOX_BYTES)
                 .with_context(|| format!("cannot read the state file {}", path.display()))?;
-            let replayed = replay(&bytes)
+            let replayed = replay(&bytes, catalog)
                 .with_context(|| format!("the state file {} is not valid", path.display()))?;
             if let Some(line) = replayed.torn_line {
                 events(&format!(
@@ -329,7 +344,7 @@ struct Replayed {
     torn_line: Option<usize>,
 }
 
-fn replay(bytes: &[u8]) -> anyhow::Result<Replayed> {
+fn replay(bytes: &[u8], catalog: &Catalog) -> anyhow::Result<Replayed> {
     let mut stream = serde_json::Deserializer::from_slice(bytes).into_iter::<StateFile>();
     let snapshot = match stream.next() {
         Some(snapshot) => snapshot?,
@@ -350,37 +365,42 @@ fn replay(bytes: &[u8]) -> anyhow::Result<Replayed> {
         None => anyhow::bail!("the snapshot is followed by more on its line"),
     }
     let snapshot_bytes = offset;
-    let mut store = Store::from_snapshot(snapshot);
+    let mut store = Store::default();
+    load_snapshot(&mut store, catalog, snapshot)?;
     let mut line_number = bytes[..offset].iter().filter(|&&b| b == b'\n').count();
     let mut records = 0;
     let mut torn_line = None;
     let mut rest = &bytes[offset..];
     while !rest.is_empty() {
         line_number += 1;
-        let Some(end) = rest.iter().position(|&b| b == b'\n') else {
-            torn_line = Some(line_number);
-            break;
+        let (line, last) = match rest.iter().position(|&b| b == b'\n') {
+            Some(end) => {
+                let line = &rest[..end];
+                rest = &rest[end + 1..];
+                (line, false)
+            }
+            None => (std::mem::take(&mut rest), true),
         };
-        let line = &rest[..end];
-        rest = &rest[end + 1..];
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let record: Record = serde_json::from_slice(line)
-            .with_context(|| format!("line {line_number} is not a record"))?;
-        match record {
-            Record::Customer(customer) => store.upsert_customer(customer),
-            Record::License(license) => store.upsert_license(license),
-            Record::Contact(contact) => store.upsert_contact(contact),
-            Record::Usage(usage) => store.set_usage(
-                usage.license_id,
-                Usage {
-                    tokens: usage.tokens,
-                    users: usage.users,
-                    floating_tokens: usage.floating_tokens,
-                },
-            ),
+        let record: Record = match serde_json::from_slice(line) {
+            Ok(record) => record,
+            // Broken off: a write that was never answered.
+            Err(err) if last && err.is_eof() => {
+                torn_line = Some(line_number);
+                break;
+            }
+            Err(err) => {
+                return Err(
+                    anyhow::Error::new(err).context(format!("line {line_number} is not a record"))
+                );
+            }
+        };
+        if let Some(why) = points_at_nothing(&store, catalog, &record) {
+            anyhow::bail!("line {line_number}: {why}");
         }
+        take(&mut store, record);
         records += 1;
     }
     Ok(Replayed {
@@ -389,6 +409,101 @@ fn replay(bytes: &[u8]) -> anyhow::Result<Replayed> {
         records,
         torn_line,
     })
+}
+
+/// The snapshot's objects into `store`, each checked as a record would be; an error names the
+/// entry (the snapshot may be the earlier, pretty-printed format, so a line says little).
+fn load_snapshot(store: &mut Store, catalog: &Catalog, snapshot: StateFile) -> anyhow::Result<()> {
+    let StateFile {
+        customers,
+        licenses,
+        contacts,
+        usage,
+    } = snapshot;
+    let records = (customers.into_iter().map(Record::Customer).enumerate())
+        .map(|(n, record)| (("customers", n), record))
+        .chain(
+            (licenses.into_iter().map(Record::License).enumerate())
+                .map(|(n, record)| (("licenses", n), record)),
+        )
+        .chain(
+            (contacts.into_iter().map(Record::Contact).enumerate())
+                .map(|(n, record)| (("contacts", n), record)),
+        );
+    for ((list, n), record) in records {
+        if let Some(why) = points_at_nothing(store, catalog, &record) {
+            anyhow::bail!("line 1, the snapshot's {list}[{n}]: {why}");
+        }
+        take(store, record);
+    }
+    for (license_id, usage) in usage {
+        if store.license_index(license_id).is_none() {
+            anyhow::bail!(
+                "line 1, the snapshot's usage: license {license_id} is not among its licenses"
+            );
+        }
+        store.set_usage(license_id, usage);
+    }
+    Ok(())
+}
+
+/// Why `record` cannot join `store`: what it points at is not there, or its customer number is
+/// another customer's. The sandbox refuses each of these writes, so a state file holding one
+/// was not written by it alone.
+fn points_at_nothing(store: &Store, catalog: &Catalog, record: &Record) -> Option<String> {
+    let no_customer = |id: Uuid| store.customer_index(id).is_none();
+    match record {
+        Record::Customer(customer) => {
+            let number = customer
+                .customer_number
+                .as_deref()
+                .filter(|n| !n.is_empty())?;
+            let other = store.customer(store.customer_by_number(number)?).id;
+            (other != customer.id).then(|| {
+                format!(
+                    "customer {} has the customer number {number:?} of customer {other}",
+                    customer.id
+                )
+            })
+        }
+        Record::License(license) if no_customer(license.customer_id) => Some(format!(
+            "license {} belongs to customer {}, which the state file does not hold",
+            license.id, license.customer_id
+        )),
+        Record::License(license) if catalog.product(license.product_id).is_none() => Some(format!(
+            "license {} is of product {}, which the catalog does not hold",
+            license.id, license.product_id
+        )),
+        Record::License(_) => None,
+        Record::Contact(contact) => no_customer(contact.customer_id).then(|| {
+            format!(
+                "contact {} belongs to customer {}, which the state file does not hold",
+                contact.id, contact.customer_id
+            )
+        }),
+        Record::Usage(usage) => store.license_index(usage.license_id).is_none().then(|| {
+            format!(
+                "usage of license {}, which the state file does not hold",
+                usage.license_id
+            )
+        }),
+    }
+}
+
+fn take(store: &mut Store, record: Record) {
+    match record {
+        Record::Customer(customer) => store.upsert_customer(customer),
+        Record::License(license) => store.upsert_license(license),
+        Record::Contact(contact) => store.upsert_contact(contact),
+        Record::Usage(usage) => store.set_usage(
+            usage.license_id,
+            Usage {
+                tokens: usage.tokens,
+                users: usage.users,
+                floating_tokens: usage.floating_tokens,
+            },
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -77,6 +77,11 @@ pub struct SandboxConfig {
     pub page_zero: PageZero,
     /// The most rows a page of those listings holds; a bigger `page_size` is capped to it.
     pub max_page_size: usize,
+    /// How a license's assignments page where that differs from the license listings (`None`:
+    /// as they do). SLASCONE documents neither for either endpoint, so they may differ.
+    pub assignments_page_base: Option<u8>,
+    pub assignments_page_zero: Option<PageZero>,
+    pub assignments_max_page_size: Option<usize>,
     /// How a listing with nothing to list is answered.
     pub empty_listing: EmptyAnswer,
     /// How a successful write (POST/PATCH of customers, data_exchange customers, licenses) is
@@ -115,6 +120,17 @@ pub enum PageZero {
     NotFound,
 }
 
+/// How a listing numbers and cuts its pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Paging {
+    /// The number of the first page (0 or 1).
+    pub(crate) base: u8,
+    /// With `base` 1: what a request for page 0 gets.
+    pub(crate) zero: PageZero,
+    /// The most rows a page holds; a bigger `page_size` is capped to it.
+    pub(crate) max_page_size: usize,
+}
+
 /// Whether an answer that may carry nothing is `200` with a body or `204 No Content`, which
 /// SLASCONE's clients document for customer endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -141,6 +157,9 @@ impl SandboxConfig {
             page_base: 0,
             page_zero: PageZero::Same,
             max_page_size: MAX_PAGE_SIZE,
+            assignments_page_base: None,
+            assignments_page_zero: None,
+            assignments_max_page_size: None,
             empty_listing: EmptyAnswer::Ok,
             write_answer: EmptyAnswer::Ok,
             events: Arc::new(|_| {}),
@@ -163,6 +182,9 @@ impl fmt::Debug for SandboxConfig {
             .field("page_base", &self.page_base)
             .field("page_zero", &self.page_zero)
             .field("max_page_size", &self.max_page_size)
+            .field("assignments_page_base", &self.assignments_page_base)
+            .field("assignments_page_zero", &self.assignments_page_zero)
+            .field("assignments_max_page_size", &self.assignments_max_page_size)
             .field("empty_listing", &self.empty_listing)
             .field("write_answer", &self.write_answer)
             .finish()
@@ -227,15 +249,29 @@ fn check_share(name: &str, value: f64) -> anyhow::Result<()> {
 pub async fn start(config: SandboxConfig, listen: SocketAddr) -> anyhow::Result<SandboxHandle> {
     check_share("the fail rate", config.fail_rate)?;
     check_share("the drop-after-commit share", config.drop_after_commit)?;
-    if config.page_base > 1 {
-        bail!("the page base must be 0 or 1, not {}", config.page_base);
-    }
-    if config.max_page_size == 0 {
-        bail!("the largest page size must be at least 1");
+    let paging = Paging {
+        base: config.page_base,
+        zero: config.page_zero,
+        max_page_size: config.max_page_size,
+    };
+    let assignment_paging = Paging {
+        base: config.assignments_page_base.unwrap_or(paging.base),
+        zero: config.assignments_page_zero.unwrap_or(paging.zero),
+        max_page_size: config
+            .assignments_max_page_size
+            .unwrap_or(paging.max_page_size),
+    };
+    for paging in [paging, assignment_paging] {
+        if paging.base > 1 {
+            bail!("the page base must be 0 or 1, not {}", paging.base);
+        }
+        if paging.max_page_size == 0 {
+            bail!("the largest page size must be at least 1");
+        }
     }
     let (store, journal) = match &config.state_file {
         Some(path) => {
-            let loaded = journal::Journal::open(path, &config.events)?;
+            let loaded = journal::Journal::open(path, &config.events, &config.catalog)?;
             (loaded.store, Some(loaded.journal))
         }
         None => (store::Store::default(), None),
@@ -251,9 +287,8 @@ pub async fn start(config: SandboxConfig, listen: SocketAddr) -> anyhow::Result<
         store: tokio::sync::Mutex::new(store),
         journal,
         patch_semantics: config.patch_semantics,
-        page_base: config.page_base,
-        page_zero: config.page_zero,
-        max_page_size: config.max_page_size,
+        paging,
+        assignment_paging,
         empty_listing: config.empty_listing,
         write_answer: config.write_answer,
         events: config.events,
@@ -261,7 +296,7 @@ pub async fn start(config: SandboxConfig, listen: SocketAddr) -> anyhow::Result<
         fail_rate: config.fail_rate,
         rate_limit: config.rate_limit,
         drop_after_commit: config.drop_after_commit,
-        log: Mutex::new(Vec::new()),
+        log: Mutex::new(app::RequestLog::default()),
         window: Mutex::new((Instant::now(), 0)),
         in_flight: AtomicUsize::new(0),
     });

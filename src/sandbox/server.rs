@@ -144,7 +144,7 @@ async fn request_log(State(app): State<Arc<App>>) -> Response {
         .log
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .clone();
+        .entries();
     axum::Json(log).into_response()
 }
 
@@ -334,6 +334,46 @@ mod tests {
             &format!("{base}/licenses/filtered")
         ));
         assert!(!is_write(&Method::GET, &format!("{base}/customers")));
+    }
+
+    /// 3,000 unauthenticated requests of 60 KB each are all logged, within a window far below
+    /// the 180 MB they carry.
+    #[tokio::test]
+    async fn unauthenticated_requests_of_60_kb_keep_the_log_bounded() {
+        use crate::sandbox::app::LOG_MAX_TEXT;
+        let isv = Uuid::from_u128(1);
+        let config = crate::sandbox::SandboxConfig::new(isv, "key", Default::default());
+        let sandbox = crate::sandbox::start(config, ([127, 0, 0, 1], 0).into())
+            .await
+            .unwrap();
+        let url = format!(
+            "{}/api/v2/isv/{isv}/{}",
+            sandbox.base_url(),
+            "a".repeat(60_000)
+        );
+        let http = reqwest::Client::new();
+        let mut sent = tokio::task::JoinSet::new();
+        for worker in 0..8 {
+            let (http, url) = (http.clone(), url.clone());
+            sent.spawn(async move {
+                for _ in (worker..3_000).step_by(8) {
+                    let answer = http.get(&url).send().await.unwrap();
+                    assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+                }
+            });
+        }
+        while let Some(done) = sent.join_next().await {
+            done.unwrap();
+        }
+        let (len, bytes, longest) = {
+            let log = sandbox.app.log.lock().unwrap();
+            let longest = log.entries().iter().map(|e| e.path.len()).max();
+            (log.len(), log.bytes(), longest)
+        };
+        assert_eq!(len, 3_000);
+        assert!(bytes < 4 * 1024 * 1024, "{bytes}");
+        assert!(longest <= Some(LOG_MAX_TEXT), "{longest:?}");
+        sandbox.shutdown().await;
     }
 
     #[test]

@@ -107,13 +107,13 @@ struct StateFileRef<'a> {
 #[serde(deny_unknown_fields)]
 pub(crate) struct StateFile {
     #[serde(default)]
-    customers: Vec<CustomerDto>,
+    pub(crate) customers: Vec<CustomerDto>,
     #[serde(default)]
-    licenses: Vec<LicenseDto>,
+    pub(crate) licenses: Vec<LicenseDto>,
     #[serde(default)]
-    contacts: Vec<CustomerContactDto>,
+    pub(crate) contacts: Vec<CustomerContactDto>,
     #[serde(default)]
-    usage: HashMap<Uuid, Usage>,
+    pub(crate) usage: HashMap<Uuid, Usage>,
 }
 
 /// Which licenses a listing wants; `None` means "no filter".
@@ -150,22 +150,6 @@ fn remove_sorted(list: &mut Vec<usize>, pos: usize) {
 }
 
 impl Store {
-    /// The store a snapshot describes.
-    pub(crate) fn from_snapshot(file: StateFile) -> Store {
-        let mut store = Store::default();
-        for customer in file.customers {
-            store.insert_customer(customer);
-        }
-        for license in file.licenses {
-            store.insert_license(license);
-        }
-        for contact in file.contacts {
-            store.insert_contact(contact);
-        }
-        store.usage = file.usage;
-        store
-    }
-
     /// Inserts the customer, or replaces the one with its id.
     pub(crate) fn upsert_customer(&mut self, customer: CustomerDto) {
         match self.customer_index(customer.id) {

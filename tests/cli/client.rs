@@ -478,8 +478,9 @@ async fn a_one_based_server_whose_page_zero_is_empty_or_refused_is_listed_in_ful
 }
 
 /// The usage reads follow the server's pages: the light listing finds a license on any page,
-/// and the assignments are read until a short page, from page 1 where pages start there,
-/// whether the client learned that from a listing or finds it out itself.
+/// and the assignments are read until a short page. The assignments listing finds out for
+/// itself where its pages start (whatever the license listing learned): from page 0 on the first
+/// read, from page 1 on the next once it has shown that.
 #[tokio::test]
 async fn usage_reads_follow_the_pages_of_the_server() {
     use slascone_sync::sandbox::PageZero;
@@ -504,14 +505,7 @@ async fn usage_reads_follow_the_pages_of_the_server() {
             .unwrap()
             .customer_id;
         for (n, id) in ids.iter().enumerate() {
-            let usage = serde_json::json!({"tokens": 7, "users": n});
-            let answer = reqwest::Client::new()
-                .put(format!("{}/_sandbox/usage/{id}", sandbox.base_url()))
-                .json(&usage)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(answer.status(), 204);
+            set_usage(&sandbox, *id, serde_json::json!({"tokens": 7, "users": n})).await;
         }
         let client = paging_client(&sandbox, 500, 4);
         if listed_first {
@@ -525,64 +519,91 @@ async fn usage_reads_follow_the_pages_of_the_server() {
                 .unwrap_or_else(|| panic!("{case}: license {n} not found"));
             assert_eq!(row.active_users, Some(n as i64), "{case}");
         }
-        support::clear_requests(&sandbox).await;
-        let tokens = client
-            .license_assignments(ids[0])
-            .await
-            .unwrap_or_else(|err| panic!("{case}: {err}"));
-        assert_eq!(tokens.len(), 7, "{case}");
-        assert!(tokens.iter().all(|token| token.activated), "{case}");
-        let queries: Vec<String> = support::requests(&sandbox)
-            .await
-            .into_iter()
-            .map(|r| r.query.unwrap_or_default())
-            .collect();
-        // Learned by then (by the listing, or by the light listing): pages from 1, at most
-        // 3 rows where the listing showed the cap.
-        let size = if listed_first { 3 } else { 500 };
-        let expected: Vec<String> = (1..=3)
-            .map(|page| format!("page={page}&page_size={size}"))
-            .collect();
-        assert_eq!(queries, expected, "{case}");
-        sandbox.shutdown().await;
-    }
-}
-
-/// Once a listing has shown that pages start at 0 and that the server honours the page size, an
-/// assignments read ends at its first page when that is empty or short: one request instead of
-/// two, for each of up to `warnings.max_usage_reads` licenses of a plan.
-#[tokio::test]
-async fn a_listing_that_showed_the_pages_spares_usage_reads_a_request() {
-    let sandbox = support::start(support::config()).await;
-    let seeding = support::client(&sandbox);
-    let (argus, ids) = seed_licenses(&seeding, 8).await;
-    let usage = serde_json::json!({"tokens": 2, "users": 0});
-    let answer = reqwest::Client::new()
-        .put(format!("{}/_sandbox/usage/{}", sandbox.base_url(), ids[1]))
-        .json(&usage)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), 204);
-    for listed_first in [false, true] {
-        let client = paging_client(&sandbox, 3, 4);
-        if listed_first {
-            client.list_licenses(argus.product.id).await.unwrap();
-        }
-        for (id, tokens) in [(ids[0], 0), (ids[1], 2)] {
+        for (read, first) in [(0, 0), (1, 1)] {
             support::clear_requests(&sandbox).await;
-            let read = client.license_assignments(id).await.unwrap();
-            assert_eq!(read.len(), tokens);
+            let tokens = client
+                .license_assignments(ids[read])
+                .await
+                .unwrap_or_else(|err| panic!("{case}: {err}"));
+            assert_eq!(tokens.rows.len(), 7, "{case}");
+            assert!(tokens.complete, "{case}");
+            assert!(tokens.rows.iter().all(|token| token.activated), "{case}");
             let queries: Vec<String> = support::requests(&sandbox)
                 .await
                 .into_iter()
                 .map(|r| r.query.unwrap_or_default())
                 .collect();
-            let expected: &[&str] = if listed_first {
-                &["page=0&page_size=3"]
-            } else {
-                &["page=0&page_size=3", "page=1&page_size=3"]
+            // Pages 1 to 3 (the last short of the 3 rows the others held), after page 0 on the
+            // first read: page 2 follows a page 1 that repeats page 0, to tell whether the
+            // server ignores `page`.
+            let expected: Vec<String> = (first..=3)
+                .map(|page| format!("page={page}&page_size=500"))
+                .collect();
+            assert_eq!(queries, expected, "{case}, read {read}");
+        }
+        sandbox.shutdown().await;
+    }
+}
+
+/// `PUT /_sandbox/usage/{id}` with `usage`.
+async fn set_usage(
+    sandbox: &slascone_sync::sandbox::SandboxHandle,
+    id: Uuid,
+    usage: serde_json::Value,
+) {
+    let answer = reqwest::Client::new()
+        .put(format!("{}/_sandbox/usage/{id}", sandbox.base_url()))
+        .json(&usage)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 204);
+}
+
+/// An assignments read ends at an empty page 0 once the assignments listing has shown that its
+/// pages start at 0 (what the license listing showed does not count), and at a page shorter
+/// than the longest this listing has answered (it was not cut by a cap): one request instead of
+/// two, for each of up to `warnings.max_usage_reads` licenses of a plan. A page no shorter than
+/// that may have been cut, and the next one tells.
+#[tokio::test]
+async fn what_the_assignments_listing_showed_spares_usage_reads_a_request() {
+    let sandbox = support::start(support::config()).await;
+    let seeding = support::client(&sandbox);
+    let (argus, ids) = seed_licenses(&seeding, 8).await;
+    set_usage(&sandbox, ids[1], serde_json::json!({"tokens": 2})).await;
+    set_usage(&sandbox, ids[2], serde_json::json!({"tokens": 1})).await;
+    set_usage(&sandbox, ids[3], serde_json::json!({"tokens": 4})).await;
+    for listed_first in [false, true] {
+        let client = paging_client(&sandbox, 3, 4);
+        if listed_first {
+            client.list_licenses(argus.product.id).await.unwrap();
+        }
+        let mut shown_from_zero = false;
+        for (id, tokens) in [
+            (ids[0], 0),
+            (ids[1], 2),
+            (ids[2], 1),
+            (ids[3], 4),
+            (ids[0], 0),
+        ] {
+            support::clear_requests(&sandbox).await;
+            let read = client.license_assignments(id).await.unwrap();
+            assert_eq!(read.rows.len(), tokens);
+            assert!(read.complete);
+            let queries: Vec<String> = support::requests(&sandbox)
+                .await
+                .into_iter()
+                .map(|r| r.query.unwrap_or_default())
+                .collect();
+            let expected: &[&str] = match (tokens, shown_from_zero) {
+                // Shorter than the 2 of an earlier page: not cut.
+                (1, _) => &["page=0&page_size=3"],
+                (0, true) => &["page=0&page_size=3"],
+                // An empty page 0, or one that may have been cut: page 1 tells (for the 4
+                // tokens, it brings the fourth and shows that pages start at 0).
+                _ => &["page=0&page_size=3", "page=1&page_size=3"],
             };
+            shown_from_zero |= tokens == 4;
             assert_eq!(
                 queries, expected,
                 "listed first: {listed_first}, {tokens} tokens"
@@ -590,6 +611,43 @@ async fn a_listing_that_showed_the_pages_spares_usage_reads_a_request() {
         }
     }
     sandbox.shutdown().await;
+}
+
+/// The assignments listing may cap its pages lower than the license listing and number them
+/// otherwise: after a license listing that showed it honours a page of 20 rows, 24 tokens
+/// behind an assignments cap of 10 are still counted in full, each way of numbering pages.
+#[tokio::test]
+async fn assignments_behind_their_own_cap_and_numbering_are_counted_in_full() {
+    use slascone_sync::sandbox::PageZero;
+    for (licenses_base, base, zero) in [
+        (0, 0, PageZero::Same),
+        (0, 1, PageZero::Same),
+        (0, 1, PageZero::Empty),
+        (0, 1, PageZero::BadRequest),
+        (1, 0, PageZero::Same),
+        (1, 1, PageZero::Same),
+    ] {
+        let case = format!("licenses from {licenses_base}, assignments from {base}, {zero:?}");
+        let mut config = support::config();
+        config.page_base = licenses_base;
+        config.assignments_page_base = Some(base);
+        config.assignments_page_zero = Some(zero);
+        config.assignments_max_page_size = Some(10);
+        let sandbox = support::start(config).await;
+        let (argus, ids) = seed_licenses(&support::client(&sandbox), 25).await;
+        set_usage(&sandbox, ids[0], serde_json::json!({"tokens": 24})).await;
+        set_usage(&sandbox, ids[1], serde_json::json!({"tokens": 20})).await;
+        let client = paging_client(&sandbox, 20, 4);
+        client.list_licenses(argus.product.id).await.unwrap();
+        for (id, tokens) in [(ids[0], 24), (ids[1], 20), (ids[0], 24)] {
+            let read = client
+                .license_assignments(id)
+                .await
+                .unwrap_or_else(|err| panic!("{case}: {err}"));
+            assert_eq!((read.rows.len(), read.complete), (tokens, true), "{case}");
+        }
+        sandbox.shutdown().await;
+    }
 }
 
 /// A server that caps the page size: the client follows the pages it gets.
@@ -1006,4 +1064,77 @@ async fn a_dropped_create_is_ambiguous_yet_applied() {
             .is_some()
     );
     sandbox.shutdown().await;
+}
+
+/// The rows a stand-in's assignments listing answers for a page.
+type PageRows = fn(i64) -> std::ops::Range<u128>;
+
+/// A stand-in SLASCONE whose assignments listing answers page `p` with the rows `rows(p)` (ids
+/// 0, 1, …), whatever the page size asked.
+async fn assignments_server(rows: PageRows) -> String {
+    use axum::extract::Query;
+    use std::collections::HashMap;
+    let app = Router::new().fallback(
+        move |Query(query): Query<HashMap<String, String>>| async move {
+            let page: i64 = query["page"].parse().unwrap();
+            let rows: Vec<serde_json::Value> = rows(page)
+                .map(|n| serde_json::json!({"id": Uuid::from_u128(n + 1), "activated": true}))
+                .collect();
+            axum::Json(rows)
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+/// An assignments listing that cannot be shown whole is read as incomplete, never as all there
+/// is: one that ignores `page`, and one whose pages overlap (the listing moved while it was
+/// read, so rows may have moved past the reader too). One that pages properly is complete.
+#[tokio::test]
+async fn an_assignments_listing_that_repeats_or_moves_is_read_as_incomplete() {
+    let cases: [(&str, PageRows, usize, bool); 4] = [
+        ("ignores page", |_| 0..3, 3, false),
+        (
+            "pages overlap",
+            |page| (page as u128 * 2)..(page as u128 * 2 + 3),
+            5,
+            false,
+        ),
+        (
+            "pages of 3, 7 rows",
+            |page| (page as u128 * 3)..(page as u128 * 3 + 3).min(7),
+            7,
+            true,
+        ),
+        (
+            "from 1, page 0 like page 1, 5 rows",
+            |page| {
+                let page = page.max(1) as u128 - 1;
+                (page * 3).min(5)..(page * 3 + 3).min(5)
+            },
+            5,
+            true,
+        ),
+    ];
+    for (name, rows, count, complete) in cases {
+        let url = assignments_server(rows).await;
+        let mut config = slascone_sync::remote::ClientConfig::new(
+            url,
+            ISV,
+            slascone_sync::remote::AdminKey::new(KEY),
+        );
+        config.page_size = 3;
+        let client = slascone_sync::remote::Client::new(config).unwrap();
+        let read = client
+            .license_assignments(Uuid::from_u128(42))
+            .await
+            .unwrap();
+        assert_eq!(
+            (read.rows.len(), read.complete),
+            (count, complete),
+            "{name}"
+        );
+    }
 }

@@ -562,7 +562,8 @@ async fn usage_is_read_in_full_on_a_server_that_pages_its_own_way() {
             "9 of 10 named users (active_users); the new user_limit 5 leaves 4 over".to_owned(),
         ]
     );
-    // The pages asked for: from page 1, which the license listing learned, until a short one.
+    // The pages asked for: page 0, which is empty, then from page 1 until a short one. The
+    // assignments listing finds out for itself where its pages start.
     let log = support::requests(&sandbox).await;
     let pages: Vec<(Option<&str>, u16)> = log
         .iter()
@@ -572,6 +573,7 @@ async fn usage_is_read_in_full_on_a_server_that_pages_its_own_way() {
     assert_eq!(
         pages,
         [
+            (Some("page=0&page_size=500"), 200),
             (Some("page=1&page_size=500"), 200),
             (Some("page=2&page_size=500"), 200)
         ],
@@ -580,22 +582,38 @@ async fn usage_is_read_in_full_on_a_server_that_pages_its_own_way() {
     sandbox.shutdown().await;
 }
 
-/// A stand-in in front of `sandbox` that refuses every assignments read with a 409 and passes
-/// everything else on: a usage read that fails while the rest of the plan reads fine.
-async fn refusing_assignments(sandbox: &SandboxHandle) -> String {
+/// What a stand-in in front of the sandbox does with the assignments reads it passes on.
+#[derive(Clone, Copy)]
+enum Assignments {
+    /// Refuses each with a 409: a usage read that fails while the rest of the plan reads fine.
+    Refused,
+    /// Passes each on without its query, so every page is the sandbox's first: a server that
+    /// ignores `page`.
+    PageIgnored,
+}
+
+/// A stand-in in front of `sandbox` that treats assignments reads as `mode` says and passes
+/// everything else on.
+async fn assignments_proxy(sandbox: &SandboxHandle, mode: Assignments) -> String {
     use axum::body::{Body, to_bytes};
     use axum::extract::{Request, State};
     use axum::response::{IntoResponse, Response};
 
-    async fn pass(State(base): State<String>, request: Request) -> Response {
-        if request.uri().path().ends_with("/assignments") {
+    async fn pass(State((base, mode)): State<(String, Assignments)>, request: Request) -> Response {
+        let assignments = request.uri().path().ends_with("/assignments");
+        if assignments && matches!(mode, Assignments::Refused) {
             let refusal = serde_json::json!({"id": 2000, "message": "Assignments unavailable"});
             return (axum::http::StatusCode::CONFLICT, axum::Json(refusal)).into_response();
         }
         let (parts, body) = request.into_parts();
         let body = to_bytes(body, usize::MAX).await.unwrap();
+        let target = if assignments {
+            parts.uri.path().to_owned()
+        } else {
+            parts.uri.to_string()
+        };
         let answer = reqwest::Client::new()
-            .request(parts.method, format!("{base}{}", parts.uri))
+            .request(parts.method, format!("{base}{target}"))
             .headers(parts.headers)
             .body(body)
             .send()
@@ -613,9 +631,16 @@ async fn refusing_assignments(sandbox: &SandboxHandle) -> String {
     let url = format!("http://{}", listener.local_addr().unwrap());
     let app = axum::Router::new()
         .fallback(pass)
-        .with_state(sandbox.base_url());
+        .with_state((sandbox.base_url(), mode));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     url
+}
+
+/// Points the project in `dir` at `url` instead of the sandbox.
+fn retarget(dir: &Path, sandbox: &SandboxHandle, url: &str) {
+    let project = dir.join("slascone.yaml");
+    let text = std::fs::read_to_string(&project).unwrap();
+    std::fs::write(&project, text.replace(&sandbox.base_url(), url)).unwrap();
 }
 
 /// A usage read that fails is a reason of the change, and the plan goes on.
@@ -623,10 +648,8 @@ async fn refusing_assignments(sandbox: &SandboxHandle) -> String {
 async fn a_usage_read_that_fails_is_said_in_the_reasons() {
     let sandbox = support::sandbox().await;
     let dir = applied_then(&sandbox, LOWERED, "").await;
-    let proxy = refusing_assignments(&sandbox).await;
-    let project = dir.path().join("slascone.yaml");
-    let text = std::fs::read_to_string(&project).unwrap();
-    std::fs::write(&project, text.replace(&sandbox.base_url(), &proxy)).unwrap();
+    let proxy = assignments_proxy(&sandbox, Assignments::Refused).await;
+    retarget(dir.path(), &sandbox, &proxy);
     let plan = plan_json(dir.path(), "2026-12-01").await;
     let reasons = &plan["changes"][0]["risk_reasons"];
     let id = license_id(&sandbox, "L-1").await;
@@ -640,4 +663,95 @@ async fn a_usage_read_that_fails_is_said_in_the_reasons() {
         "{reasons}"
     );
     sandbox.shutdown().await;
+}
+
+/// Tokens behind an assignments listing capped lower than the license listing, or one that
+/// answers page 0 like page 1, are counted in full; behind one that ignores `page`, what was
+/// seen is said as a floor, never as room to spare.
+#[tokio::test]
+async fn usage_behind_a_capped_or_repeating_assignments_listing_is_counted_or_marked() {
+    use slascone_sync::sandbox::PageZero;
+    // Two more licenses, so the license listing's first page is as long as `--page-size 2`
+    // asks: it shows that listing honours a page of 2, which the assignments listing does not.
+    let lowered = |limit: &str| {
+        START.replace("token_limit: 25", &format!("token_limit: {limit}"))
+            + "      - legacy_license_key: L-2
+        product: Argus
+        edition: Professional
+      - legacy_license_key: L-3
+        product: Argus
+        edition: Professional
+"
+    };
+    let token_reason = |plan: &Value| -> String {
+        let reasons = plan["changes"][0]["risk_reasons"].as_array().unwrap();
+        assert_eq!(plan["changes"][0]["risk"], "high", "{reasons:?}");
+        reasons
+            .iter()
+            .map(|r| r.as_str().unwrap().to_owned())
+            .find(|r| r.contains("tokens in use (assignments)"))
+            .unwrap_or_else(|| panic!("{reasons:?}"))
+    };
+    let plan = |dir: &Path| {
+        let dir = dir.to_owned();
+        async move {
+            let out = Cli::new(["plan", "--format", "json", "--page-size", "2"])
+                .env("SLASCONE_SYNC_TODAY", "2026-12-01")
+                .target(&dir)
+                .run()
+                .await
+                .expect(0)
+                .stdout();
+            serde_json::from_str::<Value>(&out).expect("the plan is JSON")
+        }
+    };
+    let mut seen = Vec::new();
+    for (name, cap, base, zero) in [
+        ("capped at 1", 1, 0, PageZero::Same),
+        (
+            "capped at 1, page 0 answered like page 1",
+            1,
+            1,
+            PageZero::Same,
+        ),
+        (
+            "capped at 10, page 0 answered like page 1",
+            10,
+            1,
+            PageZero::Same,
+        ),
+    ] {
+        let mut config = support::config();
+        config.assignments_max_page_size = Some(cap);
+        config.assignments_page_base = Some(base);
+        config.assignments_page_zero = Some(zero);
+        let sandbox = support::start(config).await;
+        let dir = project(&sandbox, &[("c.yaml", &manifest(&lowered("25")))], "");
+        support::apply_ok(dir.path()).await;
+        write_files(dir.path(), &[("c.yaml", &manifest(&lowered("2")))]);
+        let id = license_id(&sandbox, "L-1").await;
+        set_usage(&sandbox, id, serde_json::json!({"tokens": 5})).await;
+        let reason = token_reason(&plan(dir.path()).await);
+        seen.push(format!("{name}: {reason}"));
+        sandbox.shutdown().await;
+    }
+    let mut config = support::config();
+    config.assignments_max_page_size = Some(1);
+    let sandbox = support::start(config).await;
+    let dir = project(&sandbox, &[("c.yaml", &manifest(&lowered("25")))], "");
+    support::apply_ok(dir.path()).await;
+    let id = license_id(&sandbox, "L-1").await;
+    set_usage(&sandbox, id, serde_json::json!({"tokens": 5})).await;
+    let proxy = assignments_proxy(&sandbox, Assignments::PageIgnored).await;
+    retarget(dir.path(), &sandbox, &proxy);
+    for limit in ["1", "0"] {
+        write_files(dir.path(), &[("c.yaml", &manifest(&lowered(limit)))]);
+        let reason = token_reason(&plan(dir.path()).await);
+        seen.push(format!("page ignored, lowered to {limit}: {reason}"));
+    }
+    sandbox.shutdown().await;
+    insta::assert_snapshot!(
+        "usage_behind_capped_or_repeating_assignments",
+        seen.join("\n")
+    );
 }

@@ -1657,3 +1657,92 @@ async fn contacts_belong_to_a_customer_and_are_checked() {
     .assert_error(4000);
     sb.stop().await;
 }
+
+/// The sandbox binary's resident memory grows by at most 64 MiB under 3,000 unauthenticated
+/// requests of 60 KB each (180 MB, every one logged): its request log is a bounded window.
+#[cfg(target_os = "linux")]
+#[test]
+fn unauthenticated_requests_of_60_kb_grow_the_binary_by_at_most_64_mib() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::{Command, Stdio};
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_slascone-sync"))
+        .args(["sandbox", "--listen", "127.0.0.1:0", "--isv-id", ISV])
+        .arg("--admin-key")
+        .arg(KEY)
+        .arg("--catalog")
+        .arg(catalog_path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .expect("a first line");
+    let pid = child.id();
+    let resident = || -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+        line.split_whitespace()
+            .nth(1)
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            * 1024
+    };
+    let result = std::panic::catch_unwind(|| {
+        let addr = line
+            .trim_end()
+            .strip_prefix("listening on http://")
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+            .to_owned();
+        let request = format!(
+            "GET /api/v2/isv/{ISV}/{} HTTP/1.1\r\nHost: sandbox\r\n\r\n",
+            "a".repeat(60_000)
+        );
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        let ask = |stream: &mut std::net::TcpStream| {
+            stream.write_all(request.as_bytes()).unwrap();
+            let mut answer = Vec::new();
+            let mut buf = [0u8; 16 * 1024];
+            // The head, then as much body as it announces.
+            loop {
+                let n = stream.read(&mut buf).unwrap();
+                assert!(n > 0, "the connection closed");
+                answer.extend_from_slice(&buf[..n]);
+                let Some(end) = answer.windows(4).position(|w| w == b"\r\n\r\n") else {
+                    continue;
+                };
+                let head = String::from_utf8_lossy(&answer[..end]).to_ascii_lowercase();
+                assert!(head.starts_with("http/1.1 401"), "{head}");
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length: "))
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                if answer.len() >= end + 4 + length {
+                    break;
+                }
+            }
+        };
+        ask(&mut stream);
+        let before = resident();
+        for _ in 0..3_000 {
+            ask(&mut stream);
+        }
+        let after = resident();
+        let growth = after.saturating_sub(before);
+        assert!(
+            growth <= 64 * 1024 * 1024,
+            "grew by {} MiB ({before} → {after} bytes)",
+            growth / (1024 * 1024)
+        );
+    });
+    child.kill().expect("the sandbox can be killed");
+    child.wait().unwrap();
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}

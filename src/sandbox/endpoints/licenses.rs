@@ -19,7 +19,7 @@ use crate::sandbox::rules::{
     entries_from_edition, entries_over_edition, fill_from_edition, patched, with_default_id,
 };
 use crate::sandbox::store::{LicensePage, LicenseQuery, Store};
-use crate::sandbox::{EmptyAnswer, PageZero};
+use crate::sandbox::{EmptyAnswer, PageZero, Paging};
 
 pub(crate) async fn get_license(
     State(app): State<Arc<App>>,
@@ -107,7 +107,8 @@ pub(crate) async fn assignments(
             })
             .transpose()
     };
-    let (offset, limit) = page_window(&app, number("page")?, number("page_size")?)?;
+    let (offset, limit) =
+        page_window(app.assignment_paging, number("page")?, number("page_size")?)?;
     let store = app.store.lock().await;
     let pos = store
         .license_index(id)
@@ -132,9 +133,9 @@ pub(crate) async fn assignments(
     Ok(listing(&app, rows))
 }
 
-/// The rows a page asks for, as (offset, limit), by the sandbox's page numbering and cap.
+/// The rows a page asks for, as (offset, limit), by a listing's page numbering and cap.
 fn page_window(
-    app: &App,
+    paging: Paging,
     page: Option<i64>,
     page_size: Option<i64>,
 ) -> Result<(usize, usize), ApiError> {
@@ -145,9 +146,9 @@ fn page_window(
         ));
     }
     let limit = usize::try_from(page_size)
-        .unwrap_or(app.max_page_size)
-        .min(app.max_page_size);
-    let base = i64::from(app.page_base);
+        .unwrap_or(paging.max_page_size)
+        .min(paging.max_page_size);
+    let base = i64::from(paging.base);
     let page = page.unwrap_or(base);
     if page < 0 {
         return Err(ApiError::BadRequest("page must not be negative".to_owned()));
@@ -156,7 +157,7 @@ fn page_window(
         .unwrap_or(0)
         .saturating_mul(limit);
     if page < base {
-        match app.page_zero {
+        match paging.zero {
             PageZero::Same => {}
             PageZero::Empty => offset = usize::MAX,
             PageZero::BadRequest => {
@@ -176,7 +177,7 @@ async fn list<T>(
     answer: impl FnOnce(LicensePage, &Store) -> T,
 ) -> ApiResult<T> {
     let filter: LicenseFilterDto = decode(&json_object(headers, body)?)?;
-    let (offset, limit) = page_window(app, filter.page, Some(filter.page_size))?;
+    let (offset, limit) = page_window(app.paging, filter.page, Some(filter.page_size))?;
     let store = app.store.lock().await;
     let page = store.list_licenses(&LicenseQuery {
         product: filter.product_filter.filter(|id| !id.is_nil()),

@@ -15,10 +15,19 @@ fn license(customer: Uuid, key: &str) -> LicenseDto {
     LicenseDto {
         id: Uuid::new_v5(&Uuid::nil(), key.as_bytes()),
         customer_id: customer,
-        product_id: Uuid::from_u128(7),
+        product_id: argus(),
         legacy_license_key: Some(key.into()),
         ..LicenseDto::default()
     }
+}
+
+/// A catalog of one product, Argus, which the licenses here are of.
+fn catalog() -> Catalog {
+    Catalog::from_yaml_str("products:\n  - name: Argus\n", "catalog.yaml").unwrap()
+}
+
+fn argus() -> Uuid {
+    catalog().products[0].dto.id
 }
 
 /// Collects what the journal reports.
@@ -32,7 +41,7 @@ fn events() -> (EventSink, Arc<Mutex<Vec<String>>>) {
 /// Opens the state file, as `Journal::open` does but with `min_compact_bytes`.
 fn open(path: &Path, min_compact_bytes: u64) -> (tokio::sync::Mutex<Store>, Journal) {
     let (events, _) = events();
-    let loaded = Journal::open_with(path, &events, min_compact_bytes).unwrap();
+    let loaded = Journal::open_with(path, &events, &catalog(), min_compact_bytes).unwrap();
     (tokio::sync::Mutex::new(loaded.store), loaded.journal)
 }
 
@@ -149,7 +158,7 @@ async fn a_torn_last_record_is_dropped_with_a_warning_and_rewritten_away() {
     drop(file);
 
     let (events, seen) = events();
-    let loaded = Journal::open(&path, &events).unwrap();
+    let loaded = Journal::open(&path, &events, &catalog()).unwrap();
     assert_eq!(loaded.store.customers().len(), 2);
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 1, "{seen:?}");
@@ -176,7 +185,7 @@ async fn a_bad_record_before_the_last_is_an_error_naming_its_line() {
     )
     .unwrap();
     let (events, _) = events();
-    let err = Journal::open(&path, &events).err().unwrap();
+    let err = Journal::open(&path, &events, &catalog()).err().unwrap();
     let message = format!("{err:#}");
     assert!(
         message.contains("state.json is not valid") && message.contains("line 2 is not a record"),
@@ -261,7 +270,7 @@ async fn a_failed_compaction_fails_no_write_that_is_on_disk() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.json");
     let (events, seen) = events();
-    let loaded = Journal::open_with(&path, &events, 0).unwrap();
+    let loaded = Journal::open_with(&path, &events, &catalog(), 0).unwrap();
     let (store, journal) = (tokio::sync::Mutex::new(loaded.store), loaded.journal);
     write(&store, &journal, customer("K1", "Graz")).await;
     // A directory where the snapshot's temporary file goes: rewriting the file fails.
@@ -292,4 +301,142 @@ async fn a_failed_compaction_fails_no_write_that_is_on_disk() {
     assert_eq!(lines(&path).len(), 1);
     let (again, _) = open(&path, 0);
     assert_eq!(again.into_inner().customers().len(), 3);
+}
+
+#[tokio::test]
+async fn a_whole_last_record_without_its_newline_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.json");
+    let (store, journal) = open(&path, MIN_COMPACT_BYTES);
+    write(&store, &journal, customer("K1", "Graz")).await;
+    drop(journal);
+    // The last record whole, only its newline missing (as a hand-edited file often ends).
+    let mut line = Line::of(&Entry::Customer(&customer("K2", "Linz")))
+        .unwrap()
+        .0;
+    assert_eq!(line.pop(), Some(b'\n'));
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    file.write_all(&line).unwrap();
+    drop(file);
+
+    let (events, seen) = events();
+    let loaded = Journal::open(&path, &events, &catalog()).unwrap();
+    assert_eq!(
+        cities(&loaded.store),
+        [("K1".into(), "Graz".into()), ("K2".into(), "Linz".into())]
+    );
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "{:?}",
+        seen.lock().unwrap()
+    );
+    // The next write does not run on into that line: it rewrites the file first.
+    let store = tokio::sync::Mutex::new(loaded.store);
+    write(&store, &loaded.journal, customer("K3", "Wels")).await;
+    let (again, _) = open(&path, MIN_COMPACT_BYTES);
+    assert_eq!(again.into_inner().customers().len(), 3);
+    assert!(std::fs::read(&path).unwrap().ends_with(b"\n"));
+}
+
+/// Records the sandbox would have refused refuse to load, each naming its line: a license of a
+/// customer the state does not hold or of a product the catalog does not, a contact or usage
+/// of nothing, a customer number another customer holds. In the snapshot, the entry is named.
+#[test]
+fn records_that_point_at_nothing_refuse_to_load_naming_the_line() {
+    let owner = customer("K1", "Graz");
+    let stranger = Uuid::from_u128(99);
+    let mut orphan = license(stranger, "KEY-1");
+    orphan.customer_id = stranger;
+    let mut unknown_product = license(owner.id, "KEY-2");
+    unknown_product.product_id = stranger;
+    let twin = CustomerDto {
+        id: Uuid::from_u128(5),
+        ..customer("K1", "Linz")
+    };
+    let contact = CustomerContactDto {
+        id: Uuid::from_u128(9),
+        customer_id: stranger,
+        name: "Anna".into(),
+        surname: "Roth".into(),
+        email: "anna@example.com".into(),
+        ..CustomerContactDto::default()
+    };
+    let usage = UsageRecord::new(stranger, Usage::default());
+    let line = |entry: Entry<'_>| String::from_utf8(Line::of(&entry).unwrap().0).unwrap();
+    let snapshot = |json: serde_json::Value| format!("{json}\n");
+    let owner_line = line(Entry::Customer(&owner));
+    let cases = [
+        (
+            format!("{{}}\n{owner_line}{}", line(Entry::License(&orphan))),
+            format!(
+                "line 3: license {} belongs to customer {stranger}, which the state file does not hold",
+                orphan.id
+            ),
+        ),
+        (
+            format!(
+                "{{}}\n{owner_line}{}",
+                line(Entry::License(&unknown_product))
+            ),
+            format!(
+                "line 3: license {} is of product {stranger}, which the catalog does not hold",
+                unknown_product.id
+            ),
+        ),
+        (
+            format!("{{}}\n{owner_line}{}", line(Entry::Customer(&twin))),
+            format!(
+                "line 3: customer {} has the customer number \"K1\" of customer {}",
+                twin.id, owner.id
+            ),
+        ),
+        (
+            format!("{{}}\n{}", line(Entry::Contact(&contact))),
+            format!(
+                "line 2: contact {} belongs to customer {stranger}, which the state file does not hold",
+                contact.id
+            ),
+        ),
+        (
+            // The last line, without its newline: whole, so checked like the others.
+            format!("{{}}\n{}", line(Entry::Usage(usage)).trim_end()),
+            format!("line 2: usage of license {stranger}, which the state file does not hold"),
+        ),
+        (
+            snapshot(serde_json::json!({"customers": [owner, twin]})),
+            format!(
+                "line 1, the snapshot's customers[1]: customer {} has the customer number \"K1\" of customer {}",
+                twin.id, owner.id
+            ),
+        ),
+        (
+            snapshot(serde_json::json!({"customers": [owner], "licenses": [orphan]})),
+            format!(
+                "line 1, the snapshot's licenses[0]: license {} belongs to customer {stranger}, which the state file does not hold",
+                orphan.id
+            ),
+        ),
+        (
+            snapshot(serde_json::json!({"usage": {stranger.to_string(): {"tokens": 1}}})),
+            format!("line 1, the snapshot's usage: license {stranger} is not among its licenses"),
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.json");
+    let (events, _) = events();
+    for (text, expected) in cases {
+        std::fs::write(&path, &text).unwrap();
+        let err = Journal::open(&path, &events, &catalog()).err().unwrap();
+        let message = format!("{err:#}");
+        assert_eq!(
+            message,
+            format!("the state file {} is not valid: {expected}", path.display()),
+            "{text}"
+        );
+        // Nothing was rewritten.
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    }
 }
