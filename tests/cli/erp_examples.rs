@@ -435,3 +435,41 @@ fn every_file_of_the_erp_examples_is_read_by_its_readme() {
         );
     }
 }
+
+/// The mapping docs/erp.md shows reads as a mapping, every key it documents in it.
+#[test]
+fn the_mapping_in_the_erp_docs_reads() {
+    let docs = std::fs::read_to_string(root().join("docs/erp.md")).unwrap();
+    let section = docs.split_once("## The mapping file").unwrap().1;
+    let block = section.split_once("```yaml\n").unwrap().1;
+    let block = block.split_once("```").unwrap().0;
+    let scratch = tempfile::tempdir().unwrap();
+    let file = scratch.path().join("mapping.yaml");
+    std::fs::write(&file, block).unwrap();
+    let mapping = manifest::mapping::read(&file)
+        .unwrap_or_else(|problems| panic!("docs/erp.md's mapping: {problems:?}"));
+    assert_eq!(mapping.format.delimiter, Some(b';'));
+    assert_eq!(mapping.format.empty, ["#N/A", "-"]);
+    assert!(mapping.customers.file.is_some() && !mapping.customers.defaults.is_empty());
+    let licenses = mapping.licenses.expect("a licenses section");
+    assert_eq!(licenses.missing, manifest::mapping::Missing::Report);
+    for key in [
+        "delimiter",
+        "encoding",
+        "date",
+        "empty",
+        "columns",
+        "values",
+        "defaults",
+        "sheet",
+        "file",
+        "missing",
+    ] {
+        assert!(
+            section.contains(&format!("`{key}`"))
+                || section.contains(&format!("`customers.{key}`"))
+                || section.contains(&format!("`licenses.{key}`")),
+            "docs/erp.md documents `{key}`"
+        );
+    }
+}
