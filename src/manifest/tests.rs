@@ -276,17 +276,18 @@ fn schema_and_validator_know_the_same_fields() {
 fn example_files(kind: &str) -> Vec<std::path::PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let mut found = Vec::new();
-    let mut pending = vec![root];
+    let mut pending = vec![root.clone()];
     while let Some(dir) = pending.pop() {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
             // Hidden files are not part of an example (e.g. the sandbox state `--sandbox` keeps),
             // and examples/ci and examples/agent hold CI workflows and deployment files, not
-            // manifests.
+            // manifests; examples/erp holds mapping files.
             if name.starts_with('.') {
                 continue;
             }
+            let mapping = path.starts_with(root.join("erp"));
             if path.is_dir() && name != "ci" && name != "agent" {
                 pending.push(path);
             } else if path.is_dir() || !(name.ends_with(".yaml") || name.ends_with(".yml")) {
@@ -294,7 +295,8 @@ fn example_files(kind: &str) -> Vec<std::path::PathBuf> {
             } else if match kind {
                 "project" => name == "slascone.yaml",
                 "catalog" => name.ends_with("catalog.yaml"),
-                _ => name != "slascone.yaml" && !name.ends_with("catalog.yaml"),
+                "mapping" => mapping,
+                _ => !mapping && name != "slascone.yaml" && !name.ends_with("catalog.yaml"),
             } {
                 found.push(path);
             }
@@ -365,18 +367,20 @@ fn fits(value: &serde_json::Value, schema: &serde_json::Value, at: &str) -> Resu
         let properties = schema.get("properties").and_then(J::as_object);
         for (key, inner) in map {
             let at = format!("{at}.{key}");
-            match properties.and_then(|p| p.get(key)) {
-                Some(property) => fits(inner, property, &at)?,
-                None => match schema.get("additionalProperties") {
-                    Some(J::Bool(false)) => {
-                        let extension = schema
-                            .get("patternProperties")
-                            .and_then(J::as_object)
-                            .is_some_and(|_| key.starts_with("x-"));
-                        if !extension {
-                            return Err(format!("{at}: not allowed"));
-                        }
-                    }
+            let by_pattern = schema
+                .get("patternProperties")
+                .and_then(J::as_object)
+                .and_then(|patterns| {
+                    patterns
+                        .iter()
+                        .find(|(pattern, _)| pattern_matches(pattern, key))
+                        .map(|(_, inner)| inner)
+                });
+            match (properties.and_then(|p| p.get(key)), by_pattern) {
+                (Some(property), _) => fits(inner, property, &at)?,
+                (None, Some(pattern)) => fits(inner, pattern, &at)?,
+                (None, None) => match schema.get("additionalProperties") {
+                    Some(J::Bool(false)) => return Err(format!("{at}: not allowed")),
                     Some(other @ J::Object(_)) => fits(inner, other, &at)?,
                     _ => {}
                 },
@@ -394,6 +398,67 @@ fn fits(value: &serde_json::Value, schema: &serde_json::Value, at: &str) -> Resu
         }
     }
     Ok(())
+}
+
+/// Whether `text` matches a `patternProperties` pattern, in the few regex forms our schemas
+/// write: `^`, literals and `\.`, a group of literal alternatives `(a|b)`, `.+` and `$`.
+fn pattern_matches(pattern: &str, text: &str) -> bool {
+    enum Token {
+        Literal(char),
+        OneOf(Vec<String>),
+        AnyPlus,
+        End,
+    }
+    let mut tokens = Vec::new();
+    let mut chars = pattern
+        .strip_prefix('^')
+        .expect("anchored")
+        .chars()
+        .peekable();
+    while let Some(c) = chars.next() {
+        tokens.push(match c {
+            '\\' => Token::Literal(chars.next().expect("an escaped character")),
+            '(' => {
+                let group: String = chars.by_ref().take_while(|c| *c != ')').collect();
+                Token::OneOf(group.split('|').map(str::to_owned).collect())
+            }
+            '.' if chars.next_if_eq(&'+').is_some() => Token::AnyPlus,
+            '$' => Token::End,
+            c if c.is_alphanumeric() || "-_".contains(c) => Token::Literal(c),
+            other => panic!("`{pattern}`: `{other}` is beyond this matcher"),
+        });
+    }
+    fn rest(tokens: &[Token], text: &str) -> bool {
+        let Some((first, more)) = tokens.split_first() else {
+            return true;
+        };
+        match first {
+            Token::End => text.is_empty(),
+            Token::Literal(c) => text.strip_prefix(*c).is_some_and(|t| rest(more, t)),
+            Token::OneOf(options) => options
+                .iter()
+                .any(|o| text.strip_prefix(o.as_str()).is_some_and(|t| rest(more, t))),
+            Token::AnyPlus => text
+                .char_indices()
+                .skip(1)
+                .map(|(at, _)| at)
+                .chain([text.len()])
+                .filter(|_| !text.is_empty())
+                .any(|at| rest(more, &text[at..])),
+        }
+    }
+    rest(&tokens, text)
+}
+
+#[test]
+fn the_pattern_matcher_reads_the_schemas_patterns() {
+    let entry = "^(features|limitations|variables)\\..+$";
+    assert!(pattern_matches(entry, "limitations.Users"));
+    assert!(!pattern_matches(entry, "limitations."));
+    assert!(!pattern_matches(entry, "constrained_variables.Modules"));
+    assert!(!pattern_matches(entry, "city"));
+    assert!(pattern_matches("^x-", "x-argus"));
+    assert!(!pattern_matches("^x-", "customers"));
 }
 
 /// What the validator accepts also fits the JSON Schema editors check by; and a value the
@@ -417,6 +482,15 @@ fn examples_fit_the_schema() {
             serde_saphyr::from_str(&text).unwrap_or_else(|err| panic!("{}: {err}", file.display()));
         fits(&value, &project, &file.display().to_string()).unwrap();
     }
+    let mapping = crate::schema::schema(SchemaKind::Mapping);
+    for file in example_files("mapping") {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let value: serde_json::Value =
+            serde_saphyr::from_str(&text).unwrap_or_else(|err| panic!("{}: {err}", file.display()));
+        fits(&value, &mapping, &file.display().to_string()).unwrap();
+    }
+    let typo = json!({ "customers": { "columns": { "customer_number": "Nr", "cty": "Ort" } } });
+    assert!(fits(&typo, &mapping, "typo").is_err());
     let wrong = json!({ "customers": [{ "customer_number": "K1", "licenses": [
         { "legacy_license_key": "L1", "product": "Argus", "edition": "Pro", "token_limit": -1 }
     ]}]});

@@ -123,7 +123,13 @@ fn workflows_are_yaml_and_use_only_real_commands_and_flags() {
         .collect();
     assert_eq!(
         names,
-        ["apply.yml", "drift.yml", "plan.yml", ".gitlab-ci.yml"],
+        [
+            "apply.yml",
+            "drift.yml",
+            "erp-ingest.yml",
+            "plan.yml",
+            ".gitlab-ci.yml"
+        ],
         "{files:?}"
     );
     let mut all = Vec::new();
@@ -140,13 +146,16 @@ fn workflows_are_yaml_and_use_only_real_commands_and_flags() {
             }
         } else {
             assert!(yaml["stages"].is_array(), "{}: no stages", file.display());
-            for job in ["plan", "apply", "drift"] {
+            for job in ["plan", "apply", "drift", "erp-ingest"] {
                 assert!(yaml[job]["script"].is_array(), "{job}: no script");
             }
         }
-        assert!(
+        // ingest reads no SLASCONE: the ERP loop's workflow never holds the admin key.
+        let needs_the_key = !file.ends_with("erp-ingest.yml");
+        assert_eq!(
             text.contains("SLASCONE_ADMIN_KEY"),
-            "{}: the secret is named",
+            needs_the_key,
+            "{}: the secret is named where it is used, and only there",
             file.display()
         );
         let mut found = Vec::new();
@@ -180,6 +189,24 @@ fn workflows_are_yaml_and_use_only_real_commands_and_flags() {
     assert!(has(&["apply", "--plan plan.json", "--auto-approve"]));
     // plan.yml's `comment: true`: the action renders markdown and saves the JSON plan.
     assert!(has(&["plan slascone --format markdown --out /"]));
+    // Both ERP loops ingest the export the mapping reads, in full or as changes only.
+    let ingests: Vec<&String> = all
+        .iter()
+        .filter(|line| line.starts_with("slascone-sync ingest "))
+        .collect();
+    assert_eq!(ingests.len(), 4, "{all:#?}");
+    assert!(ingests.iter().all(|line| {
+        ["--mapping", "--customers", "--licenses"]
+            .iter()
+            .all(|flag| line.contains(flag))
+    }));
+    assert_eq!(
+        ingests
+            .iter()
+            .filter(|line| line.ends_with(" --partial"))
+            .count(),
+        2
+    );
     // Both drift checks pull: the action's step on GitHub, the script on GitLab.
     let pulls = all
         .iter()
@@ -262,6 +289,109 @@ fn drift_checks_pull_and_open_a_pull_request() {
     }
 }
 
+/// The ERP loop: on a schedule and by hand, the export is fetched, ingested into the manifests,
+/// and proposed as one pull request (create-pull-request on a fixed branch, the manifests only)
+/// on GitHub, one merge request opened or updated through GitLab's API; and GitLab's drift check
+/// never runs on the ERP's schedule.
+#[test]
+fn the_erp_loops_ingest_and_open_one_pull_request() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ci");
+    let read = |file: &str| -> Value {
+        serde_saphyr::from_str(&std::fs::read_to_string(root.join(file)).unwrap()).unwrap()
+    };
+
+    let github = read("github/erp-ingest.yml");
+    assert!(github["on"]["schedule"].is_array(), "{}", github["on"]);
+    let inputs = &github["on"]["workflow_dispatch"]["inputs"];
+    for input in ["customers-url", "licenses-url", "partial"] {
+        assert!(inputs.get(input).is_some(), "the input {input}");
+    }
+    let steps = github["jobs"]["ingest"]["steps"].as_array().unwrap();
+    let uses = |step: &Value| step["uses"].as_str().unwrap_or_default().to_owned();
+    let runs = |step: &Value| commands(step["run"].as_str().unwrap_or_default());
+    let fetches: Vec<usize> = steps
+        .iter()
+        .enumerate()
+        .filter(|(_, step)| step["if"].is_string() && step["run"].is_string())
+        .map(|(at, _)| at)
+        .collect();
+    assert_eq!(fetches.len(), 2, "the drop's and the given export's");
+    let ingest = steps
+        .iter()
+        .position(|step| runs(step).iter().any(|words| words[1] == "ingest"))
+        .expect("a step runs ingest");
+    let install = steps
+        .iter()
+        .position(|step| uses(step).contains("/slascone-sync@"))
+        .expect("a step installs slascone-sync");
+    let request = steps
+        .iter()
+        .position(|step| uses(step) == "peter-evans/create-pull-request@v7")
+        .expect("a step opens the pull request");
+    assert!(fetches.iter().all(|at| *at < ingest) && install < ingest && ingest < request);
+    let with = &steps[request]["with"];
+    assert_eq!(
+        with["add-paths"], "${{ env.SLASCONE_DIR }}",
+        "only the manifests"
+    );
+    assert_eq!(with["branch"], "slascone/erp-ingest", "one pull request");
+    assert!(with["body-path"].is_string(), "the ingest report: {with}");
+    assert_eq!(github["permissions"]["contents"], "write");
+    assert_eq!(github["permissions"]["pull-requests"], "write");
+    // The export is never committed: it lands outside the manifests.
+    for file in ["ERP_CUSTOMERS", "ERP_LICENSES", "ERP_MAPPING"] {
+        let path = github["env"][file].as_str().unwrap();
+        assert!(!path.starts_with("slascone/"), "{file}: {path}");
+    }
+
+    let gitlab = read("gitlab/.gitlab-ci.yml");
+    let script = |job: &str| -> String {
+        let lines = gitlab[job]["script"].as_array().expect("a script");
+        let lines: Vec<&str> = lines.iter().filter_map(Value::as_str).collect();
+        lines.join("\n")
+    };
+    assert!(
+        commands(&script("erp-ingest"))
+            .iter()
+            .all(|words| words[1] == "ingest"),
+        "{}",
+        script("erp-ingest")
+    );
+    assert_eq!(
+        gitlab["erp-ingest"]["needs"],
+        serde_json::json!(["erp-export"])
+    );
+    assert_eq!(
+        gitlab["erp-merge-request"]["needs"],
+        serde_json::json!(["erp-ingest"])
+    );
+    for job in ["erp-ingest", "erp-merge-request"] {
+        assert_eq!(gitlab[job]["rules"], gitlab["erp-export"]["rules"], "{job}");
+    }
+    let rule = gitlab["erp-export"]["rules"][0]["if"].as_str().unwrap();
+    assert!(rule.contains("$SLASCONE_JOB == \"erp-ingest\""), "{rule}");
+    let drift = gitlab["drift"]["rules"][0]["if"].as_str().unwrap();
+    assert!(drift.contains("$SLASCONE_JOB != \"erp-ingest\""), "{drift}");
+    let handed_on = gitlab["erp-ingest"]["artifacts"]["paths"]
+        .as_array()
+        .unwrap();
+    assert!(
+        handed_on.contains(&Value::from("slascone/")),
+        "{handed_on:?}"
+    );
+    let request = script("erp-merge-request");
+    for part in [
+        "git add --intent-to-add",
+        "git push",
+        "$CI_API_V4_URL/projects/$CI_PROJECT_ID/merge_requests",
+        "source_branch=$ERP_BRANCH",
+        "-X PUT",
+        "-X POST",
+    ] {
+        assert!(request.contains(part), "{part}: {request}");
+    }
+}
+
 /// The command lines the action runs for a workflow's steps that use it, as its run step
 /// composes them (the binary it calls only records its arguments), after checking each step's
 /// inputs, the release it pins, and the outputs the workflow reads.
@@ -282,7 +412,13 @@ fn action_command_lines(file: &Path, workflow: &Value, text: &str) -> Vec<Vec<St
                 format!("v{VERSION}"),
                 "{place}: examples pin the release of this version"
             );
-            let with = step["with"].as_object().expect("with");
+            // Without a command, the action installs the binary for the steps after it.
+            let Some(with) = step["with"]
+                .as_object()
+                .filter(|w| w.contains_key("command"))
+            else {
+                continue;
+            };
             for key in with.keys() {
                 assert!(
                     action["inputs"].get(key).is_some(),
@@ -375,7 +511,7 @@ fn gitlab_runs_the_release_image_with_a_shell() {
     );
     // The image's entrypoint is the binary; GitLab must start its own shell for the script.
     assert_eq!(image["entrypoint"], serde_json::json!([""]));
-    for job in ["plan", "apply", "drift"] {
+    for job in ["plan", "apply", "drift", "erp-ingest"] {
         assert_eq!(yaml[job]["extends"], ".slascone", "{job}");
     }
 }

@@ -332,6 +332,66 @@ async fn the_same_export_as_a_workbook_gives_the_same_files() {
     assert_eq!(manifests(project.dir()), manifests(from_csv.dir()));
 }
 
+/// A report of customers with their contracts (one row per contract, its customer's columns
+/// repeated) is both exports at once, and gives the files the two exports give.
+#[tokio::test]
+async fn a_report_repeating_each_customer_on_its_contracts_rows_is_both_exports() {
+    let sandbox = support::sandbox().await;
+    let from_two = project(&sandbox);
+    ingest(&from_two).run().await.expect(0);
+
+    let project = project(&sandbox);
+    let header =
+        "Kundennummer;Firma;Land;Ort;Vertragsnummer;Produkt;Edition;Lizenzen;Vertragsende\r\n";
+    let report = format!(
+        "{header}\
+         10001;Bäckerei Schmidt GmbH;DE;München;V-2026-001;ARG;Professional;15;31.12.2028\r\n\
+         10001;Bäckerei Schmidt GmbH;DE;München;V-2026-009;ARG;Professional;-;-\r\n\
+         10002;Müller & Söhne KG;DE;#N/A;V-2026-002;ARG;Professional;5;-\r\n\
+         10003;Größenwahn Ärzte AG;AT;Wien;V-2026-003;ARG;Professional;3;30.06.2027\r\n\
+         10001;Bäckerei Schmidt GmbH;DE;München;V-2026-004;ARG;Professional;2;never\r\n"
+    );
+    write_1252(&project.erp("bericht.csv"), &report);
+    let both = |project: &Project| {
+        Cli::new(["ingest", "--mapping"])
+            .arg(project.erp("mapping.yaml"))
+            .arg("--customers")
+            .arg(project.erp("bericht.csv"))
+            .arg("--licenses")
+            .arg(project.erp("bericht.csv"))
+            .arg(project.dir())
+    };
+    let ran = both(&project).run().await.expect(0);
+    assert!(
+        ran.stdout()
+            .contains("Customers: 1 created, 1 changed, 1 unchanged, 0 missing."),
+        "{}",
+        ran.stdout()
+    );
+    assert_eq!(manifests(project.dir()), manifests(from_two.dir()));
+
+    // A repeat that says something else is a second customer of the same number.
+    let project = self::project(&sandbox);
+    let before = manifests(project.dir());
+    write_1252(
+        &project.erp("bericht.csv"),
+        &format!(
+            "{header}\
+             10001;Bäckerei Schmidt GmbH;DE;München;V-2026-001;ARG;Professional;15;31.12.2028\r\n\
+             10001;Bäckerei Schmidt GmbH;DE;Bonn;V-2026-009;ARG;Professional;-;-\r\n"
+        ),
+    );
+    let ran = both(&project).run().await.expect(1);
+    assert_eq!(manifests(project.dir()), before);
+    assert!(
+        neutral(&ran.stderr(), &project).contains(
+            "[ERP]/bericht.csv:3:1: customer_number `10001` is already on [ERP]/bericht.csv:2"
+        ),
+        "{}",
+        ran.stderr()
+    );
+}
+
 #[tokio::test]
 async fn bad_input_is_named_at_its_cell_and_nothing_is_written() {
     let sandbox = support::sandbox().await;

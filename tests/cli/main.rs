@@ -16,6 +16,7 @@ mod crash;
 mod docs;
 mod e2e;
 mod engine;
+mod erp_examples;
 mod export;
 mod fidelity;
 mod hostile;

@@ -145,6 +145,16 @@ impl<'m> Tree<'m> {
     }
 }
 
+/// Whether two rows give the same fields the same values, wherever their cells are.
+fn same_values(first: &Incoming, again: &Incoming) -> bool {
+    first.cells.len() == again.cells.len()
+        && first.cells.iter().all(|cell| {
+            again
+                .get(&cell.target)
+                .is_some_and(|other| other.value == cell.value)
+        })
+}
+
 fn customer_key(customer: &manifest::Customer) -> String {
     match (&customer.customer_number, &customer.id) {
         (Some(number), _) => number.value.clone(),
@@ -208,7 +218,7 @@ impl Merge<'_, '_> {
     /// The export's customers: each found in the tree or new. Returns customer number → owner.
     fn customers(&mut self, rows: &[Incoming]) -> HashMap<String, Owner> {
         let mut exported: HashMap<String, Owner> = HashMap::with_capacity(rows.len());
-        let mut rows_by_number: HashMap<String, &str> = HashMap::with_capacity(rows.len());
+        let mut rows_by_number: HashMap<String, &Incoming> = HashMap::with_capacity(rows.len());
         let mut rows_by_id: HashMap<String, &str> = HashMap::new();
         for row in rows {
             let Some(number) = row.text("customer_number").map(str::to_owned) else {
@@ -217,13 +227,20 @@ impl Merge<'_, '_> {
                 }
                 continue;
             };
-            if let Some(first) = rows_by_number.insert(number.clone(), &row.row) {
-                self.problem(
-                    row,
-                    format!("customer_number `{number}` is already on {first}"),
-                );
+            if let Some(first) = rows_by_number.get(number.as_str()) {
+                // A report of accounts with their contracts repeats each account on every
+                // contract's row: the same values again are the same customer, other values a
+                // second customer of that number.
+                if !same_values(first, row) {
+                    let first = first.row.clone();
+                    self.problem(
+                        row,
+                        format!("customer_number `{number}` is already on {first}"),
+                    );
+                }
                 continue;
             }
+            rows_by_number.insert(number.clone(), row);
             let id = row.text("id");
             if let Some(id) = id
                 && let Some(first) = rows_by_id.insert(id.to_owned(), &row.row)
