@@ -110,6 +110,18 @@ fn apply_with(
     edits: &[Edit],
     render: fn(&Target<'_>, &NewValue) -> Written,
 ) -> Result<(String, Vec<Outcome>), ParseError> {
+    if let Some(done) = line::apply(text, edits, render) {
+        return Ok(done);
+    }
+    apply_parsed(text, edits, render)
+}
+
+/// [`apply_with`] by the parser's events: for any file and any edit.
+fn apply_parsed(
+    text: &str,
+    edits: &[Edit],
+    render: fn(&Target<'_>, &NewValue) -> Written,
+) -> Result<(String, Vec<Outcome>), ParseError> {
     let events = parse(text)?;
     let found = survey(text, &events, &Wanted::new(edits));
     let (mut writes, mut outcomes) = rewrites(edits, &found, render);
@@ -640,6 +652,7 @@ fn verify(
 }
 
 mod insert;
+mod line;
 #[cfg(test)]
 mod proptests;
 mod scalar;

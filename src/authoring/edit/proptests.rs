@@ -237,7 +237,86 @@ proptest! {
         }
         check_only_edited(&yaml, &out, &edits, &outcomes)?;
     }
+
+    /// Whatever the line editor takes, it does as the parsing editor does: the same text and
+    /// the same outcome for every edit. Over the generated files (which it mostly leaves to the
+    /// parser) and over a manifest of the shapes it is for, with edits at its values and
+    /// anywhere.
+    #[test]
+    fn the_line_editor_agrees_with_the_parsing_one(
+        seed in any::<u64>(),
+        manifest in any::<bool>(),
+        picks in prop::collection::vec(
+            (any::<prop::sample::Index>(), 0..40usize, any::<bool>(), any_value()),
+            1..8,
+        ),
+    ) {
+        let (yaml, spots) = if manifest {
+            let spots = SIMPLE_VALUES
+                .iter()
+                .map(|needle| Spot { at: after(SIMPLE, needle), editable: true })
+                .collect();
+            (SIMPLE.to_owned(), spots)
+        } else {
+            generate(seed)
+        };
+        let lines = yaml.lines().count();
+        let edits: Vec<Edit> = picks
+            .into_iter()
+            .map(|(index, column, anywhere, value)| {
+                let at = if anywhere && column < 8 {
+                    at(index.index(lines + 2) + 1, column + 1)
+                } else {
+                    spots[index.index(spots.len())].at
+                };
+                Edit { at: at.into(), value }
+            })
+            .collect();
+        if let Some(fast) = line::apply(&yaml, &edits, scalar::write) {
+            let parsed = apply_parsed(&yaml, &edits, scalar::write);
+            prop_assert_eq!(Ok(fast), parsed, "{}\n{:?}", yaml, edits);
+        }
+    }
 }
+
+/// A manifest of the shapes the line editor takes: plain, quoted and numeric values with and
+/// without comments, a one-line flow map, a list of scalars, CRLF-free.
+const SIMPLE: &str = "\
+# Customers of the north.
+customers:
+  - customer_number: K1   # the number
+    company_name: 'Acme ''n'' Co'
+    city: \"Graz\"
+    phone: 1234
+    street: Main 1st
+    tags:
+      - a
+      - b
+    licenses:
+      - legacy_license_key: L-1
+        product: Argus
+        token_limit: 10 # ten
+        features: { Export: true, Import: false }
+        expires: 2027-12-31
+---
+customers:
+  - customer_number: K2
+    company_name: Beta
+";
+
+/// The values of [`SIMPLE`], by the text before them.
+const SIMPLE_VALUES: &[&str] = &[
+    "customer_number: ",
+    "company_name: ",
+    "city: ",
+    "phone: ",
+    "street: ",
+    "legacy_license_key: ",
+    "product: ",
+    "token_limit: ",
+    "expires: ",
+    "features: { Export: ",
+];
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
