@@ -372,7 +372,8 @@ pub struct SandboxArgs {
     /// What PATCH /customers and PATCH /licenses do with fields left out of the body.
     #[arg(long, default_value = "merge", value_parser = choice::<PatchSemanticsArg, PatchSemantics>())]
     pub patch_semantics: PatchSemantics,
-    /// Number of the first page of the license listings and of a license's assignments.
+    /// Number of the first page of the license listings (and of a license's assignments, unless
+    /// --assignments-page-base says otherwise).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=1))]
     pub page_base: u8,
     /// With --page-base 1: what page 0 answers (the rows of page 1, none, 400 or 404).
@@ -382,6 +383,16 @@ pub struct SandboxArgs {
     #[arg(long, value_name = "N", default_value_t = crate::sandbox::MAX_PAGE_SIZE as u32,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_page_size: u32,
+    /// Number of the first page of a license's assignments, where it differs from the license
+    /// listings' (SLASCONE documents neither).
+    #[arg(long, value_name = "0|1", value_parser = clap::value_parser!(u8).range(0..=1))]
+    pub assignments_page_base: Option<u8>,
+    /// With an assignments page base of 1: what their page 0 answers, where it differs.
+    #[arg(long, value_name = "same|empty|400|404", value_parser = choice::<PageZeroArg, PageZero>())]
+    pub assignments_page_zero: Option<PageZero>,
+    /// The most rows a page of a license's assignments holds, where it differs.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub assignments_max_page_size: Option<u32>,
     /// How a listing with nothing in it is answered: 200 with `[]`, or 204 without a body.
     #[arg(long, value_name = "200|204", default_value = "200", value_parser = choice::<EmptyAnswerArg, EmptyAnswer>())]
     pub empty_listing: EmptyAnswer,

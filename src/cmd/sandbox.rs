@@ -22,6 +22,11 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<Outcome> {
     config.page_base = args.page_base;
     config.page_zero = args.page_zero;
     config.max_page_size = usize::try_from(args.max_page_size).unwrap_or(usize::MAX);
+    config.assignments_page_base = args.assignments_page_base;
+    config.assignments_page_zero = args.assignments_page_zero;
+    config.assignments_max_page_size = args
+        .assignments_max_page_size
+        .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
     config.empty_listing = args.empty_listing;
     config.write_answer = args.write_answer;
     config.events = Arc::new(|event| say!("sandbox: {}", crate::text::shown(event)));

@@ -1488,6 +1488,67 @@ fn the_sandbox_command_serves_until_killed() {
     }
 }
 
+/// The assignments' own paging flags reach the server: with `--assignments-page-base 1
+/// --assignments-page-zero 400`, page 0 of an assignments listing is refused as such (before the
+/// license is looked up), while without them it is read (and the unknown license named).
+#[test]
+fn the_assignments_page_flags_reach_the_sandbox() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let answer = |flags: &[&str]| -> StatusCode {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_slascone-sync"))
+            .args(["sandbox", "--listen", "127.0.0.1:0", "--isv-id", ISV])
+            .args(["--admin-key", KEY])
+            .args(flags)
+            .arg("--catalog")
+            .arg(catalog_path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the binary starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .expect("a first line");
+        let base = line
+            .trim_end()
+            .strip_prefix("listening on ")
+            .map(str::to_owned);
+        let status = base.map(|base| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                reqwest::Client::new()
+                    .get(format!(
+                        "{base}/api/v2/isv/{ISV}/licenses/{}/assignments?page=0&page_size=10",
+                        uuid::Uuid::nil()
+                    ))
+                    .header("AdminKey", KEY)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            })
+        });
+        child.kill().expect("the sandbox can be killed");
+        child.wait().unwrap();
+        status.unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+    };
+    assert_eq!(
+        answer(&[
+            "--assignments-page-base",
+            "1",
+            "--assignments-page-zero",
+            "400"
+        ]),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(answer(&[]), StatusCode::CONFLICT);
+}
+
 #[cfg(unix)]
 #[test]
 fn the_sandbox_command_exits_cleanly_on_sigterm() {
