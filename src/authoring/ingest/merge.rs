@@ -412,7 +412,7 @@ impl Merge<'_, '_> {
                 before: current.map(|current| current.value.clone()),
                 after: cell.value.clone(),
                 origin: current.map_or_else(|| entry.clone(), |current| current.origin.clone()),
-                cell: cell.at.clone(),
+                cell: cell.at.to_string(),
                 fate: Fate::Pending,
                 at: (self.tree.in_file[c], license),
                 how,
@@ -714,7 +714,7 @@ impl Merge<'_, '_> {
                     let cell = Cell {
                         target: active.clone(),
                         value: Json::Bool(false),
-                        at: "missing: deactivate".to_owned(),
+                        at: super::Source::Rule("missing: deactivate"),
                     };
                     self.set(
                         c,

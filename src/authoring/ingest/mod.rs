@@ -50,8 +50,9 @@ pub struct Cell {
     pub target: Target,
     /// As the model holds it: text, a count, a flag, a day.
     pub value: Json,
-    /// The cell, for messages: `export.csv:7:3`, `export.xlsx:Kunden!C7`.
-    pub at: String,
+    /// Where the value comes from, for messages: formatted only when a message names it, since
+    /// an export has millions of cells.
+    pub at: Source,
 }
 
 impl Incoming {
@@ -64,6 +65,24 @@ impl Incoming {
             .iter()
             .find(|cell| cell.target.path() == path)
             .and_then(|cell| cell.value.as_str())
+    }
+}
+
+/// Where a value comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// The export's cell: `export.csv:7:3`, `export.xlsx:Kunden!C7`.
+    Cell(crate::authoring::table::Place),
+    /// A rule of the mapping: `missing: deactivate`.
+    Rule(&'static str),
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Cell(place) => place.fmt(f),
+            Source::Rule(rule) => f.write_str(rule),
+        }
     }
 }
 

@@ -38,7 +38,7 @@ pub fn rows(
                 Ok(Some(value)) => cells.push(Cell {
                     target: column.target.clone(),
                     value,
-                    at: at.to_string(),
+                    at: super::Source::Cell(at),
                 }),
                 Ok(None) => {}
                 Err((message, hint)) => {
