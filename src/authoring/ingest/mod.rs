@@ -129,7 +129,8 @@ pub struct FileChange {
     pub values: Vec<ValueChange>,
     /// Licenses added to a customer of this file.
     pub added: Vec<Added>,
-    /// The customers of this file as loaded, to check the new text against.
+    /// The customers of this file as loaded, to check the new text against; only where an
+    /// insert changes the file (see [`FileChange::inserts`]).
     before: Vec<verify::Customer>,
 }
 
@@ -235,6 +236,7 @@ impl FileChange {
             }
         }
         inserts.extend(self.added.iter().map(|added| added.insert.clone()));
+        debug_assert_eq!(!inserts.is_empty(), self.inserts());
         let edited = edit::apply_with_inserts(text, &edits, &inserts, &merge::key_rank)
             .map_err(|err: ParseError| self.error(&err.to_string()))?;
         let mut outcomes = edited.outcomes.into_iter();
@@ -275,6 +277,15 @@ impl FileChange {
             }
         }
         Ok(edited.text)
+    }
+
+    /// Whether a key or a license is added to the file, so that its new text is read back whole.
+    fn inserts(&self) -> bool {
+        !self.added.is_empty()
+            || self
+                .values
+                .iter()
+                .any(|value| matches!(value.how, How::Insert(_)))
     }
 
     fn error(&self, message: &str) -> anyhow::Error {
