@@ -5,7 +5,7 @@
 //! `legacy_license_key`, wherever in the tree it is written. A value the export holds as the
 //! tree does changes nothing, so a second run with the same export writes nothing.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -18,6 +18,7 @@ use super::{
 };
 use crate::authoring::edit::{Block, Edit, Insert, NewValue, Place, Position};
 use crate::authoring::generate::{self, EntryOut};
+use crate::hashing::{HashMap, HashSet, map_with_capacity};
 use crate::manifest::mapping::{self, Mapping, Target};
 use crate::manifest::{self, Located, Manifests, Problem, Problems};
 use crate::model::fields::{CUSTOMER, LICENSE};
@@ -62,8 +63,8 @@ pub fn merge(
         values: Vec::new(),
         added: Vec::new(),
         new: Vec::new(),
-        seen_customers: HashSet::new(),
-        seen_licenses: HashSet::new(),
+        seen_customers: HashSet::default(),
+        seen_licenses: HashSet::default(),
         unchanged: Counts::default(),
     };
     let exported = merge.customers(customers);
@@ -107,12 +108,12 @@ impl<'m> Tree<'m> {
         let customers = &manifests.customers[..];
         let mut tree = Tree {
             customers,
-            by_number: HashMap::with_capacity(customers.len()),
-            by_id: HashMap::new(),
-            license_by_key: HashMap::with_capacity(manifests.license_count()),
-            license_by_id: HashMap::new(),
+            by_number: map_with_capacity(customers.len()),
+            by_id: HashMap::default(),
+            license_by_key: map_with_capacity(manifests.license_count()),
+            license_by_id: HashMap::default(),
             in_file: Vec::with_capacity(customers.len()),
-            by_file: HashMap::new(),
+            by_file: HashMap::default(),
         };
         for (c, customer) in customers.iter().enumerate() {
             let in_file = tree
@@ -217,9 +218,9 @@ impl Merge<'_, '_> {
 
     /// The export's customers: each found in the tree or new. Returns customer number → owner.
     fn customers(&mut self, rows: &[Incoming]) -> HashMap<String, Owner> {
-        let mut exported: HashMap<String, Owner> = HashMap::with_capacity(rows.len());
-        let mut rows_by_number: HashMap<String, &Incoming> = HashMap::with_capacity(rows.len());
-        let mut rows_by_id: HashMap<String, &str> = HashMap::new();
+        let mut exported: HashMap<String, Owner> = map_with_capacity(rows.len());
+        let mut rows_by_number: HashMap<String, &Incoming> = map_with_capacity(rows.len());
+        let mut rows_by_id: HashMap<String, &str> = HashMap::default();
         for row in rows {
             let Some(number) = row.text("customer_number").map(str::to_owned) else {
                 if row.sound {
@@ -459,8 +460,8 @@ impl Merge<'_, '_> {
 
     /// The export's licenses: each found in the tree, or added to its customer.
     fn licenses(&mut self, rows: &[Incoming], exported: &HashMap<String, Owner>) {
-        let mut by_key: HashMap<(String, String), &str> = HashMap::with_capacity(rows.len());
-        let mut by_id: HashMap<String, &str> = HashMap::new();
+        let mut by_key: HashMap<(String, String), &str> = map_with_capacity(rows.len());
+        let mut by_id: HashMap<String, &str> = HashMap::default();
         for row in rows {
             let owner_number = row.text(mapping::OWNER_COLUMN).map(str::to_owned);
             let product = row.text("product").map(str::to_owned);
@@ -746,7 +747,7 @@ impl Merge<'_, '_> {
             .file
             .as_ref()
             .map_or(mapping::DEFAULT_CUSTOMER_FILE, |file| file.value.as_str());
-        let mut planned: HashSet<String> = HashSet::new();
+        let mut planned: HashSet<String> = HashSet::default();
         let mut new = std::mem::take(&mut self.new);
         new.sort_by(|a, b| a.number.cmp(&b.number));
         let mut files = Vec::with_capacity(new.len());
