@@ -137,7 +137,7 @@ pub enum Command {
     /// docs/erp.md). A customer or license already in the manifests, found by its identity
     /// wherever it is written, gets the export's values of the mapped fields: only the changed
     /// values' text changes, so comments, order and every unmapped field stay. A new customer
-    /// gets a file of its own (customers/<number>.yaml), a new license goes into its customer's
+    /// gets a file of its own (`customers/<number>.yaml`), a new license goes into its customer's
     /// list. A full export names what it lacks; nothing is deleted. Any bad row: every problem
     /// is listed as file:row:column (a sheet's cell for .xlsx) and nothing is written. A second
     /// run with the same export changes nothing.

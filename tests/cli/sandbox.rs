@@ -1435,15 +1435,15 @@ async fn concurrent_writes_are_all_in_the_state_file_when_answered() {
     sb.stop().await;
 }
 
-#[test]
-fn the_sandbox_command_serves_until_killed() {
+/// The sandbox binary started on a free port with `flags`, and the first line it printed.
+fn sandbox_binary(flags: &[&str]) -> (std::process::Child, String) {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_slascone-sync"))
         .args(["sandbox", "--listen", "127.0.0.1:0", "--isv-id", ISV])
-        .arg("--admin-key")
-        .arg(KEY)
+        .args(["--admin-key", KEY])
+        .args(flags)
         .arg("--catalog")
         .arg(catalog_path())
         .stdout(Stdio::piped())
@@ -1454,6 +1454,12 @@ fn the_sandbox_command_serves_until_killed() {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .expect("a first line");
+    (child, line)
+}
+
+#[test]
+fn the_sandbox_command_serves_until_killed() {
+    let (mut child, line) = sandbox_binary(&[]);
     let result = std::panic::catch_unwind(|| {
         let base = line
             .trim_end()
@@ -1493,24 +1499,8 @@ fn the_sandbox_command_serves_until_killed() {
 /// license is looked up), while without them it is read (and the unknown license named).
 #[test]
 fn the_assignments_page_flags_reach_the_sandbox() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-
     let answer = |flags: &[&str]| -> StatusCode {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_slascone-sync"))
-            .args(["sandbox", "--listen", "127.0.0.1:0", "--isv-id", ISV])
-            .args(["--admin-key", KEY])
-            .args(flags)
-            .arg("--catalog")
-            .arg(catalog_path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the binary starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .expect("a first line");
+        let (mut child, line) = sandbox_binary(flags);
         let base = line
             .trim_end()
             .strip_prefix("listening on ")

@@ -202,19 +202,7 @@ proptest! {
         ),
     ) {
         let (yaml, spots) = generate(seed);
-        let lines = yaml.lines().count();
-        let edits: Vec<Edit> = picks
-            .into_iter()
-            .map(|(index, column, anywhere, value)| {
-                let at = if anywhere && column < 8 {
-                    // Anywhere, most often nowhere in particular.
-                    at(index.index(lines + 2) + 1, column + 1)
-                } else {
-                    spots[index.index(spots.len())].at
-                };
-                Edit { at: at.into(), value }
-            })
-            .collect();
+        let edits = edits_at(&yaml, &spots, picks);
         let result = apply(&yaml, &edits);
         prop_assert!(result.is_ok(), "{yaml}\n{result:?}");
         let (out, outcomes) = result.unwrap();
@@ -260,23 +248,36 @@ proptest! {
         } else {
             generate(seed)
         };
-        let lines = yaml.lines().count();
-        let edits: Vec<Edit> = picks
-            .into_iter()
-            .map(|(index, column, anywhere, value)| {
-                let at = if anywhere && column < 8 {
-                    at(index.index(lines + 2) + 1, column + 1)
-                } else {
-                    spots[index.index(spots.len())].at
-                };
-                Edit { at: at.into(), value }
-            })
-            .collect();
+        let edits = edits_at(&yaml, &spots, picks);
         if let Some(fast) = line::apply(&yaml, &edits, scalar::write) {
             let parsed = apply_parsed(&yaml, &edits, scalar::write);
             prop_assert_eq!(Ok(fast), parsed, "{}\n{:?}", yaml, edits);
         }
     }
+}
+
+/// An edit per pick: at a spot of the file, or (now and then) anywhere, most often nowhere in
+/// particular.
+fn edits_at(
+    yaml: &str,
+    spots: &[Spot],
+    picks: Vec<(prop::sample::Index, usize, bool, NewValue)>,
+) -> Vec<Edit> {
+    let lines = yaml.lines().count();
+    picks
+        .into_iter()
+        .map(|(index, column, anywhere, value)| {
+            let at = if anywhere && column < 8 {
+                at(index.index(lines + 2) + 1, column + 1)
+            } else {
+                spots[index.index(spots.len())].at
+            };
+            Edit {
+                at: at.into(),
+                value,
+            }
+        })
+        .collect()
 }
 
 /// A manifest of the shapes the line editor takes: plain, quoted and numeric values with and
