@@ -147,30 +147,84 @@ fn scalar_at(line: &str, column: usize) -> Option<Scalar> {
         .char_indices()
         .nth(column.checked_sub(1)?)
         .map(|(at, _)| at)?;
-    let (prefix, rest) = line.split_at(start);
-    let key_column = key_column(prefix)?;
-    let (value, style, length) = match rest.as_bytes().first()? {
+    let entry = entry(line)?;
+    if !entry.named || entry.value_start != start {
+        return None;
+    }
+    let (written, style, length) = token(entry.value)?;
+    let value = match style {
+        // Escapes are left to the parsing editor.
+        ScalarStyle::DoubleQuoted if written.contains('\\') => return None,
+        ScalarStyle::SingleQuoted => written.replace("''", "'"),
+        _ => written.to_owned(),
+    };
+    Some(Scalar {
+        start,
+        end: start + length,
+        value,
+        style,
+        key_column: entry.key_column,
+    })
+}
+
+/// One line's entry: `<spaces>[- ]...` then `<name>:` and its value, or a list item's value.
+struct Entry<'l> {
+    /// The column (0-based) of the name, or of the item's value.
+    key_column: usize,
+    /// `<name>:` stands before the value.
+    named: bool,
+    /// From the value's first character to the line's end (empty for `<name>:` alone).
+    value: &'l str,
+    /// Where the value starts in the line, in bytes.
+    value_start: usize,
+}
+
+fn entry(line: &str) -> Option<Entry<'_>> {
+    let mut rest = line.trim_start_matches(' ');
+    let mut item = false;
+    while let Some(after) = rest.strip_prefix("- ") {
+        rest = after.trim_start_matches(' ');
+        item = true;
+    }
+    let key_column = line.len() - rest.len();
+    match rest.split_once(':') {
+        Some((name, after)) if plain_name(name) && (after.is_empty() || after.starts_with(' ')) => {
+            let value = after.trim_start_matches(' ');
+            Some(Entry {
+                key_column,
+                named: true,
+                value,
+                value_start: line.len() - value.len(),
+            })
+        }
+        _ if item => Some(Entry {
+            key_column,
+            named: false,
+            value: rest,
+            value_start: key_column,
+        }),
+        _ => None,
+    }
+}
+
+/// The scalar at the start of `rest`, when it ends on the line and only a comment may follow
+/// it: its text as written (between its quotes, for a quoted one), its style, and its length in
+/// bytes, quotes included.
+fn token(rest: &str) -> Option<(&str, ScalarStyle, usize)> {
+    let (written, style, length) = match rest.as_bytes().first()? {
         b'"' => {
-            let inner = &rest[1..];
-            let close = inner.find('"')?;
-            let value = &inner[..close];
-            if value.contains('\\') {
-                return None;
-            }
-            (value.to_owned(), ScalarStyle::DoubleQuoted, close + 2)
+            let close = rest[1..].find('"')?;
+            (&rest[1..=close], ScalarStyle::DoubleQuoted, close + 2)
         }
         b'\'' => {
             let inner = &rest[1..];
-            let mut value = String::new();
             let mut at = 0;
             loop {
                 let quote = at + inner[at..].find('\'')?;
-                value.push_str(&inner[at..quote]);
                 if inner[quote + 1..].starts_with('\'') {
-                    value.push('\'');
                     at = quote + 2;
                 } else {
-                    break (value, ScalarStyle::SingleQuoted, quote + 2);
+                    break (&inner[..quote], ScalarStyle::SingleQuoted, quote + 2);
                 }
             }
         }
@@ -180,19 +234,10 @@ fn scalar_at(line: &str, column: usize) -> Option<Scalar> {
             if !plain_on_its_line(value) {
                 return None;
             }
-            (value.to_owned(), ScalarStyle::Plain, value.len())
+            (value, ScalarStyle::Plain, value.len())
         }
     };
-    if !ends_here(&rest[length..]) {
-        return None;
-    }
-    Some(Scalar {
-        start,
-        end: start + length,
-        value,
-        style,
-        key_column,
-    })
+    ends_here(&rest[length..]).then_some((written, style, length))
 }
 
 /// Whether what follows a value on its line ends it: nothing, or white space and a comment.
@@ -209,46 +254,19 @@ fn ends_here(tail: &str) -> bool {
 /// so a value's line is its whole context.
 fn simple(line: &str) -> bool {
     let line = line.strip_suffix('\r').unwrap_or(line);
-    let mut rest = line.trim_start_matches(' ');
-    if rest.is_empty() || rest.starts_with('#') || matches!(line, "---" | "...") {
+    let content = line.trim_start_matches(' ');
+    if content.is_empty() || content.starts_with('#') || matches!(line, "---" | "...") {
         return true;
     }
-    let mut item = false;
-    while let Some(after) = rest.strip_prefix("- ") {
-        rest = after.trim_start_matches(' ');
-        item = true;
-    }
-    if rest == "-" {
-        return true;
-    }
-    let value = match rest.split_once(':') {
-        Some((name, after)) if plain_name(name) && (after.is_empty() || after.starts_with(' ')) => {
-            after.trim_start_matches(' ')
-        }
-        _ if item => rest,
-        _ => return false,
+    let Some(entry) = entry(line) else {
+        // `-` alone: an item whose value follows on the next lines.
+        return content == "-";
     };
-    if value.is_empty() || value.starts_with('#') {
+    let value = entry.value;
+    if value.is_empty() || value.starts_with('#') || (!entry.named && value == "-") {
         return true;
     }
     match value.as_bytes()[0] {
-        b'"' => value[1..]
-            .find('"')
-            .is_some_and(|close| ends_here(&value[close + 2..])),
-        b'\'' => {
-            let inner = &value[1..];
-            let mut at = 0;
-            loop {
-                let Some(quote) = inner[at..].find('\'').map(|q| at + q) else {
-                    return false;
-                };
-                if inner[quote + 1..].starts_with('\'') {
-                    at = quote + 2;
-                } else {
-                    return ends_here(&inner[quote + 1..]);
-                }
-            }
-        }
         b'{' | b'[' => {
             let mut depth = 0i32;
             for (at, c) in value.char_indices() {
@@ -266,10 +284,7 @@ fn simple(line: &str) -> bool {
             }
             false
         }
-        _ => {
-            let length = value.find(" #").unwrap_or(value.len());
-            plain_on_its_line(value[..length].trim_end_matches(' '))
-        }
+        _ => token(value).is_some(),
     }
 }
 
@@ -278,19 +293,6 @@ fn plain_name(name: &str) -> bool {
         .next()
         .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}
-
-/// The column of the key when `prefix` is `<spaces>`, any `- ` entries, a plain name, `:` and
-/// at least one space; `None` otherwise.
-fn key_column(prefix: &str) -> Option<usize> {
-    let mut rest = prefix.trim_start_matches(' ');
-    while let Some(after) = rest.strip_prefix("- ") {
-        rest = after.trim_start_matches(' ');
-    }
-    let key_column = prefix.len() - rest.len();
-    let name = rest.trim_end_matches(' ').strip_suffix(':')?;
-    let spaced = rest.len() > name.len() + 1;
-    (spaced && plain_name(name)).then_some(key_column)
 }
 
 /// Whether `value` is one plain scalar on one line as YAML reads it in block context, as far as
