@@ -296,8 +296,8 @@ fn read_within(
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
-    match extension.as_deref() {
-        Some("xlsx" | "xlsm") => xlsx::read(file, format, limits, problems),
+    let workbook = match extension.as_deref() {
+        Some("xlsx" | "xlsm") => true,
         Some(other @ ("xls" | "xlsb" | "ods" | "numbers")) => {
             problems.push(
                 Problem::general(format!(
@@ -306,9 +306,24 @@ fn read_within(
                 ))
                 .with_hint("save the sheet as an Excel workbook (.xlsx) or as CSV"),
             );
-            None
+            return None;
         }
-        _ => delimited::read(file, format, limits, problems),
+        _ => false,
+    };
+    let bytes = match crate::fs::read_input(&file, crate::fs::MAX_CSV_BYTES) {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            problems.push(Problem::general(format!(
+                "{}: cannot read: {err}",
+                file.display()
+            )));
+            return None;
+        }
+    };
+    if workbook {
+        xlsx::read(file, &bytes, format, limits, problems)
+    } else {
+        delimited::read(file, &bytes, format, limits, problems)
     }
 }
 

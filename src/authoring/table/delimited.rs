@@ -14,23 +14,15 @@ use crate::manifest::Problem;
 /// the wrong one.
 const COMMON_DELIMITERS: [u8; 4] = [b';', b'\t', b'|', b','];
 
+/// The table of the CSV file `file`, whose bytes are `bytes`.
 pub(super) fn read(
     file: Arc<Path>,
+    bytes: &[u8],
     format: &Format,
     limits: &Limits,
     problems: &mut Vec<Problem>,
 ) -> Option<Table> {
-    let bytes = match crate::fs::read_input(&file, crate::fs::MAX_CSV_BYTES) {
-        Ok(bytes) => bytes,
-        Err(err) => {
-            problems.push(Problem::general(format!(
-                "{}: cannot read: {err}",
-                file.display()
-            )));
-            return None;
-        }
-    };
-    let decoded = decode(&file, &bytes, format, problems)?;
+    let decoded = decode(&file, bytes, format, problems)?;
     let delimiter = format.delimiter.unwrap_or(b',');
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)

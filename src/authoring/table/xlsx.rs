@@ -18,25 +18,20 @@ const END_OF_SERIAL_DAYS: f64 = 2_958_466.0;
 
 type Workbook<'b> = Xlsx<Cursor<&'b [u8]>>;
 
+/// The table of a sheet of the workbook `file`, whose bytes are `bytes`.
 pub(super) fn read(
     file: Arc<Path>,
+    bytes: &[u8],
     format: &Format,
     limits: &Limits,
     problems: &mut Vec<Problem>,
 ) -> Option<Table> {
     let general = |message: String| Problem::general(format!("{}: {message}", file.display()));
-    let bytes = match crate::fs::read_input(&file, crate::fs::MAX_CSV_BYTES) {
-        Ok(bytes) => bytes,
-        Err(err) => {
-            problems.push(general(format!("cannot read: {err}")));
-            return None;
-        }
-    };
-    if let Err(message) = check_unpacked(&bytes, limits.unpacked) {
+    if let Err(message) = check_unpacked(bytes, limits.unpacked) {
         problems.push(general(message));
         return None;
     }
-    let mut workbook: Workbook<'_> = match Xlsx::new(Cursor::new(&bytes[..])) {
+    let mut workbook: Workbook<'_> = match Xlsx::new(Cursor::new(bytes)) {
         Ok(workbook) => workbook,
         Err(err) => {
             problems.push(general(format!("not a readable .xlsx workbook: {err}")));
