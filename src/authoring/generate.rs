@@ -100,6 +100,19 @@ impl EntryOut {
         })
     }
 
+    /// Sorts licenses in the order a customer's file lists them: by product, then legacy key.
+    pub fn sort_licenses(licenses: &mut [EntryOut]) {
+        licenses.sort_by_cached_key(|license| {
+            (
+                license.text("product").unwrap_or_default().to_owned(),
+                license
+                    .text("legacy_license_key")
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        });
+    }
+
     /// The text written for `name`, for sorting and file names.
     pub fn text(&self, name: &str) -> Option<&str> {
         self.get(name).and_then(serde_json::Value::as_str)

@@ -91,15 +91,7 @@ pub fn convert(
         .into_values()
         .map(|(_, mut customer)| {
             if let Some(licenses) = customer.list_mut("licenses") {
-                licenses.sort_by_cached_key(|license| {
-                    (
-                        license.text("product").unwrap_or_default().to_owned(),
-                        license
-                            .text("legacy_license_key")
-                            .unwrap_or_default()
-                            .to_owned(),
-                    )
-                });
+                EntryOut::sort_licenses(licenses);
             }
             customer
         })

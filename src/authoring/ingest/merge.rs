@@ -755,15 +755,7 @@ impl Merge<'_, '_> {
             let path = free_path(template, &customer.number, &mut planned, options.taken);
             let mut entry = customer.entry;
             let mut licenses = customer.licenses;
-            licenses.sort_by_cached_key(|license| {
-                (
-                    license.text("product").unwrap_or_default().to_owned(),
-                    license
-                        .text("legacy_license_key")
-                        .unwrap_or_default()
-                        .to_owned(),
-                )
-            });
+            EntryOut::sort_licenses(&mut licenses);
             let count = licenses.len();
             for license in licenses {
                 entry.push("licenses", license);
