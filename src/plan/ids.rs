@@ -84,22 +84,7 @@ pub fn ids(desired: &DesiredState, current: &CurrentState, portal_url: &str) -> 
             .filter(|customer| !with_licenses.contains(customer.key.as_str()))
             .map(|customer| customer_row(&customer.key)),
     );
-    rows.sort_by(|a, b| {
-        (
-            &a.customer_number,
-            a.customer_id,
-            &a.product,
-            &a.legacy_license_key,
-            a.license_id,
-        )
-            .cmp(&(
-                &b.customer_number,
-                b.customer_id,
-                &b.product,
-                &b.legacy_license_key,
-                b.license_id,
-            ))
-    });
+    rows.sort_by(|a, b| a.order().cmp(&b.order()));
     rows
 }
 
@@ -128,6 +113,17 @@ impl Ids {
             text(&self.customer_analytics_url),
             text(&self.licenses_url),
         ]
+    }
+
+    /// What rows are sorted by.
+    fn order(&self) -> impl Ord + '_ {
+        (
+            &self.customer_number,
+            self.customer_id,
+            &self.product,
+            &self.legacy_license_key,
+            self.license_id,
+        )
     }
 
     /// SLASCONE does not hold this row's license (or customer) yet.
