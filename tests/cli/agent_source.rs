@@ -301,6 +301,18 @@ async fn a_path_of_more_files_than_the_limit_is_refused() {
     assert!(started.elapsed() < Duration::from_secs(30));
 }
 
+/// Waits until `sent` holds a notification, for at most 10 s.
+async fn announced(sent: &Mutex<Vec<(axum::http::HeaderMap, String)>>) {
+    let started = Instant::now();
+    while sent.lock().unwrap().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "nothing was announced"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// A stand-in for a webhook receiver that keeps each request as it came: its headers and its body
 /// as text. `redirect_to`: every request is answered `307` to there instead.
 async fn receiver(
@@ -389,14 +401,7 @@ async fn a_token_as_the_git_user_name_is_never_shown() {
     running
         .wait_for(Duration::from_secs(20), |s| result(s) == "failed")
         .await;
-    let started = Instant::now();
-    while sent.lock().unwrap().is_empty() {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "nothing was announced"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    announced(&sent).await;
     let shown = everything_shown(&running, &sent).await;
     running.agent.shutdown(Duration::from_secs(5)).await;
     assert!(
@@ -421,14 +426,7 @@ async fn an_encoded_notify_password_is_redacted_before_escaping() {
     running
         .wait_for(Duration::from_secs(20), |s| result(s) == "drift")
         .await;
-    let started = Instant::now();
-    while sent.lock().unwrap().is_empty() {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "nothing was announced"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    announced(&sent).await;
     let (_, page) = running.get("/").await;
     assert!(page.contains("&quot;&lt;redacted&gt;&quot;"), "{page}");
     let shown = everything_shown(&running, &sent).await;

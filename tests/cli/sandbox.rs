@@ -1714,23 +1714,9 @@ async fn contacts_belong_to_a_customer_and_are_checked() {
 #[cfg(target_os = "linux")]
 #[test]
 fn unauthenticated_requests_of_60_kb_grow_the_binary_by_at_most_64_mib() {
-    use std::io::{BufRead, BufReader, Read, Write};
-    use std::process::{Command, Stdio};
+    use std::io::{Read, Write};
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_slascone-sync"))
-        .args(["sandbox", "--listen", "127.0.0.1:0", "--isv-id", ISV])
-        .arg("--admin-key")
-        .arg(KEY)
-        .arg("--catalog")
-        .arg(catalog_path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the binary starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .expect("a first line");
+    let (mut child, line) = sandbox_binary(&[]);
     let pid = child.id();
     let resident = || -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
